@@ -42,34 +42,76 @@ impl LobSize {
 /// The SQL type of a column, with what is needed to read its values exactly.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub enum ColumnType {
-    TinyInt { unsigned: bool },
-    SmallInt { unsigned: bool },
-    MediumInt { unsigned: bool },
-    Int { unsigned: bool },
-    BigInt { unsigned: bool },
+    TinyInt {
+        unsigned: bool,
+    },
+    SmallInt {
+        unsigned: bool,
+    },
+    MediumInt {
+        unsigned: bool,
+    },
+    Int {
+        unsigned: bool,
+    },
+    BigInt {
+        unsigned: bool,
+    },
     Float,
     Double,
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Year,
     Date,
     /// `fsp`: fractional-second digits, 0..=6.
-    Time { fsp: u8 },
-    DateTime { fsp: u8 },
-    Timestamp { fsp: u8 },
+    Time {
+        fsp: u8,
+    },
+    DateTime {
+        fsp: u8,
+    },
+    Timestamp {
+        fsp: u8,
+    },
     /// BIT(width), width 1..=64.
-    Bit { width: u8 },
+    Bit {
+        width: u8,
+    },
     /// Members in definition order; index 1 is the first.
-    Enum { members: Arc<[Bytes]>, charset: Charset },
+    Enum {
+        members: Arc<[Bytes]>,
+        charset: Charset,
+    },
     /// Members in definition order; bit 0 is the first.
-    Set { members: Arc<[Bytes]>, charset: Charset },
+    Set {
+        members: Arc<[Bytes]>,
+        charset: Charset,
+    },
     /// CHAR(length): length in characters.
-    Char { length: u32, charset: Charset },
-    VarChar { length: u32, charset: Charset },
-    Text { size: LobSize, charset: Charset },
+    Char {
+        length: u32,
+        charset: Charset,
+    },
+    VarChar {
+        length: u32,
+        charset: Charset,
+    },
+    Text {
+        size: LobSize,
+        charset: Charset,
+    },
     /// BINARY(length): length in bytes; shorter values are padded with 0x00.
-    Binary { length: u32 },
-    VarBinary { length: u32 },
-    Blob { size: LobSize },
+    Binary {
+        length: u32,
+    },
+    VarBinary {
+        length: u32,
+    },
+    Blob {
+        size: LobSize,
+    },
     Json,
     Geometry,
 }

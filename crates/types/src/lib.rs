@@ -23,6 +23,4 @@ pub use gtid::{GtidPosition, MariaGtid, MariaGtidList, MysqlGtid, MysqlGtidSet};
 pub use ident::{ColumnId, Ident, IdentError, TableId, quote_ident};
 pub use position::{BinlogPosition, SourcePosition};
 pub use secret::Secret;
-pub use value::{
-    Bits, Charset, Date, DateTime, Decimal, Geometry, Text, Time, Timestamp, Value, ValueError,
-};
+pub use value::{Bits, Charset, Date, DateTime, Decimal, Geometry, Text, Time, Timestamp, Value, ValueError};

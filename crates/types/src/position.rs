@@ -33,9 +33,7 @@ impl BinlogPosition {
     /// The file's base name and sequence number: `("binlog", 42)` for `binlog.000042`.
     pub fn file_sequence(&self) -> (&str, Option<u64>) {
         match self.file.rsplit_once('.') {
-            Some((base, ext)) if !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_digit()) => {
-                (base, ext.parse().ok())
-            }
+            Some((base, ext)) if !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_digit()) => (base, ext.parse().ok()),
             _ => (&self.file, None),
         }
     }

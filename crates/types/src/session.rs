@@ -13,9 +13,5 @@ pub const SQL_MODE: &str = "STRICT_ALL_TABLES,ALLOW_INVALID_DATES,NO_AUTO_VALUE_
 
 /// Statements to run at the start of every value-moving session.
 pub fn init_statements() -> [String; 3] {
-    [
-        "SET NAMES binary".to_string(),
-        "SET time_zone = '+00:00'".to_string(),
-        format!("SET sql_mode = '{SQL_MODE}'"),
-    ]
+    ["SET NAMES binary".to_string(), "SET time_zone = '+00:00'".to_string(), format!("SET sql_mode = '{SQL_MODE}'")]
 }

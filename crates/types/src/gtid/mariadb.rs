@@ -27,9 +27,7 @@ impl FromStr for MariaGtid {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = |r: &str| GtidParseError::new("MariaDB GTID", s, r);
         let mut parts = s.trim().split('-');
-        let (Some(d), Some(sv), Some(q), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(d), Some(sv), Some(q), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(err("expected DOMAIN-SERVER-SEQ, for example 0-1-42"));
         };
         let num = |t: &str| -> Result<u64, GtidParseError> {

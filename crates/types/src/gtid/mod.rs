@@ -45,17 +45,9 @@ impl GtidPosition {
     pub fn parse(text: &str) -> Result<Self, GtidParseError> {
         let t = text.trim();
         if t.is_empty() {
-            return Err(GtidParseError::new(
-                "GTID position",
-                text,
-                "empty; cannot tell MariaDB from MySQL",
-            ));
+            return Err(GtidParseError::new("GTID position", text, "empty; cannot tell MariaDB from MySQL"));
         }
-        if t.contains(':') {
-            Ok(GtidPosition::MySql(t.parse()?))
-        } else {
-            Ok(GtidPosition::MariaDb(t.parse()?))
-        }
+        if t.contains(':') { Ok(GtidPosition::MySql(t.parse()?)) } else { Ok(GtidPosition::MariaDb(t.parse()?)) }
     }
 }
 

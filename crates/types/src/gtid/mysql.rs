@@ -200,9 +200,7 @@ impl MysqlGtidSet {
 
     /// Every interval as (uuid, tag, start, end), in canonical order.
     pub fn iter_gtid_ranges(&self) -> impl Iterator<Item = (&Uuid, Option<&GtidTag>, u64, u64)> {
-        self.sets
-            .iter()
-            .flat_map(|((u, t), ivs)| ivs.iter().map(move |&(a, b)| (u, t.as_ref(), a, b)))
+        self.sets.iter().flat_map(|((u, t), ivs)| ivs.iter().map(move |&(a, b)| (u, t.as_ref(), a, b)))
     }
 }
 
@@ -316,7 +314,12 @@ mod tests {
         let u: Uuid = "3E11FA47-71CA-11E1-9E33-C80AA9429562".parse().unwrap();
         assert_eq!(u.to_string(), U1);
         assert_eq!("3e11fa4771ca11e19e33c80aa9429562".parse::<Uuid>().unwrap(), u);
-        for bad in ["", "3e11fa47-71ca-11e1-9e33-c80aa942956", "3e11fa4771ca-11e1-9e33-c80aa94295622", "ge11fa47-71ca-11e1-9e33-c80aa9429562"] {
+        for bad in [
+            "",
+            "3e11fa47-71ca-11e1-9e33-c80aa942956",
+            "3e11fa4771ca-11e1-9e33-c80aa94295622",
+            "ge11fa47-71ca-11e1-9e33-c80aa9429562",
+        ] {
             assert!(bad.parse::<Uuid>().is_err(), "{bad:?}");
         }
     }
@@ -358,7 +361,7 @@ mod tests {
     #[test]
     fn malformed_sets_are_errors() {
         for bad in [
-            format!("{U1}"),
+            U1.to_string(),
             format!("{U1}:"),
             format!("{U1}:0"),
             format!("{U1}:5-3"),

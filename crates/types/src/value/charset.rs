@@ -109,8 +109,7 @@ impl Serialize for Charset {
 impl<'de> Deserialize<'de> for Charset {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
-        Charset::from_name(&name)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown character set {name:?}")))
+        Charset::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown character set {name:?}")))
     }
 }
 

@@ -40,10 +40,8 @@ impl Value {
 
     /// Reads a result-set value (binary or text protocol) of a column of type `ty`.
     pub fn from_param(ty: &ColumnType, param: Param) -> Result<Value, ValueError> {
-        let mismatch = |found: &Param| ValueError::TypeMismatch {
-            column_type: ty.to_string(),
-            found: format!("{found:?}"),
-        };
+        let mismatch =
+            |found: &Param| ValueError::TypeMismatch { column_type: ty.to_string(), found: format!("{found:?}") };
         match param {
             Param::NULL => Ok(Value::Null),
             Param::Bytes(b) => Value::from_text(ty, &b),

@@ -26,10 +26,7 @@ impl Date {
 
     pub fn new(year: u16, month: u8, day: u8) -> Result<Date, ValueError> {
         if year > 9999 || month > 12 || day > 31 {
-            return Err(ValueError::OutOfRange {
-                ty: "DATE",
-                value: format!("{year:04}-{month:02}-{day:02}"),
-            });
+            return Err(ValueError::OutOfRange { ty: "DATE", value: format!("{year:04}-{month:02}-{day:02}") });
         }
         Ok(Date { year, month, day })
     }
@@ -218,8 +215,8 @@ impl Time {
 
     /// The signed length in microseconds.
     pub fn total_micros(&self) -> i64 {
-        let m = ((self.hours as i64 * 60 + self.minute as i64) * 60 + self.second as i64) * 1_000_000
-            + self.micro as i64;
+        let m =
+            ((self.hours as i64 * 60 + self.minute as i64) * 60 + self.second as i64) * 1_000_000 + self.micro as i64;
         if self.negative { -m } else { m }
     }
 }

@@ -22,7 +22,11 @@ impl Value {
             ColumnType::Float => {
                 let v = float(text, "FLOAT")?;
                 let f = v as f32;
-                if f.is_finite() { Ok(Value::Float(f)) } else { Err(ValueError::invalid("FLOAT", text, "out of range")) }
+                if f.is_finite() {
+                    Ok(Value::Float(f))
+                } else {
+                    Err(ValueError::invalid("FLOAT", text, "out of range"))
+                }
             }
             ColumnType::Double => Ok(Value::Double(float(text, "DOUBLE")?)),
             ColumnType::Decimal { .. } => Ok(Value::Decimal(Decimal::parse(utf8(text, "DECIMAL")?)?)),
@@ -59,14 +63,15 @@ impl Value {
             ColumnType::Set { members, .. } => {
                 let mut bits = 0u64;
                 for label in text.split(|&b| b == b',').filter(|l| !l.is_empty()) {
-                    let i = members.iter().position(|m| m.as_ref() == label).ok_or_else(|| unknown_member(ty, label))?;
+                    let i =
+                        members.iter().position(|m| m.as_ref() == label).ok_or_else(|| unknown_member(ty, label))?;
                     bits |= 1 << i;
                 }
                 Ok(Value::Set(bits))
             }
-            ColumnType::Char { charset, .. } | ColumnType::VarChar { charset, .. } | ColumnType::Text { charset, .. } => {
-                Ok(Value::String(Text::new(*charset, Bytes::copy_from_slice(text))))
-            }
+            ColumnType::Char { charset, .. }
+            | ColumnType::VarChar { charset, .. }
+            | ColumnType::Text { charset, .. } => Ok(Value::String(Text::new(*charset, Bytes::copy_from_slice(text)))),
             ColumnType::Binary { .. } | ColumnType::VarBinary { .. } | ColumnType::Blob { .. } => {
                 Ok(Value::Binary(Bytes::copy_from_slice(text)))
             }
@@ -86,10 +91,7 @@ fn utf8<'a>(text: &'a [u8], ty: &'static str) -> Result<&'a str, ValueError> {
 }
 
 fn unknown_member(ty: &ColumnType, label: &[u8]) -> ValueError {
-    ValueError::UnknownMember {
-        column_type: ty.to_string(),
-        label: format!("{:?}", String::from_utf8_lossy(label)),
-    }
+    ValueError::UnknownMember { column_type: ty.to_string(), label: format!("{:?}", String::from_utf8_lossy(label)) }
 }
 
 /// Reads an integer and checks it fits `bits` bits of the given signedness.

@@ -29,10 +29,7 @@ fn literals_have_the_documented_forms() {
     assert_eq!(s(Value::String(Text::new(Charset::LATIN1, &b"caf\xe9"[..]))), "_latin1 X'636166E9'");
     assert_eq!(s(Value::String(Text::new(Charset::LATIN1, &b"cafe"[..]))), "_latin1'cafe'");
     assert_eq!(s(Value::Binary(Bytes::new())), "X''");
-    assert_eq!(
-        s(Value::Timestamp(crate::Timestamp::new(1, 5).unwrap())),
-        "'1970-01-01 00:00:01.000005'"
-    );
+    assert_eq!(s(Value::Timestamp(crate::Timestamp::new(1, 5).unwrap())), "'1970-01-01 00:00:01.000005'");
     assert_eq!(s(Value::Time(crate::Time::new(true, 838, 59, 59, 0).unwrap())), "'-838:59:59'");
 }
 
