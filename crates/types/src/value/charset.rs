@@ -82,6 +82,16 @@ impl Charset {
         KNOWN.iter().any(|(n, ascii)| *n == self.0 && *ascii)
     }
 
+    /// Most bytes one character takes.
+    pub fn max_bytes_per_char(self) -> u32 {
+        match self.0 {
+            "utf8mb4" | "utf16" | "utf16le" | "utf32" | "gb18030" => 4,
+            "utf8mb3" | "ujis" | "eucjpms" => 3,
+            "ucs2" | "gbk" | "big5" | "sjis" | "cp932" | "euckr" | "gb2312" => 2,
+            _ => 1,
+        }
+    }
+
     /// Whether the charset is a UTF-8 encoding, so valid UTF-8 text can be written as is.
     pub fn is_utf8(self) -> bool {
         matches!(self.0, "utf8mb3" | "utf8mb4")

@@ -210,7 +210,7 @@ fn lex(literal: &str) -> Result<Lit, ValueError> {
 }
 
 fn unhex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     hex.as_bytes()

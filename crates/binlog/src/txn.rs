@@ -1,0 +1,229 @@
+//! Transaction boundaries: turns decoded events into [`Item`]s — `Begin`, rows and statements,
+//! `Commit` with the position to resume from — and keeps the GTID state reached.
+//!
+//! Boundaries by flavour: MariaDB opens a transaction with a GTID event (standalone ones hold a
+//! single statement, DDL); MySQL with a GTID or anonymous GTID event; older streams with a
+//! `BEGIN` query. A transaction ends at XID, at a `COMMIT`/`ROLLBACK` query, or after the one
+//! statement of a standalone/DDL transaction.
+
+use dts_types::{BinlogPosition, GtidPosition, MariaGtid, MysqlGtid, MysqlGtidSet, SourcePosition, TableChange};
+
+use crate::decode::Decoded;
+use crate::decode::control::Statement;
+use crate::error::{BinlogError, EventAt};
+use crate::event::EventHeader;
+
+/// The GTID of a transaction, in its source's flavour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxnGtid {
+    MariaDb(MariaGtid),
+    MySql(MysqlGtid),
+}
+
+/// The start of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Begin {
+    pub gtid: Option<TxnGtid>,
+    /// The source's commit timestamp (seconds) and the originating server.
+    pub timestamp: u32,
+    pub server_id: u32,
+}
+
+/// What the reader yields, in source commit order.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Begin(Begin),
+    Row(TableChange),
+    Statement(Statement),
+    /// The end of the transaction; `position` is where to resume to read what follows it.
+    Commit(SourcePosition),
+    /// The source is alive and has nothing new past `position` (the last event it sent).
+    Heartbeat(BinlogPosition),
+}
+
+#[derive(Debug, Default)]
+enum State {
+    #[default]
+    Idle,
+    /// After a GTID event, before its first statement or BEGIN.
+    Opened { standalone: bool },
+    /// Inside BEGIN ... COMMIT/XID.
+    Explicit,
+}
+
+/// Tracks transaction state and positions over the decoded event stream.
+#[derive(Debug, Default)]
+pub struct Assembler {
+    state: State,
+    gtid: Option<TxnGtid>,
+    gtid_state: Option<GtidPosition>,
+}
+
+impl Assembler {
+    pub fn new(start_gtid: Option<GtidPosition>) -> Self {
+        Assembler { gtid_state: start_gtid, ..Default::default() }
+    }
+
+    pub fn gtid_state(&self) -> Option<&GtidPosition> {
+        self.gtid_state.as_ref()
+    }
+
+    /// Forgets a transaction that was being read (the stream restarts at its start).
+    pub fn reset_to_boundary(&mut self) {
+        self.state = State::Idle;
+        self.gtid = None;
+    }
+
+    /// Whether the stream is between transactions.
+    pub fn at_boundary(&self) -> bool {
+        matches!(self.state, State::Idle)
+    }
+
+    fn begin(&mut self, h: &EventHeader, gtid: Option<TxnGtid>, out: &mut dyn FnMut(Item)) {
+        self.gtid = gtid.clone();
+        out(Item::Begin(Begin { gtid, timestamp: h.timestamp, server_id: h.server_id }));
+    }
+
+    fn commit(&mut self, file: &str, h: &EventHeader, out: &mut dyn FnMut(Item)) {
+        match (self.gtid.take(), &mut self.gtid_state) {
+            (Some(TxnGtid::MariaDb(g)), Some(GtidPosition::MariaDb(list))) => list.update(g),
+            (Some(TxnGtid::MariaDb(g)), state @ None) => {
+                let mut list = dts_types::MariaGtidList::new();
+                list.update(g);
+                *state = Some(GtidPosition::MariaDb(list));
+            }
+            (Some(TxnGtid::MySql(g)), Some(GtidPosition::MySql(set))) => set.insert(&g),
+            (Some(TxnGtid::MySql(g)), state @ None) => {
+                let mut set = MysqlGtidSet::new();
+                set.insert(&g);
+                *state = Some(GtidPosition::MySql(set));
+            }
+            _ => {}
+        }
+        self.state = State::Idle;
+        out(Item::Commit(SourcePosition {
+            binlog: BinlogPosition::new(file, h.log_pos as u64),
+            gtid: self.gtid_state.clone(),
+        }));
+    }
+
+    /// Feeds one decoded event; `file` is the binlog file it came from.
+    pub fn feed(
+        &mut self,
+        file: &str,
+        h: &EventHeader,
+        ev: Decoded,
+        out: &mut dyn FnMut(Item),
+    ) -> Result<(), BinlogError> {
+        let at = || EventAt { position: BinlogPosition::new(file, h.log_pos as u64), event_type: h.event_type };
+        match ev {
+            Decoded::MariaGtid { gtid, standalone } => {
+                self.expect_idle(at)?;
+                self.state = State::Opened { standalone };
+                self.begin(h, Some(TxnGtid::MariaDb(gtid)), out);
+            }
+            Decoded::MysqlGtid(g) => {
+                self.expect_idle(at)?;
+                self.state = State::Opened { standalone: false };
+                self.begin(h, g.map(TxnGtid::MySql), out);
+            }
+            Decoded::Query(q) => {
+                let verb = first_words(&q.sql);
+                match (&self.state, verb.as_str()) {
+                    (State::Idle, "BEGIN") => {
+                        self.state = State::Explicit;
+                        self.begin(h, None, out);
+                    }
+                    (State::Opened { standalone: false }, "BEGIN") => self.state = State::Explicit,
+                    (State::Explicit, "COMMIT" | "ROLLBACK") => self.commit(file, h, out),
+                    (_, v) if v == "XA" || v.starts_with("XA ") => {
+                        return Err(BinlogError::Unsupported {
+                            at: at(),
+                            reason: "XA transactions are not supported yet".into(),
+                        });
+                    }
+                    (State::Explicit, _) => out(Item::Statement(q)),
+                    (State::Idle, _) => {
+                        self.begin(h, None, out);
+                        out(Item::Statement(q));
+                        self.commit(file, h, out);
+                    }
+                    (State::Opened { .. }, _) => {
+                        out(Item::Statement(q));
+                        self.commit(file, h, out);
+                    }
+                }
+            }
+            Decoded::Xid => match self.state {
+                State::Explicit | State::Opened { standalone: false } => self.commit(file, h, out),
+                _ => return Err(BinlogError::Malformed { at: at(), reason: "XID outside a transaction".into() }),
+            },
+            Decoded::Row(change) => {
+                match self.state {
+                    State::Idle => {
+                        self.state = State::Explicit;
+                        self.begin(h, None, out);
+                    }
+                    State::Opened { .. } => self.state = State::Explicit,
+                    State::Explicit => {}
+                }
+                out(Item::Row(change));
+            }
+            Decoded::GtidList(list) => {
+                if self.gtid_state.is_none() && !list.is_empty() {
+                    self.gtid_state = Some(GtidPosition::MariaDb(list));
+                }
+            }
+            Decoded::PreviousGtids(set) => {
+                if self.gtid_state.is_none() {
+                    self.gtid_state = Some(GtidPosition::MySql(set));
+                }
+            }
+            Decoded::Heartbeat => {
+                if self.at_boundary() {
+                    out(Item::Heartbeat(BinlogPosition::new(file, h.log_pos as u64)));
+                }
+            }
+            Decoded::FormatDescription(_) | Decoded::Rotate { .. } | Decoded::Informational => {}
+        }
+        Ok(())
+    }
+
+    fn expect_idle(&self, at: impl Fn() -> EventAt) -> Result<(), BinlogError> {
+        if self.at_boundary() {
+            Ok(())
+        } else {
+            Err(BinlogError::Malformed {
+                at: at(),
+                reason: "a new transaction starts before the last one ended".into(),
+            })
+        }
+    }
+}
+
+/// The statement's verb, upper-cased: its first word (`BEGIN`, `COMMIT`, `ALTER`...), or its
+/// first two when the first is `ROLLBACK` or `XA` (`ROLLBACK TO` a savepoint is no boundary).
+fn first_words(sql: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&sql[..sql.len().min(64)]).to_ascii_uppercase();
+    let mut words = text.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty());
+    let first = words.next().unwrap_or("").to_string();
+    match (first.as_str(), words.next()) {
+        ("ROLLBACK", Some("TO")) => "ROLLBACK TO".into(),
+        ("XA", Some(second)) => format!("XA {second}"),
+        _ => first,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_words;
+
+    #[test]
+    fn verbs() {
+        assert_eq!(first_words(b"  begin"), "BEGIN");
+        assert_eq!(first_words(b"ROLLBACK TO SAVEPOINT a"), "ROLLBACK TO");
+        assert_eq!(first_words(b"ROLLBACK"), "ROLLBACK");
+        assert_eq!(first_words(b"XA END 'x'"), "XA END");
+        assert_eq!(first_words(b"/* c */ COMMIT"), "C");
+    }
+}
