@@ -151,6 +151,6 @@ mod tests {
         assert_eq!(Cursor::new(&[10]).varlen_uint("x").unwrap(), 5);
         let v = (300u16 << 2) | 1;
         assert_eq!(Cursor::new(&v.to_le_bytes()).varlen_uint("x").unwrap(), 300);
-        assert_eq!(Cursor::new(&[3]).varlen_int("x").unwrap(), -2);
+        assert_eq!(Cursor::new(&[6]).varlen_int("x").unwrap(), -2);
     }
 }
