@@ -4,7 +4,10 @@
 
 fn main() {
     let path = std::env::args().nth(1).expect("usage: dump_events FILE");
-    let reader = dts_binlog::BinlogReader::open_file(&path, dts_binlog::ReaderParts::default());
+    let reader = dts_binlog::BinlogReader::open_file(
+        &path,
+        dts_binlog::ReaderParts { positional_names: true, ..Default::default() },
+    );
     match reader {
         Err(e) => eprintln!("error: {e}"),
         Ok(r) => {

@@ -23,6 +23,9 @@ pub struct ReaderParts {
     pub schema: Option<Box<dyn SchemaProvider>>,
     /// Which tables' rows to decode; rows of the others are skipped on purpose (and counted).
     pub filter: Option<TableFilter>,
+    /// Name columns `@1`, `@2`... where neither the table map nor `schema` names them (for
+    /// inspecting binlogs written with binlog_row_metadata=MINIMAL); types must still be known.
+    pub positional_names: bool,
 }
 
 impl std::fmt::Debug for ReaderParts {
@@ -75,6 +78,7 @@ impl BinlogReader {
     pub fn open_file(path: impl AsRef<Path>, parts: ReaderParts) -> Result<BinlogReader, BinlogError> {
         let file = BinlogFile::open(path)?;
         let mut decoder = Decoder::new(Collations::default(), parts.schema, parts.filter);
+        decoder.positional_names = parts.positional_names;
         decoder.set_file(file.name());
         let start = StartPosition::File(BinlogPosition::new(file.name(), 4));
         Ok(Self::with(Source::File(file), decoder, start, Duration::ZERO, None))
@@ -86,6 +90,7 @@ impl BinlogReader {
         let window = options.retry_window;
         let (src, collations) = ReplicaSource::connect(opts, options, &start)?;
         let mut decoder = Decoder::new(collations, parts.schema, parts.filter);
+        decoder.positional_names = parts.positional_names;
         if let StartPosition::File(p) = &start {
             decoder.set_file(&p.file);
         }

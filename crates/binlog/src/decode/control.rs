@@ -322,30 +322,27 @@ pub fn previous_gtids(body: &[u8]) -> Result<MysqlGtidSet, String> {
     Ok(set)
 }
 
-/// MySQL's TRANSACTION_PAYLOAD: the zstd-compressed events of one transaction.
+/// MySQL's TRANSACTION_PAYLOAD: the zstd-compressed events of one transaction. The header
+/// is a list of (type, length, value) fields, each part length-encoded, closed by type 0
+/// (no length), after which the payload runs to the end of the event.
 pub fn transaction_payload(body: &[u8]) -> Result<Vec<u8>, String> {
     let e = |x: crate::cursor::Short| x.to_string();
     let mut c = Cursor::new(body);
-    let (mut payload, mut compression, mut size) = (None, None, None);
-    while !c.is_empty() {
+    let (mut compression, mut size) = (None, None);
+    loop {
         let field = c.lenenc("field type").map_err(e)?;
-        let len = c.lenenc("field length").map_err(e)? as usize;
+        if field == 0 {
+            break;
+        }
+        let value = c.lenenc_bytes("field").map_err(e)?;
+        let number = Cursor::new(value).lenenc("field value").map_err(e)?;
         match field {
-            0 => {
-                payload = Some(c.rest());
-                break;
-            }
-            1 => {
-                compression = Some(Cursor::new(c.take(len, "compression type").map_err(e)?).lenenc("type").map_err(e)?)
-            }
-            2 => size = Some(Cursor::new(c.take(len, "size").map_err(e)?).lenenc("size").map_err(e)? as usize),
-            3 => {
-                let _uncompressed = c.take(len, "uncompressed size").map_err(e)?;
-            }
-            _ => c.skip(len, "unknown field").map_err(e)?,
+            1 => size = Some(number as usize),
+            2 => compression = Some(number),
+            _ => {}
         }
     }
-    let payload = payload.ok_or("TRANSACTION_PAYLOAD without a payload")?;
+    let payload = c.rest();
     let payload = &payload[..size.unwrap_or(payload.len()).min(payload.len())];
     match compression {
         Some(0) => {

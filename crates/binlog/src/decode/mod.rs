@@ -61,6 +61,8 @@ pub struct Decoder {
     pub(crate) collations: Collations,
     schema: Option<Box<dyn SchemaProvider>>,
     filter: Option<TableFilter>,
+    /// Name columns `@1`, `@2`... when neither the table map nor the schema provider names them.
+    pub positional_names: bool,
     /// Rows skipped because their table is not selected.
     pub skipped_rows_events: u64,
 }
@@ -80,6 +82,7 @@ impl Decoder {
             collations,
             schema,
             filter,
+            positional_names: false,
             skipped_rows_events: 0,
         }
     }
@@ -323,21 +326,23 @@ impl Decoder {
                 .map_err(|message| BinlogError::Schema { table: table.clone(), message })?,
             _ => None,
         };
-        let plan = rows::plan(&tm, table.clone(), &self.collations, fallback.as_deref()).map_err(|e| match e {
-            rows::PlanError::Missing { what } => BinlogError::MissingMetadata(Box::new(MissingAt {
-                at: at.clone(),
-                table: table.clone(),
-                what,
-                fix: "set binlog_row_metadata=FULL on the source, or supply the table's schema (SchemaProvider)".into(),
-            })),
-            rows::PlanError::Unsupported { column, reason } => BinlogError::Value(Box::new(ValueAt {
-                at: at.clone(),
-                table: table.clone(),
-                column,
-                column_type: "(table map)".into(),
-                reason,
-            })),
-        })?;
+        let plan = rows::plan(&tm, table.clone(), &self.collations, fallback.as_deref(), self.positional_names)
+            .map_err(|e| match e {
+                rows::PlanError::Missing { what } => BinlogError::MissingMetadata(Box::new(MissingAt {
+                    at: at.clone(),
+                    table: table.clone(),
+                    what,
+                    fix: "set binlog_row_metadata=FULL on the source, or supply the table's schema (SchemaProvider)"
+                        .into(),
+                })),
+                rows::PlanError::Unsupported { column, reason } => BinlogError::Value(Box::new(ValueAt {
+                    at: at.clone(),
+                    table: table.clone(),
+                    column,
+                    column_type: "(table map)".into(),
+                    reason,
+                })),
+            })?;
         self.tables.insert(table_id, TableEntry::Decode { raw: body.to_vec(), plan: Arc::new(plan) });
         Ok(())
     }

@@ -99,11 +99,15 @@ fn lob(prefix: usize) -> LobSize {
 
 /// Builds the plan for a table map, taking what the map lacks from `fallback` (a schema the
 /// caller supplied for this table at this position).
+///
+/// With `positional_names`, columns whose names neither source gives are named `@1`, `@2`...
+/// (as mysqlbinlog shows them); everything else must still be known.
 pub fn plan(
     tm: &TableMapEvent,
     table: TableId,
     collations: &Collations,
     fallback: Option<&TableSchema>,
+    positional_names: bool,
 ) -> Result<TablePlan, PlanError> {
     let md = &tm.metadata;
     if let Some(fb) = fallback
@@ -127,6 +131,7 @@ pub fn plan(
                 Ident::new(n.clone()).map_err(|e| PlanError::Unsupported { column: n, reason: e.to_string() })?
             }
             (None, Some(c)) => c.name.clone(),
+            (None, None) if positional_names => Ident::new(format!("@{}", i + 1)).expect("a valid name"),
             (None, None) => return Err(PlanError::Missing { what: "column names".into() }),
         };
         let unsigned = || -> Result<bool, PlanError> {
