@@ -79,10 +79,15 @@ impl BinlogError {
     pub fn is_transient(&self) -> bool {
         match self {
             BinlogError::Silent { .. } => true,
-            BinlogError::Source(e) => {
-                matches!(e, mysql::Error::IoError(_) | mysql::Error::DriverError(_))
-                    || matches!(e, mysql::Error::MySqlError(m) if matches!(m.code, 1040 | 1053 | 1152 | 1158 | 1159 | 1160 | 1161 | 1205 | 1213 | 2006 | 2013 | 1927))
-            }
+            BinlogError::Source(e) => match e {
+                mysql::Error::IoError(_) | mysql::Error::DriverError(_) | mysql::Error::CodecError(_) => true,
+                // Too many connections, shutdown in progress, aborted/killed connections, net
+                // read/write errors and timeouts, lock waits, deadlocks, server gone.
+                mysql::Error::MySqlError(m) => {
+                    matches!(m.code, 1040 | 1053 | 1152 | 1158..=1161 | 1205 | 1213 | 1927 | 2006 | 2013)
+                }
+                _ => false,
+            },
             _ => false,
         }
     }

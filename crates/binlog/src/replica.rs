@@ -263,10 +263,12 @@ fn map_start_error(e: mysql::Error, start: &StartPosition) -> BinlogError {
 }
 
 fn map_stream_error(e: mysql::Error, start: &StartPosition, silence: Duration) -> BinlogError {
+    use mysql::mysql_common::proto::codec::error::PacketCodecError;
+    let timed_out =
+        |io: &std::io::Error| matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
     match e {
-        mysql::Error::IoError(ref io)
-            if matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
-        {
+        mysql::Error::IoError(ref io) if timed_out(io) => BinlogError::Silent { seconds: silence.as_secs() },
+        mysql::Error::CodecError(PacketCodecError::Io(ref io)) if timed_out(io) => {
             BinlogError::Silent { seconds: silence.as_secs() }
         }
         other => map_start_error(other, start),
