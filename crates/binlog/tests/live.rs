@@ -331,3 +331,31 @@ fn compressed_binlog_events_are_decompressed_not_dropped() {
         .count();
     assert_eq!(ddl, 1, "the compressed QUERY event arrives as its statement");
 }
+
+#[test]
+fn rows_of_unselected_tables_are_skipped_on_purpose_and_counted() {
+    let sb = &shared_pair().source;
+    let db = sb.fresh_database("bl_filter").unwrap();
+    let mut c = exact_conn(sb);
+    for t in ["keep", "drop_me"] {
+        c.query_drop(format!("CREATE TABLE {}.{t} (id INT PRIMARY KEY)", db.quoted())).unwrap();
+    }
+    let start = master_pos(&mut c);
+    c.query_drop(format!("INSERT INTO {0}.keep VALUES (1); INSERT INTO {0}.drop_me VALUES (2)", db.quoted())).unwrap();
+    let selected = db.clone();
+    let parts = ReaderParts {
+        filter: Some(Box::new(move |t: &dts_types::TableId| t.database == selected && t.table.as_str() == "keep")),
+        ..Default::default()
+    };
+    let mut reader = BinlogReader::connect(sb.opts(), options(StartPosition::File(start)), parts).unwrap();
+    let items: Vec<Item> = reader.by_ref().map(Result::unwrap).collect();
+    let tables: Vec<String> = items
+        .iter()
+        .filter_map(|i| if let Item::Row(tc) = i { Some(tc.table.id.table.to_string()) } else { None })
+        .collect();
+    assert!(tables.iter().all(|t| t == "keep") && !tables.is_empty(), "{tables:?}");
+    assert!(reader.stats().skipped_rows_events >= 1);
+    // Both transactions still arrive, so positions advance past the skipped one.
+    let commits = transactions_in(items, &db);
+    assert_eq!(commits.len(), 1, "only the transaction with selected rows touches the selection");
+}
