@@ -1,7 +1,11 @@
-//! Reads the source schema of the selected objects, applies object selection and name mapping,
-//! writes destination DDL, and classifies and rewrites binlog statements for incremental sync.
+//! Schema sync and DDL translation: reads the source schema of the selected objects, applies
+//! object selection and name mapping, writes destination DDL, and classifies and rewrites the
+//! binlog's statements for incremental sync.
 //!
 //! It never applies anything itself: it returns statements for the caller to run, and every
-//! statement it drops is returned with the reason, never dropped silently.
-//!
-//! Status: arrives with issue #4; this crate holds its place in the workspace.
+//! statement it does not pass on comes back with the reason, never dropped silently. Statements
+//! are rewritten token by token ([`lexer`]): every byte but the renamed identifiers passes
+//! through unchanged.
+
+pub mod lexer;
+pub mod statement;
