@@ -8,4 +8,7 @@
 //! through unchanged.
 
 pub mod lexer;
+pub mod online_ddl;
+pub mod selection;
 pub mod statement;
+pub mod translate;

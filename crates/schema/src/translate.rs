@@ -1,0 +1,512 @@
+//! DDL translation for incremental sync: what to do with each statement from the binlog.
+//!
+//! Every statement is classified ([`crate::statement`]) and then applied with its names mapped,
+//! applied in part (the selected tables of a multi-table DROP or RENAME), or skipped with the
+//! reason. Object names are always written qualified with their destination database, so a
+//! statement does not depend on the destination session's default database for them.
+//!
+//! RENAME TABLE rule: a rename within the selection is applied. A rename out of the selection
+//! (the new name is not selected) is skipped with a warning that the table stops syncing; the
+//! destination keeps its last copy under the old name. A rename into the selection (the old name
+//! was not selected) is skipped with a warning that the table's rows are not on the destination
+//! and it needs a full sync. A table never stops syncing without such a warning.
+
+use std::collections::BTreeMap;
+
+use dts_types::{TableId, quote_ident};
+
+use crate::lexer::{Kind, Token, splice};
+use crate::online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
+use crate::selection::{NameCase, Selection};
+use crate::statement::{NameRef, ParseError, Statement, StatementKind, parse};
+
+/// How a task treats DDL.
+#[derive(Debug, Clone, Default)]
+pub struct TranslateConfig {
+    pub selection: Selection,
+    pub online_ddl: OnlineDdlMode,
+    pub shadow_names: ShadowNames,
+    /// Whether CREATE/DROP TRIGGER reach the destination (triggers on the destination fire on
+    /// applied rows, whose effects the binlog already carries).
+    pub sync_triggers: bool,
+}
+
+/// What to do with a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Run `statements` on the destination, in order, with `database` as the default database
+    /// (the mapped name of the statement's own default database, when that is selected).
+    Apply { statements: Vec<String>, database: Option<String>, warnings: Vec<String> },
+    /// Do not run it; `reason` says why, `warnings` what the operator must know.
+    Skip { reason: String, warnings: Vec<String> },
+}
+
+impl Decision {
+    fn skip(reason: impl Into<String>) -> Decision {
+        Decision::Skip { reason: reason.into(), warnings: Vec::new() }
+    }
+}
+
+/// Translates statements; keeps the ALTERs that online schema change tools run on their shadow
+/// tables until the tool swaps the tables.
+#[derive(Debug, Clone)]
+pub struct Translator {
+    cfg: TranslateConfig,
+    /// (database, real table) -> ALTER specifications seen on its shadow table.
+    pending: BTreeMap<(String, String), Vec<String>>,
+}
+
+impl Translator {
+    pub fn new(cfg: TranslateConfig) -> Self {
+        Translator { cfg, pending: BTreeMap::new() }
+    }
+
+    pub fn config(&self) -> &TranslateConfig {
+        &self.cfg
+    }
+
+    /// The destination of a source table, or `None` when it is not synced (also for online
+    /// schema change shadow tables in [`OnlineDdlMode::ApplyAtCutOver`]). The binlog reader's
+    /// table filter should agree with this.
+    pub fn table_target(&self, db: &str, table: &str) -> Option<TableId> {
+        if let Some((role, base)) = self.cfg.shadow_names.classify(table)
+            && self.cfg.selection.table(db, &base).is_some()
+        {
+            if self.cfg.online_ddl == OnlineDdlMode::ApplyAtCutOver {
+                return None;
+            }
+            let m = self.cfg.selection.table(db, &base)?;
+            let name = self.cfg.shadow_names.name_for(role, m.target.table.as_str())?;
+            return TableId::parse(m.target.database.as_str(), &name).ok();
+        }
+        self.cfg.selection.table(db, table).map(|m| m.target)
+    }
+
+    fn shadow(&self, db: &str, table: &str) -> Option<(ShadowRole, String)> {
+        let (role, base) = self.cfg.shadow_names.classify(table)?;
+        self.cfg.selection.table(db, &base).is_some().then_some((role, base))
+    }
+
+    /// Translates one statement, run on the source with default database `default_db`.
+    pub fn translate(
+        &mut self,
+        sql: &str,
+        default_db: Option<&str>,
+        ansi_quotes: bool,
+    ) -> Result<Decision, ParseError> {
+        let st = parse(sql, ansi_quotes)?;
+        let target_default = default_db.and_then(|d| self.cfg.selection.database(d));
+        let mut warnings = Vec::new();
+        let apply = |statements: Vec<String>, warnings: Vec<String>| Decision::Apply {
+            statements,
+            database: target_default.clone(),
+            warnings,
+        };
+        let db_of = |n: &NameRef| n.database_or(default_db).map(str::to_string);
+        use StatementKind as K;
+        Ok(match &st.kind {
+            K::AccountManagement => Decision::skip("account and privilege statements never reach the destination"),
+            K::Other { verb } => Decision::skip(format!("{verb} statements are not replicated")),
+            K::CreateTable { table, like, temporary } => {
+                if *temporary {
+                    return Ok(Decision::skip("temporary tables are not replicated"));
+                }
+                let Some(db) = db_of(table) else { return Ok(Decision::skip("no database for the table")) };
+                if self.online_skip(&db, &table.name) {
+                    return Ok(Decision::skip(format!("online schema change shadow table {db}.{}", table.name)));
+                }
+                let Some(target) = self.table_target(&db, &table.name) else {
+                    return Ok(Decision::skip(format!("{db}.{} is not selected", table.name)));
+                };
+                let mut edits = self.name_edits(&st, table, &target);
+                if let Some(l) = like {
+                    let ldb = db_of(l).unwrap_or_default();
+                    match self.table_target(&ldb, &l.name) {
+                        Some(lt) => edits.extend(self.name_edits(&st, l, &lt)),
+                        None => {
+                            return Ok(Decision::Skip {
+                                reason: format!("CREATE TABLE ... LIKE {ldb}.{}, which is not selected", l.name),
+                                warnings: vec![format!(
+                                    "{db}.{} was created like an unselected table: create it on the destination and run a full sync of it",
+                                    table.name
+                                )],
+                            });
+                        }
+                    }
+                }
+                edits.extend(self.reference_edits(&st, default_db, &mut warnings));
+                apply(vec![self.finish(&st, edits, &db, &table.name)], warnings)
+            }
+            K::AlterTable { table, rename_to } => {
+                let Some(db) = db_of(table) else { return Ok(Decision::skip("no database for the table")) };
+                if let Some((ShadowRole::Ghost, base)) = self.shadow(&db, &table.name)
+                    && self.cfg.online_ddl == OnlineDdlMode::ApplyAtCutOver
+                {
+                    // Keep the ALTER's specification (after the table name) for the cut-over.
+                    let spec = st.sql[st.tokens[table.token].end..].trim().to_string();
+                    self.pending.entry((db.clone(), base.clone())).or_default().push(spec);
+                    return Ok(Decision::skip(format!(
+                        "ALTER of online schema change shadow table {db}.{}: applied to {db}.{base} at cut-over",
+                        table.name
+                    )));
+                }
+                if self.online_skip(&db, &table.name) {
+                    return Ok(Decision::skip(format!("online schema change shadow table {db}.{}", table.name)));
+                }
+                let Some(target) = self.table_target(&db, &table.name) else {
+                    return Ok(Decision::skip(format!("{db}.{} is not selected", table.name)));
+                };
+                if let Some(m) = self.cfg.selection.table(&db, &table.name)
+                    && m.columns.has_subset()
+                    && let Some(col) = altered_columns(&st).into_iter().find(|c| !m.columns.selected(c))
+                {
+                    return Ok(Decision::Skip {
+                        reason: format!("ALTER TABLE {db}.{} touches column {col}, which is not synced", table.name),
+                        warnings: vec![format!(
+                            "ALTER TABLE on {db}.{} was not applied because it involves the unsynced column {col}; check the destination table",
+                            table.name
+                        )],
+                    });
+                }
+                let mut edits = self.name_edits(&st, table, &target);
+                if let Some(r) = rename_to {
+                    let rdb = db_of(r).unwrap_or_default();
+                    match self.table_target(&rdb, &r.name) {
+                        Some(rt) => edits.extend(self.name_edits(&st, r, &rt)),
+                        None => warnings.push(format!(
+                            "{db}.{} was renamed to {rdb}.{}, which is not selected: the table stops syncing",
+                            table.name, r.name
+                        )),
+                    }
+                }
+                edits.extend(self.reference_edits(&st, default_db, &mut warnings));
+                apply(vec![self.finish(&st, edits, &db, &table.name)], warnings)
+            }
+            K::DropTable { tables, temporary, if_exists } => {
+                if *temporary {
+                    return Ok(Decision::skip("temporary tables are not replicated"));
+                }
+                let mut targets = Vec::new();
+                let mut skipped = Vec::new();
+                for t in tables {
+                    let db = db_of(t).unwrap_or_default();
+                    if self.online_skip(&db, &t.name) {
+                        skipped.push(format!("{db}.{}", t.name));
+                        continue;
+                    }
+                    match self.table_target(&db, &t.name) {
+                        Some(target) => targets.push(target.quoted()),
+                        None => skipped.push(format!("{db}.{}", t.name)),
+                    }
+                }
+                if targets.is_empty() {
+                    return Ok(Decision::skip("none of the dropped tables is selected"));
+                }
+                if !skipped.is_empty() {
+                    warnings.push(format!("DROP TABLE applied in part; not selected: {}", skipped.join(", ")));
+                }
+                let ie = if *if_exists { "IF EXISTS " } else { "" };
+                apply(vec![format!("DROP TABLE {ie}{}", targets.join(", "))], warnings)
+            }
+            K::RenameTable { pairs } => self.rename(pairs, default_db, target_default.clone()),
+            K::TruncateTable { table } | K::CreateIndex { table } | K::DropIndex { table } => {
+                let db = db_of(table).unwrap_or_default();
+                if self.online_skip(&db, &table.name) {
+                    return Ok(Decision::skip(format!("online schema change shadow table {db}.{}", table.name)));
+                }
+                let Some(target) = self.table_target(&db, &table.name) else {
+                    return Ok(Decision::skip(format!("{db}.{} is not selected", table.name)));
+                };
+                let edits = self.name_edits(&st, table, &target);
+                apply(vec![self.finish(&st, edits, &db, &table.name)], warnings)
+            }
+            K::CreateDatabase { database } | K::DropDatabase { database } => {
+                let Some(target) = self.cfg.selection.database(&database.name) else {
+                    return Ok(Decision::skip(format!("database {} is not selected", database.name)));
+                };
+                let edits =
+                    vec![(st.tokens[database.token].start, st.tokens[database.token].end, quote_ident(&target))];
+                apply(vec![splice(&st.sql, edits)], warnings)
+            }
+            K::AlterDatabase { database } => {
+                let name = database.as_ref().map(|d| d.name.clone()).or(default_db.map(str::to_string));
+                let Some(target) = name.as_deref().and_then(|n| self.cfg.selection.database(n)) else {
+                    return Ok(Decision::skip("the database is not selected"));
+                };
+                let edits = database
+                    .iter()
+                    .map(|d| (st.tokens[d.token].start, st.tokens[d.token].end, quote_ident(&target)))
+                    .collect();
+                apply(vec![splice(&st.sql, edits)], warnings)
+            }
+            K::CreateView { view } | K::AlterView { view } => {
+                self.whole_db_object(&st, view, default_db, target_default.clone(), "view")
+            }
+            K::DropView { views, if_exists } => {
+                let mut targets = Vec::new();
+                for v in views {
+                    let db = db_of(v).unwrap_or_default();
+                    if self.cfg.selection.whole_database(&db)
+                        && let Some(tdb) = self.cfg.selection.database(&db)
+                    {
+                        targets.push(format!(
+                            "{}.{}",
+                            quote_ident(&tdb),
+                            quote_ident(&self.cfg.selection.name_case.apply(&v.name))
+                        ));
+                    }
+                }
+                if targets.is_empty() {
+                    return Ok(Decision::skip("views are synced only for whole selected databases"));
+                }
+                let ie = if *if_exists { "IF EXISTS " } else { "" };
+                apply(vec![format!("DROP VIEW {ie}{}", targets.join(", "))], warnings)
+            }
+            K::CreateRoutine { name, .. } | K::DropRoutine { name, .. } => {
+                self.whole_db_object(&st, name, default_db, target_default.clone(), "routine")
+            }
+            K::CreateTrigger { trigger, table } => {
+                if self.cfg.shadow_names.is_tool_trigger(&trigger.name) {
+                    return Ok(Decision::skip(format!("online schema change tool trigger {}", trigger.name)));
+                }
+                if !self.cfg.sync_triggers {
+                    return Ok(Decision::skip("triggers are not synced by this task's trigger policy"));
+                }
+                let db = db_of(table).unwrap_or_default();
+                let Some(target) = self.table_target(&db, &table.name) else {
+                    return Ok(Decision::skip(format!("trigger on {db}.{}, which is not selected", table.name)));
+                };
+                let mut edits = self.name_edits(&st, table, &target);
+                if let Some((d, i)) = &trigger.database
+                    && let Some(tdb) = self.cfg.selection.database(d)
+                {
+                    edits.push((st.tokens[*i].start, st.tokens[*i].end, quote_ident(&tdb)));
+                }
+                apply(vec![splice(&st.sql, edits)], warnings)
+            }
+            K::DropTrigger { trigger } => {
+                if self.cfg.shadow_names.is_tool_trigger(&trigger.name) {
+                    return Ok(Decision::skip(format!("online schema change tool trigger {}", trigger.name)));
+                }
+                if !self.cfg.sync_triggers {
+                    return Ok(Decision::skip("triggers are not synced by this task's trigger policy"));
+                }
+                self.whole_db_object(&st, trigger, default_db, target_default.clone(), "trigger")
+            }
+        })
+    }
+
+    /// Whether a table is an online schema change shadow table this mode skips.
+    fn online_skip(&self, db: &str, table: &str) -> bool {
+        self.cfg.online_ddl == OnlineDdlMode::ApplyAtCutOver && self.shadow(db, table).is_some()
+    }
+
+    fn rename(
+        &mut self,
+        pairs: &[(NameRef, NameRef)],
+        default_db: Option<&str>,
+        target_default: Option<String>,
+    ) -> Decision {
+        let db_of = |n: &NameRef| n.database_or(default_db).unwrap_or_default().to_string();
+        let mut out = Vec::new();
+        let mut warnings = Vec::new();
+        let mut statements = Vec::new();
+        for (from, to) in pairs {
+            let (fdb, tdb) = (db_of(from), db_of(to));
+            // Online schema change cut-over: `t -> old` and `shadow -> t`.
+            if self.cfg.online_ddl == OnlineDdlMode::ApplyAtCutOver {
+                if let Some((ShadowRole::Old, base)) = self.shadow(&tdb, &to.name)
+                    && base == from.name
+                {
+                    continue;
+                }
+                if let Some((ShadowRole::Ghost, base)) = self.shadow(&fdb, &from.name)
+                    && base == to.name
+                {
+                    let target = self.table_target(&tdb, &to.name);
+                    for spec in self.pending.remove(&(fdb.clone(), base.clone())).unwrap_or_default() {
+                        if let Some(t) = &target {
+                            statements.push(format!("ALTER TABLE {} {spec}", t.quoted()));
+                        }
+                    }
+                    continue;
+                }
+            }
+            match (self.table_target(&fdb, &from.name), self.table_target(&tdb, &to.name)) {
+                (Some(a), Some(b)) => out.push(format!("{} TO {}", a.quoted(), b.quoted())),
+                (Some(_), None) => warnings.push(format!(
+                    "{fdb}.{} was renamed to {tdb}.{}, which is not selected: it stops syncing (the destination keeps its last copy)",
+                    from.name, to.name
+                )),
+                (None, Some(_)) => warnings.push(format!(
+                    "{fdb}.{} (not selected) was renamed to {tdb}.{}, which is: its rows are not on the destination; run a full sync of it",
+                    from.name, to.name
+                )),
+                (None, None) => {}
+            }
+        }
+        if !out.is_empty() {
+            statements.insert(0, format!("RENAME TABLE {}", out.join(", ")));
+        }
+        if statements.is_empty() {
+            return Decision::Skip { reason: "no selected table is renamed".into(), warnings };
+        }
+        Decision::Apply { statements, database: target_default, warnings }
+    }
+
+    /// Views, routines and triggers follow whole selected databases; qualified references to
+    /// renamed databases in their bodies are rewritten.
+    fn whole_db_object(
+        &self,
+        st: &Statement,
+        name: &NameRef,
+        default_db: Option<&str>,
+        target_default: Option<String>,
+        what: &str,
+    ) -> Decision {
+        let db = name.database_or(default_db).unwrap_or_default().to_string();
+        if !self.cfg.selection.whole_database(&db) {
+            return Decision::skip(format!("{what}s are synced only for whole selected databases; {db} is not one"));
+        }
+        let mut edits = Vec::new();
+        // Every `db.` qualifier naming a selected database gets its destination name.
+        for (i, t) in st.tokens.iter().enumerate() {
+            if t.is_ident()
+                && st.tokens.get(i + 1).is_some_and(|n| n.is_punct("."))
+                && st.tokens.get(i + 2).is_some_and(Token::is_ident)
+                && let Some(tdb) = self.cfg.selection.database(&t.text)
+                && tdb != t.text
+            {
+                edits.push((t.start, t.end, quote_ident(&tdb)));
+            }
+        }
+        if name.database.is_none()
+            && let Some(tdb) = self.cfg.selection.database(&db)
+        {
+            let tok = &st.tokens[name.token];
+            edits.push((tok.start, tok.end, format!("{}.{}", quote_ident(&tdb), quote_ident(&tok.text))));
+        }
+        Decision::Apply { statements: vec![splice(&st.sql, edits)], database: target_default, warnings: Vec::new() }
+    }
+
+    /// Edits writing a table name as its qualified destination name.
+    fn name_edits(&self, st: &Statement, n: &NameRef, target: &TableId) -> Vec<(usize, usize, String)> {
+        let tok = &st.tokens[n.token];
+        match &n.database {
+            Some((_, i)) => vec![
+                (st.tokens[*i].start, st.tokens[*i].end, quote_ident(target.database.as_str())),
+                (tok.start, tok.end, quote_ident(target.table.as_str())),
+            ],
+            None => vec![(tok.start, tok.end, target.quoted())],
+        }
+    }
+
+    /// `REFERENCES t` in foreign keys: the referenced table's destination name.
+    fn reference_edits(
+        &self,
+        st: &Statement,
+        default_db: Option<&str>,
+        warnings: &mut Vec<String>,
+    ) -> Vec<(usize, usize, String)> {
+        let mut edits = Vec::new();
+        for (i, t) in st.tokens.iter().enumerate() {
+            if !t.is_kw("REFERENCES") {
+                continue;
+            }
+            let Some(first) = st.tokens.get(i + 1).filter(|x| x.is_ident()) else { continue };
+            let qualified = st.tokens.get(i + 2).is_some_and(|x| x.is_punct("."))
+                && st.tokens.get(i + 3).is_some_and(Token::is_ident);
+            let n = if qualified {
+                NameRef {
+                    database: Some((first.text.clone(), i + 1)),
+                    name: st.tokens[i + 3].text.clone(),
+                    token: i + 3,
+                }
+            } else {
+                NameRef { database: None, name: first.text.clone(), token: i + 1 }
+            };
+            let db = n.database_or(default_db).unwrap_or_default().to_string();
+            match self.table_target(&db, &n.name) {
+                Some(target) => edits.extend(self.name_edits(st, &n, &target)),
+                None => warnings.push(format!("a foreign key references {db}.{}, which is not selected", n.name)),
+            }
+        }
+        edits
+    }
+
+    /// Applies the column mapping and name-case policy of `db.table` to a CREATE/ALTER TABLE and
+    /// splices all edits.
+    fn finish(&self, st: &Statement, mut edits: Vec<(usize, usize, String)>, db: &str, table: &str) -> String {
+        let Some(m) = self.cfg.selection.table(db, table) else { return splice(&st.sql, edits) };
+        let case = self.cfg.selection.name_case;
+        let taken: Vec<(usize, usize)> = edits.iter().map(|e| (e.0, e.1)).collect();
+        for t in &st.tokens {
+            if !t.is_ident() || taken.iter().any(|&(s, e)| s <= t.start && t.end <= e) {
+                continue;
+            }
+            let renamed = m.columns.target(&t.text);
+            let explicit = renamed != case.apply(&t.text);
+            if explicit {
+                edits.push((t.start, t.end, quote_ident(&renamed)));
+            } else if case != NameCase::Source && t.kind == Kind::Quoted {
+                edits.push((t.start, t.end, quote_ident(&case.apply(&t.text))));
+            } else if case != NameCase::Source && t.kind == Kind::Word {
+                edits.push((t.start, t.end, case.apply(&t.text)));
+            }
+        }
+        splice(&st.sql, edits)
+    }
+}
+
+/// Column names an ALTER TABLE adds, changes, modifies or drops (best effort, for column-subset
+/// checks).
+fn altered_columns(st: &Statement) -> Vec<String> {
+    const NOT_COLUMNS: &[&str] = &[
+        "COLUMN",
+        "INDEX",
+        "KEY",
+        "CONSTRAINT",
+        "PRIMARY",
+        "UNIQUE",
+        "FOREIGN",
+        "FULLTEXT",
+        "SPATIAL",
+        "IF",
+        "NOT",
+        "EXISTS",
+        "PARTITION",
+        "CHECK",
+        "PERIOD",
+        "SYSTEM",
+        "DEFAULT",
+    ];
+    let t = &st.tokens;
+    let mut out = Vec::new();
+    for i in 0..t.len() {
+        if ["ADD", "CHANGE", "MODIFY", "DROP", "AFTER"].iter().any(|k| t[i].is_kw(k)) {
+            let mut j = i + 1;
+            while t.get(j).is_some_and(|x| {
+                x.kind == Kind::Word
+                    && NOT_COLUMNS.iter().any(|k| x.text.eq_ignore_ascii_case(k))
+                    && !x.is_kw("DEFAULT")
+            }) {
+                if t[j].is_kw("INDEX")
+                    || t[j].is_kw("KEY")
+                    || t[j].is_kw("PRIMARY")
+                    || t[j].is_kw("CONSTRAINT")
+                    || t[j].is_kw("FOREIGN")
+                    || t[j].is_kw("PARTITION")
+                    || t[j].is_kw("CHECK")
+                {
+                    j = usize::MAX;
+                    break;
+                }
+                j += 1;
+            }
+            if let Some(x) = t.get(j).filter(|x| x.is_ident()) {
+                out.push(x.text.clone());
+            }
+        }
+    }
+    out
+}
