@@ -9,6 +9,8 @@
 
 pub mod lexer;
 pub mod online_ddl;
+pub mod reader;
 pub mod selection;
 pub mod statement;
+pub mod sync;
 pub mod translate;

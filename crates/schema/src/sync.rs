@@ -1,0 +1,313 @@
+//! Schema sync: the destination DDL for the selected objects, with mapped names and selected
+//! columns, in an order that works: databases, tables (without foreign keys), sequences, views
+//! (dependencies first), routines, triggers (per policy), then foreign keys.
+
+use dts_types::quote_ident;
+
+use crate::lexer::{Kind, Token, lex, splice};
+use crate::reader::DatabaseSchema;
+use crate::selection::{MappedTable, Selection};
+
+/// The destination statements of a schema sync, and what the operator must know.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaPlan {
+    pub statements: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Why a source definition could not be turned into destination DDL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot translate the definition of {object}: {reason}")]
+pub struct SyncError {
+    pub object: String,
+    pub reason: String,
+}
+
+/// Builds the destination DDL for `databases` (as read by [`crate::reader::read_database`]).
+pub fn plan(selection: &Selection, databases: &[DatabaseSchema], sync_triggers: bool) -> Result<SchemaPlan, SyncError> {
+    let mut p = SchemaPlan::default();
+    let mut fks = Vec::new();
+    let mut views = Vec::new();
+    let mut later = Vec::new();
+    for db in databases {
+        let Some(tdb) = selection.database(&db.name) else { continue };
+        p.statements.push(create_database(&db.create, &tdb));
+        for (table, cols, create) in &db.tables {
+            let Some(m) = selection.table_with_columns(&db.name, table, cols) else { continue };
+            let (sql, table_fks) = create_table(selection, &db.name, &m, create, &mut p.warnings)?;
+            p.statements.push(sql);
+            fks.extend(table_fks);
+        }
+        // Views, routines and triggers name objects of their own database unqualified: they
+        // are created with it as the default database.
+        let use_db = format!("USE {}", quote_ident(&tdb));
+        for (kind, name, create) in &db.routines {
+            let sql = qualify_object(selection, &db.name, &tdb, create, name, &format!("{kind} {}.{name}", db.name))?;
+            if kind == "SEQUENCE" {
+                p.statements.push(sql);
+            } else {
+                later.push(use_db.clone());
+                later.push(sql);
+            }
+        }
+        for (name, create) in &db.views {
+            let sql = qualify_object(selection, &db.name, &tdb, create, name, &format!("view {}.{name}", db.name))?;
+            views.push((quote_ident(&selection.name_case.apply(name)), use_db.clone(), sql));
+        }
+        if sync_triggers {
+            for (name, table, create) in &db.triggers {
+                if selection.table(&db.name, table).is_none() {
+                    continue;
+                }
+                later.push(use_db.clone());
+                later.push(qualify_object(
+                    selection,
+                    &db.name,
+                    &tdb,
+                    create,
+                    name,
+                    &format!("trigger {}.{name}", db.name),
+                )?);
+            }
+        } else if !db.triggers.is_empty() {
+            p.warnings.push(format!("{} trigger(s) of {} not synced (trigger policy)", db.triggers.len(), db.name));
+        }
+    }
+    p.statements.extend(order_views(views));
+    p.statements.extend(later);
+    p.statements.extend(fks);
+    Ok(p)
+}
+
+fn create_database(create: &str, target: &str) -> String {
+    // `CREATE DATABASE `d` /*!40100 DEFAULT CHARACTER SET ... */`: keep the options.
+    let options = create.find("/*").map_or("", |i| &create[i..]);
+    format!("CREATE DATABASE IF NOT EXISTS {} {options}", quote_ident(target)).trim_end().to_string()
+}
+
+fn err(object: &str, reason: &str) -> SyncError {
+    SyncError { object: object.into(), reason: reason.into() }
+}
+
+/// The top-level items of the parenthesised definition list starting at token `open`:
+/// (first token index, last token index) of each, and the index of the closing parenthesis.
+fn items(tokens: &[Token], open: usize) -> Option<(Vec<(usize, usize)>, usize)> {
+    let mut depth = 0;
+    let mut start = open + 1;
+    let mut out = Vec::new();
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        if t.is_punct("(") {
+            depth += 1;
+        } else if t.is_punct(")") {
+            depth -= 1;
+            if depth == 0 {
+                out.push((start, i - 1));
+                return Some((out, i));
+            }
+        } else if depth == 1 && t.is_punct(",") {
+            out.push((start, i - 1));
+            start = i + 1;
+        }
+    }
+    None
+}
+
+fn create_table(
+    selection: &Selection,
+    db: &str,
+    m: &MappedTable,
+    create: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(String, Vec<String>), SyncError> {
+    let object = format!("table {db}.{}", m.source.table);
+    let tokens = lex(create, false).map_err(|e| err(&object, &e.to_string()))?;
+    let name_i = tokens.iter().position(|t| t.kind == Kind::Quoted).ok_or_else(|| err(&object, "no table name"))?;
+    let open =
+        (name_i..tokens.len()).find(|&i| tokens[i].is_punct("(")).ok_or_else(|| err(&object, "no column list"))?;
+    let (list, close) = items(&tokens, open).ok_or_else(|| err(&object, "unbalanced parentheses"))?;
+    let cols = m.columns.columns.clone().unwrap_or_default();
+    let selected = |name: &str| cols.iter().any(|(c, _)| c.eq_ignore_ascii_case(name));
+    let rename = |name: &str| cols.iter().find(|(c, _)| c.eq_ignore_ascii_case(name)).map(|(_, t)| t.clone());
+    let all_columns: Vec<String> =
+        list.iter().filter(|(s, _)| tokens[*s].kind == Kind::Quoted).map(|(s, _)| tokens[*s].text.clone()).collect();
+    // Rewrites one span of the definition: column names, referenced tables.
+    let rewrite = |from: usize, to: usize, warnings: &mut Vec<String>| -> Option<String> {
+        let mut edits = Vec::new();
+        let mut k = from;
+        while k <= to {
+            let t = &tokens[k];
+            if t.is_kw("REFERENCES") {
+                // REFERENCES `t` or `db`.`t`
+                let (rdb, rt, span) = if tokens.get(k + 2).is_some_and(|x| x.is_punct(".")) {
+                    (tokens[k + 1].text.clone(), tokens[k + 3].text.clone(), (tokens[k + 1].start, tokens[k + 3].end))
+                } else {
+                    (db.to_string(), tokens[k + 1].text.clone(), (tokens[k + 1].start, tokens[k + 1].end))
+                };
+                match selection.table(&rdb, &rt) {
+                    Some(rm) => edits.push((span.0, span.1, rm.target.quoted())),
+                    None => {
+                        warnings.push(format!("{object}: foreign key to {rdb}.{rt}, which is not selected, left out"));
+                        return None;
+                    }
+                }
+                // The referenced columns keep their names unless that table maps them.
+                let rm = selection.table(&rdb, &rt);
+                let mut j = k + 1;
+                while j <= to && !tokens[j].is_punct("(") {
+                    j += 1;
+                }
+                while j <= to && !tokens[j].is_punct(")") {
+                    if tokens[j].kind == Kind::Quoted
+                        && let Some(rm) = &rm
+                    {
+                        edits.push((tokens[j].start, tokens[j].end, quote_ident(&rm.columns.target(&tokens[j].text))));
+                    }
+                    j += 1;
+                }
+                k = j + 1;
+                continue;
+            }
+            if t.kind == Kind::Quoted && all_columns.iter().any(|c| c.eq_ignore_ascii_case(&t.text)) {
+                if !selected(&t.text) {
+                    return None;
+                }
+                if let Some(n) = rename(&t.text).filter(|n| n != &t.text) {
+                    edits.push((t.start, t.end, quote_ident(&n)));
+                }
+            }
+            k += 1;
+        }
+        let text = &create[tokens[from].start..tokens[to].end];
+        Some(splice(
+            text,
+            edits.into_iter().map(|(s, e, x)| (s - tokens[from].start, e - tokens[from].start, x)).collect(),
+        ))
+    };
+    let mut kept = Vec::new();
+    let mut fks = Vec::new();
+    for &(s, e) in &list {
+        let first = &tokens[s];
+        let is_fk = (s..=e).any(|i| tokens[i].is_kw("FOREIGN"));
+        let Some(text) = rewrite(s, e, warnings) else {
+            if first.kind == Kind::Quoted && !is_fk {
+                continue; // an unselected column
+            }
+            if !is_fk {
+                warnings.push(format!("{object}: a key on a column that is not synced was left out"));
+            }
+            continue;
+        };
+        if is_fk {
+            fks.push(format!("ALTER TABLE {} ADD {text}", m.target.quoted()));
+        } else {
+            kept.push(text);
+        }
+    }
+    if kept.is_empty() {
+        return Err(err(&object, "no column is selected"));
+    }
+    let head = &create[..tokens[name_i].start];
+    let tail = rewrite_tail(create, &tokens, close, &all_columns, &selected, &rename);
+    let sql = format!("{head}{} (\n  {}\n){tail}", m.target.quoted(), kept.join(",\n  "));
+    Ok((sql, fks))
+}
+
+/// Table options and partitioning after the definition list, with renamed columns.
+fn rewrite_tail(
+    create: &str,
+    tokens: &[Token],
+    close: usize,
+    all_columns: &[String],
+    selected: &dyn Fn(&str) -> bool,
+    rename: &dyn Fn(&str) -> Option<String>,
+) -> String {
+    let start = tokens[close].end;
+    let mut edits = Vec::new();
+    for t in &tokens[close + 1..] {
+        if t.kind == Kind::Quoted && all_columns.iter().any(|c| c.eq_ignore_ascii_case(&t.text)) && selected(&t.text) {
+            if let Some(n) = rename(&t.text).filter(|n| n != &t.text) {
+                edits.push((t.start - start, t.end - start, quote_ident(&n)));
+            }
+        }
+    }
+    splice(&create[start..], edits)
+}
+
+/// A view, routine or trigger: name qualified with its destination database, DEFINER removed
+/// (the account may not exist on the destination), qualified references to selected databases
+/// mapped.
+fn qualify_object(
+    selection: &Selection,
+    db: &str,
+    tdb: &str,
+    create: &str,
+    name: &str,
+    object: &str,
+) -> Result<String, SyncError> {
+    let tokens = lex(create, false).map_err(|e| err(object, &e.to_string()))?;
+    let mut edits = Vec::new();
+    let mut named = false;
+    for (i, t) in tokens.iter().enumerate() {
+        if t.is_kw("DEFINER") && tokens.get(i + 1).is_some_and(|x| x.is_punct("=")) {
+            // DEFINER=`u`@`h` is lexed as `u` followed by the variable @`h`.
+            let mut end = i + 2;
+            if tokens.get(end + 1).is_some_and(|x| x.kind == Kind::Variable) {
+                end += 1;
+            }
+            edits.push((t.start, tokens[end].end, String::new()));
+            continue;
+        }
+        if !named && t.kind == Kind::Quoted && t.text == name && !tokens.get(i + 1).is_some_and(|x| x.is_punct(".")) {
+            let prev_dot = i > 0 && tokens[i - 1].is_punct(".");
+            if !prev_dot {
+                edits.push((
+                    t.start,
+                    t.end,
+                    format!("{}.{}", quote_ident(tdb), quote_ident(&selection.name_case.apply(name))),
+                ));
+                named = true;
+                continue;
+            }
+        }
+        if t.kind == Kind::Quoted && tokens.get(i + 1).is_some_and(|x| x.is_punct(".")) {
+            if t.text == db && !named && tokens.get(i + 2).is_some_and(|x| x.text == name) {
+                edits.push((
+                    t.start,
+                    tokens[i + 2].end,
+                    format!("{}.{}", quote_ident(tdb), quote_ident(&selection.name_case.apply(name))),
+                ));
+                named = true;
+                continue;
+            }
+            if let Some(target) = selection.database(&t.text) {
+                edits.push((t.start, t.end, quote_ident(&target)));
+            }
+        }
+    }
+    let mut edits2: Vec<(usize, usize, String)> = Vec::new();
+    for e in edits {
+        if !edits2.iter().any(|x| x.0 < e.1 && e.0 < x.1) {
+            edits2.push(e);
+        }
+    }
+    Ok(splice(create, edits2))
+}
+
+/// Views (quoted name, USE statement, DDL) in an order where each comes after the views it
+/// reads, each preceded by its USE.
+fn order_views(mut views: Vec<(String, String, String)>) -> Vec<String> {
+    let mut out = Vec::new();
+    while !views.is_empty() {
+        let names: Vec<String> = views.iter().map(|v| v.0.clone()).collect();
+        // A view's own name appears once, after VIEW; any other quoted view name is a reference.
+        let reads = |me: &str, sql: &str, n: &str| {
+            let body = sql.find(" AS ").map_or(sql, |i| &sql[i..]);
+            n != me && body.contains(n)
+        };
+        let ready = views.iter().position(|(me, _, sql)| !names.iter().any(|n| reads(me, sql, n)));
+        let (_, use_db, sql) = views.remove(ready.unwrap_or(0));
+        out.push(use_db);
+        out.push(sql);
+    }
+    out
+}
