@@ -80,7 +80,10 @@ fn run(tool: &str, steps: Vec<&str>, mode: OnlineDdlMode) {
         ..Default::default()
     };
     let mut tr = Translator::new(TranslateConfig { selection, online_ddl: mode, ..Default::default() });
-    let mut o = ReplicaOptions::new(6_000_000 + src.port() as u32, StartPosition::File(start));
+    // Each reader registers with its own server_id: the source refuses two replicas with one.
+    static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(6_000_000);
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut o = ReplicaOptions::new(id, StartPosition::File(start));
     o.stop_at_end = true;
     let mut d = dst.conn().unwrap();
     let mut shadow_rows = 0;
