@@ -7,6 +7,8 @@
 //! are rewritten token by token ([`lexer`]): every byte but the renamed identifiers passes
 //! through unchanged.
 
+pub mod column_type;
+pub mod history;
 pub mod lexer;
 pub mod online_ddl;
 pub mod reader;

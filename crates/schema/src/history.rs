@@ -1,0 +1,263 @@
+//! Schema history: the columns of every selected source table as of any binlog position,
+//! persisted in the destination's metadata database, so that after a restart old events decode
+//! with the schema they were written under (for sources whose binlog does not carry column
+//! names and types: binlog_row_metadata other than FULL).
+//!
+//! The schema at each DDL is not guessed by parsing: every DDL of a selected database is also
+//! applied, translated, to a *shadow* copy of that database on the destination (tables without
+//! rows), and the server's own information_schema of the shadow is recorded. The shadow thus
+//! follows the source exactly, whatever the statement.
+
+use std::collections::BTreeMap;
+
+use dts_types::{BinlogPosition, ColumnDef, Ident, TableId, TableSchema, quote_ident};
+use mysql::prelude::Queryable;
+
+use crate::column_type::parse_column_type;
+use crate::selection::{DatabaseRule, Selection};
+use crate::translate::{Decision, TranslateConfig, Translator};
+
+/// Why the history could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("schema history: {0}")]
+    Sql(#[from] mysql::Error),
+    #[error("schema history: {0}")]
+    Type(#[from] crate::column_type::TypeError),
+    #[error("schema history: stored schema of {table} is unreadable: {reason}")]
+    Corrupt { table: String, reason: String },
+    #[error("schema history: {0}")]
+    Translate(#[from] crate::statement::ParseError),
+}
+
+/// The `schema_history` table of a task in the metadata database.
+#[derive(Debug, Clone)]
+pub struct SchemaHistory {
+    task: String,
+    meta_db: Ident,
+}
+
+impl SchemaHistory {
+    pub fn new(task: &str, meta_db: Ident) -> Self {
+        SchemaHistory { task: task.to_string(), meta_db }
+    }
+
+    fn table(&self) -> String {
+        format!("{}.`schema_history`", self.meta_db.quoted())
+    }
+
+    /// Creates the metadata database and table if missing.
+    pub fn ensure(&self, dest: &mut mysql::Conn) -> Result<(), HistoryError> {
+        dest.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", self.meta_db.quoted()))?;
+        dest.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                task VARCHAR(64) NOT NULL, db VARCHAR(64) NOT NULL, tbl VARCHAR(64) NOT NULL,
+                file_seq BIGINT UNSIGNED NOT NULL, pos BIGINT UNSIGNED NOT NULL, binlog_file VARCHAR(255) NOT NULL,
+                schema_json LONGTEXT NULL COMMENT 'NULL: the table was dropped or renamed away',
+                PRIMARY KEY (task, db, tbl, file_seq, pos)
+            ) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            self.table()
+        ))?;
+        Ok(())
+    }
+
+    /// Records a table's schema (or, with `None`, that it no longer exists) from position `at`.
+    pub fn record(
+        &self,
+        dest: &mut mysql::Conn,
+        table: &TableId,
+        schema: Option<&TableSchema>,
+        at: &BinlogPosition,
+    ) -> Result<(), HistoryError> {
+        let json = schema.map(|s| serde_json::to_string(s).expect("schemas serialize"));
+        let seq = at.file_sequence().1.unwrap_or(0);
+        dest.exec_drop(
+            format!("REPLACE INTO {} VALUES (?, ?, ?, ?, ?, ?, ?)", self.table()),
+            (&self.task, table.database.as_str(), table.table.as_str(), seq, at.offset, &at.file, json),
+        )?;
+        Ok(())
+    }
+
+    /// The schema of `table` as of position `at`: the last one recorded at or before it.
+    pub fn lookup(
+        &self,
+        dest: &mut mysql::Conn,
+        table: &TableId,
+        at: &BinlogPosition,
+    ) -> Result<Option<TableSchema>, HistoryError> {
+        let seq = at.file_sequence().1.unwrap_or(0);
+        let row: Option<Option<String>> = dest.exec_first(
+            format!(
+                "SELECT schema_json FROM {} WHERE task = ? AND db = ? AND tbl = ? \
+                 AND (file_seq < ? OR (file_seq = ? AND pos <= ?)) ORDER BY file_seq DESC, pos DESC LIMIT 1",
+                self.table()
+            ),
+            (&self.task, table.database.as_str(), table.table.as_str(), seq, seq, at.offset),
+        )?;
+        match row.flatten() {
+            None => Ok(None),
+            Some(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| HistoryError::Corrupt { table: table.to_string(), reason: e.to_string() }),
+        }
+    }
+}
+
+/// Keeps shadow databases in step with the source's DDL and records every change in the
+/// history.
+#[derive(Debug)]
+pub struct SchemaTracker {
+    history: SchemaHistory,
+    selection: Selection,
+    shadow: Translator,
+    /// Last recorded schema per source table.
+    known: BTreeMap<TableId, TableSchema>,
+}
+
+/// A stable shadow database name for a task's source database (at most 64 characters).
+pub fn shadow_name(task: &str, db: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in task.bytes().chain([0]).chain(db.bytes()) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("dts_shadow_{h:016x}")
+}
+
+impl SchemaTracker {
+    pub fn new(task: &str, meta_db: Ident, selection: Selection) -> Self {
+        let shadow = Translator::new(TranslateConfig { sync_triggers: false, ..Default::default() });
+        SchemaTracker { history: SchemaHistory::new(task, meta_db), selection, shadow, known: BTreeMap::new() }
+    }
+
+    pub fn history(&self) -> &SchemaHistory {
+        &self.history
+    }
+
+    fn shadow_rule(&mut self, db: &str) {
+        let name = shadow_name(&self.history.task, db);
+        let cfg = self.shadow.config();
+        if cfg.selection.databases.iter().any(|r| r.database == db) {
+            return;
+        }
+        let mut sel = cfg.selection.clone();
+        sel.databases.push(DatabaseRule { database: db.to_string(), rename: Some(name), ..Default::default() });
+        self.shadow = Translator::new(TranslateConfig { selection: sel, sync_triggers: false, ..Default::default() });
+    }
+
+    /// Copies the current definitions of the selected databases' tables (from the source) into
+    /// their shadows and records them at `at`, the position the sync starts from.
+    pub fn bootstrap(
+        &mut self,
+        source: &mut mysql::Conn,
+        dest: &mut mysql::Conn,
+        catalog: &crate::selection::Catalog,
+        at: &BinlogPosition,
+    ) -> Result<(), HistoryError> {
+        self.history.ensure(dest)?;
+        for (db, tables) in catalog {
+            if self.selection.database(db).is_none() {
+                continue;
+            }
+            self.shadow_rule(db);
+            let sdb = quote_ident(&shadow_name(&self.history.task, db));
+            dest.query_drop(format!("DROP DATABASE IF EXISTS {sdb}"))?;
+            dest.query_drop(format!("CREATE DATABASE {sdb}"))?;
+            dest.query_drop("SET SESSION foreign_key_checks = 0")?;
+            for table in tables.keys() {
+                let row: Option<mysql::Row> =
+                    source.query_first(format!("SHOW CREATE TABLE {}.{}", quote_ident(db), quote_ident(table)))?;
+                let Some(row) = row else { continue };
+                let create: String = row.get(1).unwrap_or_default();
+                dest.query_drop(format!("USE {sdb}"))?;
+                dest.query_drop(create)?;
+            }
+            self.snapshot(dest, db, at)?;
+        }
+        Ok(())
+    }
+
+    /// A statement from the binlog at `at` (the end of its event): applied to the shadows when
+    /// it changes a selected database, and every resulting change recorded.
+    pub fn on_statement(
+        &mut self,
+        dest: &mut mysql::Conn,
+        sql: &str,
+        default_db: Option<&str>,
+        ansi_quotes: bool,
+        at: &BinlogPosition,
+    ) -> Result<(), HistoryError> {
+        if let Ok(st) = crate::statement::parse(sql, ansi_quotes)
+            && let crate::statement::StatementKind::CreateDatabase { database } = &st.kind
+            && self.selection.database(&database.name).is_some()
+        {
+            self.shadow_rule(&database.name);
+        }
+        let Decision::Apply { statements, database, .. } = self.shadow.translate(sql, default_db, ansi_quotes)? else {
+            return Ok(());
+        };
+        dest.query_drop("SET SESSION foreign_key_checks = 0")?;
+        if let Some(d) = &database {
+            dest.query_drop(format!("USE {}", quote_ident(d)))?;
+        }
+        for s in &statements {
+            dest.query_drop(s)?;
+        }
+        let dbs: Vec<String> = self.shadow.config().selection.databases.iter().map(|r| r.database.clone()).collect();
+        for db in dbs {
+            self.snapshot(dest, &db, at)?;
+        }
+        Ok(())
+    }
+
+    /// Records every table of a shadow whose columns differ from the last record.
+    fn snapshot(&mut self, dest: &mut mysql::Conn, db: &str, at: &BinlogPosition) -> Result<(), HistoryError> {
+        let sdb = shadow_name(&self.history.task, db);
+        let rows: Vec<(String, String, String, Option<String>, String)> = dest.exec(
+            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, IS_NULLABLE FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION",
+            (&sdb,),
+        )?;
+        let pks: Vec<(String, String)> = dest.exec(
+            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND INDEX_NAME = 'PRIMARY' \
+             ORDER BY TABLE_NAME, SEQ_IN_INDEX",
+            (&sdb,),
+        )?;
+        let mut now: BTreeMap<TableId, TableSchema> = BTreeMap::new();
+        for (t, c, ty, cs, nullable) in rows {
+            let id = TableId::parse(db, &t)
+                .map_err(|e| HistoryError::Corrupt { table: t.clone(), reason: e.to_string() })?;
+            let entry = now.entry(id.clone()).or_insert_with(|| TableSchema {
+                id,
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+            });
+            let name = Ident::new(c).map_err(|e| HistoryError::Corrupt { table: t.clone(), reason: e.to_string() })?;
+            entry.columns.push(ColumnDef {
+                name,
+                ty: parse_column_type(&ty, cs.as_deref())?,
+                nullable: nullable == "YES",
+            });
+        }
+        for (t, c) in pks {
+            if let Some(s) = now.values_mut().find(|s| s.id.table.as_str() == t)
+                && let Some(i) = s.column_index(&c)
+            {
+                s.primary_key.push(i);
+            }
+        }
+        let gone: Vec<TableId> =
+            self.known.keys().filter(|k| k.database.as_str() == db && !now.contains_key(*k)).cloned().collect();
+        for id in gone {
+            self.history.record(dest, &id, None, at)?;
+            self.known.remove(&id);
+        }
+        for (id, schema) in now {
+            if self.known.get(&id) != Some(&schema) {
+                self.history.record(dest, &id, Some(&schema), at)?;
+                self.known.insert(id, schema);
+            }
+        }
+        Ok(())
+    }
+}
