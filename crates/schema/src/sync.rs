@@ -6,7 +6,7 @@ use dts_types::quote_ident;
 
 use crate::lexer::{Kind, Token, lex, splice};
 use crate::reader::DatabaseSchema;
-use crate::selection::{MappedTable, Selection};
+use crate::selection::{MappedTable, NameCase, Selection};
 
 /// The destination statements of a schema sync, and what the operator must know.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -281,7 +281,12 @@ fn qualify_object(
             }
             if let Some(target) = selection.database(&t.text) {
                 edits.push((t.start, t.end, quote_ident(&target)));
+                continue;
             }
+        }
+        // Under a name-case policy, the tables and columns a body names change case too.
+        if t.kind == Kind::Quoted && selection.name_case != NameCase::Source {
+            edits.push((t.start, t.end, quote_ident(&selection.name_case.apply(&t.text))));
         }
     }
     let mut edits2: Vec<(usize, usize, String)> = Vec::new();

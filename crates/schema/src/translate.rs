@@ -510,3 +510,120 @@ fn altered_columns(st: &Statement) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::selection::{DatabaseRule, TableRule};
+
+    fn tr(selection: Selection) -> Translator {
+        Translator::new(TranslateConfig { selection, ..Default::default() })
+    }
+
+    fn apply(d: Decision) -> (Vec<String>, Vec<String>) {
+        match d {
+            Decision::Apply { statements, warnings, .. } => (statements, warnings),
+            Decision::Skip { reason, .. } => panic!("skipped: {reason}"),
+        }
+    }
+
+    fn skip(d: Decision) -> (String, Vec<String>) {
+        match d {
+            Decision::Skip { reason, warnings } => (reason, warnings),
+            Decision::Apply { statements, .. } => panic!("applied: {statements:?}"),
+        }
+    }
+
+    fn tables_only() -> Selection {
+        Selection {
+            databases: vec![DatabaseRule {
+                database: "shop".into(),
+                rename: Some("shop2".into()),
+                tables: Some(vec![
+                    TableRule {
+                        name: "orders".into(),
+                        rename: Some("purchases".into()),
+                        column_renames: BTreeMap::from([("total".into(), "amount".into())]),
+                        exclude_columns: vec!["secret".into()],
+                        ..Default::default()
+                    },
+                    TableRule { name: "items".into(), ..Default::default() },
+                ]),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn names_and_columns_are_rewritten_in_place() {
+        let mut t = tr(tables_only());
+        let (s, _) =
+            apply(t.translate("ALTER TABLE orders /* keep */ ADD INDEX it (Total)", Some("shop"), false).unwrap());
+        assert_eq!(s, ["ALTER TABLE `shop2`.`purchases` /* keep */ ADD INDEX it (`amount`)"]);
+        let (s, _) = apply(t.translate("TRUNCATE TABLE shop.items", None, false).unwrap());
+        assert_eq!(s, ["TRUNCATE TABLE `shop2`.`items`"]);
+        let (reason, w) = skip(t.translate("ALTER TABLE orders MODIFY secret TEXT", Some("shop"), false).unwrap());
+        assert!(reason.contains("secret") && !w.is_empty(), "{reason}");
+        let (reason, _) = skip(t.translate("ALTER TABLE other ADD c INT", Some("shop"), false).unwrap());
+        assert!(reason.contains("not selected"));
+    }
+
+    #[test]
+    fn multi_table_statements_apply_in_part_and_renames_warn() {
+        let mut t = tr(tables_only());
+        let (s, w) = apply(t.translate("DROP TABLE IF EXISTS items, shop.nope", Some("shop"), false).unwrap());
+        assert_eq!(s, ["DROP TABLE IF EXISTS `shop2`.`items`"]);
+        assert!(w[0].contains("applied in part") && w[0].contains("shop.nope"));
+        // Out of the selection: skipped, with the warning that it stops syncing.
+        let (_, w) = skip(t.translate("RENAME TABLE items TO items_old", Some("shop"), false).unwrap());
+        assert!(w[0].contains("stops syncing"), "{w:?}");
+        // Into the selection: skipped, with the warning that it needs a full sync.
+        let (_, w) = skip(t.translate("RENAME TABLE staging TO items", Some("shop"), false).unwrap());
+        assert!(w[0].contains("full sync"), "{w:?}");
+        // Within a whole-database selection: applied.
+        let mut whole = tr(Selection {
+            databases: vec![DatabaseRule { database: "db".into(), ..Default::default() }],
+            ..Default::default()
+        });
+        let (s, _) = apply(whole.translate("RENAME TABLE a TO b, other.x TO other.y", Some("db"), false).unwrap());
+        assert_eq!(s, ["RENAME TABLE `db`.`a` TO `db`.`b`"]);
+    }
+
+    #[test]
+    fn account_statements_never_pass() {
+        let mut t = tr(Selection::everything());
+        for sql in [
+            "GRANT SELECT ON *.* TO u",
+            "CREATE USER u IDENTIFIED BY 'secret'",
+            "SET PASSWORD FOR u = PASSWORD('x')",
+            "DROP USER u",
+        ] {
+            let (reason, _) = skip(t.translate(sql, Some("db"), false).unwrap());
+            assert!(reason.contains("never reach"), "{sql}: {reason}");
+        }
+    }
+
+    #[test]
+    fn case_policy_applies_to_new_tables_and_columns() {
+        let mut t = tr(Selection { name_case: NameCase::Lower, ..Selection::everything() });
+        let (s, _) = apply(
+            t.translate("CREATE TABLE `Big`.`T1` (`Id` INT, Name VARCHAR(5) DEFAULT 'KEEP')", None, false).unwrap(),
+        );
+        assert_eq!(s, ["create table `big`.`t1` (`id` int, name varchar(5) default 'KEEP')"]);
+    }
+
+    #[test]
+    fn gh_ost_alter_waits_for_the_cut_over() {
+        let mut t = tr(tables_only());
+        skip(t.translate("CREATE TABLE _orders_gho LIKE orders", Some("shop"), false).unwrap());
+        skip(t.translate("ALTER TABLE _orders_gho ADD COLUMN note TEXT", Some("shop"), false).unwrap());
+        let (s, _) = apply(
+            t.translate("RENAME TABLE orders TO _orders_del, _orders_gho TO orders", Some("shop"), false).unwrap(),
+        );
+        assert_eq!(s, ["ALTER TABLE `shop2`.`purchases` ADD COLUMN note TEXT"]);
+        skip(t.translate("DROP TABLE IF EXISTS _orders_del", Some("shop"), false).unwrap());
+    }
+}
