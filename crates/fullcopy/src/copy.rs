@@ -1,0 +1,302 @@
+//! The copy engine: per table a chunk plan (persisted), then reader/writer pairs over bounded
+//! channels working through every unfinished chunk.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use dts_schema::selection::MappedTable;
+use dts_types::{BinlogPosition, GtidPosition, SourcePosition, Value, session};
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder};
+
+use crate::chunk::{self, Chunk};
+use crate::meta::Meta;
+use crate::table::TableJob;
+use crate::{CopyError, CopyOptions, ExistingRows};
+
+/// What a finished copy did, and the watermarks incremental sync needs.
+#[derive(Debug, Clone)]
+pub struct CopyReport {
+    /// Incremental sync replays from here (recorded before the first chunk of the first run).
+    pub low: SourcePosition,
+    /// The source's position when the last chunk was done: up to here, replayed changes may
+    /// meet rows the copy already holds in a later state (the applier overwrites them).
+    pub high: SourcePosition,
+    pub rows: u64,
+    pub bytes: u64,
+    pub chunks_copied: u64,
+    pub chunks_already_done: u64,
+}
+
+fn exact(opts: Opts) -> OptsBuilder {
+    OptsBuilder::from_opts(opts).init(session::init_statements().to_vec())
+}
+
+/// The source's current binlog position and GTID state.
+pub fn source_position(source: &mut Conn) -> Result<SourcePosition, CopyError> {
+    let row: Option<mysql::Row> = source.query_first("SHOW MASTER STATUS")?;
+    let row = row.ok_or(CopyError::Meta { reason: "the source has no binlog (log_bin is OFF)".into() })?;
+    let file: String = row.get(0).unwrap_or_default();
+    let pos: u64 = row.get(1).unwrap_or_default();
+    let version: String = source.query_first("SELECT @@version")?.unwrap_or_default();
+    let gtid_sql = if version.contains("MariaDB") { "SELECT @@gtid_binlog_pos" } else { "SELECT @@gtid_executed" };
+    let gtid: Option<String> = source.query_first(gtid_sql).ok().flatten();
+    Ok(SourcePosition {
+        binlog: BinlogPosition::new(file, pos),
+        gtid: gtid.filter(|g| !g.trim().is_empty()).and_then(|g| GtidPosition::parse(&g).ok()),
+    })
+}
+
+enum Msg {
+    Begin { table: usize },
+    Batch(String),
+    End { table: usize, chunk: u32, rows: u64, bytes: u64 },
+}
+
+/// Copies `tables` from `source` to `dest` (whose tables must exist, see dts-schema's sync).
+pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) -> Result<CopyReport, CopyError> {
+    let mut src = Conn::new(exact(source.clone()))?;
+    let mut dst = Conn::new(exact(dest.clone()))?;
+    let meta = Meta { task: o.task.clone(), db: o.meta_db.clone() };
+    meta.ensure(&mut dst)?;
+    let low = match meta.low(&mut dst)? {
+        Some(p) => p,
+        None => {
+            let p = source_position(&mut src)?;
+            meta.set_low(&mut dst, &p)?;
+            p
+        }
+    };
+    let max_packet: u64 = dst.query_first("SELECT @@max_allowed_packet")?.unwrap_or(4 << 20);
+    let batch_bytes = o.batch_bytes.min((max_packet as usize).saturating_sub(64 << 10)).max(16 << 10);
+
+    let mut jobs = Vec::new();
+    let mut todo: Vec<(usize, Chunk)> = Vec::new();
+    let mut already = 0;
+    for map in tables {
+        let job = TableJob::load(&mut src, map)?;
+        let mut chunks = meta.chunks(&mut dst, &job.map.source)?;
+        if chunks.is_empty() {
+            let rows = (o.chunk_bytes / job.avg_row_length).min(o.chunk_rows).max(1);
+            let plan = chunk::plan(&mut src, &job, rows, job.map.filter.as_deref())?;
+            meta.save_plan(&mut dst, &job.map.source, &plan)?;
+            chunks = plan.into_iter().map(|c| (c, false)).collect();
+        }
+        let done = chunks.iter().filter(|c| c.1).count() as u64;
+        already += done;
+        o.progress.start_table(&job.map.source, job.rows_estimate, chunks.len() as u64, done);
+        for (c, d) in chunks {
+            if !d {
+                todo.push((jobs.len(), c));
+            }
+        }
+        jobs.push(job);
+    }
+    let signatures = jobs.iter().map(|j| TableJob::signature(&mut src, &j.map)).collect::<Result<Vec<_>, _>>()?;
+    let jobs = Arc::new(jobs);
+    let signatures = Arc::new(signatures);
+
+    let (task_tx, task_rx) = unbounded::<(usize, Chunk)>();
+    for t in todo {
+        task_tx.send(t).expect("receiver alive");
+    }
+    drop(task_tx);
+    let abort = Arc::new(AtomicBool::new(false));
+    let totals = Arc::new((AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)));
+    let mut handles = Vec::new();
+    for _ in 0..o.threads.max(1) {
+        let (tx, rx) = bounded::<Msg>(4);
+        let (jobs_r, sig_r, abort_r, task_rx) = (jobs.clone(), signatures.clone(), abort.clone(), task_rx.clone());
+        let (src_opts, o_r) = (source.clone(), o.clone());
+        handles.push(std::thread::spawn(move || -> Result<(), CopyError> {
+            let r = read_chunks(src_opts, &jobs_r, &sig_r, &task_rx, &tx, &abort_r, batch_bytes, &o_r);
+            if r.is_err() {
+                abort_r.store(true, Ordering::SeqCst);
+            }
+            r
+        }));
+        let (jobs_w, abort_w, totals_w) = (jobs.clone(), abort.clone(), totals.clone());
+        let (dst_opts, meta_w, o_w) = (dest.clone(), meta.clone(), o.clone());
+        handles.push(std::thread::spawn(move || -> Result<(), CopyError> {
+            let r = write_chunks(dst_opts, &jobs_w, &rx, &meta_w, &abort_w, &totals_w, &o_w);
+            if r.is_err() {
+                abort_w.store(true, Ordering::SeqCst);
+            }
+            r
+        }));
+    }
+    let mut first_err = None;
+    for h in handles {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(_) => {
+                first_err.get_or_insert(CopyError::Thread);
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    let high = source_position(&mut src)?;
+    meta.set_high(&mut dst, &high)?;
+    Ok(CopyReport {
+        low,
+        high,
+        rows: totals.0.load(Ordering::Relaxed),
+        bytes: totals.1.load(Ordering::Relaxed),
+        chunks_copied: totals.2.load(Ordering::Relaxed),
+        chunks_already_done: already,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_chunks(
+    source: Opts,
+    jobs: &[TableJob],
+    signatures: &[String],
+    tasks: &Receiver<(usize, Chunk)>,
+    out: &Sender<Msg>,
+    abort: &AtomicBool,
+    batch_bytes: usize,
+    o: &CopyOptions,
+) -> Result<(), CopyError> {
+    let mut src = Conn::new(exact(source))?;
+    while let Ok((ti, chunk)) = tasks.recv() {
+        if abort.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let job = &jobs[ti];
+        let cond = chunk::condition(job, &chunk)?;
+        let filter = job.map.filter.as_ref().map(|f| format!(" AND ({f})")).unwrap_or_default();
+        let q = format!(
+            "SELECT {} FROM {} WHERE {cond}{filter}{}",
+            job.select_list(),
+            job.map.source.quoted(),
+            chunk::order_by(job)
+        );
+        o.throttle.charge(1, 0, 0);
+        let prefix = format!("INSERT INTO {} ({}) VALUES ", job.map.target.quoted(), job.insert_list());
+        let suffix = match o.existing_rows {
+            ExistingRows::Error => String::new(),
+            ExistingRows::Ignore => {
+                let first = job.columns.iter().find(|c| c.copied).expect("a copied column");
+                let c = dts_types::quote_ident(&first.target);
+                format!(" ON DUPLICATE KEY UPDATE {c} = {c}")
+            }
+        };
+        if out.send(Msg::Begin { table: ti }).is_err() {
+            return Ok(());
+        }
+        let ncopied = job.copied_count();
+        let (mut rows, mut bytes, mut batch_rows) = (0u64, 0u64, 0u64);
+        let mut sql = String::with_capacity(batch_bytes + 4096);
+        sql.push_str(&prefix);
+        let mut result = src.exec_iter(q, ())?;
+        for row in result.by_ref() {
+            let row = row?;
+            let mut values = row.unwrap();
+            values.truncate(ncopied);
+            if batch_rows > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                Value::from_param(&col.ty, v)?.write_sql_literal(&mut sql)?;
+            }
+            sql.push(')');
+            rows += 1;
+            batch_rows += 1;
+            if sql.len() >= batch_bytes {
+                bytes += sql.len() as u64;
+                o.throttle.charge(0, batch_rows, sql.len() as u64);
+                sql.push_str(&suffix);
+                let full = std::mem::replace(&mut sql, String::with_capacity(batch_bytes + 4096));
+                if out.send(Msg::Batch(full)).is_err() {
+                    return Ok(());
+                }
+                sql.push_str(&prefix);
+                batch_rows = 0;
+            }
+        }
+        drop(result);
+        if batch_rows > 0 {
+            bytes += sql.len() as u64;
+            o.throttle.charge(0, batch_rows, sql.len() as u64);
+            sql.push_str(&suffix);
+            if out.send(Msg::Batch(sql)).is_err() {
+                return Ok(());
+            }
+        }
+        // DDL on the table during its copy would mix two shapes: refuse the copy.
+        let now = TableJob::signature(&mut src, &job.map)?;
+        if now != signatures[ti] {
+            return Err(CopyError::SchemaChanged {
+                table: job.map.source.to_string(),
+                what: "its columns changed".into(),
+            });
+        }
+        if out.send(Msg::End { table: ti, chunk: chunk.no, rows, bytes }).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn write_chunks(
+    dest: Opts,
+    jobs: &[TableJob],
+    input: &Receiver<Msg>,
+    meta: &Meta,
+    abort: &AtomicBool,
+    totals: &(AtomicU64, AtomicU64, AtomicU64),
+    o: &CopyOptions,
+) -> Result<(), CopyError> {
+    let mut dst = Conn::new(
+        exact(dest).init(
+            session::init_statements()
+                .into_iter()
+                .chain(["SET SESSION foreign_key_checks = 0".to_string()])
+                .collect::<Vec<_>>(),
+        ),
+    )?;
+    let mut open = false;
+    let mut current = 0;
+    while let Ok(msg) = input.recv() {
+        if abort.load(Ordering::SeqCst) {
+            if open {
+                let _ = dst.query_drop("ROLLBACK");
+            }
+            return Ok(());
+        }
+        match msg {
+            Msg::Begin { table } => {
+                dst.query_drop("BEGIN")?;
+                open = true;
+                current = table;
+            }
+            Msg::Batch(sql) => {
+                dst.query_drop(sql)
+                    .map_err(|e| CopyError::Write { table: jobs[current].map.target.to_string(), source: e })?;
+            }
+            Msg::End { table, chunk, rows, bytes } => {
+                let job = &jobs[table];
+                dst.query_drop(meta.done_sql(&job.map.source, chunk, rows))?;
+                dst.query_drop("COMMIT")?;
+                open = false;
+                o.progress.add(&job.map.source, rows, bytes);
+                o.progress.chunk_done(&job.map.source);
+                totals.0.fetch_add(rows, Ordering::Relaxed);
+                totals.1.fetch_add(bytes, Ordering::Relaxed);
+                totals.2.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,363 @@
+//! The full copy against real servers: exact values, chunk boundaries, keys, filters, subsets,
+//! renames, existing rows, DDL during the copy, concurrent writes with a replay, and kill -9.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
+use dts_fullcopy::{CopyError, CopyOptions, ExistingRows, Throttle, run};
+use dts_schema::selection::{DatabaseRule, Selection, TableRule};
+use dts_testkit::{Sandbox, shared_pair};
+use dts_types::value::samples::edge_cases;
+use dts_types::{Ident, RowChange, SourcePosition, TableChange, session};
+use mysql::prelude::Queryable;
+use mysql::{Conn, OptsBuilder};
+
+fn exact(sb: &Sandbox) -> Conn {
+    Conn::new(OptsBuilder::from_opts(sb.opts()).init(session::init_statements().to_vec())).unwrap()
+}
+
+/// Every row of a table (a multiset, so sorted), through the binary protocol (exact floats).
+fn rows(sb: &Sandbox, table: &str) -> Vec<Vec<mysql::Value>> {
+    let mut c = exact(sb);
+    let rs: Vec<mysql::Row> = c.exec(format!("SELECT * FROM {table}"), ()).unwrap();
+    let mut v: Vec<Vec<mysql::Value>> = rs.into_iter().map(|r| r.unwrap()).collect();
+    v.sort_by_cached_key(|r| format!("{r:?}"));
+    v
+}
+
+fn selection_of(db: &Ident, target: &str, tables: Option<Vec<TableRule>>) -> Selection {
+    Selection {
+        databases: vec![DatabaseRule {
+            database: db.to_string(),
+            rename: Some(target.into()),
+            tables,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Creates the selected tables on the destination with the schema crate, as a task would.
+fn sync_schema(src: &Sandbox, dst: &Sandbox, sel: &Selection, db: &Ident) {
+    let mut s = src.conn().unwrap();
+    let cat = dts_schema::reader::catalog(&mut s).unwrap();
+    let schema = dts_schema::reader::read_database(&mut s, sel, &cat, db.as_str()).unwrap();
+    let plan = dts_schema::sync::plan(sel, &[schema], false).unwrap();
+    let mut d = dst.conn().unwrap();
+    for st in plan.statements {
+        d.query_drop(st).unwrap();
+    }
+}
+
+fn tables_of(src: &Sandbox, sel: &Selection, db: &Ident) -> Vec<dts_schema::selection::MappedTable> {
+    let mut s = src.conn().unwrap();
+    let cat = dts_schema::reader::catalog(&mut s).unwrap();
+    cat[db.as_str()].iter().filter_map(|(t, cols)| sel.table_with_columns(db.as_str(), t, cols)).collect()
+}
+
+fn options(task: &str) -> CopyOptions {
+    let mut o = CopyOptions::new(task);
+    o.chunk_rows = 7;
+    o.batch_bytes = 4096;
+    o
+}
+
+#[test]
+fn every_edge_value_copies_byte_exactly() {
+    let pair = shared_pair();
+    let (src, dst) = (&pair.source, &pair.destination);
+    let db = src.fresh_database("fc_types").unwrap();
+    let mut c = exact(src);
+    for case in edge_cases() {
+        let t = format!("{}.{}", db.quoted(), dts_types::quote_ident(case.name));
+        c.query_drop(format!("CREATE TABLE {t} (id INT PRIMARY KEY, v {} NULL)", case.ty)).unwrap();
+        for (i, v) in case.values.iter().enumerate() {
+            c.query_drop(format!("INSERT INTO {t} VALUES ({i}, {})", v.to_sql_literal().unwrap())).unwrap();
+        }
+    }
+    let target = format!("{}_d", db.as_str());
+    let sel = selection_of(&db, &target, None);
+    sync_schema(src, dst, &sel, &db);
+    let report = run(src.opts(), dst.opts(), tables_of(src, &sel, &db), &options(&format!("types_{}", db))).unwrap();
+    assert!(report.rows > 50);
+    for case in edge_cases() {
+        let s = rows(src, &format!("{}.{}", db.quoted(), dts_types::quote_ident(case.name)));
+        let d = rows(dst, &format!("{}.{}", dts_types::quote_ident(&target), dts_types::quote_ident(case.name)));
+        assert_eq!(s, d, "{} {}", case.name, case.ty);
+    }
+}
+
+#[test]
+fn chunks_miss_and_double_nothing_for_any_key_shape() {
+    let pair = shared_pair();
+    let (src, dst) = (&pair.source, &pair.destination);
+    let db = src.fresh_database("fc_keys").unwrap();
+    let mut c = src.conn().unwrap();
+    c.query_drop(format!("USE {}", db.quoted())).unwrap();
+    c.query_drop("CREATE TABLE sparse (id BIGINT PRIMARY KEY, v INT)").unwrap();
+    c.query_drop("INSERT INTO sparse VALUES (-9223372036854775808, 1), (-5, 2), (0, 3), (1, 4), (2, 5), (1000000000, 6), (9223372036854775807, 7)").unwrap();
+    c.query_drop("INSERT INTO sparse SELECT seq * 37, seq FROM mysql.seq_1000_to_1100").unwrap();
+    c.query_drop("CREATE TABLE composite (a VARCHAR(10) NOT NULL, b INT NOT NULL, v INT, PRIMARY KEY (a, b))").unwrap();
+    c.query_drop("INSERT INTO composite SELECT CONCAT('k', seq % 3), seq, seq FROM mysql.seq_1_to_200").unwrap();
+    c.query_drop("INSERT INTO composite VALUES ('', 0, 0), ('K1', 5, 5), ('k1 ', 999, 1)").ok();
+    c.query_drop("CREATE TABLE uniq (u INT NOT NULL, w INT, UNIQUE KEY (u))").unwrap();
+    c.query_drop("INSERT INTO uniq SELECT seq, seq FROM mysql.seq_1_to_50").unwrap();
+    c.query_drop("CREATE TABLE nokey (x INT, y TEXT)").unwrap();
+    c.query_drop("INSERT INTO nokey VALUES (1, 'a'), (1, 'a'), (2, NULL), (NULL, NULL), (NULL, NULL)").unwrap();
+    let target = format!("{}_d", db.as_str());
+    let sel = selection_of(&db, &target, None);
+    sync_schema(src, dst, &sel, &db);
+    let report = run(src.opts(), dst.opts(), tables_of(src, &sel, &db), &options(&format!("keys_{db}"))).unwrap();
+    assert!(report.chunks_copied > 30, "{} chunks", report.chunks_copied);
+    for t in ["sparse", "composite", "uniq", "nokey"] {
+        let s = rows(src, &format!("{}.{t}", db.quoted()));
+        let d = rows(dst, &format!("{}.{t}", dts_types::quote_ident(&target)));
+        assert_eq!(s, d, "{t}");
+    }
+}
+
+#[test]
+fn filters_column_subsets_and_renames() {
+    let pair = shared_pair();
+    let (src, dst) = (&pair.source, &pair.destination);
+    let db = src.fresh_database("fc_map").unwrap();
+    let mut c = src.conn().unwrap();
+    c.query_drop(format!(
+        "CREATE TABLE {}.t (id INT PRIMARY KEY, a INT, secret VARCHAR(5), g INT AS (a * 2) STORED)",
+        db.quoted()
+    ))
+    .unwrap();
+    c.query_drop(format!(
+        "INSERT INTO {}.t (id, a, secret) SELECT seq, seq % 10, 'x' FROM mysql.seq_1_to_100",
+        db.quoted()
+    ))
+    .unwrap();
+    let target = format!("{}_d", db.as_str());
+    let sel = selection_of(
+        &db,
+        &target,
+        Some(vec![TableRule {
+            name: "t".into(),
+            rename: Some("t2".into()),
+            exclude_columns: vec!["secret".into()],
+            column_renames: BTreeMap::from([("a".into(), "a2".into())]),
+            filter: Some("a > 5".into()),
+            ..Default::default()
+        }]),
+    );
+    sync_schema(src, dst, &sel, &db);
+    run(src.opts(), dst.opts(), tables_of(src, &sel, &db), &options(&format!("map_{db}"))).unwrap();
+    let mut d = dst.conn().unwrap();
+    let got: Vec<(i32, i32, i32)> =
+        d.query(format!("SELECT id, a2, g FROM {}.t2 ORDER BY id", dts_types::quote_ident(&target))).unwrap();
+    let want: Vec<(i32, i32, i32)> = (1..=100).filter(|i| i % 10 > 5).map(|i| (i, i % 10, (i % 10) * 2)).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn ignore_mode_keeps_existing_rows_and_error_mode_refuses_them() {
+    let pair = shared_pair();
+    let (src, dst) = (&pair.source, &pair.destination);
+    let db = src.fresh_database("fc_exist").unwrap();
+    let mut c = src.conn().unwrap();
+    c.query_drop(format!("CREATE TABLE {}.t (id INT PRIMARY KEY, v VARCHAR(5))", db.quoted())).unwrap();
+    c.query_drop(format!("INSERT INTO {}.t VALUES (1, 'src'), (2, 'src')", db.quoted())).unwrap();
+    let target = format!("{}_d", db.as_str());
+    let sel = selection_of(&db, &target, None);
+    sync_schema(src, dst, &sel, &db);
+    dst.conn()
+        .unwrap()
+        .query_drop(format!("INSERT INTO {}.t VALUES (2, 'dst')", dts_types::quote_ident(&target)))
+        .unwrap();
+    let err = run(src.opts(), dst.opts(), tables_of(src, &sel, &db), &options(&format!("exist_e_{db}"))).unwrap_err();
+    assert!(matches!(err, CopyError::Write { .. }) && err.to_string().contains("Duplicate"), "{err}");
+    let mut o = options(&format!("exist_i_{db}"));
+    o.existing_rows = ExistingRows::Ignore;
+    run(src.opts(), dst.opts(), tables_of(src, &sel, &db), &o).unwrap();
+    let got: Vec<(i32, String)> = dst
+        .conn()
+        .unwrap()
+        .query(format!("SELECT id, v FROM {}.t ORDER BY id", dts_types::quote_ident(&target)))
+        .unwrap();
+    assert_eq!(got, vec![(1, "src".to_string()), (2, "dst".to_string())]);
+}
+
+#[test]
+fn ddl_on_a_table_during_its_copy_stops_with_a_clear_error() {
+    let pair = shared_pair();
+    let (src, dst) = (&pair.source, &pair.destination);
+    let db = src.fresh_database("fc_ddl").unwrap();
+    let mut c = src.conn().unwrap();
+    c.query_drop(format!("CREATE TABLE {}.t (id INT PRIMARY KEY, v INT)", db.quoted())).unwrap();
+    c.query_drop(format!("INSERT INTO {}.t SELECT seq, seq FROM mysql.seq_1_to_2000", db.quoted())).unwrap();
+    let target = format!("{}_d", db.as_str());
+    let sel = selection_of(&db, &target, None);
+    sync_schema(src, dst, &sel, &db);
+    let mut o = options(&format!("ddl_{db}"));
+    o.chunk_rows = 100;
+    o.throttle = Arc::new(Throttle::new(0, 2000, 0));
+    let (sopts, dopts, tables) = (src.opts(), dst.opts(), tables_of(src, &sel, &db));
+    let copy = std::thread::spawn(move || run(sopts, dopts, tables, &o));
+    std::thread::sleep(Duration::from_millis(300));
+    c.query_drop(format!("ALTER TABLE {}.t ADD COLUMN w INT", db.quoted())).unwrap();
+    let err = copy.join().unwrap().expect_err("the copy must notice the ALTER");
+    assert!(matches!(err, CopyError::SchemaChanged { .. }), "{err}");
+    assert!(err.to_string().contains("run the full sync of this table again"), "{err}");
+}
+
+/// Applies the binlog's row changes of `table` from `from` to the end, as the applier will:
+/// a row's full after image replaces it, a delete removes it.
+fn replay(src: &Sandbox, dst: &Sandbox, from: &SourcePosition, db: &Ident, target: &str) {
+    let mut o = ReplicaOptions::new(8_000_000 + dst.port() as u32, StartPosition::File(from.binlog.clone()));
+    o.stop_at_end = true;
+    let mut d = exact(dst);
+    for item in BinlogReader::connect(src.opts(), o, ReaderParts::default()).unwrap() {
+        let Item::Row(TableChange { table, change }) = item.unwrap() else { continue };
+        if table.id.database != *db {
+            continue;
+        }
+        let t = format!("{}.{}", dts_types::quote_ident(target), table.id.table.quoted());
+        let lit = |v: &dts_types::Value| v.to_sql_literal().unwrap();
+        match change {
+            RowChange::Insert { after } | RowChange::Update { after, .. } => {
+                let vals: Vec<String> = after.iter().map(lit).collect();
+                d.query_drop(format!("REPLACE INTO {t} VALUES ({})", vals.join(","))).unwrap();
+            }
+            RowChange::Delete { before } => {
+                d.query_drop(format!("DELETE FROM {t} WHERE id = {}", lit(&before[0]))).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_copy_under_concurrent_writes_converges_after_the_replay() {
+    let pair = shared_pair();
+    let (src, dst) = (&pair.source, &pair.destination);
+    let db = src.fresh_database("fc_conc").unwrap();
+    let mut c = src.conn().unwrap();
+    c.query_drop(format!("CREATE TABLE {}.t (id INT PRIMARY KEY, v INT, u INT, UNIQUE KEY (u))", db.quoted())).unwrap();
+    c.query_drop(format!("INSERT INTO {}.t SELECT seq, seq, seq FROM mysql.seq_1_to_3000", db.quoted())).unwrap();
+    let target = format!("{}_d", db.as_str());
+    let sel = selection_of(&db, &target, None);
+    sync_schema(src, dst, &sel, &db);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (opts, stop, q) = (src.opts(), stop.clone(), db.quoted());
+        std::thread::spawn(move || {
+            let mut c = Conn::new(opts).unwrap();
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 20_000 {
+                i += 1;
+                let id = (i * 7919) % 4000 + 1;
+                let sql = match i % 4 {
+                    0 => format!(
+                        "INSERT INTO {q}.t VALUES ({id}, {i}, {}) ON DUPLICATE KEY UPDATE v = v + 1",
+                        100_000 + i
+                    ),
+                    1 => format!("UPDATE {q}.t SET v = v * 2 WHERE id = {id}"),
+                    2 => format!("DELETE FROM {q}.t WHERE id = {id}"),
+                    _ => format!("UPDATE {q}.t SET u = {} WHERE id = {id}", 200_000 + i),
+                };
+                c.query_drop(sql).unwrap();
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let mut o = options(&format!("conc_{db}"));
+    o.chunk_rows = 200;
+    let report = run(src.opts(), dst.opts(), tables_of(src, &sel, &db), &o).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    replay(src, dst, &report.low, &db, &target);
+    assert_eq!(rows(src, &format!("{}.t", db.quoted())), rows(dst, &format!("{}.t", dts_types::quote_ident(&target))));
+}
+
+const CHILD: &str = "DTS_FULLCOPY_CHILD";
+
+/// The child of the kill -9 test: copies with the parent's servers, slowly, until killed.
+#[test]
+fn child_copy_until_killed() {
+    let Ok(spec) = std::env::var(CHILD) else { return };
+    let p: Vec<&str> = spec.split('|').collect();
+    let opts = |port: &str| -> mysql::Opts {
+        OptsBuilder::new()
+            .ip_or_hostname(Some("127.0.0.1"))
+            .tcp_port(port.parse().unwrap())
+            .user(Some("dts"))
+            .pass(std::env::var(format!("DTS_PW_{port}")).ok())
+            .prefer_socket(false)
+            .into()
+    };
+    let db = Ident::new(p[2]).unwrap();
+    let sel = selection_of(&db, p[3], None);
+    let mut s = Conn::new(opts(p[0])).unwrap();
+    let cat = dts_schema::reader::catalog(&mut s).unwrap();
+    let tables = cat[db.as_str()].iter().filter_map(|(t, cols)| sel.table_with_columns(db.as_str(), t, cols)).collect();
+    let mut o = options(p[4]);
+    o.chunk_rows = 500;
+    o.throttle = Arc::new(Throttle::new(0, p[5].parse().unwrap(), 0));
+    run(opts(p[0]), opts(p[1]), tables, &o).unwrap();
+}
+
+#[test]
+fn kill_9_mid_copy_then_resume_copies_each_row_once() {
+    if std::env::var(CHILD).is_ok() {
+        return;
+    }
+    let pair = shared_pair();
+    let (src, dst) = (&pair.source, &pair.destination);
+    let db = src.fresh_database("fc_kill").unwrap();
+    let mut c = src.conn().unwrap();
+    c.query_drop(format!("CREATE TABLE {}.t (id INT PRIMARY KEY, v VARCHAR(20))", db.quoted())).unwrap();
+    c.query_drop(format!("INSERT INTO {}.t SELECT seq, CONCAT('v', seq) FROM mysql.seq_1_to_20000", db.quoted()))
+        .unwrap();
+    c.query_drop(format!("CREATE TABLE {}.nokey (x INT)", db.quoted())).unwrap();
+    c.query_drop(format!("INSERT INTO {}.nokey SELECT seq % 7 FROM mysql.seq_1_to_3000", db.quoted())).unwrap();
+    let target = format!("{}_d", db.as_str());
+    let sel = selection_of(&db, &target, None);
+    sync_schema(src, dst, &sel, &db);
+    let task = format!("kill_{db}");
+    let spawn = |rate: u64| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_copy_until_killed", "--test-threads=1"])
+            .env(CHILD, format!("{}|{}|{}|{}|{}|{}", src.port(), dst.port(), db, target, task, rate))
+            .env(format!("DTS_PW_{}", src.port()), src.password().expose())
+            .env(format!("DTS_PW_{}", dst.port()), dst.password().expose())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let done_chunks = |d: &mut Conn| -> u64 {
+        d.exec_first("SELECT COUNT(*) FROM dts_meta.fullcopy_chunks WHERE task = ? AND done = 1", (&task,))
+            .unwrap()
+            .unwrap_or(0)
+    };
+    let mut child = spawn(8000);
+    let mut d = dst.conn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while done_chunks(&mut d) < 3 {
+        assert!(std::time::Instant::now() < deadline, "the child made no progress");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let total: u64 =
+        d.exec_first("SELECT COUNT(*) FROM dts_meta.fullcopy_chunks WHERE task = ?", (&task,)).unwrap().unwrap();
+    let before = done_chunks(&mut d);
+    assert!(before < total, "killed mid-copy ({before} of {total} chunks done)");
+    let status = spawn(0).wait().unwrap();
+    assert!(status.success(), "the resumed copy finished");
+    assert_eq!(done_chunks(&mut d), total);
+    for t in ["t", "nokey"] {
+        assert_eq!(
+            rows(src, &format!("{}.{t}", db.quoted())),
+            rows(dst, &format!("{}.{t}", dts_types::quote_ident(&target))),
+            "{t}"
+        );
+    }
+}
