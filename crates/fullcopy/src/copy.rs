@@ -48,10 +48,20 @@ pub fn source_position(source: &mut Conn) -> Result<SourcePosition, CopyError> {
     })
 }
 
-enum Msg {
-    Begin { table: usize },
-    Batch(String),
-    End { table: usize, chunk: u32, rows: u64, bytes: u64 },
+/// One whole chunk, read and rendered, ready for any writer.
+struct ChunkData {
+    table: usize,
+    chunk: u32,
+    rows: u64,
+    bytes: u64,
+    payload: Payload,
+}
+
+enum Payload {
+    /// Rows as LOAD DATA fields.
+    Load(Vec<u8>),
+    /// INSERT statements, each under max_allowed_packet.
+    Inserts(Vec<String>),
 }
 
 /// Copies `tables` from `source` to `dest` (whose tables must exist, see dts-schema's sync).
@@ -104,10 +114,14 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     drop(task_tx);
     let abort = Arc::new(AtomicBool::new(false));
     let totals = Arc::new((AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)));
+    // Readers and writers are decoupled by one bounded queue of whole chunks: any writer takes
+    // any ready chunk, so neither side waits on one partner.
+    let threads = o.threads.max(1);
+    let (chunk_tx, chunk_rx) = bounded::<ChunkData>(threads);
     let mut handles = Vec::new();
-    for _ in 0..o.threads.max(1) {
-        let (tx, rx) = bounded::<Msg>(4);
-        let (jobs_r, sig_r, abort_r, task_rx) = (jobs.clone(), signatures.clone(), abort.clone(), task_rx.clone());
+    for _ in 0..threads {
+        let (jobs_r, sig_r, abort_r, task_rx, tx) =
+            (jobs.clone(), signatures.clone(), abort.clone(), task_rx.clone(), chunk_tx.clone());
         let (src_opts, o_r) = (source.clone(), o.clone());
         handles.push(std::thread::spawn(move || -> Result<(), CopyError> {
             let r = read_chunks(src_opts, &jobs_r, &sig_r, &task_rx, &tx, &abort_r, batch_bytes, &o_r);
@@ -116,7 +130,7 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
             }
             r
         }));
-        let (jobs_w, abort_w, totals_w) = (jobs.clone(), abort.clone(), totals.clone());
+        let (jobs_w, abort_w, totals_w, rx) = (jobs.clone(), abort.clone(), totals.clone(), chunk_rx.clone());
         let (dst_opts, meta_w, o_w) = (dest.clone(), meta.clone(), o.clone());
         handles.push(std::thread::spawn(move || -> Result<(), CopyError> {
             let r = write_chunks(dst_opts, &jobs_w, &rx, &meta_w, &abort_w, &totals_w, &o_w);
@@ -126,6 +140,7 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
             r
         }));
     }
+    drop((chunk_tx, chunk_rx));
     let mut first_err = None;
     for h in handles {
         match h.join() {
@@ -159,7 +174,7 @@ fn read_chunks(
     jobs: &[TableJob],
     signatures: &[String],
     tasks: &Receiver<(usize, Chunk)>,
-    out: &Sender<Msg>,
+    out: &Sender<ChunkData>,
     abort: &AtomicBool,
     batch_bytes: usize,
     o: &CopyOptions,
@@ -179,61 +194,76 @@ fn read_chunks(
             chunk::order_by(job)
         );
         o.throttle.charge(1, 0, 0);
-        let prefix = format!("INSERT INTO {} ({}) VALUES ", job.map.target.quoted(), job.insert_list());
-        let suffix = match o.existing_rows {
-            ExistingRows::Error => String::new(),
-            ExistingRows::Ignore => {
-                let first = job.columns.iter().find(|c| c.copied).expect("a copied column");
-                let c = dts_types::quote_ident(&first.target);
-                format!(" ON DUPLICATE KEY UPDATE {c} = {c}")
-            }
-        };
-        if out.send(Msg::Begin { table: ti }).is_err() {
-            return Ok(());
-        }
         let ncopied = job.copied_count();
-        let (mut rows, mut bytes, mut batch_rows) = (0u64, 0u64, 0u64);
-        let mut sql = String::with_capacity(batch_bytes + 4096);
-        sql.push_str(&prefix);
+        let mut rows = 0u64;
         let mut result = src.exec_iter(q, ())?;
-        for row in result.by_ref() {
-            let row = row?;
-            let mut values = row.unwrap();
-            values.truncate(ncopied);
-            if batch_rows > 0 {
-                sql.push(',');
+        let payload = if o.load_data && job.loadable() {
+            let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+            let mut charged = (0u64, 0usize);
+            for row in result.by_ref() {
+                let mut values = row?.unwrap();
+                values.truncate(ncopied);
+                for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
+                    if i > 0 {
+                        buf.push(b'\t');
+                    }
+                    crate::tsv::push_field(&mut buf, &col.ty, v)?;
+                }
+                buf.push(b'\n');
+                rows += 1;
+                if buf.len() - charged.1 >= batch_bytes {
+                    o.throttle.charge(0, rows - charged.0, (buf.len() - charged.1) as u64);
+                    charged = (rows, buf.len());
+                }
             }
-            sql.push('(');
-            for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
-                if i > 0 {
+            o.throttle.charge(0, rows - charged.0, (buf.len() - charged.1) as u64);
+            Payload::Load(buf)
+        } else {
+            let prefix = format!("INSERT INTO {} ({}) VALUES ", job.map.target.quoted(), job.insert_list());
+            let suffix = match o.existing_rows {
+                ExistingRows::Error => String::new(),
+                ExistingRows::Ignore => {
+                    let first = job.columns.iter().find(|c| c.copied).expect("a copied column");
+                    let c = dts_types::quote_ident(&first.target);
+                    format!(" ON DUPLICATE KEY UPDATE {c} = {c}")
+                }
+            };
+            let mut statements = Vec::new();
+            let mut batch_rows = 0u64;
+            let mut sql = String::with_capacity(batch_bytes + 4096);
+            sql.push_str(&prefix);
+            for row in result.by_ref() {
+                let mut values = row?.unwrap();
+                values.truncate(ncopied);
+                if batch_rows > 0 {
                     sql.push(',');
                 }
-                Value::from_param(&col.ty, v)?.write_sql_literal(&mut sql)?;
+                sql.push('(');
+                for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    Value::from_param(&col.ty, v)?.write_sql_literal(&mut sql)?;
+                }
+                sql.push(')');
+                rows += 1;
+                batch_rows += 1;
+                if sql.len() >= batch_bytes {
+                    o.throttle.charge(0, batch_rows, sql.len() as u64);
+                    sql.push_str(&suffix);
+                    statements.push(std::mem::replace(&mut sql, String::with_capacity(batch_bytes + 4096)));
+                    sql.push_str(&prefix);
+                    batch_rows = 0;
+                }
             }
-            sql.push(')');
-            rows += 1;
-            batch_rows += 1;
-            if sql.len() >= batch_bytes {
-                bytes += sql.len() as u64;
+            if batch_rows > 0 {
                 o.throttle.charge(0, batch_rows, sql.len() as u64);
                 sql.push_str(&suffix);
-                let full = std::mem::replace(&mut sql, String::with_capacity(batch_bytes + 4096));
-                if out.send(Msg::Batch(full)).is_err() {
-                    return Ok(());
-                }
-                sql.push_str(&prefix);
-                batch_rows = 0;
+                statements.push(sql);
             }
-        }
+            Payload::Inserts(statements)
+        };
         drop(result);
-        if batch_rows > 0 {
-            bytes += sql.len() as u64;
-            o.throttle.charge(0, batch_rows, sql.len() as u64);
-            sql.push_str(&suffix);
-            if out.send(Msg::Batch(sql)).is_err() {
-                return Ok(());
-            }
-        }
         // DDL on the table during its copy would mix two shapes: refuse the copy.
         let now = TableJob::signature(&mut src, &job.map)?;
         if now != signatures[ti] {
@@ -242,7 +272,11 @@ fn read_chunks(
                 what: "its columns changed".into(),
             });
         }
-        if out.send(Msg::End { table: ti, chunk: chunk.no, rows, bytes }).is_err() {
+        let bytes = match &payload {
+            Payload::Load(b) => b.len() as u64,
+            Payload::Inserts(v) => v.iter().map(|s| s.len() as u64).sum(),
+        };
+        if out.send(ChunkData { table: ti, chunk: chunk.no, rows, bytes, payload }).is_err() {
             return Ok(());
         }
     }
@@ -252,51 +286,77 @@ fn read_chunks(
 fn write_chunks(
     dest: Opts,
     jobs: &[TableJob],
-    input: &Receiver<Msg>,
+    input: &Receiver<ChunkData>,
     meta: &Meta,
     abort: &AtomicBool,
     totals: &(AtomicU64, AtomicU64, AtomicU64),
     o: &CopyOptions,
 ) -> Result<(), CopyError> {
+    // LOAD DATA LOCAL asks the client for the file: hand it the chunk waiting in `slot`.
+    let slot: Arc<parking_lot::Mutex<Vec<u8>>> = Arc::default();
+    let handler_slot = slot.clone();
+    let handler = mysql::LocalInfileHandler::new(move |_name, file| {
+        let data = std::mem::take(&mut *handler_slot.lock());
+        std::io::Write::write_all(file, &data)
+    });
     let mut dst = Conn::new(
-        exact(dest).init(
-            session::init_statements()
-                .into_iter()
-                .chain(["SET SESSION foreign_key_checks = 0".to_string()])
-                .collect::<Vec<_>>(),
-        ),
+        exact(dest)
+            .init(
+                session::init_statements()
+                    .into_iter()
+                    .chain(["SET SESSION foreign_key_checks = 0".to_string()])
+                    .collect::<Vec<_>>(),
+            )
+            .local_infile_handler(Some(handler)),
     )?;
-    let mut open = false;
-    let mut current = 0;
-    while let Ok(msg) = input.recv() {
+    while let Ok(c) = input.recv() {
         if abort.load(Ordering::SeqCst) {
-            if open {
-                let _ = dst.query_drop("ROLLBACK");
-            }
             return Ok(());
         }
-        match msg {
-            Msg::Begin { table } => {
-                dst.query_drop("BEGIN")?;
-                open = true;
-                current = table;
+        let job = &jobs[c.table];
+        let table = job.map.target.to_string();
+        let write_err = |e| CopyError::Write { table: table.clone(), source: e };
+        dst.query_drop("BEGIN")?;
+        match c.payload {
+            Payload::Inserts(statements) => {
+                for sql in statements {
+                    dst.query_drop(sql).map_err(write_err)?;
+                }
             }
-            Msg::Batch(sql) => {
-                dst.query_drop(sql)
-                    .map_err(|e| CopyError::Write { table: jobs[current].map.target.to_string(), source: e })?;
-            }
-            Msg::End { table, chunk, rows, bytes } => {
-                let job = &jobs[table];
-                dst.query_drop(meta.done_sql(&job.map.source, chunk, rows))?;
-                dst.query_drop("COMMIT")?;
-                open = false;
-                o.progress.add(&job.map.source, rows, bytes);
-                o.progress.chunk_done(&job.map.source);
-                totals.0.fetch_add(rows, Ordering::Relaxed);
-                totals.1.fetch_add(bytes, Ordering::Relaxed);
-                totals.2.fetch_add(1, Ordering::Relaxed);
+            Payload::Load(data) => {
+                *slot.lock() = data;
+                let ignore = o.existing_rows == ExistingRows::Ignore;
+                let sql = format!(
+                    "LOAD DATA LOCAL INFILE 'dts-sync-chunk' {}INTO TABLE {} CHARACTER SET binary \
+                     FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
+                    if ignore { "IGNORE " } else { "" },
+                    job.map.target.quoted(),
+                    job.insert_list()
+                );
+                dst.query_drop(sql).map_err(write_err)?;
+                // With LOCAL the server turns errors into warnings (it cannot stop the file):
+                // any warning but an ignored duplicate is a failure, never a silent change.
+                if dst.warnings() > 0 {
+                    let warnings: Vec<(String, u32, String)> = dst.query("SHOW WARNINGS")?;
+                    let bad: Vec<String> = warnings
+                        .into_iter()
+                        .filter(|(_, code, _)| !(ignore && *code == 1062))
+                        .map(|(level, code, msg)| format!("{level} {code}: {msg}"))
+                        .collect();
+                    if !bad.is_empty() {
+                        let _ = dst.query_drop("ROLLBACK");
+                        return Err(CopyError::Rejected { table, warnings: bad.join("; ") });
+                    }
+                }
             }
         }
+        dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
+        dst.query_drop("COMMIT")?;
+        o.progress.add(&job.map.source, c.rows, c.bytes);
+        o.progress.chunk_done(&job.map.source);
+        totals.0.fetch_add(c.rows, Ordering::Relaxed);
+        totals.1.fetch_add(c.bytes, Ordering::Relaxed);
+        totals.2.fetch_add(1, Ordering::Relaxed);
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod meta;
 pub mod progress;
 pub mod table;
 pub mod throttle;
+pub mod tsv;
 
 use std::sync::Arc;
 
@@ -42,10 +43,15 @@ pub struct CopyOptions {
     pub threads: usize,
     /// Most rows per chunk.
     pub chunk_rows: u64,
-    /// Target bytes per chunk: wide rows make smaller chunks.
+    /// Target bytes per chunk: wide rows make smaller chunks. A chunk is held whole in memory
+    /// between its reader and its writer, so this bounds memory (about 3 x threads chunks).
     pub chunk_bytes: u64,
-    /// Largest INSERT statement; kept under the destination's max_allowed_packet.
+    /// Largest INSERT statement (kept under the destination's max_allowed_packet), and the
+    /// throttling granularity.
     pub batch_bytes: usize,
+    /// Stream rows with LOAD DATA LOCAL INFILE where every column type loads exactly (faster
+    /// than INSERT); other tables always use INSERT.
+    pub load_data: bool,
     pub existing_rows: ExistingRows,
     pub throttle: Arc<Throttle>,
     pub progress: Arc<Progress>,
@@ -58,8 +64,9 @@ impl CopyOptions {
             meta_db: Ident::new("dts_meta").expect("valid"),
             threads: 2,
             chunk_rows: 50_000,
-            chunk_bytes: 32 << 20,
+            chunk_bytes: 16 << 20,
             batch_bytes: 2 << 20,
+            load_data: true,
             existing_rows: ExistingRows::Error,
             throttle: Arc::new(Throttle::default()),
             progress: Arc::new(Progress::default()),
@@ -89,6 +96,8 @@ pub enum CopyError {
     Meta { reason: String },
     #[error("writing {table} on the destination failed: {source}")]
     Write { table: String, source: mysql::Error },
+    #[error("the destination changed or refused rows of {table}: {warnings}")]
+    Rejected { table: String, warnings: String },
     #[error("a copy thread stopped unexpectedly")]
     Thread,
 }

@@ -123,6 +123,11 @@ impl TableJob {
         self.columns.iter().filter(|c| c.copied).map(|c| quote_ident(&c.target)).collect::<Vec<_>>().join(", ")
     }
 
+    /// Whether every copied column loads exactly through LOAD DATA.
+    pub fn loadable(&self) -> bool {
+        self.columns.iter().filter(|c| c.copied).all(|c| crate::tsv::loads_exactly(&c.ty))
+    }
+
     pub fn copied_count(&self) -> usize {
         self.columns.iter().filter(|c| c.copied).count()
     }
