@@ -81,6 +81,8 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     let max_packet: u64 = dst.query_first("SELECT @@max_allowed_packet")?.unwrap_or(4 << 20);
     let batch_bytes = o.batch_bytes.min((max_packet as usize).saturating_sub(64 << 10)).max(16 << 10);
 
+    let trace = std::env::var_os("DTS_COPY_TRACE").is_some();
+    let t_plan = std::time::Instant::now();
     let mut jobs = Vec::new();
     let mut todo: Vec<(usize, Chunk)> = Vec::new();
     let mut already = 0;
@@ -107,6 +109,9 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     let jobs = Arc::new(jobs);
     let signatures = Arc::new(signatures);
 
+    // Round-robin over tables, so parallel writers load different tables (concurrent loads into
+    // one table contend on its indexes).
+    todo.sort_by_key(|(t, c)| (c.no, *t));
     let (task_tx, task_rx) = unbounded::<(usize, Chunk)>();
     for t in todo {
         task_tx.send(t).expect("receiver alive");
@@ -194,10 +199,33 @@ fn read_chunks(
             chunk::order_by(job)
         );
         o.throttle.charge(1, 0, 0);
+        let t_read = std::time::Instant::now();
         let ncopied = job.copied_count();
         let mut rows = 0u64;
-        let mut result = src.exec_iter(q, ())?;
-        let payload = if o.load_data && job.loadable() {
+        let payload = if o.load_data && job.loadable() && job.text_exact() {
+            // Text protocol: the server's text form goes straight into the LOAD DATA fields.
+            let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
+            let mut charged = (0u64, 0usize);
+            let mut result = src.query_iter(q)?;
+            for row in result.by_ref() {
+                let row = row?;
+                for i in 0..ncopied {
+                    if i > 0 {
+                        buf.push(b'\t');
+                    }
+                    crate::tsv::push_text_field(&mut buf, row.as_ref(i).expect("selected column"))?;
+                }
+                buf.push(b'\n');
+                rows += 1;
+                if buf.len() - charged.1 >= batch_bytes {
+                    o.throttle.charge(0, rows - charged.0, (buf.len() - charged.1) as u64);
+                    charged = (rows, buf.len());
+                }
+            }
+            o.throttle.charge(0, rows - charged.0, (buf.len() - charged.1) as u64);
+            Payload::Load(buf)
+        } else if o.load_data && job.loadable() {
+            let mut result = src.exec_iter(q, ())?;
             let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
             let mut charged = (0u64, 0usize);
             for row in result.by_ref() {
@@ -228,6 +256,7 @@ fn read_chunks(
                     format!(" ON DUPLICATE KEY UPDATE {c} = {c}")
                 }
             };
+            let mut result = src.exec_iter(q, ())?;
             let mut statements = Vec::new();
             let mut batch_rows = 0u64;
             let mut sql = String::with_capacity(batch_bytes + 4096);
@@ -263,7 +292,6 @@ fn read_chunks(
             }
             Payload::Inserts(statements)
         };
-        drop(result);
         // DDL on the table during its copy would mix two shapes: refuse the copy.
         let now = TableJob::signature(&mut src, &job.map)?;
         if now != signatures[ti] {
@@ -276,7 +304,19 @@ fn read_chunks(
             Payload::Load(b) => b.len() as u64,
             Payload::Inserts(v) => v.iter().map(|s| s.len() as u64).sum(),
         };
+        let read_time = t_read.elapsed();
+        let t_wait = std::time::Instant::now();
         if out.send(ChunkData { table: ti, chunk: chunk.no, rows, bytes, payload }).is_err() {
+            return Ok(());
+        }
+        if std::env::var_os("DTS_COPY_TRACE").is_some() {
+            eprintln!(
+                "copy: read chunk {} of table {ti} in {read_time:?}, waited {:?} to hand it over",
+                chunk.no,
+                t_wait.elapsed()
+            );
+        }
+        if false {
             return Ok(());
         }
     }
@@ -314,6 +354,7 @@ fn write_chunks(
             return Ok(());
         }
         let job = &jobs[c.table];
+        let t_write = std::time::Instant::now();
         let table = job.map.target.to_string();
         let write_err = |e| CopyError::Write { table: table.clone(), source: e };
         dst.query_drop("BEGIN")?;
@@ -352,6 +393,9 @@ fn write_chunks(
         }
         dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
         dst.query_drop("COMMIT")?;
+        if std::env::var_os("DTS_COPY_TRACE").is_some() {
+            eprintln!("copy: wrote chunk {} of table {} in {:?}", c.chunk, c.table, t_write.elapsed());
+        }
         o.progress.add(&job.map.source, c.rows, c.bytes);
         o.progress.chunk_done(&job.map.source);
         totals.0.fetch_add(c.rows, Ordering::Relaxed);

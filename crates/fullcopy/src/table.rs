@@ -128,6 +128,11 @@ impl TableJob {
         self.columns.iter().filter(|c| c.copied).all(|c| crate::tsv::loads_exactly(&c.ty))
     }
 
+    /// Whether the text protocol reads every column exactly (no FLOAT/DOUBLE).
+    pub fn text_exact(&self) -> bool {
+        self.columns.iter().all(|c| crate::tsv::text_is_exact(&c.ty))
+    }
+
     pub fn copied_count(&self) -> usize {
         self.columns.iter().filter(|c| c.copied).count()
     }

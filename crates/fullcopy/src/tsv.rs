@@ -19,6 +19,25 @@ pub fn loads_exactly(ty: &ColumnType) -> bool {
     )
 }
 
+/// Whether the server's text form of this type's values is exact (everything but floats, which
+/// the text protocol may round): such tables are read with the cheaper text protocol.
+pub fn text_is_exact(ty: &ColumnType) -> bool {
+    !matches!(ty, ColumnType::Float | ColumnType::Double)
+}
+
+/// Appends a value from a text-protocol result (the server's own text form, which LOAD DATA
+/// reads back as the same value for every type [`text_is_exact`] accepts).
+pub fn push_text_field(out: &mut Vec<u8>, v: &mysql::Value) -> Result<(), ValueError> {
+    match v {
+        mysql::Value::NULL => out.extend_from_slice(b"\\N"),
+        mysql::Value::Bytes(b) => push_escaped(out, b),
+        other => {
+            return Err(ValueError::TypeMismatch { column_type: "text result".into(), found: format!("{other:?}") });
+        }
+    }
+    Ok(())
+}
+
 /// Appends `bytes` escaped for a LOAD DATA field.
 pub fn push_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len());
