@@ -105,6 +105,9 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
         }
         jobs.push(job);
     }
+    if trace {
+        eprintln!("copy: planned {} chunks in {:?}", todo.len(), t_plan.elapsed());
+    }
     let signatures = jobs.iter().map(|j| TableJob::signature(&mut src, &j.map)).collect::<Result<Vec<_>, _>>()?;
     let jobs = Arc::new(jobs);
     let signatures = Arc::new(signatures);
@@ -315,9 +318,6 @@ fn read_chunks(
                 chunk.no,
                 t_wait.elapsed()
             );
-        }
-        if false {
-            return Ok(());
         }
     }
     Ok(())
