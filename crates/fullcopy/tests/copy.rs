@@ -148,7 +148,13 @@ fn filters_column_subsets_and_renames() {
         }]),
     );
     sync_schema(src, dst, &sel, &db);
-    run(src.opts(), dst.opts(), tables_of(src, &sel, &db), &options(&format!("map_{db}"))).unwrap();
+    let o = options(&format!("map_{db}"));
+    run(src.opts(), dst.opts(), tables_of(src, &sel, &db), &o).unwrap();
+    // The progress a binary shows: every chunk done, the filtered rows counted.
+    let p = o.progress.snapshot();
+    assert_eq!(p.len(), 1);
+    assert!(p[0].finished && p[0].chunks_done == p[0].chunks_total && p[0].rows_done == 40, "{p:?}");
+    assert_eq!(p[0].eta_secs, Some(0.0));
     let mut d = dst.conn().unwrap();
     let got: Vec<(i32, i32, i32)> =
         d.query(format!("SELECT id, a2, g FROM {}.t2 ORDER BY id", dts_types::quote_ident(&target))).unwrap();
