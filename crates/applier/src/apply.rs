@@ -1,0 +1,369 @@
+//! The apply loop: groups whole source transactions into destination transactions, writes the
+//! checkpoint in each, applies DDL as a barrier with its source session context, and on a
+//! transient error resumes from the checkpoint it reads back.
+
+use std::time::{Duration, Instant};
+
+use dts_types::{SourcePosition, session};
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder};
+
+use crate::checkpoint::Checkpoint;
+use crate::sql::{Builder, Kind, Stmt};
+use crate::target::Plans;
+use crate::{ApplyError, ApplyOptions, Ddl, Input};
+
+/// A restartable stream of inputs (the binlog reader, selected and mapped, in the binary).
+pub trait InputSource {
+    /// Starts, or restarts, the input right after `from` (`None`: from the configured start).
+    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), String>;
+    /// The next input; `None` when the input ends.
+    fn next_input(&mut self) -> Option<Result<Input, String>>;
+}
+
+/// What the applier did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    pub transactions: u64,
+    pub row_changes: u64,
+    pub commits: u64,
+    pub statements: u64,
+    pub ddl_applied: u64,
+    /// DDL the destination refused: logged with the statement, sync went on.
+    pub ddl_failed: Vec<String>,
+    /// Inserts whose key already existed (the row was overwritten).
+    pub insert_existing: u64,
+    /// Updates whose row was missing (the after image was inserted).
+    pub update_missing: u64,
+    /// Deletes whose row was missing (nothing to do).
+    pub delete_missing: u64,
+    /// Restarts from the checkpoint after a transient error.
+    pub restarts: u64,
+}
+
+/// Applies inputs to one destination.
+#[derive(Debug)]
+pub struct Applier {
+    dest: Opts,
+    o: ApplyOptions,
+    conn: Conn,
+    plans: Plans,
+    ck: Checkpoint,
+    pub stats: ApplyStats,
+    throttle_since: Instant,
+    throttle_rows: u64,
+    throttle_bytes: u64,
+}
+
+fn connect(dest: &Opts) -> Result<Conn, ApplyError> {
+    let init: Vec<String> =
+        session::init_statements().into_iter().chain(["SET SESSION foreign_key_checks = 0".to_string()]).collect();
+    Ok(Conn::new(OptsBuilder::from_opts(dest.clone()).init(init))?)
+}
+
+/// Whether an error is worth a retry, and which window applies.
+fn transient(e: &ApplyError) -> Option<&'static str> {
+    let m = match e {
+        ApplyError::Sql(m) | ApplyError::Statement { source: m, .. } => m,
+        _ => return None,
+    };
+    match m {
+        mysql::Error::IoError(_) | mysql::Error::CodecError(_) | mysql::Error::DriverError(_) => Some("connection"),
+        mysql::Error::MySqlError(e) => match e.code {
+            2006 | 2013 | 1053 | 1927 | 1152 | 1158..=1161 | 1040 => Some("connection"),
+            // deadlock, lock wait timeout, read-only (server / InnoDB)
+            1213 | 1205 | 1290 | 1792 | 1836 => Some("other"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl Applier {
+    pub fn new(dest: Opts, o: ApplyOptions) -> Result<Applier, ApplyError> {
+        let mut conn = connect(&dest)?;
+        let ck = Checkpoint { task: o.task.clone(), db: o.meta_db.clone() };
+        ck.ensure(&mut conn)?;
+        Ok(Applier {
+            dest,
+            o,
+            conn,
+            plans: Plans::default(),
+            ck,
+            stats: ApplyStats::default(),
+            throttle_since: Instant::now(),
+            throttle_rows: 0,
+            throttle_bytes: 0,
+        })
+    }
+
+    /// The position every committed transaction reaches.
+    pub fn checkpoint(&mut self) -> Result<Option<SourcePosition>, ApplyError> {
+        self.ck.read(&mut self.conn)
+    }
+
+    /// Applies the input until it ends, restarting from the checkpoint after transient errors
+    /// within the retry windows.
+    pub fn run(&mut self, input: &mut dyn InputSource) -> Result<ApplyStats, ApplyError> {
+        let from = self.checkpoint()?;
+        input.start(from.as_ref()).map_err(ApplyError::Input)?;
+        let mut failing: Option<(Instant, &'static str)> = None;
+        let mut attempt = 0u32;
+        loop {
+            match self.apply_stream(input) {
+                Ok(()) => return Ok(self.stats.clone()),
+                Err(e) => {
+                    let Some(kind) = transient(&e) else { return Err(e) };
+                    let (since, _) = *failing.get_or_insert((Instant::now(), kind));
+                    let window = if kind == "connection" { self.o.connection_retry } else { self.o.other_retry };
+                    if since.elapsed() > window {
+                        return Err(ApplyError::RetriesExhausted {
+                            what: kind,
+                            minutes: window.as_secs() / 60,
+                            last: e.to_string(),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis((100u64 << attempt.min(8)).min(10_000)));
+                    attempt += 1;
+                    // A lost connection may have lost a COMMIT's answer: the checkpoint read back
+                    // says what committed, and the input restarts right after it.
+                    match connect(&self.dest) {
+                        Ok(c) => self.conn = c,
+                        Err(_) => continue,
+                    }
+                    self.plans.clear();
+                    let from = match self.checkpoint() {
+                        Ok(f) => f,
+                        Err(_) => continue,
+                    };
+                    input.start(from.as_ref()).map_err(ApplyError::Input)?;
+                    self.stats.restarts += 1;
+                }
+            }
+        }
+    }
+
+    fn apply_stream(&mut self, input: &mut dyn InputSource) -> Result<(), ApplyError> {
+        let mut builder = Builder::new(self.o.batch_bytes);
+        let mut open = false; // a destination transaction is open
+        let mut in_source_txn = false;
+        let (mut group_txns, mut group_rows) = (0usize, 0usize);
+        let mut pending: Option<SourcePosition> = None;
+        let mut ddl: Option<Ddl> = None;
+        while let Some(item) = input.next_input() {
+            match item.map_err(ApplyError::Input)? {
+                Input::Begin => {
+                    if in_source_txn {
+                        return Err(ApplyError::Protocol("Begin inside a transaction".into()));
+                    }
+                    in_source_txn = true;
+                }
+                Input::Row { target, change } => {
+                    if !open {
+                        self.conn.query_drop("BEGIN")?;
+                        open = true;
+                    }
+                    let plan = self.plans.get(&mut self.conn, &target)?;
+                    builder.push(&plan, &change)?;
+                    group_rows += 1;
+                    self.stats.row_changes += 1;
+                    self.throttle_rows += 1;
+                    if builder.bytes() >= self.o.batch_bytes {
+                        self.execute(&mut builder)?;
+                    }
+                }
+                Input::Ddl(d) => ddl = Some(d),
+                Input::Commit(pos) => {
+                    in_source_txn = false;
+                    self.stats.transactions += 1;
+                    if let Some(d) = ddl.take() {
+                        // A barrier: what is grouped commits first, then the DDL, then its
+                        // checkpoint.
+                        if open {
+                            self.commit_group(&mut builder, pending.take(), &mut open)?;
+                        }
+                        self.apply_ddl(&d)?;
+                        self.conn.query_drop(self.ck.write_sql(&pos))?;
+                        self.stats.commits += 1;
+                        group_txns = 0;
+                        group_rows = 0;
+                        continue;
+                    }
+                    pending = Some(pos);
+                    group_txns += 1;
+                    if group_txns >= self.o.group_transactions || group_rows >= self.o.group_rows {
+                        self.commit_group(&mut builder, pending.take(), &mut open)?;
+                        group_txns = 0;
+                        group_rows = 0;
+                    }
+                }
+                Input::Idle => {
+                    if !in_source_txn && pending.is_some() {
+                        self.commit_group(&mut builder, pending.take(), &mut open)?;
+                        group_txns = 0;
+                        group_rows = 0;
+                    }
+                }
+            }
+        }
+        if in_source_txn {
+            // The input ended inside a transaction: what it began is not committed.
+            if open {
+                self.conn.query_drop("ROLLBACK")?;
+            }
+            builder.out.clear();
+            return match pending {
+                Some(p) => self.commit_group(&mut builder, Some(p), &mut false),
+                None => Ok(()),
+            };
+        }
+        if pending.is_some() || open {
+            self.commit_group(&mut builder, pending.take(), &mut open)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the built statements, reading conflicts from the affected-row counts.
+    fn execute(&mut self, b: &mut Builder) -> Result<(), ApplyError> {
+        b.close();
+        let stmts: Vec<Stmt> = std::mem::take(&mut b.out);
+        let mut batch: Vec<Stmt> = Vec::new();
+        for s in stmts {
+            if s.fallback.is_some() {
+                self.send(&mut batch)?;
+                self.conn.query_drop(&s.sql)?;
+                self.stats.statements += 1;
+                if self.conn.affected_rows() == 0
+                    && let Some(f) = &s.fallback
+                {
+                    self.conn.query_drop(f)?;
+                    self.stats.update_missing += 1;
+                }
+            } else {
+                batch.push(s);
+            }
+        }
+        self.send(&mut batch)
+    }
+
+    /// One round trip for many statements.
+    fn send(&mut self, batch: &mut Vec<Stmt>) -> Result<(), ApplyError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let sql = batch.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join(";\n");
+        self.throttle(sql.len());
+        let mut affected = Vec::with_capacity(batch.len());
+        {
+            let mut result = self
+                .conn
+                .query_iter(&sql)
+                .map_err(|e| ApplyError::Statement { table: first_table(&sql), source: e })?;
+            while let Some(set) = result.iter() {
+                affected.push(set.affected_rows());
+                for row in set {
+                    row?;
+                }
+            }
+        }
+        for (s, a) in batch.iter().zip(affected) {
+            match s.kind {
+                Kind::Insert { rows } => self.stats.insert_existing += a.saturating_sub(rows),
+                Kind::Update { rows } => self.stats.update_missing += (2 * rows).saturating_sub(a),
+                Kind::Delete { rows } => self.stats.delete_missing += rows.saturating_sub(a),
+                Kind::KeylessUpdate | Kind::Plain => {}
+            }
+        }
+        self.stats.statements += batch.len() as u64;
+        batch.clear();
+        Ok(())
+    }
+
+    fn commit_group(
+        &mut self,
+        b: &mut Builder,
+        pos: Option<SourcePosition>,
+        open: &mut bool,
+    ) -> Result<(), ApplyError> {
+        if !*open {
+            self.conn.query_drop("BEGIN")?;
+        }
+        self.execute(b)?;
+        if let Some(p) = &pos {
+            self.conn.query_drop(self.ck.write_sql(p))?;
+        }
+        self.conn.query_drop("COMMIT")?;
+        *open = false;
+        self.stats.commits += 1;
+        Ok(())
+    }
+
+    /// Runs DDL with the session it had on the source; a failure is logged, sync goes on.
+    fn apply_ddl(&mut self, d: &Ddl) -> Result<(), ApplyError> {
+        self.plans.clear();
+        let mut setup = Vec::new();
+        if let Some(m) = d.sql_mode {
+            setup.push(format!("SET SESSION sql_mode = {m}"));
+        }
+        if let Some(tz) = &d.time_zone {
+            let lit = dts_types::Value::String(dts_types::Text::utf8mb4(tz)).to_sql_literal()?;
+            setup.push(format!("SET SESSION time_zone = {lit}"));
+        }
+        if let Some((client, conn, server)) = d.charset {
+            setup.push(format!(
+                "SET SESSION character_set_client = {client}, collation_connection = {conn}, collation_server = {server}"
+            ));
+        }
+        if let Some((secs, micros)) = d.timestamp {
+            setup.push(format!("SET SESSION timestamp = {secs}.{:06}", micros.unwrap_or(0)));
+        }
+        if let Some(db) = &d.database {
+            setup.push(format!("USE {}", dts_types::quote_ident(db)));
+        }
+        let mut c = connect(&self.dest)?;
+        for s in &setup {
+            // The session as the source had it; a setting the destination lacks is reported
+            // with the statement below if it matters.
+            let _ = c.query_drop(s);
+        }
+        for s in &d.statements {
+            match c.query_drop(s) {
+                Ok(()) => self.stats.ddl_applied += 1,
+                Err(e) => {
+                    let e = ApplyError::Sql(e);
+                    if transient(&e).is_some() {
+                        return Err(e);
+                    }
+                    self.stats.ddl_failed.push(format!("{s}: {e}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn throttle(&mut self, bytes: usize) {
+        self.throttle_bytes += bytes as u64;
+        let (r, b) = (self.o.rows_per_sec, self.o.bytes_per_sec);
+        if r == 0 && b == 0 {
+            return;
+        }
+        let el = self.throttle_since.elapsed().as_secs_f64();
+        let need = (if r > 0 { self.throttle_rows as f64 / r as f64 } else { 0.0 }).max(if b > 0 {
+            self.throttle_bytes as f64 / b as f64
+        } else {
+            0.0
+        });
+        if need > el {
+            std::thread::sleep(Duration::from_secs_f64((need - el).min(5.0)));
+        }
+        if el > 10.0 {
+            self.throttle_since = Instant::now();
+            self.throttle_rows = 0;
+            self.throttle_bytes = 0;
+        }
+    }
+}
+
+fn first_table(sql: &str) -> String {
+    sql.split_whitespace().find(|w| w.starts_with('`')).unwrap_or("").to_string()
+}

@@ -1,0 +1,130 @@
+//! Where a source table's row changes land: the destination table, which source columns are
+//! written under which names, and the key that identifies a row there.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use dts_types::{Ident, TableId, quote_ident};
+use mysql::prelude::Queryable;
+
+use crate::ApplyError;
+
+/// How one source table maps onto a destination table (from the task's selection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowTarget {
+    pub target: TableId,
+    /// For each source column, by position: its destination name, or `None` when not synced.
+    pub columns: Vec<Option<Ident>>,
+}
+
+impl RowTarget {
+    /// Every column synced under its own name.
+    pub fn identity(target: TableId, names: &[Ident]) -> Self {
+        RowTarget { target, columns: names.iter().cloned().map(Some).collect() }
+    }
+}
+
+/// A destination table's shape, read from its information_schema.
+#[derive(Debug, Clone)]
+pub struct DestTable {
+    /// Columns the server computes (never written).
+    pub generated: Vec<String>,
+    /// Primary key, else the first unique key of NOT NULL columns; empty for a keyless table.
+    pub key: Vec<String>,
+}
+
+impl DestTable {
+    pub fn load(dest: &mut mysql::Conn, t: &TableId) -> Result<DestTable, ApplyError> {
+        let (db, name) = (t.database.as_str(), t.table.as_str());
+        let generated: Vec<String> = dest.exec(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+             AND EXTRA LIKE '%GENERATED%'",
+            (db, name),
+        )?;
+        let keys: Vec<(String, String, String)> = dest.exec(
+            "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s \
+             JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME \
+             AND c.COLUMN_NAME = s.COLUMN_NAME WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 \
+             ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME, s.SEQ_IN_INDEX",
+            (db, name),
+        )?;
+        let mut key = Vec::new();
+        let mut i = 0;
+        while i < keys.len() {
+            let idx = &keys[i].0;
+            let part: Vec<&(String, String, String)> = keys[i..].iter().take_while(|k| &k.0 == idx).collect();
+            i += part.len();
+            if part.iter().all(|p| p.2 == "NO") {
+                key = part.iter().map(|p| p.1.clone()).collect();
+                break;
+            }
+        }
+        Ok(DestTable { generated, key })
+    }
+}
+
+/// The resolved statement plan of a (source table, destination table) pair.
+#[derive(Debug, Clone)]
+pub struct TablePlan {
+    pub target: TableId,
+    /// (source column index, quoted destination column) of every written column.
+    pub write: Vec<(usize, String)>,
+    /// (source column index, quoted destination column) of the key; empty when keyless.
+    pub key: Vec<(usize, String)>,
+    /// `INSERT`/`REPLACE` column list.
+    pub column_list: String,
+}
+
+impl TablePlan {
+    pub fn new(rt: &RowTarget, dest: &DestTable) -> Result<TablePlan, ApplyError> {
+        let mut write = Vec::new();
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        for (i, c) in rt.columns.iter().enumerate() {
+            let Some(c) = c else { continue };
+            by_name.insert(c.as_str().to_lowercase(), i);
+            if dest.generated.iter().any(|g| g.eq_ignore_ascii_case(c.as_str())) {
+                continue;
+            }
+            write.push((i, quote_ident(c.as_str())));
+        }
+        let mut key = Vec::new();
+        for k in &dest.key {
+            let i = by_name
+                .get(&k.to_lowercase())
+                .copied()
+                .ok_or_else(|| ApplyError::KeyNotSynced { table: rt.target.to_string(), column: k.clone() })?;
+            key.push((i, quote_ident(k)));
+        }
+        let column_list = write.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>().join(", ");
+        Ok(TablePlan { target: rt.target.clone(), write, key, column_list })
+    }
+}
+
+/// Plans by destination table, loaded once and dropped at every DDL.
+#[derive(Debug, Default)]
+pub struct Plans {
+    dest: HashMap<TableId, DestTable>,
+    plans: HashMap<(TableId, Vec<Option<Ident>>), Arc<TablePlan>>,
+}
+
+impl Plans {
+    pub fn get(&mut self, conn: &mut mysql::Conn, rt: &RowTarget) -> Result<Arc<TablePlan>, ApplyError> {
+        let k = (rt.target.clone(), rt.columns.clone());
+        if let Some(p) = self.plans.get(&k) {
+            return Ok(p.clone());
+        }
+        if !self.dest.contains_key(&rt.target) {
+            let d = DestTable::load(conn, &rt.target)?;
+            self.dest.insert(rt.target.clone(), d);
+        }
+        let plan = Arc::new(TablePlan::new(rt, &self.dest[&rt.target])?);
+        self.plans.insert(k, plan.clone());
+        Ok(plan)
+    }
+
+    /// Forgets every table's shape (after DDL).
+    pub fn clear(&mut self) {
+        self.dest.clear();
+        self.plans.clear();
+    }
+}
