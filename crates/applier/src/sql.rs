@@ -83,13 +83,50 @@ fn key_of<'a>(plan: &TablePlan, row: &'a [Value]) -> Vec<&'a Value> {
     plan.key.iter().map(|(i, _)| &row[*i]).collect()
 }
 
+/// The net effect of a destination transaction's changes on one key.
+#[derive(Debug)]
+struct NetChange {
+    /// Whether the first change of the key in this batch expected the row to exist
+    /// (update, delete) or not (insert): how conflicts are counted.
+    expected_existing: bool,
+    /// The last image (`None`: deleted).
+    last: Option<Vec<Value>>,
+}
+
+/// Net changes of one keyed table, in order of first appearance.
+#[derive(Debug)]
+struct TableNet {
+    plan: std::sync::Arc<TablePlan>,
+    keys: std::collections::HashMap<String, usize>,
+    changes: Vec<(String, NetChange)>,
+}
+
+/// Whether a key value compares equal exactly when its bytes are equal, so changes can be
+/// netted per key: not for strings (collations fold case, accents, trailing spaces) nor floats.
+fn exact_key(v: &Value) -> bool {
+    !matches!(
+        v,
+        Value::String(_) | Value::Float(_) | Value::Double(_) | Value::Json(_) | Value::Geometry(_) | Value::Null
+    )
+}
+
 /// Accumulates row changes into statements.
+///
+/// Changes on keyed tables whose keys compare exactly are *netted*: within one destination
+/// transaction only each key's last image matters (the transaction commits as a whole), so a
+/// batch becomes, per table, one DELETE of the keys that end deleted and one multi-row REPLACE
+/// of the keys that end with an image. REPLACE also removes rows that an image conflicts with
+/// on another unique key; such a row has an image of its own in the batch (or later in the
+/// log), which re-establishes it, whatever the order. Keyless tables and tables with string or
+/// float keys keep their changes in source order.
 #[derive(Debug, Default)]
 pub struct Builder {
     pub out: Vec<Stmt>,
     open: Option<(String, Kind)>,
     open_sql: String,
     batch_bytes: usize,
+    net: Vec<TableNet>,
+    net_bytes: usize,
 }
 
 impl Builder {
@@ -98,14 +135,71 @@ impl Builder {
     }
 
     pub fn bytes(&self) -> usize {
-        self.out.iter().map(|s| s.sql.len()).sum::<usize>() + self.open_sql.len()
+        self.out.iter().map(|s| s.sql.len()).sum::<usize>() + self.open_sql.len() + self.net_bytes
     }
 
-    /// Closes the statement being built.
+    /// Closes the statement being built and turns netted changes into statements.
     pub fn close(&mut self) {
         if let Some((_, kind)) = self.open.take() {
             self.out.push(Stmt { sql: std::mem::take(&mut self.open_sql), kind, fallback: None });
         }
+        for t in std::mem::take(&mut self.net) {
+            let _ = net_statements(&t, &mut self.out);
+        }
+        self.net_bytes = 0;
+    }
+
+    /// Nets a keyed change; `false` if the change cannot be netted.
+    fn push_net(&mut self, plan: &std::sync::Arc<TablePlan>, change: &RowChange) -> Result<bool, ApplyError> {
+        let images: Vec<&Vec<Value>> = [change.before(), change.after()].into_iter().flatten().collect();
+        if !images.iter().all(|row| plan.key.iter().all(|(i, _)| exact_key(&row[*i]))) {
+            return Ok(false);
+        }
+        let key_text = |row: &[Value]| -> Result<String, ApplyError> {
+            let mut s = String::new();
+            for (n, (i, _)) in plan.key.iter().enumerate() {
+                if n > 0 {
+                    s.push(',');
+                }
+                lit(&mut s, &row[*i])?;
+            }
+            Ok(s)
+        };
+        let idx = match self.net.iter().position(|t| std::sync::Arc::ptr_eq(&t.plan, plan)) {
+            Some(i) => i,
+            None => {
+                self.net.push(TableNet { plan: plan.clone(), keys: Default::default(), changes: Vec::new() });
+                self.net.len() - 1
+            }
+        };
+        let mut set = |key: String, expected_existing: bool, last: Option<Vec<Value>>, bytes: &mut usize| {
+            let t = &mut self.net[idx];
+            *bytes +=
+                key.len() + last.as_ref().map_or(0, |r| r.iter().map(Value::approx_size).sum::<usize>() + 8 * r.len());
+            match t.keys.get(&key) {
+                Some(&i) => t.changes[i].1.last = last,
+                None => {
+                    t.keys.insert(key.clone(), t.changes.len());
+                    t.changes.push((key, NetChange { expected_existing, last }));
+                }
+            }
+        };
+        let mut bytes = 0;
+        match change {
+            RowChange::Insert { after } => set(key_text(after)?, false, Some(after.clone()), &mut bytes),
+            RowChange::Delete { before } => set(key_text(before)?, true, None, &mut bytes),
+            RowChange::Update { before, after } => {
+                let (kb, ka) = (key_text(before)?, key_text(after)?);
+                if kb != ka {
+                    set(kb, true, None, &mut bytes);
+                    set(ka, false, Some(after.clone()), &mut bytes);
+                } else {
+                    set(ka, true, Some(after.clone()), &mut bytes);
+                }
+            }
+        }
+        self.net_bytes += bytes;
+        Ok(true)
     }
 
     fn extend(
@@ -136,7 +230,15 @@ impl Builder {
     }
 
     /// Adds one row change on a table.
-    pub fn push(&mut self, plan: &TablePlan, change: &RowChange) -> Result<(), ApplyError> {
+    pub fn push(&mut self, plan: &std::sync::Arc<TablePlan>, change: &RowChange) -> Result<(), ApplyError> {
+        if !plan.key.is_empty() {
+            if self.push_net(plan, change)? {
+                return Ok(());
+            }
+            // A change that cannot be netted keeps source order with everything before it.
+            self.close();
+        }
+        let plan: &TablePlan = plan;
         let t = plan.target.quoted();
         if plan.key.is_empty() {
             return self.push_keyless(plan, &t, change);
@@ -208,4 +310,53 @@ impl Builder {
             }
         }
     }
+}
+
+/// The statements of one table's netted changes: deletes first (keys that end deleted), then
+/// images; each split by what the first change expected, so conflicts count exactly.
+fn net_statements(t: &TableNet, out: &mut Vec<Stmt>) -> Result<(), ApplyError> {
+    let plan = &t.plan;
+    let table = plan.target.quoted();
+    for expected in [true, false] {
+        let deleted: Vec<&String> = t
+            .changes
+            .iter()
+            .filter(|(_, c)| c.last.is_none() && c.expected_existing == expected)
+            .map(|(k, _)| k)
+            .collect();
+        if !deleted.is_empty() {
+            let cols: Vec<&str> = plan.key.iter().map(|(_, c)| c.as_str()).collect();
+            let list = deleted.iter().map(|k| format!("({k})")).collect::<Vec<_>>().join(",");
+            let sql = if cols.len() == 1 {
+                format!(
+                    "DELETE FROM {table} WHERE {} IN {}",
+                    cols[0],
+                    format!("({list})").replace("((", "(").replace("))", ")").replace("),(", ",")
+                )
+            } else {
+                format!("DELETE FROM {table} WHERE ({}) IN ({list})", cols.join(", "))
+            };
+            let kind = if expected { Kind::Delete { rows: deleted.len() as u64 } } else { Kind::Plain };
+            out.push(Stmt { sql, kind, fallback: None });
+        }
+        let images: Vec<&Vec<Value>> = t
+            .changes
+            .iter()
+            .filter(|(_, c)| c.expected_existing == expected)
+            .filter_map(|(_, c)| c.last.as_ref())
+            .collect();
+        if !images.is_empty() {
+            let mut sql = format!("REPLACE INTO {table} ({}) VALUES ", plan.column_list);
+            for (n, row) in images.iter().enumerate() {
+                if n > 0 {
+                    sql.push(',');
+                }
+                values(plan, row, &mut sql)?;
+            }
+            let rows = images.len() as u64;
+            let kind = if expected { Kind::Update { rows } } else { Kind::Insert { rows } };
+            out.push(Stmt { sql, kind, fallback: None });
+        }
+    }
+    Ok(())
 }
