@@ -75,7 +75,7 @@ impl ApplyOptions {
         ApplyOptions {
             task: task.to_string(),
             meta_db: Ident::new("dts_meta").expect("valid"),
-            group_transactions: 200,
+            group_transactions: 500,
             group_rows: 20_000,
             batch_bytes: 1 << 20,
             connection_retry: Duration::from_secs(720 * 60),
