@@ -144,6 +144,9 @@ impl Applier {
     }
 
     fn apply_stream(&mut self, input: &mut dyn InputSource) -> Result<(), ApplyError> {
+        if self.o.workers > 1 {
+            return self.apply_stream_parallel(input);
+        }
         let mut builder = Builder::new(self.o.batch_bytes);
         let mut open = false; // a destination transaction is open
         let mut in_source_txn = false;
@@ -169,7 +172,10 @@ impl Applier {
                     self.stats.row_changes += 1;
                     self.throttle_rows += 1;
                     if builder.bytes() >= self.o.batch_bytes {
-                        self.execute(&mut builder)?;
+                        {
+                            self.throttle(builder.bytes());
+                            execute(&mut self.conn, &mut self.stats, &mut builder)?;
+                        }
                     }
                 }
                 Input::Ddl(d) => ddl = Some(d),
@@ -183,7 +189,7 @@ impl Applier {
                             self.commit_group(&mut builder, pending.take(), &mut open)?;
                         }
                         self.apply_ddl(&d)?;
-                        self.conn.query_drop(self.ck.write_sql(&pos))?;
+                        self.conn.query_drop(self.ck.write_sql(0, &pos))?;
                         self.stats.commits += 1;
                         group_txns = 0;
                         group_rows = 0;
@@ -223,60 +229,220 @@ impl Applier {
         Ok(())
     }
 
-    /// Sends the built statements, reading conflicts from the affected-row counts.
-    fn execute(&mut self, b: &mut Builder) -> Result<(), ApplyError> {
-        b.close();
-        let stmts: Vec<Stmt> = std::mem::take(&mut b.out);
-        let mut batch: Vec<Stmt> = Vec::new();
-        for s in stmts {
-            if s.fallback.is_some() {
-                self.send(&mut batch)?;
-                self.conn.query_drop(&s.sql)?;
-                self.stats.statements += 1;
-                if self.conn.affected_rows() == 0
-                    && let Some(f) = &s.fallback
-                {
-                    self.conn.query_drop(f)?;
-                    self.stats.update_missing += 1;
+    /// The parallel path: the dispatcher (this thread) forms groups of whole source
+    /// transactions and hands them to worker connections, holding back a group while an
+    /// in-flight group shares a key with it. DDL and transactions too large to hold are
+    /// barriers applied here.
+    fn apply_stream_parallel(&mut self, input: &mut dyn InputSource) -> Result<(), ApplyError> {
+        use crate::parallel::{Group, Tracker, tokens};
+        use std::collections::HashSet;
+        let low = self.ck.read(&mut self.conn)?;
+        let done = self.ck.done_after(&mut self.conn, low.as_ref().map(|p| &p.binlog))?;
+        let is_done =
+            |p: &dts_types::BinlogPosition| done.iter().any(|(s, e)| s.as_ref().is_none_or(|s| s < p) && p <= e);
+        let workers = self.o.workers;
+        let mut tracker = Tracker::new(0, low.clone());
+        let (gtx, grx) = crossbeam_channel::bounded::<Group>(workers);
+        let (ctx, crx) = crossbeam_channel::unbounded::<(u64, Result<ApplyStats, ApplyError>)>();
+        let mut handles = Vec::new();
+        for w in 0..workers {
+            let (grx, ctx, dest, ck, low, batch) =
+                (grx.clone(), ctx.clone(), self.dest.clone(), self.ck.clone(), tracker.low.clone(), self.o.batch_bytes);
+            handles.push(std::thread::spawn(move || {
+                let mut conn = match connect(&dest) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Report on the first group this worker gets.
+                        if let Ok(g) = grx.recv() {
+                            let _ = ctx.send((g.id, Err(e)));
+                        }
+                        return;
+                    }
+                };
+                while let Ok(g) = grx.recv() {
+                    let id = g.id;
+                    let r = apply_group(&mut conn, &ck, w as u32 + 1, &g, &low, batch);
+                    if ctx.send((id, r)).is_err() {
+                        return;
+                    }
                 }
-            } else {
-                batch.push(s);
-            }
+            }));
         }
-        self.send(&mut batch)
-    }
-
-    /// One round trip for many statements.
-    fn send(&mut self, batch: &mut Vec<Stmt>) -> Result<(), ApplyError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let sql = batch.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join(";\n");
-        self.throttle(sql.len());
-        let mut affected = Vec::with_capacity(batch.len());
-        {
-            let mut result = self
-                .conn
-                .query_iter(&sql)
-                .map_err(|e| ApplyError::Statement { table: first_table(&sql), source: e })?;
-            while let Some(set) = result.iter() {
-                affected.push(set.affected_rows());
-                for row in set {
-                    row?;
+        drop((grx, ctx));
+        let result = (|| -> Result<(), ApplyError> {
+            let settle = |tracker: &mut Tracker, stats: &mut ApplyStats, block: bool| -> Result<bool, ApplyError> {
+                let next = if block { crx.recv().ok() } else { crx.try_recv().ok() };
+                let Some((id, r)) = next else { return Ok(false) };
+                let s = r?;
+                stats.commits += 1;
+                stats.statements += s.statements;
+                stats.insert_existing += s.insert_existing;
+                stats.update_missing += s.update_missing;
+                stats.delete_missing += s.delete_missing;
+                tracker.committed(id);
+                Ok(true)
+            };
+            let mut next_id = 0u64;
+            let mut prev_end = low.as_ref().map(|p| p.binlog.clone());
+            let mut group: Option<Group> = None;
+            let mut txn: Vec<(std::sync::Arc<crate::target::TablePlan>, dts_types::RowChange)> = Vec::new();
+            let mut txn_tokens: HashSet<u64> = HashSet::new();
+            let mut ddl: Option<Ddl> = None;
+            let mut in_txn = false;
+            // Dispatches the current group, waiting while it conflicts with groups in flight.
+            let dispatch =
+                |group: &mut Option<Group>, tracker: &mut Tracker, stats: &mut ApplyStats| -> Result<(), ApplyError> {
+                    let Some(g) = group.take() else { return Ok(()) };
+                    while tracker.conflicts(&g.tokens) || tracker.in_flight.len() >= workers {
+                        settle(tracker, stats, true)?;
+                    }
+                    tracker.dispatched(&g);
+                    gtx.send(g).map_err(|_| ApplyError::Protocol("workers stopped".into()))
+                };
+            while let Some(item) = input.next_input() {
+                while settle(&mut tracker, &mut self.stats, false)? {}
+                match item.map_err(ApplyError::Input)? {
+                    Input::Begin => in_txn = true,
+                    Input::Row { target, change } => {
+                        let plan = self.plans.get(&mut self.conn, &target)?;
+                        tokens(&plan, &change, &mut txn_tokens);
+                        txn.push((plan, change));
+                        self.throttle_rows += 1;
+                        if txn.len() > self.o.group_rows {
+                            // Too large to hold: a barrier, then this transaction streams
+                            // through this connection.
+                            dispatch(&mut group, &mut tracker, &mut self.stats)?;
+                            while !tracker.in_flight.is_empty() {
+                                settle(&mut tracker, &mut self.stats, true)?;
+                            }
+                            let mut b = Builder::new(self.o.batch_bytes);
+                            self.conn.query_drop("BEGIN")?;
+                            self.stats.row_changes += txn.len() as u64;
+                            for (plan, change) in txn.drain(..) {
+                                b.push(&plan, &change)?;
+                                if b.bytes() >= self.o.batch_bytes {
+                                    execute(&mut self.conn, &mut self.stats, &mut b)?;
+                                }
+                            }
+                            txn_tokens.clear();
+                            let end = loop {
+                                let Some(item) = input.next_input() else {
+                                    self.conn.query_drop("ROLLBACK")?;
+                                    return Ok(());
+                                };
+                                match item.map_err(ApplyError::Input)? {
+                                    Input::Row { target, change } => {
+                                        let plan = self.plans.get(&mut self.conn, &target)?;
+                                        b.push(&plan, &change)?;
+                                        self.stats.row_changes += 1;
+                                        if b.bytes() >= self.o.batch_bytes {
+                                            execute(&mut self.conn, &mut self.stats, &mut b)?;
+                                        }
+                                    }
+                                    Input::Commit(pos) => break pos,
+                                    Input::Idle => {}
+                                    Input::Begin | Input::Ddl(_) => {
+                                        return Err(ApplyError::Protocol("a transaction began inside another".into()));
+                                    }
+                                }
+                            };
+                            in_txn = false;
+                            self.stats.transactions += 1;
+                            if is_done(&end.binlog) {
+                                // Applied before a restart: keep the earlier application.
+                                self.conn.query_drop("ROLLBACK")?;
+                                prev_end = Some(end.binlog);
+                                continue;
+                            }
+                            execute(&mut self.conn, &mut self.stats, &mut b)?;
+                            self.conn.query_drop(self.ck.done_sql(&(prev_end.clone(), end.binlog.clone())))?;
+                            self.conn.query_drop(self.ck.write_sql(0, &end))?;
+                            self.conn.query_drop("COMMIT")?;
+                            self.stats.commits += 1;
+                            *tracker.low.lock() = Some(end.clone());
+                            prev_end = Some(end.binlog);
+                        }
+                    }
+                    Input::Ddl(d) => ddl = Some(d),
+                    Input::Commit(pos) => {
+                        in_txn = false;
+                        self.stats.transactions += 1;
+                        if is_done(&pos.binlog) {
+                            // Applied before the restart by a parallel worker.
+                            txn.clear();
+                            txn_tokens.clear();
+                            ddl = None;
+                            prev_end = Some(pos.binlog.clone());
+                            continue;
+                        }
+                        if let Some(d) = ddl.take() {
+                            dispatch(&mut group, &mut tracker, &mut self.stats)?;
+                            while !tracker.in_flight.is_empty() {
+                                settle(&mut tracker, &mut self.stats, true)?;
+                            }
+                            self.apply_ddl(&d)?;
+                            let range = (prev_end.clone(), pos.binlog.clone());
+                            self.conn.query_drop("BEGIN")?;
+                            self.conn.query_drop(self.ck.done_sql(&range))?;
+                            self.conn.query_drop(self.ck.write_sql(0, &pos))?;
+                            self.conn.query_drop("COMMIT")?;
+                            *tracker.low.lock() = Some(pos.clone());
+                            prev_end = Some(pos.binlog.clone());
+                            self.stats.commits += 1;
+                            continue;
+                        }
+                        let g = group.get_or_insert_with(|| {
+                            next_id += 1;
+                            Group {
+                                id: next_id - 1,
+                                changes: Vec::new(),
+                                tokens: HashSet::new(),
+                                range: (prev_end.clone(), pos.binlog.clone()),
+                                end: pos.clone(),
+                                transactions: 0,
+                            }
+                        });
+                        self.stats.row_changes += txn.len() as u64;
+                        g.changes.append(&mut txn);
+                        g.tokens.extend(txn_tokens.drain());
+                        g.range.1 = pos.binlog.clone();
+                        g.end = pos.clone();
+                        g.transactions += 1;
+                        prev_end = Some(pos.binlog.clone());
+                        if g.transactions as usize >= self.o.group_transactions || g.changes.len() >= self.o.group_rows
+                        {
+                            self.throttle(0);
+                            dispatch(&mut group, &mut tracker, &mut self.stats)?;
+                        }
+                    }
+                    Input::Idle => {
+                        if !in_txn {
+                            dispatch(&mut group, &mut tracker, &mut self.stats)?;
+                        }
+                    }
                 }
             }
-        }
-        for (s, a) in batch.iter().zip(affected) {
-            match s.kind {
-                Kind::Insert { rows } => self.stats.insert_existing += a.saturating_sub(rows),
-                Kind::Update { rows } => self.stats.update_missing += (2 * rows).saturating_sub(a),
-                Kind::Delete { rows } => self.stats.delete_missing += rows.saturating_sub(a),
-                Kind::KeylessUpdate | Kind::Plain => {}
+            dispatch(&mut group, &mut tracker, &mut self.stats)?;
+            while !tracker.in_flight.is_empty() {
+                settle(&mut tracker, &mut self.stats, true)?;
             }
+            // Everything committed: the low watermark reaches the last group, so a restart
+            // begins after it.
+            let low = tracker.low.lock().clone();
+            if let Some(l) = low {
+                self.conn.query_drop("BEGIN")?;
+                self.conn.query_drop(self.ck.write_sql(0, &l))?;
+                self.conn.query_drop(self.ck.prune_sql(&l.binlog))?;
+                self.conn.query_drop("COMMIT")?;
+            }
+            Ok(())
+        })();
+        // Workers end when their queue closes.
+        drop(gtx);
+        for h in handles {
+            let _ = h.join();
         }
-        self.stats.statements += batch.len() as u64;
-        batch.clear();
-        Ok(())
+        result
     }
 
     fn commit_group(
@@ -288,9 +454,10 @@ impl Applier {
         if !*open {
             self.conn.query_drop("BEGIN")?;
         }
-        self.execute(b)?;
+        self.throttle(b.bytes());
+        execute(&mut self.conn, &mut self.stats, b)?;
         if let Some(p) = &pos {
-            self.conn.query_drop(self.ck.write_sql(p))?;
+            self.conn.query_drop(self.ck.write_sql(0, p))?;
         }
         self.conn.query_drop("COMMIT")?;
         *open = false;
@@ -362,6 +529,89 @@ impl Applier {
             self.throttle_bytes = 0;
         }
     }
+}
+
+/// Sends the built statements, reading conflicts from the affected-row counts.
+fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(), ApplyError> {
+    b.close();
+    let stmts: Vec<Stmt> = std::mem::take(&mut b.out);
+    let mut batch: Vec<Stmt> = Vec::new();
+    for s in stmts {
+        if s.fallback.is_some() {
+            send(conn, stats, &mut batch)?;
+            conn.query_drop(&s.sql)?;
+            stats.statements += 1;
+            if conn.affected_rows() == 0
+                && let Some(f) = &s.fallback
+            {
+                conn.query_drop(f)?;
+                stats.update_missing += 1;
+            }
+        } else {
+            batch.push(s);
+        }
+    }
+    send(conn, stats, &mut batch)
+}
+
+/// One round trip for many statements.
+fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Result<(), ApplyError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let sql = batch.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join(";\n");
+    let mut affected = Vec::with_capacity(batch.len());
+    {
+        let mut result =
+            conn.query_iter(&sql).map_err(|e| ApplyError::Statement { table: first_table(&sql), source: e })?;
+        while let Some(set) = result.iter() {
+            affected.push(set.affected_rows());
+            for row in set {
+                row?;
+            }
+        }
+    }
+    for (s, a) in batch.iter().zip(affected) {
+        match s.kind {
+            Kind::Insert { rows } => stats.insert_existing += a.saturating_sub(rows),
+            Kind::Update { rows } => stats.update_missing += (2 * rows).saturating_sub(a),
+            Kind::Delete { rows } => stats.delete_missing += rows.saturating_sub(a),
+            Kind::KeylessUpdate | Kind::Plain => {}
+        }
+    }
+    stats.statements += batch.len() as u64;
+    batch.clear();
+    Ok(())
+}
+
+/// A worker's destination transaction: the group's changes, its done range and the low
+/// watermark known now (every group up to it has committed).
+fn apply_group(
+    conn: &mut Conn,
+    ck: &Checkpoint,
+    worker: u32,
+    g: &crate::parallel::Group,
+    low: &parking_lot::Mutex<Option<SourcePosition>>,
+    batch_bytes: usize,
+) -> Result<ApplyStats, ApplyError> {
+    let mut stats = ApplyStats::default();
+    let mut b = Builder::new(batch_bytes);
+    conn.query_drop("BEGIN")?;
+    for (plan, change) in &g.changes {
+        b.push(plan, change)?;
+        if b.bytes() >= batch_bytes {
+            execute(conn, &mut stats, &mut b)?;
+        }
+    }
+    execute(conn, &mut stats, &mut b)?;
+    conn.query_drop(ck.done_sql(&g.range))?;
+    let low = low.lock().clone();
+    if let Some(l) = low {
+        conn.query_drop(ck.write_sql(worker, &l))?;
+        conn.query_drop(ck.prune_sql(&l.binlog))?;
+    }
+    conn.query_drop("COMMIT")?;
+    Ok(stats)
 }
 
 fn first_table(sql: &str) -> String {

@@ -1,6 +1,10 @@
-//! The checkpoint in the destination's metadata database: the source position (and GTID
-//! state) up to which every transaction is applied. It is written in the same destination
+//! The checkpoint in the destination's metadata database, written in the same destination
 //! transaction as the data it covers.
+//!
+//! Each worker keeps a row `(task, worker)` holding the *low watermark*: a source position up to
+//! which every transaction is applied. With parallel workers, transactions after it may also be
+//! applied already: each destination transaction also records the range of source positions it
+//! covers in `apply_done`, so a restart from the highest low watermark skips exactly those.
 
 use dts_types::{BinlogPosition, GtidPosition, Ident, SourcePosition};
 use mysql::prelude::Queryable;
@@ -13,26 +17,48 @@ pub struct Checkpoint {
     pub db: Ident,
 }
 
+/// A range of source positions `(start, end]` whose transactions a destination transaction
+/// applied.
+pub type DoneRange = (Option<BinlogPosition>, BinlogPosition);
+
+fn lit(s: &str) -> String {
+    dts_types::Value::String(dts_types::Text::utf8mb4(s)).to_sql_literal().expect("renders")
+}
+
 impl Checkpoint {
     fn table(&self) -> String {
         format!("{}.`apply_checkpoint`", self.db.quoted())
     }
 
+    fn done_table(&self) -> String {
+        format!("{}.`apply_done`", self.db.quoted())
+    }
+
     pub fn ensure(&self, dest: &mut mysql::Conn) -> Result<(), ApplyError> {
         dest.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", self.db.quoted()))?;
         dest.query_drop(format!(
-            "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL PRIMARY KEY, binlog_file VARCHAR(255) NOT NULL, \
-             binlog_pos BIGINT UNSIGNED NOT NULL, gtid TEXT NULL, updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) \
+            "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL, worker INT UNSIGNED NOT NULL, \
+             binlog_file VARCHAR(255) NOT NULL, binlog_pos BIGINT UNSIGNED NOT NULL, file_seq BIGINT UNSIGNED NOT NULL, \
+             gtid TEXT NULL, updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), PRIMARY KEY (task, worker)) \
              DEFAULT CHARSET=utf8mb4",
             self.table()
+        ))?;
+        dest.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL, end_seq BIGINT UNSIGNED NOT NULL, \
+             end_pos BIGINT UNSIGNED NOT NULL, end_file VARCHAR(255) NOT NULL, start_file VARCHAR(255) NULL, \
+             start_pos BIGINT UNSIGNED NULL, PRIMARY KEY (task, end_seq, end_pos)) DEFAULT CHARSET=utf8mb4",
+            self.done_table()
         ))?;
         Ok(())
     }
 
-    /// The position applied up to, if any.
+    /// The highest low watermark of the task: every transaction up to it is applied.
     pub fn read(&self, dest: &mut mysql::Conn) -> Result<Option<SourcePosition>, ApplyError> {
         let row: Option<(String, u64, Option<String>)> = dest.exec_first(
-            format!("SELECT binlog_file, binlog_pos, gtid FROM {} WHERE task = ?", self.table()),
+            format!(
+                "SELECT binlog_file, binlog_pos, gtid FROM {} WHERE task = ? ORDER BY file_seq DESC, binlog_pos DESC LIMIT 1",
+                self.table()
+            ),
             (&self.task,),
         )?;
         Ok(row.map(|(f, p, g)| SourcePosition {
@@ -41,16 +67,60 @@ impl Checkpoint {
         }))
     }
 
-    /// The statement that records `p`, for the transaction that applies up to it.
-    pub fn write_sql(&self, p: &SourcePosition) -> String {
-        let lit = |s: &str| dts_types::Value::String(dts_types::Text::utf8mb4(s)).to_sql_literal().expect("renders");
+    /// Ranges applied beyond `low` (by parallel workers).
+    pub fn done_after(
+        &self,
+        dest: &mut mysql::Conn,
+        low: Option<&BinlogPosition>,
+    ) -> Result<Vec<DoneRange>, ApplyError> {
+        let rows: Vec<(String, u64, Option<String>, Option<u64>)> = dest.exec(
+            format!("SELECT end_file, end_pos, start_file, start_pos FROM {} WHERE task = ?", self.done_table()),
+            (&self.task,),
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|(ef, ep, sf, sp)| (sf.zip(sp).map(|(f, p)| BinlogPosition::new(f, p)), BinlogPosition::new(ef, ep)))
+            .filter(|(_, end)| low.is_none_or(|l| end > l))
+            .collect())
+    }
+
+    /// The statement that records worker `worker`'s low watermark `p`.
+    pub fn write_sql(&self, worker: u32, p: &SourcePosition) -> String {
         let gtid = p.gtid.as_ref().map_or("NULL".to_string(), |g| lit(&g.to_string()));
         format!(
-            "REPLACE INTO {} (task, binlog_file, binlog_pos, gtid) VALUES ({}, {}, {}, {gtid})",
+            "REPLACE INTO {} (task, worker, binlog_file, binlog_pos, file_seq, gtid) VALUES ({}, {worker}, {}, {}, {}, {gtid})",
             self.table(),
             lit(&self.task),
             lit(&p.binlog.file),
-            p.binlog.offset
+            p.binlog.offset,
+            p.binlog.file_sequence().1.unwrap_or(0)
+        )
+    }
+
+    /// The statement that records a destination transaction's range.
+    pub fn done_sql(&self, range: &DoneRange) -> String {
+        let (start_file, start_pos) = match &range.0 {
+            Some(s) => (lit(&s.file), s.offset.to_string()),
+            None => ("NULL".into(), "NULL".into()),
+        };
+        format!(
+            "INSERT INTO {} (task, end_seq, end_pos, end_file, start_file, start_pos) VALUES ({}, {}, {}, {}, {start_file}, {start_pos})",
+            self.done_table(),
+            lit(&self.task),
+            range.1.file_sequence().1.unwrap_or(0),
+            range.1.offset,
+            lit(&range.1.file)
+        )
+    }
+
+    /// Forgets ranges at or below the low watermark (they are covered by it).
+    pub fn prune_sql(&self, low: &BinlogPosition) -> String {
+        let seq = low.file_sequence().1.unwrap_or(0);
+        format!(
+            "DELETE FROM {} WHERE task = {} AND (end_seq < {seq} OR (end_seq = {seq} AND end_pos <= {}))",
+            self.done_table(),
+            lit(&self.task),
+            low.offset
         )
     }
 }

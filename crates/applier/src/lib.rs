@@ -11,6 +11,7 @@
 
 mod apply;
 pub mod checkpoint;
+mod parallel;
 mod sql;
 pub mod target;
 
@@ -55,6 +56,9 @@ pub struct Ddl {
 pub struct ApplyOptions {
     pub task: String,
     pub meta_db: Ident,
+    /// Destination connections applying groups of transactions in parallel (1: in order on one
+    /// connection). Groups sharing a key apply in source order.
+    pub workers: usize,
     /// Most source transactions in one destination commit.
     pub group_transactions: usize,
     /// Most row changes in one destination commit (a larger source transaction commits alone).
@@ -75,6 +79,7 @@ impl ApplyOptions {
         ApplyOptions {
             task: task.to_string(),
             meta_db: Ident::new("dts_meta").expect("valid"),
+            workers: 1,
             group_transactions: 500,
             group_rows: 20_000,
             batch_bytes: 1 << 20,

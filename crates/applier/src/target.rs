@@ -31,6 +31,8 @@ pub struct DestTable {
     pub generated: Vec<String>,
     /// Primary key, else the first unique key of NOT NULL columns; empty for a keyless table.
     pub key: Vec<String>,
+    /// Every unique index (primary key included), as column lists.
+    pub uniques: Vec<Vec<String>>,
 }
 
 impl DestTable {
@@ -49,17 +51,19 @@ impl DestTable {
             (db, name),
         )?;
         let mut key = Vec::new();
+        let mut uniques = Vec::new();
         let mut i = 0;
         while i < keys.len() {
             let idx = &keys[i].0;
             let part: Vec<&(String, String, String)> = keys[i..].iter().take_while(|k| &k.0 == idx).collect();
             i += part.len();
-            if part.iter().all(|p| p.2 == "NO") {
-                key = part.iter().map(|p| p.1.clone()).collect();
-                break;
+            let cols: Vec<String> = part.iter().map(|p| p.1.clone()).collect();
+            if key.is_empty() && part.iter().all(|p| p.2 == "NO") {
+                key = cols.clone();
             }
+            uniques.push(cols);
         }
-        Ok(DestTable { generated, key })
+        Ok(DestTable { generated, key, uniques })
     }
 }
 
@@ -73,6 +77,8 @@ pub struct TablePlan {
     pub key: Vec<(usize, String)>,
     /// `INSERT`/`REPLACE` column list.
     pub column_list: String,
+    /// Every unique index as source column indexes (`None` where a part is not synced).
+    pub uniques: Vec<Vec<Option<usize>>>,
 }
 
 impl TablePlan {
@@ -96,7 +102,9 @@ impl TablePlan {
             key.push((i, quote_ident(k)));
         }
         let column_list = write.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>().join(", ");
-        Ok(TablePlan { target: rt.target.clone(), write, key, column_list })
+        let uniques =
+            dest.uniques.iter().map(|u| u.iter().map(|c| by_name.get(&c.to_lowercase()).copied()).collect()).collect();
+        Ok(TablePlan { target: rt.target.clone(), write, key, column_list, uniques })
     }
 }
 

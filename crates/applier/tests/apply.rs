@@ -182,8 +182,17 @@ fn check(db: &Ident, target: &Ident) {
 
 #[test]
 fn a_mixed_workload_applied_through_the_binlog_ends_identical() {
+    mixed_workload(1);
+}
+
+#[test]
+fn a_mixed_workload_applied_by_four_parallel_workers_ends_identical() {
+    mixed_workload(4);
+}
+
+fn mixed_workload(workers: usize) {
     let pair = shared_pair();
-    let (db, target, start) = setup("ap_mixed", TABLES);
+    let (db, target, start) = setup(&format!("ap_mixed{workers}"), TABLES);
     workload(&pair.source, &db, 3000, 42);
     pair.source
         .conn()
@@ -192,7 +201,10 @@ fn a_mixed_workload_applied_through_the_binlog_ends_identical() {
         .unwrap();
     workload(&pair.source, &db, 500, 7);
     let mut input = BinlogInput::new(pair.source.opts(), start, &db, &target);
-    let mut a = Applier::new(pair.destination.opts(), ApplyOptions::new(&format!("mixed_{db}"))).unwrap();
+    let mut o = ApplyOptions::new(&format!("mixed_{db}"));
+    o.workers = workers;
+    o.group_transactions = 20;
+    let mut a = Applier::new(pair.destination.opts(), o).unwrap();
     let stats = a.run(&mut input).unwrap();
     assert!(stats.ddl_failed.is_empty(), "{:?}", stats.ddl_failed);
     assert_eq!(stats.ddl_applied, 1);
@@ -240,9 +252,15 @@ fn rows_already_in_the_destination_are_overwritten_and_counted() {
 
 #[test]
 fn case_insensitive_unique_key_swaps_and_keyless_duplicates() {
+    for workers in [1, 4] {
+        swaps(workers);
+    }
+}
+
+fn swaps(workers: usize) {
     let pair = shared_pair();
     let (db, target, start) = setup(
-        "ap_swap",
+        &format!("ap_swap{workers}"),
         &[
             "CREATE TABLE u (id INT PRIMARY KEY, name VARCHAR(10) NOT NULL, UNIQUE KEY (name)) COLLATE=utf8mb4_general_ci",
             "CREATE TABLE nokey (x INT, y VARCHAR(5))",
@@ -257,8 +275,17 @@ fn case_insensitive_unique_key_swaps_and_keyless_duplicates() {
     s.query_drop("INSERT INTO nokey VALUES (1, 'a'), (1, 'a'), (1, 'a'), (NULL, NULL), (NULL, NULL)").unwrap();
     s.query_drop("DELETE FROM nokey WHERE x = 1 LIMIT 1").unwrap();
     s.query_drop("UPDATE nokey SET y = 'b' WHERE x IS NULL LIMIT 1").unwrap();
+    // Many small transactions, so parallel groups really race.
+    for i in 0..50 {
+        s.query_drop(format!("UPDATE u SET name = 'x{i}' WHERE id = 1")).unwrap();
+        s.query_drop(format!("UPDATE u SET name = 'X{}' WHERE id = 2", i + 1000)).unwrap();
+        s.query_drop(format!("UPDATE u SET name = 'X{i}' WHERE id = 2")).ok();
+    }
     let mut input = BinlogInput::new(pair.source.opts(), start, &db, &target);
-    Applier::new(pair.destination.opts(), ApplyOptions::new(&format!("swap_{db}"))).unwrap().run(&mut input).unwrap();
+    let mut o = ApplyOptions::new(&format!("swap_{db}"));
+    o.workers = workers;
+    o.group_transactions = 2;
+    Applier::new(pair.destination.opts(), o).unwrap().run(&mut input).unwrap();
     for t in ["u", "nokey"] {
         assert_eq!(
             rows(&pair.source, &format!("{}.{t}", db.quoted())),
@@ -276,19 +303,24 @@ fn connections_killed_during_apply_resume_from_the_checkpoint() {
     let mut input = BinlogInput::new(pair.source.opts(), start, &db, &target);
     let mut o = ApplyOptions::new(&format!("killconn_{db}"));
     o.group_transactions = 5;
-    o.rows_per_sec = 8000;
+    o.rows_per_sec = 2000;
     let task = o.task.clone();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let killer = {
         let (opts, stop) = (pair.destination.opts(), stop.clone());
+        let (target_name, task_name) = (target.to_string(), task.clone());
         std::thread::spawn(move || {
             let mut c = Conn::new(opts).unwrap();
             let mut kills = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(150));
-                // The applier's connections are the ones touching its checkpoint row or tables.
+                std::thread::sleep(Duration::from_millis(50));
+                // Only this test's applier: its statements name its database or its task.
                 let ids: Vec<u64> = c
-                    .query("SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND USER = 'dts' AND COMMAND <> 'Binlog Dump' AND (INFO LIKE '%_d`%' OR INFO LIKE '%apply_checkpoint%' OR INFO IS NULL) AND TIME < 100")
+                    .exec(
+                        "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND <> 'Binlog Dump' \
+                         AND (INFO LIKE CONCAT('%', ?, '%') OR INFO LIKE CONCAT('%', ?, '%'))",
+                        (&target_name, &task_name),
+                    )
                     .unwrap();
                 if let Some(id) = ids.first() {
                     if c.query_drop(format!("KILL CONNECTION {id}")).is_ok() {
@@ -328,6 +360,7 @@ fn child_applies_until_killed() {
     let mut o = ApplyOptions::new(p[6]);
     o.group_transactions = 3;
     o.rows_per_sec = p[7].parse().unwrap();
+    o.workers = p[8].parse().unwrap();
     let stats = Applier::new(opts(p[1]), o).unwrap().run(&mut input).unwrap();
     if let Some(hwm) = std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -337,7 +370,14 @@ fn child_applies_until_killed() {
     }
 }
 
-fn spawn_child(db: &Ident, target: &Ident, start: &BinlogPosition, task: &str, rate: u64) -> std::process::Child {
+fn spawn_child(
+    db: &Ident,
+    target: &Ident,
+    start: &BinlogPosition,
+    task: &str,
+    rate: u64,
+    workers: usize,
+) -> std::process::Child {
     let pair = shared_pair();
     let (src, dst) = (&pair.source, &pair.destination);
     std::process::Command::new(std::env::current_exe().unwrap())
@@ -345,7 +385,7 @@ fn spawn_child(db: &Ident, target: &Ident, start: &BinlogPosition, task: &str, r
         .env(
             CHILD,
             format!(
-                "{}|{}|{}|{}|{}|{}|{}|{}",
+                "{}|{}|{}|{}|{}|{}|{}|{}|{workers}",
                 src.port(),
                 dst.port(),
                 start.file,
@@ -359,7 +399,7 @@ fn spawn_child(db: &Ident, target: &Ident, start: &BinlogPosition, task: &str, r
         .env(format!("DTS_PW_{}", src.port()), src.password().expose())
         .env(format!("DTS_PW_{}", dst.port()), dst.password().expose())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap()
 }
@@ -369,13 +409,25 @@ fn kill_9_at_random_points_five_times_then_resume_ends_identical() {
     if std::env::var(CHILD).is_ok() {
         return;
     }
+    kill_9(1);
+}
+
+#[test]
+fn kill_9_of_parallel_workers_five_times_then_resume_ends_identical() {
+    if std::env::var(CHILD).is_ok() {
+        return;
+    }
+    kill_9(4);
+}
+
+fn kill_9(workers: usize) {
     let pair = shared_pair();
-    let (db, target, start) = setup("ap_kill9", TABLES);
+    let (db, target, start) = setup(&format!("ap_kill9_{workers}"), TABLES);
     workload(&pair.source, &db, 3000, 1234);
     let task = format!("kill9_{db}");
     let mut x = 0x2545_f491_4f6c_dd1du64;
     for round in 0..5 {
-        let mut child = spawn_child(&db, &target, &start, &task, 3000);
+        let mut child = spawn_child(&db, &target, &start, &task, 3000, workers);
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -384,8 +436,17 @@ fn kill_9_at_random_points_five_times_then_resume_ends_identical() {
         child.wait().unwrap();
         let _ = round;
     }
-    let out = spawn_child(&db, &target, &start, &task, 0).wait_with_output().unwrap();
-    assert!(out.status.success(), "the last run finished: {}", String::from_utf8_lossy(&out.stdout));
+    let out = spawn_child(&db, &target, &start, &task, 0, workers).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the last run finished: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains("panicked") || l.contains("Err"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     check(&db, &target);
 }
 
@@ -401,9 +462,13 @@ fn a_million_row_transaction_applies_within_the_memory_bound() {
         .unwrap()
         .query_drop(format!("INSERT INTO {}.big SELECT seq, seq FROM mysql.seq_1_to_1000000", db.quoted()))
         .unwrap();
-    let out = spawn_child(&db, &target, &start, &format!("huge_{db}"), 0).wait_with_output().unwrap();
+    let out = spawn_child(&db, &target, &start, &format!("huge_{db}"), 0, 4).wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr).lines().take(8).collect::<Vec<_>>().join("\n")
+    );
     let line = stdout.lines().find_map(|l| l.split_once("APPLIED ").map(|x| x.1)).unwrap_or_else(|| panic!("{stdout}"));
     let kb: u64 = line.split_whitespace().rev().nth(1).unwrap().parse().unwrap();
     assert!(kb < 256 * 1024, "peak RSS {kb} KiB for a 1M-row transaction");
