@@ -40,7 +40,11 @@ impl BinlogInput {
             start,
             src_db: src_db.clone(),
             dst_db: dst_db.clone(),
-            server_id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + std::process::id() % 1000 * 1000,
+            // Unique across the processes of this binary (children included): the source drops a
+            // replica whose server_id another one registers with.
+            server_id: 0x4000_0000
+                | (std::process::id() % 0x10_0000) << 8
+                | (NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 256),
             reader: None,
             translator: Translator::new(TranslateConfig { selection, ..Default::default() }),
         }
