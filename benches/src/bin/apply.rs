@@ -177,20 +177,27 @@ fn main() {
             .count() as f64
     };
     let txns = events as f64;
-    let mut ours = Vec::new();
+    // The applier with one worker (in order on one connection) and with WORKERS in parallel.
+    let worker_counts = [1usize, env_num("WORKERS", 4) as usize];
+    let mut ours: Vec<Vec<Duration>> = vec![Vec::new(); worker_counts.len()];
     let mut native0 = Vec::new();
     let mut native4 = Vec::new();
     let mut hwm = 0u64;
     for run in 0..runs {
-        eprintln!("run {}/{runs}: dts applier", run + 1);
-        reset(&dst, &names);
-        let t = Instant::now();
-        let mut input = Input_ { opts: src.opts(), start: from.clone(), stop: to.clone(), reader: None, done: false };
-        let mut a = Applier::new(dst.opts(), ApplyOptions::new("bench")).unwrap();
-        let stats = a.run(&mut input).unwrap();
-        ours.push(t.elapsed());
-        assert_eq!(checksums(&dst, &names), src_sums, "dts applied the workload exactly");
-        assert_eq!(stats.row_changes as f64, changes);
+        for (i, &workers) in worker_counts.iter().enumerate() {
+            eprintln!("run {}/{runs}: dts applier, {workers} worker(s)", run + 1);
+            reset(&dst, &names);
+            let t = Instant::now();
+            let mut input =
+                Input_ { opts: src.opts(), start: from.clone(), stop: to.clone(), reader: None, done: false };
+            let mut o = ApplyOptions::new("bench");
+            o.workers = workers;
+            let mut a = Applier::new(dst.opts(), o).unwrap();
+            let stats = a.run(&mut input).unwrap();
+            ours[i].push(t.elapsed());
+            assert_eq!(checksums(&dst, &names), src_sums, "dts applied the workload exactly");
+            assert_eq!(stats.row_changes as f64, changes);
+        }
         hwm = hwm.max(
             std::fs::read_to_string("/proc/self/status")
                 .ok()
@@ -241,15 +248,21 @@ fn main() {
             assert_eq!(checksums(&rep, &names), src_sums, "native replication applied the workload exactly");
         }
     }
-    let (mo, m0, m4) = (median(ours).as_secs_f64(), median(native0).as_secs_f64(), median(native4).as_secs_f64());
+    let (m0, m4) = (median(native0).as_secs_f64(), median(native4).as_secs_f64());
     println!(
         "== catch-up of sysbench oltp_write_only: {events} transactions, {changes} row changes, {tables} x {size} rows, medians of {runs}"
     );
-    println!(
-        "  dts (binlog reader + applier) {mo:7.2} s  {:>8.0} txn/s  {:>8.0} row changes/s  peak RSS {hwm} KiB",
-        txns / mo,
-        changes / mo
-    );
+    for (i, runs) in ours.into_iter().enumerate() {
+        let mo = median(runs).as_secs_f64();
+        println!(
+            "  dts, {} worker(s)               {mo:7.2} s  {:>8.0} txn/s  {:>8.0} row changes/s   {:.2}x native 0 threads, {:.2}x native 4 threads",
+            worker_counts[i],
+            txns / mo,
+            changes / mo,
+            m0 / mo,
+            m4 / mo
+        );
+    }
     println!(
         "  native, 0 threads             {m0:7.2} s  {:>8.0} txn/s  {:>8.0} row changes/s",
         txns / m0,
@@ -260,5 +273,5 @@ fn main() {
         txns / m4,
         changes / m4
     );
-    println!("  ratio dts vs native (0 threads): {:.2}x   vs native (4 threads): {:.2}x", m0 / mo, m4 / mo);
+    println!("  peak RSS of the dts process (reader + applier): {hwm} KiB");
 }

@@ -37,6 +37,8 @@ pub struct ApplyStats {
     pub update_missing: u64,
     /// Deletes whose row was missing (nothing to do).
     pub delete_missing: u64,
+    /// Destination transactions retried in place after a deadlock or lock wait timeout.
+    pub retries: u64,
     /// Restarts from the checkpoint after a transient error.
     pub restarts: u64,
 }
@@ -54,6 +56,9 @@ pub struct Applier {
     throttle_rows: u64,
     throttle_bytes: u64,
 }
+
+/// How many committed parallel groups between two prunes of the done ranges.
+const PRUNE_EVERY_GROUPS: usize = 256;
 
 fn connect(dest: &Opts) -> Result<Conn, ApplyError> {
     let init: Vec<String> =
@@ -114,6 +119,7 @@ impl Applier {
                 Ok(()) => return Ok(self.stats.clone()),
                 Err(e) => {
                     let Some(kind) = transient(&e) else { return Err(e) };
+                    tracing::warn!(kind, error = %e, "applier restarting from the checkpoint after a transient error");
                     let (since, _) = *failing.get_or_insert((Instant::now(), kind));
                     let window = if kind == "connection" { self.o.connection_retry } else { self.o.other_retry };
                     if since.elapsed() > window {
@@ -246,8 +252,15 @@ impl Applier {
         let (ctx, crx) = crossbeam_channel::unbounded::<(u64, Result<ApplyStats, ApplyError>)>();
         let mut handles = Vec::new();
         for w in 0..workers {
-            let (grx, ctx, dest, ck, low, batch) =
-                (grx.clone(), ctx.clone(), self.dest.clone(), self.ck.clone(), tracker.low.clone(), self.o.batch_bytes);
+            let (grx, ctx, dest, ck, low, batch, window) = (
+                grx.clone(),
+                ctx.clone(),
+                self.dest.clone(),
+                self.ck.clone(),
+                tracker.low.clone(),
+                self.o.batch_bytes,
+                self.o.other_retry,
+            );
             handles.push(std::thread::spawn(move || {
                 let mut conn = match connect(&dest) {
                     Ok(c) => c,
@@ -261,7 +274,25 @@ impl Applier {
                 };
                 while let Ok(g) = grx.recv() {
                     let id = g.id;
-                    let r = apply_group(&mut conn, &ck, w as u32 + 1, &g, &low, batch);
+                    // A deadlock or lock wait rolls the group back: it is still here, so it is
+                    // retried in place instead of restarting the whole stream.
+                    let since = Instant::now();
+                    let mut attempt = 0u32;
+                    let r = loop {
+                        match apply_group(&mut conn, &ck, w as u32 + 1, &g, &low, batch) {
+                            Err(e) if transient(&e) == Some("other") && since.elapsed() < window => {
+                                tracing::debug!(worker = w + 1, error = %e, "retrying a group in place");
+                                let _ = conn.query_drop("ROLLBACK");
+                                std::thread::sleep(Duration::from_millis((20u64 << attempt.min(7)).min(2_000)));
+                                attempt += 1;
+                            }
+                            Ok(mut s) => {
+                                s.retries += attempt as u64;
+                                break Ok(s);
+                            }
+                            Err(e) => break Err(e),
+                        }
+                    };
                     if ctx.send((id, r)).is_err() {
                         return;
                     }
@@ -279,6 +310,7 @@ impl Applier {
                 stats.insert_existing += s.insert_existing;
                 stats.update_missing += s.update_missing;
                 stats.delete_missing += s.delete_missing;
+                stats.retries += s.retries;
                 tracker.committed(id);
                 Ok(true)
             };
@@ -299,8 +331,15 @@ impl Applier {
                     tracker.dispatched(&g);
                     gtx.send(g).map_err(|_| ApplyError::Protocol("workers stopped".into()))
                 };
+            let mut settled = 0usize;
             while let Some(item) = input.next_input() {
-                while settle(&mut tracker, &mut self.stats, false)? {}
+                while settle(&mut tracker, &mut self.stats, false)? {
+                    settled += 1;
+                }
+                if settled >= PRUNE_EVERY_GROUPS {
+                    settled = 0;
+                    self.persist_low(&tracker)?;
+                }
                 match item.map_err(ApplyError::Input)? {
                     Input::Begin => in_txn = true,
                     Input::Row { target, change } => {
@@ -428,14 +467,7 @@ impl Applier {
             }
             // Everything committed: the low watermark reaches the last group, so a restart
             // begins after it.
-            let low = tracker.low.lock().clone();
-            if let Some(l) = low {
-                self.conn.query_drop("BEGIN")?;
-                self.conn.query_drop(self.ck.write_sql(0, &l))?;
-                self.conn.query_drop(self.ck.prune_sql(&l.binlog))?;
-                self.conn.query_drop("COMMIT")?;
-            }
-            Ok(())
+            self.persist_low(&tracker)
         })();
         // Workers end when their queue closes.
         drop(gtx);
@@ -443,6 +475,20 @@ impl Applier {
             let _ = h.join();
         }
         result
+    }
+
+    /// Records the low watermark as the dispatcher's checkpoint and forgets the done ranges it
+    /// covers, in one transaction. Only the dispatcher prunes: workers pruning the same rows
+    /// concurrently deadlock each other.
+    fn persist_low(&mut self, tracker: &crate::parallel::Tracker) -> Result<(), ApplyError> {
+        let low = tracker.low.lock().clone();
+        if let Some(l) = low {
+            self.conn.query_drop("BEGIN")?;
+            self.conn.query_drop(self.ck.write_sql(0, &l))?;
+            self.conn.query_drop(self.ck.prune_sql(&l.binlog))?;
+            self.conn.query_drop("COMMIT")?;
+        }
+        Ok(())
     }
 
     fn commit_group(
@@ -608,7 +654,6 @@ fn apply_group(
     let low = low.lock().clone();
     if let Some(l) = low {
         conn.query_drop(ck.write_sql(worker, &l))?;
-        conn.query_drop(ck.prune_sql(&l.binlog))?;
     }
     conn.query_drop("COMMIT")?;
     Ok(stats)

@@ -466,7 +466,7 @@ fn a_million_row_transaction_applies_within_the_memory_bound() {
         .unwrap()
         .query_drop(format!("INSERT INTO {}.big SELECT seq, seq FROM mysql.seq_1_to_1000000", db.quoted()))
         .unwrap();
-    let out = spawn_child(&db, &target, &start, &format!("huge_{db}"), 0, 1).wait_with_output().unwrap();
+    let out = spawn_child(&db, &target, &start, &format!("huge_{db}"), 0, 4).wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
