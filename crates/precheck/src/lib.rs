@@ -1,6 +1,244 @@
 //! Checks a task's source, destination and object selection before it starts, returning each
 //! item with a stable id, a status (pass, warning, failure), what was found and how to fix it.
 //!
-//! It never changes either server: every check only reads.
+//! It never changes either server: every check only reads. Items, in order:
 //!
-//! Status: arrives with issue #7; this crate holds its place in the workspace.
+//! | ids | what |
+//! | --- | --- |
+//! | `source.network`, `source.tls`, `source.login` (and `destination.*`) | reaching and logging in |
+//! | `source.version`, `destination.version`, `pair.versions` | supported versions and pair |
+//! | `source.privileges`, `destination.privileges` | `SHOW GRANTS`, roles included |
+//! | `source.log_bin`, `source.binlog_*`, `source.gtid_mode`, `source.log_bin_compress`, `source.binlog_retention`, `source.checkpoint_binlog`, `source.server_id` | the binlog, for full and incremental sync |
+//! | `objects.*`, `source.foreign_key_cascades` | the selection |
+//! | `destination.read_only`, `destination.existing_tables` / `destination.missing_tables`, `destination.triggers`, `destination.local_infile`, `destination.utf8mb4`, `destination.max_allowed_packet` | the destination |
+//!
+//! Facts are read with a few queries per server, both servers at once, so a task of hundreds
+//! of tables is checked in about a second.
+
+pub mod binlog;
+pub mod connect;
+pub mod grants;
+pub mod objects;
+pub mod privileges;
+pub mod report;
+pub mod server;
+
+use dts_schema::selection::{MappedTable, Selection};
+use dts_types::{BinlogPosition, Endpoint};
+use mysql::Conn;
+
+use crate::binlog::BinlogFacts;
+use crate::objects::{DestObjects, SourceObjects};
+use crate::privileges::{Account, Need};
+pub use crate::report::{AckError, Item, Report, Status};
+use crate::server::ServerInfo;
+
+/// Which phases a task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncTypes {
+    pub schema: bool,
+    pub full: bool,
+    pub incremental: bool,
+}
+
+/// What to do about target tables that already exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConflictingTables {
+    /// They are a failure: the task must not write into tables it did not create.
+    #[default]
+    Precheck,
+    /// They are a warning: the task writes into them.
+    Ignore,
+}
+
+/// Everything the checks need to know about a task.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: String,
+    pub source: Endpoint,
+    pub destination: Endpoint,
+    pub types: SyncTypes,
+    /// The replica server id the task reads the binlog with.
+    pub server_id: u32,
+    pub meta_database: String,
+    pub conflicting_tables: ConflictingTables,
+    pub selection: Selection,
+    /// On resume: the source position the task continues from.
+    pub resume_from: Option<BinlogPosition>,
+}
+
+/// What one server told us.
+struct Side {
+    info: ServerInfo,
+    account: Account,
+}
+
+fn read_side(conn: &mut Conn) -> Result<Side, mysql::Error> {
+    Ok(Side { info: ServerInfo::read(conn)?, account: Account::read(conn)? })
+}
+
+fn unreadable(side: &str, e: &mysql::Error) -> Item {
+    Item::failure(
+        &format!("{side}.metadata"),
+        "the server's settings and catalog are readable",
+        format!("reading them failed: {e}"),
+        "grant the user the privileges the task needs (SELECT on the selected objects at least) and run the precheck again",
+    )
+}
+
+/// Runs every check of `task`.
+pub fn run(task: &Task) -> Report {
+    let mut report = Report::default();
+    // Both servers at once: connect, then read what the checks need.
+    let (src, dst) = std::thread::scope(|s| {
+        let a = s.spawn(|| {
+            let (items, conn) = connect::connect("source", &task.source);
+            let facts = conn.map(|mut c| {
+                let r = read_side(&mut c).and_then(|side| {
+                    let binlog = BinlogFacts::read(&mut c);
+                    let objects = SourceObjects::read(&mut c, &task.selection)?;
+                    Ok((side, binlog, objects))
+                });
+                (c, r)
+            });
+            (items, facts)
+        });
+        let b = s.spawn(|| {
+            let (items, conn) = connect::connect("destination", &task.destination);
+            let facts = conn.map(|mut c| {
+                let r = read_side(&mut c);
+                (c, r)
+            });
+            (items, facts)
+        });
+        (a.join().expect("source checks"), b.join().expect("destination checks"))
+    });
+    let (src_items, src) = src;
+    let (dst_items, dst) = dst;
+    report.items.extend(src_items);
+    report.items.extend(dst_items);
+    let mut src = match src {
+        Some((c, Ok(x))) => Some((c, x)),
+        Some((_, Err(e))) => {
+            report.items.push(unreadable("source", &e));
+            None
+        }
+        None => None,
+    };
+    let mut dst = match dst {
+        Some((c, Ok(x))) => Some((c, x)),
+        Some((_, Err(e))) => {
+            report.items.push(unreadable("destination", &e));
+            None
+        }
+        None => None,
+    };
+    if let Some((_, (side, _, _))) = &src {
+        report.items.push(server::version_item("source", &side.info));
+    }
+    if let Some((_, side)) = &dst {
+        report.items.push(server::version_item("destination", &side.info));
+    }
+    if let (Some((_, (s, _, _))), Some((_, d))) = (&src, &dst) {
+        report.items.push(server::pair_item(&s.info, &d.info));
+    }
+    let mapped: Vec<MappedTable> = src.as_ref().map(|(_, (_, _, o))| o.mapped(&task.selection)).unwrap_or_default();
+    if let Some((_, (side, _, objects))) = &src {
+        let needs = source_needs(task, objects, &mapped);
+        report.items.push(privileges::item("source", &side.account, &side.info.current_user, &needs));
+    }
+    if let (Some((_, (_, _, objects))), Some((_, d))) = (&src, &dst) {
+        let needs = destination_needs(task, objects, &mapped);
+        report.items.push(privileges::item("destination", &d.account, &d.info.current_user, &needs));
+    }
+    if let Some((_, (side, facts, _))) = &src {
+        report.items.extend(binlog::items(&side.info, facts, task.types, task.server_id, task.resume_from.as_ref()));
+    }
+    let (Some((src_conn, (s, _, objects))), Some((dst_conn, d))) = (&mut src, &mut dst) else {
+        return report;
+    };
+    report.items.extend(objects::selection_items(objects, &task.selection, &d.info, &mapped));
+    let mut target_dbs: Vec<String> = mapped.iter().map(|m| m.target.database.as_str().to_string()).collect();
+    target_dbs.extend(objects.selected_databases(&task.selection).iter().filter_map(|db| task.selection.database(db)));
+    target_dbs.sort();
+    target_dbs.dedup();
+    match DestObjects::read(dst_conn, &target_dbs) {
+        Ok(dest_objects) => {
+            report.items.extend(objects::destination_items(
+                &d.info,
+                &dest_objects,
+                &mapped,
+                task.types,
+                task.conflicting_tables,
+            ));
+            report.items.push(objects::utf8mb4_item(src_conn, objects, &s.info, &dest_objects, &d.info, &mapped));
+        }
+        Err(e) => report.items.push(unreadable("destination", &e)),
+    }
+    report.items.push(objects::packet_item(src_conn, objects, &s.info, &d.info, &mapped));
+    report
+}
+
+fn dedup(needs: Vec<Need>) -> Vec<Need> {
+    let mut out: Vec<Need> = Vec::new();
+    for n in needs {
+        if !out.iter().any(|o| o.privilege == n.privilege && o.on == n.on) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// On the source: reading the binlog and its position, and SELECT on every selected column.
+fn source_needs(task: &Task, objects: &SourceObjects, mapped: &[MappedTable]) -> Vec<Need> {
+    let mut needs = Vec::new();
+    if task.types.incremental {
+        needs.push(privileges::global("REPLICATION SLAVE", &[]));
+    }
+    if task.types.incremental || task.types.full {
+        needs.push(privileges::global("REPLICATION CLIENT", &["BINLOG MONITOR", "SUPER"]));
+    }
+    for m in mapped {
+        let cols: Vec<String> = m.columns.columns.iter().flatten().map(|(c, _)| c.clone()).collect();
+        needs.push(privileges::on_table("SELECT", m.source.database.as_str(), m.source.table.as_str(), cols));
+    }
+    if task.types.schema {
+        for (db, n) in &objects.views {
+            if *n > 0 && task.selection.whole_database(db) {
+                needs.push(privileges::on_database("SHOW VIEW", db));
+            }
+        }
+    }
+    dedup(needs)
+}
+
+/// On the destination: creating and writing the target databases, the metadata database and,
+/// for incremental sync, the schema history's shadow databases.
+fn destination_needs(task: &Task, objects: &SourceObjects, mapped: &[MappedTable]) -> Vec<Need> {
+    const WRITE: &[&str] = &["CREATE", "ALTER", "DROP", "INDEX", "INSERT", "UPDATE", "DELETE", "SELECT"];
+    let mut dbs: Vec<String> = mapped.iter().map(|m| m.target.database.as_str().to_string()).collect();
+    dbs.extend(objects.selected_databases(&task.selection).iter().filter_map(|db| task.selection.database(db)));
+    dbs.push(task.meta_database.clone());
+    if task.types.incremental {
+        for db in objects.selected_databases(&task.selection) {
+            dbs.push(dts_schema::history::shadow_name(&task.name, &db));
+        }
+    }
+    let mut needs = Vec::new();
+    for db in &dbs {
+        for p in WRITE {
+            needs.push(privileges::on_database(p, db));
+        }
+    }
+    if task.types.schema {
+        for (db, n) in &objects.views {
+            if *n > 0
+                && task.selection.whole_database(db)
+                && let Some(t) = task.selection.database(db)
+            {
+                needs.push(privileges::on_database("CREATE VIEW", &t));
+            }
+        }
+    }
+    dedup(needs)
+}

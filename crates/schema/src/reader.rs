@@ -26,7 +26,8 @@ pub struct DatabaseSchema {
 pub fn catalog(conn: &mut mysql::Conn) -> Result<Catalog, mysql::Error> {
     let rows: Vec<(String, String, String)> = conn.query(
         "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c \
-         JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME \
+         JOIN information_schema.TABLES t \
+         ON BINARY t.TABLE_SCHEMA = BINARY c.TABLE_SCHEMA AND BINARY t.TABLE_NAME = BINARY c.TABLE_NAME \
          WHERE t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
          AND c.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') \
          ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION",

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use dts_types::{Ident, Secret, quote_ident};
+use dts_types::{Endpoint, Ident, Secret, quote_ident};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 
@@ -348,6 +348,11 @@ impl Sandbox {
     /// A directory the server may read and write files in (its secure_file_priv).
     pub fn files_dir(&self) -> PathBuf {
         self.dir.join("files")
+    }
+
+    /// The `dts` account over TCP on 127.0.0.1 as an [`Endpoint`] (TLS disabled).
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint::new(self.host(), self.port, USER, self.password.clone())
     }
 
     /// Connection options for the `dts` account over TCP on 127.0.0.1.

@@ -1,0 +1,386 @@
+//! The source's binary log: on, in ROW format with full images and metadata, a checksum the
+//! reader verifies, GTIDs, retention long enough for the task's phases, the checkpoint's file
+//! still present on resume, and a replica server id nobody else uses.
+
+use dts_types::BinlogPosition;
+use mysql::Conn;
+use mysql::prelude::Queryable;
+
+use crate::SyncTypes;
+use crate::report::Item;
+use crate::server::{Flavour, ServerInfo};
+
+/// What the source says about its binlog beyond variables.
+#[derive(Debug, Clone)]
+pub struct BinlogFacts {
+    /// `SHOW BINARY LOGS` file names (empty when the binlog is off or not readable).
+    pub files: Vec<String>,
+    /// Server ids of connected replicas, or why they could not be listed.
+    pub replicas: Result<Vec<u32>, String>,
+}
+
+impl Default for BinlogFacts {
+    fn default() -> Self {
+        BinlogFacts { files: Vec::new(), replicas: Ok(Vec::new()) }
+    }
+}
+
+impl BinlogFacts {
+    pub fn read(conn: &mut Conn) -> BinlogFacts {
+        let files = conn
+            .query_map("SHOW BINARY LOGS", |row: mysql::Row| row.get::<String, _>(0).unwrap_or_default())
+            .unwrap_or_default();
+        let replicas = conn
+            .query_map("SHOW SLAVE HOSTS", |row: mysql::Row| row.get::<u32, _>(0).unwrap_or(0))
+            .map_err(|e| e.to_string());
+        BinlogFacts { files, replicas }
+    }
+}
+
+fn set_global(var: &str, value: &str) -> String {
+    format!(
+        "SET GLOBAL {var} = {value}; and {var} = {value} under [mysqld] in the server's config so a restart keeps it"
+    )
+}
+
+/// The binlog items for a task of `types`; `server_id` is the task's replica id.
+pub fn items(
+    s: &ServerInfo,
+    facts: &BinlogFacts,
+    types: SyncTypes,
+    server_id: u32,
+    resume_from: Option<&BinlogPosition>,
+) -> Vec<Item> {
+    let mut out = Vec::new();
+    if !(types.full || types.incremental) {
+        return out;
+    }
+    let log_bin = s.on("log_bin");
+    out.push(if log_bin {
+        Item::pass("source.log_bin", "binary log on", "log_bin = ON")
+    } else {
+        Item::failure(
+            "source.log_bin",
+            "binary log on",
+            "log_bin = OFF",
+            "start the source with log_bin (log-bin = <basename> under [mysqld]) and restart it; full sync needs a binlog position and incremental sync reads the binlog",
+        )
+    });
+    if !types.incremental || !log_bin {
+        return out;
+    }
+    let var = |n: &str| s.var(n).unwrap_or("").to_ascii_uppercase();
+    let exact = |id: &str, title: &str, name: &str, want: &str, why: &str| {
+        let v = var(name);
+        if v == want {
+            Item::pass(id, title, format!("{name} = {v}"))
+        } else {
+            Item::failure(
+                id,
+                title,
+                format!("{name} = {}: {why}", if v.is_empty() { "(not set)" } else { &v }),
+                set_global(name, want),
+            )
+        }
+    };
+    out.push(exact(
+        "source.binlog_format",
+        "row-based binary log",
+        "binlog_format",
+        "ROW",
+        "statements instead of rows cannot be replayed exactly",
+    ));
+    out.push(exact(
+        "source.binlog_row_image",
+        "full row images",
+        "binlog_row_image",
+        "FULL",
+        "updates and deletes would lack the columns needed to find and rewrite rows",
+    ));
+    let meta = var("binlog_row_metadata");
+    out.push(match meta.as_str() {
+        "FULL" => Item::pass("source.binlog_row_metadata", "full row metadata", "binlog_row_metadata = FULL"),
+        "" => Item::warning(
+            "source.binlog_row_metadata",
+            "full row metadata",
+            "this server has no binlog_row_metadata: column names and charsets come from the schema history",
+            "use MariaDB 10.5+ or MySQL 8.0+ with binlog_row_metadata = FULL; acknowledge to go on",
+        ),
+        m => Item::warning(
+            "source.binlog_row_metadata",
+            "full row metadata",
+            format!(
+                "binlog_row_metadata = {m}: column names, charsets and signedness come from the schema history, which must follow every DDL"
+            ),
+            set_global("binlog_row_metadata", "FULL"),
+        ),
+    });
+    let checksum = var("binlog_checksum");
+    out.push(match checksum.as_str() {
+        "CRC32" | "NONE" | "" => Item::pass(
+            "source.binlog_checksum",
+            "binlog checksum readable",
+            format!(
+                "binlog_checksum = {}{}",
+                if checksum.is_empty() { "NONE" } else { &checksum },
+                if checksum == "CRC32" { " (verified on every event)" } else { "" }
+            ),
+        ),
+        other => Item::failure(
+            "source.binlog_checksum",
+            "binlog checksum readable",
+            format!("binlog_checksum = {other}"),
+            set_global("binlog_checksum", "CRC32"),
+        ),
+    });
+    out.push(gtid_item(s));
+    if s.flavour == Flavour::MySql {
+        let opts = var("binlog_row_value_options");
+        out.push(if opts.contains("PARTIAL_JSON") {
+            Item::failure(
+                "source.binlog_row_value_options",
+                "whole JSON values in updates",
+                "binlog_row_value_options = PARTIAL_JSON: updates of JSON columns log only a diff",
+                set_global("binlog_row_value_options", "''"),
+            )
+        } else {
+            Item::pass(
+                "source.binlog_row_value_options",
+                "whole JSON values in updates",
+                "binlog_row_value_options is empty",
+            )
+        });
+        let compression = s.on("binlog_transaction_compression");
+        out.push(Item::pass(
+            "source.binlog_transaction_compression",
+            "transaction compression readable",
+            if compression { "ON: compressed transaction payloads (zstd) are decoded" } else { "OFF" },
+        ));
+    } else {
+        out.push(Item::pass(
+            "source.log_bin_compress",
+            "binlog compression readable",
+            if s.on("log_bin_compress") { "ON: compressed events are decoded" } else { "OFF" },
+        ));
+    }
+    out.push(retention_item(s, types));
+    if let Some(p) = resume_from {
+        out.push(if facts.files.iter().any(|f| f == &p.file) {
+            Item::pass("source.checkpoint_binlog", "the checkpoint's binlog still exists", format!("{p} is present"))
+        } else {
+            Item::failure(
+                "source.checkpoint_binlog",
+                "the checkpoint's binlog still exists",
+                format!(
+                    "the task resumes at {p}, but {} is no longer on the source (oldest: {})",
+                    p.file,
+                    facts.files.first().map_or("none", String::as_str)
+                ),
+                "the changes since the checkpoint are lost to the binlog: restart the task with full sync (types = [\"schema\", \"full\", \"incremental\"]) after clearing its metadata, and keep binlogs longer",
+            )
+        });
+    }
+    out.push(server_id_item(s, facts, server_id));
+    out
+}
+
+fn gtid_item(s: &ServerInfo) -> Item {
+    let (id, title) = ("source.gtid_mode", "GTIDs for positions that survive failover");
+    match s.flavour {
+        Flavour::MariaDb => Item::pass(
+            id,
+            title,
+            format!(
+                "MariaDB GTIDs (gtid_domain_id = {}, gtid_strict_mode = {})",
+                s.var("gtid_domain_id").unwrap_or("0"),
+                s.var("gtid_strict_mode").unwrap_or("OFF")
+            ),
+        ),
+        Flavour::MySql => {
+            let mode = s.var("gtid_mode").unwrap_or("OFF").to_ascii_uppercase();
+            if mode == "ON" {
+                Item::pass(id, title, "gtid_mode = ON")
+            } else {
+                Item::warning(
+                    id,
+                    title,
+                    format!(
+                        "gtid_mode = {mode}: positions are kept by file and offset, which do not carry over to another server after a failover"
+                    ),
+                    "enable GTIDs (gtid_mode = ON, enforce_gtid_consistency = ON, stepping through OFF_PERMISSIVE and ON_PERMISSIVE), or acknowledge",
+                )
+            }
+        }
+    }
+}
+
+/// Seconds binlogs are kept; `None` when they never expire.
+pub fn retention_seconds(s: &ServerInfo) -> Option<f64> {
+    let secs = s.num("binlog_expire_logs_seconds").unwrap_or(0.0);
+    let days = s.num("expire_logs_days").unwrap_or(0.0);
+    if s.flavour == Flavour::MySql
+        && s.var("binlog_expire_logs_auto_purge").is_some()
+        && !s.on("binlog_expire_logs_auto_purge")
+    {
+        return None;
+    }
+    match (secs > 0.0, days > 0.0) {
+        (true, _) => Some(secs),
+        (false, true) => Some(days * 86_400.0),
+        (false, false) => None,
+    }
+}
+
+fn retention_item(s: &ServerInfo, types: SyncTypes) -> Item {
+    let (id, title) = ("source.binlog_retention", "binlogs kept long enough for the task");
+    let (need, why) = if types.full {
+        (
+            7.0 * 86_400.0,
+            "7 days for full + incremental sync: the binlog from the start of the full copy must outlive it",
+        )
+    } else {
+        (86_400.0, "24 hours for incremental sync")
+    };
+    let human = |secs: f64| {
+        if secs >= 86_400.0 { format!("{:.1} days", secs / 86_400.0) } else { format!("{:.1} hours", secs / 3600.0) }
+    };
+    match retention_seconds(s) {
+        None => Item::pass(id, title, "binlogs never expire automatically"),
+        Some(secs) if secs >= need => Item::pass(id, title, format!("binlogs kept {}", human(secs))),
+        Some(secs) => Item::failure(
+            id,
+            title,
+            format!("binlogs kept {}; the task needs at least {}", human(secs), why),
+            format!(
+                "SET GLOBAL binlog_expire_logs_seconds = {}; (and in the server's config), or keep binlogs elsewhere",
+                need as u64
+            ),
+        ),
+    }
+}
+
+fn server_id_item(s: &ServerInfo, facts: &BinlogFacts, server_id: u32) -> Item {
+    let (id, title) = ("source.server_id", "the task's replica server_id is unique");
+    let source_id = s.num("server_id").unwrap_or(0.0) as u32;
+    if server_id == 0 {
+        return Item::failure(
+            id,
+            title,
+            "server_id = 0: the source refuses to stream its binlog to replica id 0",
+            "set [task] server_id to a number unique among the source's servers and replicas",
+        );
+    }
+    if server_id == source_id {
+        return Item::failure(
+            id,
+            title,
+            format!("server_id {server_id} is the source's own server_id"),
+            "set [task] server_id to another number: the source would skip its own events",
+        );
+    }
+    match &facts.replicas {
+        Ok(ids) if ids.contains(&server_id) => Item::failure(
+            id,
+            title,
+            format!("a replica with server_id {server_id} is already connected to the source (SHOW SLAVE HOSTS)"),
+            "set [task] server_id to a number no other replica uses: the source drops one of two replicas with the same id",
+        ),
+        Ok(ids) => Item::pass(
+            id,
+            title,
+            format!(
+                "server_id {server_id}: not the source's ({source_id}) nor one of {} connected replica(s)",
+                ids.len()
+            ),
+        ),
+        Err(e) => Item::warning(
+            id,
+            title,
+            format!(
+                "server_id {server_id} differs from the source's ({source_id}); connected replicas could not be listed: {e}"
+            ),
+            "grant REPLICATION MASTER ADMIN (MariaDB) or REPLICATION SLAVE (MySQL) to list replicas, or make sure no replica uses this id, then acknowledge",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+    use std::collections::BTreeMap;
+
+    fn mysql8(vars: &[(&str, &str)]) -> ServerInfo {
+        let mut v: BTreeMap<String, String> = [
+            ("log_bin", "ON"),
+            ("binlog_format", "ROW"),
+            ("binlog_row_image", "FULL"),
+            ("binlog_row_metadata", "FULL"),
+            ("binlog_checksum", "CRC32"),
+            ("gtid_mode", "ON"),
+            ("binlog_row_value_options", ""),
+            ("binlog_transaction_compression", "OFF"),
+            ("binlog_expire_logs_seconds", "2592000"),
+            ("server_id", "1"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        for (a, b) in vars {
+            v.insert(a.to_string(), b.to_string());
+        }
+        ServerInfo {
+            flavour: Flavour::MySql,
+            version: (8, 0, 36),
+            version_text: "8.0.36".into(),
+            vars: v,
+            current_user: "u@%".into(),
+        }
+    }
+
+    fn status(items: &[Item], id: &str) -> Status {
+        items.iter().find(|i| i.id == id).unwrap_or_else(|| panic!("no {id}")).status
+    }
+
+    const ALL: SyncTypes = SyncTypes { schema: true, full: true, incremental: true };
+
+    #[test]
+    fn mysql_settings_are_judged() {
+        let facts = BinlogFacts { files: vec!["binlog.000007".into()], replicas: Ok(vec![5]) };
+        let good = items(&mysql8(&[]), &facts, ALL, 99, Some(&BinlogPosition::new("binlog.000007", 4)));
+        assert!(good.iter().all(|i| i.status == Status::Pass), "{good:#?}");
+        let bad = items(
+            &mysql8(&[
+                ("binlog_row_value_options", "PARTIAL_JSON"),
+                ("gtid_mode", "OFF_PERMISSIVE"),
+                ("binlog_expire_logs_seconds", "86400"),
+            ]),
+            &facts,
+            ALL,
+            5,
+            Some(&BinlogPosition::new("binlog.000003", 4)),
+        );
+        assert_eq!(status(&bad, "source.binlog_row_value_options"), Status::Failure);
+        assert_eq!(status(&bad, "source.gtid_mode"), Status::Warning);
+        assert_eq!(status(&bad, "source.binlog_retention"), Status::Failure);
+        assert_eq!(status(&bad, "source.checkpoint_binlog"), Status::Failure);
+        assert_eq!(status(&bad, "source.server_id"), Status::Failure);
+        let incr_only = SyncTypes { schema: false, full: false, incremental: true };
+        let one_day = items(&mysql8(&[("binlog_expire_logs_seconds", "86400")]), &facts, incr_only, 99, None);
+        assert_eq!(status(&one_day, "source.binlog_retention"), Status::Pass);
+        let no_purge = mysql8(&[("binlog_expire_logs_seconds", "60"), ("binlog_expire_logs_auto_purge", "OFF")]);
+        assert_eq!(retention_seconds(&no_purge), None);
+    }
+
+    #[test]
+    fn full_only_needs_just_the_binlog_position() {
+        let s = mysql8(&[("binlog_format", "STATEMENT")]);
+        let got =
+            items(&s, &BinlogFacts::default(), SyncTypes { schema: true, full: true, incremental: false }, 9, None);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].id, "source.log_bin");
+        assert!(
+            items(&s, &BinlogFacts::default(), SyncTypes { schema: true, ..Default::default() }, 9, None).is_empty()
+        );
+    }
+}
