@@ -184,7 +184,13 @@ fn tls_sandbox() -> &'static (Sandbox, std::path::PathBuf, std::path::PathBuf) {
             .option("ssl_key", &p("server.key"))
             .start()
             .unwrap();
-        (sb, dir.join("ca.pem"), other)
+        // The server has read its certificate; the CAs move into the sandbox's directory, which
+        // goes away with it.
+        let (ca, other_ca) = (sb.dir().join("test-ca.pem"), sb.dir().join("other-ca.pem"));
+        std::fs::copy(dir.join("ca.pem"), &ca).unwrap();
+        std::fs::copy(&other, &other_ca).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        (sb, ca, other_ca)
     })
 }
 
