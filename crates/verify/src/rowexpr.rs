@@ -1,0 +1,60 @@
+//! The SQL expression that serializes a row the same way on both servers, byte-exactly and
+//! without ambiguity, so equal rows hash equal and any difference shows.
+//!
+//! Each column becomes text: strings, binary values, JSON, ENUM, SET, BIT and GEOMETRY as
+//! `<byte length>:<bytes>` (so a separator inside a value cannot shift the next one), numbers,
+//! DECIMAL and temporal values as the server prints them (no comma in any of them; TIMESTAMP in
+//! the session's `+00:00`), FLOAT widened to DOUBLE first (FLOAT prints only 6 digits, DOUBLE
+//! prints the shortest exact form), and NULL as `N`, which no other form can be. Columns are
+//! joined with commas.
+
+use dts_types::{ColumnType, quote_ident};
+
+/// The text of one column (`name` unquoted).
+pub fn column(name: &str, ty: &ColumnType) -> String {
+    let q = quote_ident(name);
+    let e = match ty {
+        ColumnType::Float => format!("({q} + 0e0)"),
+        ColumnType::TinyInt { .. }
+        | ColumnType::SmallInt { .. }
+        | ColumnType::MediumInt { .. }
+        | ColumnType::Int { .. }
+        | ColumnType::BigInt { .. }
+        | ColumnType::Double
+        | ColumnType::Decimal { .. }
+        | ColumnType::Year
+        | ColumnType::Date
+        | ColumnType::Time { .. }
+        | ColumnType::DateTime { .. }
+        | ColumnType::Timestamp { .. } => q,
+        _ => format!("CONCAT(LENGTH({q}), ':', {q})"),
+    };
+    format!("IFNULL({e}, 'N')")
+}
+
+/// The whole row: columns as (name on this server, type).
+pub fn row<'a>(columns: impl IntoIterator<Item = (&'a str, &'a ColumnType)>) -> String {
+    let parts: Vec<String> = columns.into_iter().map(|(n, t)| column(n, t)).collect();
+    format!("CONCAT_WS(',', {})", parts.join(", "))
+}
+
+/// The chunk checksum: row count and the sum of each row's CRC32 (a sum, not XOR, so
+/// duplicate rows do not cancel out).
+pub fn checksum_select(row: &str) -> String {
+    format!("COUNT(*), COALESCE(SUM(CRC32({row})), 0)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expressions() {
+        let ty = ColumnType::Int { unsigned: false };
+        assert_eq!(column("a`b", &ty), "IFNULL(`a``b`, 'N')");
+        assert_eq!(column("f", &ColumnType::Float), "IFNULL((`f` + 0e0), 'N')");
+        let s = dts_schema::column_type::parse_column_type("varchar(10)", Some("utf8mb4")).unwrap();
+        assert_eq!(column("s", &s), "IFNULL(CONCAT(LENGTH(`s`), ':', `s`), 'N')");
+        assert_eq!(row([("a", &ty), ("s", &s)]), format!("CONCAT_WS(',', {}, {})", column("a", &ty), column("s", &s)));
+    }
+}
