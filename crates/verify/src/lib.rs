@@ -30,7 +30,7 @@ use parking_lot::Mutex;
 
 use crate::compare::{Conns, KeyDiffs};
 pub use crate::report::{Report, RowDiff, TableResult};
-use crate::table::VerifyTable;
+use crate::table::{Side, VerifyTable};
 
 /// How far incremental sync has got: lets a comparison made while sync runs wait until the
 /// destination has caught up with what the source held when the comparison was made.
@@ -55,6 +55,9 @@ pub struct VerifyOptions {
     pub recheck_wait: Duration,
     /// Differences listed per table (more are counted).
     pub max_listed: usize,
+    /// Settle tables synced whole with `CHECKSUM TABLE` on both servers first (falling back to
+    /// chunks when the checksums differ). Off: every table is compared chunk by chunk.
+    pub table_checksum_first: bool,
 }
 
 impl Default for VerifyOptions {
@@ -67,6 +70,7 @@ impl Default for VerifyOptions {
             rechecks: 3,
             recheck_wait: Duration::from_secs(60),
             max_listed: 10_000,
+            table_checksum_first: true,
         }
     }
 }
@@ -106,83 +110,34 @@ pub fn selected_tables(src: &mut Conn, selection: &Selection) -> Result<Vec<Mapp
     Ok(out)
 }
 
-/// Compares every selected table.
-pub fn run(
+/// Runs `f` over `items` on `threads` worker threads, each with its own connection to each
+/// server; results come back in the order of `items`. The first error stops the others.
+fn pool<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
     source: &Opts,
     destination: &Opts,
-    selection: &Selection,
-    o: &VerifyOptions,
-    progress: Option<&dyn Progress>,
-) -> Result<Report, VerifyError> {
-    let started = Instant::now();
-    let mut conns = Conns { src: connect(source)?, dst: connect(destination)? };
-    let mut tables = Vec::new();
-    let mut results = Vec::new();
-    let mut work: Vec<(usize, Chunk)> = Vec::new();
-    for m in selected_tables(&mut conns.src, selection)? {
-        let t = VerifyTable::new(TableJob::load(&mut conns.src, m)?);
-        let mut r = TableResult {
-            source: t.job.map.source.to_string().replace('`', ""),
-            target: t.job.map.target.to_string().replace('`', ""),
-            ..Default::default()
-        };
-        r.schema = schema::differences(&mut conns, &t)?;
-        let i = tables.len();
-        if r.schema.iter().any(|s| s.starts_with(schema::MISSING_TABLE)) {
-            // Nothing to compare row by row: every source row is missing.
-            let n = count_source(&mut conns.src, &t)?;
-            r.source_rows = n;
-            r.unlisted = n;
-        } else {
-            let chunks = match &t.key {
-                Some(_) => {
-                    dts_fullcopy::chunk::plan(&mut conns.src, &t.job, o.chunk_rows, t.job.map.filter.as_deref())?
-                }
-                None => vec![Chunk { no: 0, lo: None, hi: None }],
-            };
-            r.chunks = chunks.len() as u64;
-            work.extend(chunks.into_iter().map(|c| (i, c)));
-        }
-        tables.push(t);
-        results.push(r);
-    }
-    // Round-robin over tables, so the threads spread over both servers' tables.
-    work.sort_by_key(|(i, c)| (c.no, *i));
-    let results = Mutex::new(results);
+    f: impl Fn(&mut Conns, &T) -> Result<R, VerifyError> + Sync,
+) -> Result<Vec<R>, VerifyError> {
     let next = AtomicUsize::new(0);
-    let rows = std::sync::atomic::AtomicU64::new(0);
-    let throttle = Throttle::new(o.qps, o.rows_per_sec, 0);
+    let out: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     let first_error: Mutex<Option<VerifyError>> = Mutex::new(None);
-    let mut first = Some(conns);
     std::thread::scope(|s| {
-        for _ in 0..o.threads.max(1).min(work.len().max(1)) {
-            let (work, tables, results, next, rows, throttle, first_error) =
-                (&work, &tables, &results, &next, &rows, &throttle, &first_error);
-            // The first worker takes the connections already open; the others open their own.
-            let mut own = first.take();
+        for _ in 0..threads.max(1).min(items.len()) {
+            let (next, out, first_error, f) = (&next, &out, &first_error, &f);
             s.spawn(move || {
-                let mut c = match own.take() {
-                    Some(c) => c,
-                    None => match (connect(source), connect(destination)) {
-                        (Ok(src), Ok(dst)) => Conns { src, dst },
-                        (Err(e), _) | (_, Err(e)) => {
-                            first_error.lock().get_or_insert(e.into());
-                            return;
-                        }
-                    },
-                };
-                loop {
-                    if first_error.lock().is_some() {
+                let mut c = match (connect(source), connect(destination)) {
+                    (Ok(src), Ok(dst)) => Conns { src, dst },
+                    (Err(e), _) | (_, Err(e)) => {
+                        first_error.lock().get_or_insert(e.into());
                         return;
                     }
+                };
+                while first_error.lock().is_none() {
                     let n = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((ti, chunk)) = work.get(n) else { return };
-                    let t = &tables[*ti];
-                    match chunk_result(&mut c, t, chunk, o, progress, throttle) {
-                        Ok(cr) => {
-                            rows.fetch_add(cr.source_rows + cr.destination_rows, Ordering::Relaxed);
-                            merge(&mut results.lock()[*ti], cr, o.max_listed);
-                        }
+                    let Some(item) = items.get(n) else { return };
+                    match f(&mut c, item) {
+                        Ok(r) => out.lock()[n] = Some(r),
                         Err(e) => {
                             first_error.lock().get_or_insert(e);
                             return;
@@ -195,11 +150,94 @@ pub fn run(
     if let Some(e) = first_error.into_inner() {
         return Err(e);
     }
-    Ok(Report {
-        tables: results.into_inner(),
-        rows_compared: rows.into_inner(),
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    Ok(out.into_inner().into_iter().map(|r| r.expect("every item ran")).collect())
+}
+
+/// Compares every selected table.
+pub fn run(
+    source: &Opts,
+    destination: &Opts,
+    selection: &Selection,
+    o: &VerifyOptions,
+    progress: Option<&dyn Progress>,
+) -> Result<Report, VerifyError> {
+    let started = Instant::now();
+    let maps = selected_tables(&mut connect(source)?, selection)?;
+    // Per table, in parallel: its description, schema differences, the whole-table fast path
+    // and, where that does not settle it, the chunk plan.
+    let planned = pool(&maps, o.threads, source, destination, |c, m| plan_table(c, m.clone(), o))?;
+    let mut tables = Vec::new();
+    let mut results = Vec::new();
+    let mut work: Vec<(usize, Chunk)> = Vec::new();
+    for (i, (t, r, chunks)) in planned.into_iter().enumerate() {
+        work.extend(chunks.into_iter().map(|c| (i, c)));
+        tables.push(t);
+        results.push(r);
+    }
+    // Round-robin over tables, so the threads spread over both servers' tables.
+    work.sort_by_key(|(i, c)| (c.no, *i));
+    let throttle = Throttle::new(o.qps, o.rows_per_sec, 0);
+    let chunk_results = pool(&work, o.threads, source, destination, |c, (ti, chunk)| {
+        chunk_result(c, &tables[*ti], chunk, o, progress, &throttle)
+    })?;
+    let mut rows = 0;
+    for ((ti, _), cr) in work.iter().zip(chunk_results) {
+        rows += cr.source_rows + cr.destination_rows;
+        merge(&mut results[*ti], cr, o.max_listed);
+    }
+    Ok(Report { tables: results, rows_compared: rows, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// A table's description, its result so far and the chunks left to compare.
+fn plan_table(
+    c: &mut Conns,
+    m: MappedTable,
+    o: &VerifyOptions,
+) -> Result<(VerifyTable, TableResult, Vec<Chunk>), VerifyError> {
+    let t = VerifyTable::new(TableJob::load(&mut c.src, m)?);
+    let mut r = TableResult {
+        source: t.job.map.source.to_string().replace('`', ""),
+        target: t.job.map.target.to_string().replace('`', ""),
+        ..Default::default()
+    };
+    r.schema = schema::differences(c, &t)?;
+    if r.schema.iter().any(|s| s.starts_with(schema::MISSING_TABLE)) {
+        // Nothing to compare row by row: every source row is missing.
+        let n = count(&mut c.src, &t, Side::Source)?;
+        r.source_rows = Some(n);
+        r.unlisted = n;
+        return Ok((t, r, Vec::new()));
+    }
+    if r.schema.is_empty() && o.table_checksum_first && whole_table_equal(c, &t)? {
+        return Ok((t, r, Vec::new()));
+    }
+    let chunks = match &t.key {
+        Some(_) => dts_fullcopy::chunk::plan(&mut c.src, &t.job, o.chunk_rows, t.job.map.filter.as_deref())?,
+        None => vec![Chunk { no: 0, lo: None, hi: None }],
+    };
+    r.chunks = chunks.len() as u64;
+    Ok((t, r, chunks))
+}
+
+/// The fast path for a table synced whole (every column, no filter, same schema): the
+/// servers' own `CHECKSUM TABLE` (a CRC of every stored row, so exact for every type), on both
+/// servers at once. `true` when they agree; otherwise the chunked comparison finds what
+/// differs (a different row format only costs that time).
+fn whole_table_equal(c: &mut Conns, t: &VerifyTable) -> Result<bool, VerifyError> {
+    let whole = t.job.map.filter.is_none()
+        && t.job.columns.iter().all(|col| col.copied)
+        && t.cols.len() == t.job.columns.len()
+        && t.job.map.columns.columns.as_ref().is_none_or(|cols| cols.len() == t.cols.len());
+    if !whole {
+        return Ok(false);
+    }
+    let sum = |conn: &mut Conn, side: Side| -> Result<Option<u64>, VerifyError> {
+        let row: Option<(String, Option<u64>)> = conn.query_first(format!("CHECKSUM TABLE {}", t.name(side)))?;
+        Ok(row.and_then(|r| r.1))
+    };
+    let (s, d) = c.both(|src| sum(src, Side::Source), |dst| sum(dst, Side::Destination));
+    let (s, d) = (s?, d?);
+    Ok(s.is_some() && s == d)
 }
 
 /// What one chunk contributed.
@@ -214,8 +252,8 @@ struct ChunkResult {
 }
 
 fn merge(r: &mut TableResult, c: ChunkResult, max: usize) {
-    r.source_rows += c.source_rows;
-    r.destination_rows += c.destination_rows;
+    r.source_rows = Some(r.source_rows.unwrap_or(0) + c.source_rows);
+    r.destination_rows = Some(r.destination_rows.unwrap_or(0) + c.destination_rows);
     r.chunks_differing += c.differing as u64;
     r.unlisted += c.unlisted;
     r.unsettled += c.unsettled;
@@ -375,11 +413,13 @@ impl RowChecker {
     }
 }
 
-/// The number of rows in `t` on the source (with its filter).
-fn count_source(src: &mut Conn, t: &VerifyTable) -> Result<u64, VerifyError> {
+/// The number of rows of `t` on `side` (the source with its filter).
+fn count(conn: &mut Conn, t: &VerifyTable, side: Side) -> Result<u64, VerifyError> {
     let mut cond = "TRUE".to_string();
-    if let Some(f) = &t.job.map.filter {
+    if side == Side::Source
+        && let Some(f) = &t.job.map.filter
+    {
         cond = format!("({f})");
     }
-    Ok(src.query_first(format!("SELECT COUNT(*) FROM {} WHERE {cond}", t.job.map.source.quoted()))?.unwrap_or(0))
+    Ok(conn.query_first(format!("SELECT COUNT(*) FROM {} WHERE {cond}", t.name(side)))?.unwrap_or(0))
 }

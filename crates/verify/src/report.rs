@@ -22,8 +22,10 @@ pub struct TableResult {
     pub target: String,
     /// Schema differences (missing table or columns, types, keys).
     pub schema: Vec<String>,
-    pub source_rows: u64,
-    pub destination_rows: u64,
+    /// Rows on each side (the source's within the filter); `None` when not counted: a table
+    /// settled by equal `CHECKSUM TABLE`s is not scanned again just to count it.
+    pub source_rows: Option<u64>,
+    pub destination_rows: Option<u64>,
     pub chunks: u64,
     pub chunks_differing: u64,
     /// Rows on the source, not on the destination.
@@ -106,8 +108,8 @@ impl Report {
             out.push_str(&format!(
                 "{:<w$}  {:>10}  {:>10}  {:>8}  {:>8}  {:>9}  {}\n",
                 t.source,
-                t.source_rows,
-                t.destination_rows,
+                t.source_rows.map_or("-".into(), |n| n.to_string()),
+                t.destination_rows.map_or("-".into(), |n| n.to_string()),
                 t.missing.len(),
                 t.extra.len(),
                 t.different.len(),

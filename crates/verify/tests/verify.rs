@@ -69,9 +69,16 @@ fn identical_sides_report_nothing() {
     let r = dts_verify::run(&pair.source.opts(), &pair.destination.opts(), &select(&db), &options(), None).unwrap();
     assert!(r.identical(), "{}", r.to_table());
     let t = r.table(&format!("{db}.t")).unwrap();
-    assert_eq!((t.source_rows, t.destination_rows), (200, 200));
+    assert_eq!(t.chunks, 0, "whole identical tables are settled by CHECKSUM TABLE on both servers");
+    assert_eq!(t.source_rows, None, "and not scanned again to count them");
+    // Chunk by chunk, the same tables are identical too, and counted.
+    let o = VerifyOptions { table_checksum_first: false, ..options() };
+    let r = dts_verify::run(&pair.source.opts(), &pair.destination.opts(), &select(&db), &o, None).unwrap();
+    assert!(r.identical(), "{}", r.to_table());
+    let t = r.table(&format!("{db}.t")).unwrap();
+    assert_eq!((t.source_rows, t.destination_rows), (Some(200), Some(200)));
     assert!(t.chunks >= 5, "{} chunks", t.chunks);
-    assert_eq!(r.table(&format!("{db}.nk")).unwrap().source_rows, 4);
+    assert_eq!(r.table(&format!("{db}.nk")).unwrap().source_rows, Some(4));
 }
 
 #[test]
@@ -169,7 +176,8 @@ fn renames_column_subsets_and_filters_are_honoured() {
     };
     let r = dts_verify::run(&pair.source.opts(), &pair.destination.opts(), &selection, &options(), None).unwrap();
     assert!(r.identical(), "{}", r.to_table());
-    assert_eq!(r.tables[0].source_rows, 50);
+    assert_eq!(r.tables[0].source_rows, Some(50));
+    assert!(r.tables[0].chunks >= 2, "a filtered column subset is compared by chunks");
     // A row outside the filter on the destination is extra; a changed renamed column is named.
     run_sql(
         &pair.destination,
@@ -267,7 +275,6 @@ fn a_comparison_during_a_write_workload_reports_no_false_difference() {
         // Rows still changing on the source are not settled either way: never a difference.
         assert_eq!(aware.differences(), 0, "{}", aware.to_table());
         eprintln!("during the workload: {} row(s) unsettled", aware.unsettled());
-        assert!(aware.tables[0].source_rows > 100);
     });
     // Caught up and quiet: identical without any help.
     let end: mysql::Row = source.conn().unwrap().query_first("SHOW MASTER STATUS").unwrap().unwrap();
