@@ -1,14 +1,20 @@
 //! `dts-sync`: keeps a destination MySQL/MariaDB server in sync with a source — schema, full
 //! data, then incremental changes from the binlog.
 //!
-//! This binary only composes the workspace crates; the work happens in them. Commands arrive
-//! with their issues: `demo` starts local throwaway servers today.
+//! This binary only composes the workspace crates (the task pipeline is `dts-task`): it parses
+//! the command line, sets up logging and signals, prints, and maps outcomes to exit codes:
+//! 0 success, 1 a failed check, a difference or a failed task, 2 bad usage or config.
 
 mod demo;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use dts_task::config::Config;
 
 #[derive(Parser, Debug)]
 #[command(name = "dts-sync", version, about, long_about = None)]
@@ -17,24 +23,179 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Args, Debug)]
+struct ConfigArg {
+    /// The task file (TOML; see examples/task.toml).
+    #[arg(long, short)]
+    config: PathBuf,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Start a throwaway source and destination MariaDB on this machine and show they are ready
-    /// for sync (binlog on, ROW format, FULL row image and metadata). Needs mariadb-server
+    /// Check everything the task needs (connectivity, versions, privileges, binlog settings,
+    /// objects, the destination) and print each item with its fix.
+    Precheck {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Acknowledge a warning by its id (repeatable).
+        #[arg(long = "ignore", value_name = "ID")]
+        ignore: Vec<String>,
+    },
+    /// Run or resume the task: precheck, schema sync, full sync, then incremental sync until
+    /// stopped (SIGINT/SIGTERM stop it cleanly at a transaction boundary).
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Exit 0 once everything the source had committed when incremental sync started is
+        /// applied (for a task without incremental sync: once full sync is done).
+        #[arg(long)]
+        exit_when_caught_up: bool,
+        /// Acknowledge a precheck warning by its id (repeatable).
+        #[arg(long = "ignore", value_name = "ID")]
+        ignore: Vec<String>,
+    },
+    /// Show the task's phase, per-table progress, position, lag and last error.
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare the task's objects on source and destination; exit 1 on any difference.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+        /// Write the SQL that repairs the destination to this file.
+        #[arg(long, value_name = "FILE")]
+        repair_sql: Option<PathBuf>,
+    },
+    /// Start a throwaway source and destination MariaDB on this machine, load sample data, run
+    /// a task under a live write workload and verify the result. Needs mariadb-server
     /// installed; the servers and their data are removed when the demo ends.
     Demo(demo::DemoArgs),
 }
 
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("DTS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn load(c: &ConfigArg) -> Result<Config, ExitCode> {
+    Config::load(&c.config).map_err(|e| {
+        eprintln!("dts-sync: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("dts-sync: {e}");
+    ExitCode::from(1)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Demo(args) => demo::run(&args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("dts-sync: error: {e}");
-            ExitCode::from(1)
+    init_logging();
+    match cli.command {
+        Command::Demo(args) => match demo::run(&args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => fail(format!("error: {e}")),
+        },
+        Command::Precheck { config, json, ignore } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let mut report = dts_precheck::run(&dts_task::run::precheck_task(&config, false, None));
+            if let Err(e) = report.acknowledge(&ignore) {
+                eprintln!("dts-sync: {e}");
+                return ExitCode::from(2);
+            }
+            print!("{}", if json { report.to_json() + "\n" } else { report.to_table() });
+            if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        }
+        Command::Run { config, exit_when_caught_up, ignore } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let stop = Arc::new(AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
+                    return fail(format!("cannot handle signals: {e}"));
+                }
+            }
+            let in_incremental = Arc::new(AtomicBool::new(false));
+            watch_stop_outside_incremental(stop.clone(), in_incremental.clone());
+            let o = dts_task::run::RunOptions { exit_when_caught_up, acknowledged: ignore, stop, in_incremental };
+            match dts_task::run::run(&config, &o) {
+                Ok(r) => {
+                    tracing::info!(
+                        phase = r.phase.map(|p| p.as_str()).unwrap_or("?"),
+                        stopped = r.stopped_by_request,
+                        "task stopped cleanly"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Command::Status { config, json } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match dts_task::status::read(&config) {
+                Ok(s) => {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&s).expect("status serializes"));
+                    } else {
+                        print!("{}", s.to_text());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!("reading the task's status from the destination: {e}")),
+            }
+        }
+        Command::Verify { config, json, repair_sql } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match dts_task::verify::verify(&config) {
+                Ok(report) => {
+                    print!("{}", if json { report.to_json() + "\n" } else { report.to_table() });
+                    if let Some(path) = repair_sql
+                        && let Err(e) = std::fs::write(&path, report.repair_sql())
+                    {
+                        return fail(format!("cannot write {}: {e}", path.display()));
+                    }
+                    if report.differences() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+                }
+                Err(e) => fail(e),
+            }
         }
     }
+}
+
+/// Schema and full sync cannot stop between statements of a chunk, but every chunk commits
+/// whole with its done mark: stopping the process there is clean, and `run` resumes after the
+/// last chunk committed. Incremental sync stops itself at a transaction boundary.
+fn watch_stop_outside_incremental(stop: Arc<AtomicBool>, in_incremental: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            if stop.load(Ordering::Relaxed) && !in_incremental.load(Ordering::Relaxed) {
+                eprintln!("dts-sync: stopped before incremental sync; `run` resumes from the last committed chunk");
+                std::process::exit(0);
+            }
+        }
+    });
 }

@@ -55,6 +55,45 @@ pub struct LexError {
     pub reason: String,
 }
 
+/// The bytes of a string literal token (`'it''s'`, `"a\"b"`): quotes removed, doubled quotes
+/// and backslash escapes resolved (`\%` and `\_` keep their backslash, as MySQL does, for LIKE).
+pub fn string_value(lit: &str) -> Vec<u8> {
+    let b = lit.as_bytes();
+    if b.len() < 2 {
+        return b.to_vec();
+    }
+    let q = b[0];
+    let inner = &b[1..b.len() - 1];
+    let mut out = Vec::with_capacity(inner.len());
+    let mut i = 0;
+    while i < inner.len() {
+        match inner[i] {
+            c if c == q && inner.get(i + 1) == Some(&q) => {
+                out.push(q);
+                i += 2;
+            }
+            b'\\' if i + 1 < inner.len() => {
+                match inner[i + 1] {
+                    b'n' => out.push(b'\n'),
+                    b't' => out.push(b'\t'),
+                    b'r' => out.push(b'\r'),
+                    b'0' => out.push(0),
+                    b'b' => out.push(8),
+                    b'Z' => out.push(26),
+                    x @ (b'%' | b'_') => out.extend([b'\\', x]),
+                    x => out.push(x),
+                }
+                i += 2;
+            }
+            x => {
+                out.push(x);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Splits `sql` into tokens. With `ansi_quotes`, `"..."` is an identifier.
 pub fn lex(sql: &str, ansi_quotes: bool) -> Result<Vec<Token>, LexError> {
     let b = sql.as_bytes();

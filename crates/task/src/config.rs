@@ -1,0 +1,479 @@
+//! The task file (TOML): what it may hold, and its checks. Unknown keys and bad values are
+//! errors naming the key and the line; passwords come from an environment variable or a file,
+//! never from the task file or the command line. `examples/task.toml` shows every key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use dts_schema::online_ddl::OnlineDdlMode;
+use dts_schema::selection::{DatabaseRule, NameCase, Selection, TableRule};
+use dts_types::{Endpoint, Ident, Secret, TlsMode};
+use serde::Deserialize;
+
+use crate::filter::Filter;
+
+/// Why a task file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the task file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {key}: {message}")]
+    Invalid { path: PathBuf, key: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    pub user: String,
+    /// The name of an environment variable holding the password.
+    pub password_env: Option<String>,
+    /// A file whose first line is the password.
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub tls: TlsMode,
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_port() -> u16 {
+    3306
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncType {
+    Schema,
+    Full,
+    Incremental,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Conflicting {
+    #[default]
+    Precheck,
+    Ignore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnlineDdl {
+    /// Copy the online schema change tool's shadow tables like any table.
+    Copy,
+    /// Apply the tool's ALTER to the real table when it swaps the tables.
+    #[default]
+    ApplyAtCutover,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskSection {
+    pub name: String,
+    #[serde(default = "all_types")]
+    pub types: Vec<SyncType>,
+    pub server_id: u32,
+    #[serde(default = "default_meta")]
+    pub meta_database: String,
+    #[serde(default)]
+    pub conflicting_tables: Conflicting,
+    #[serde(default)]
+    pub name_case: NameCase,
+    /// Whether triggers are created on the destination (they fire on applied rows).
+    #[serde(default)]
+    pub triggers: bool,
+    #[serde(default)]
+    pub online_ddl: OnlineDdl,
+}
+
+fn all_types() -> Vec<SyncType> {
+    vec![SyncType::Schema, SyncType::Full, SyncType::Incremental]
+}
+
+fn default_meta() -> String {
+    "dts_meta".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    pub name: String,
+    pub rename: Option<String>,
+    pub columns: Option<Vec<String>>,
+    #[serde(default)]
+    pub exclude_columns: Vec<String>,
+    #[serde(default)]
+    pub column_renames: BTreeMap<String, String>,
+    pub filter: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectConfig {
+    pub database: String,
+    pub rename: Option<String>,
+    pub tables: Option<Vec<TableConfig>>,
+    #[serde(default)]
+    pub exclude_tables: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FullConfig {
+    #[serde(default = "two")]
+    pub threads: usize,
+    #[serde(default = "default_chunk_rows")]
+    pub chunk_rows: u64,
+    #[serde(default)]
+    pub qps: u64,
+    #[serde(default)]
+    pub rows_per_sec: u64,
+    #[serde(default)]
+    pub mb_per_sec: u64,
+}
+
+fn two() -> usize {
+    2
+}
+
+fn default_chunk_rows() -> u64 {
+    50_000
+}
+
+impl Default for FullConfig {
+    fn default() -> Self {
+        FullConfig { threads: 2, chunk_rows: default_chunk_rows(), qps: 0, rows_per_sec: 0, mb_per_sec: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncrementalConfig {
+    #[serde(default = "one")]
+    pub workers: usize,
+    #[serde(default)]
+    pub rows_per_sec: u64,
+    #[serde(default)]
+    pub mb_per_sec: u64,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl Default for IncrementalConfig {
+    fn default() -> Self {
+        IncrementalConfig { workers: 1, rows_per_sec: 0, mb_per_sec: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    #[serde(default = "default_connection_minutes")]
+    pub connection_minutes: u64,
+    #[serde(default = "default_other_minutes")]
+    pub other_minutes: u64,
+}
+
+fn default_connection_minutes() -> u64 {
+    720
+}
+
+fn default_other_minutes() -> u64 {
+    10
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig { connection_minutes: 720, other_minutes: 10 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// `host:port` for HTTP `/metrics` and `/status`.
+    pub listen: Option<String>,
+    pub latency_alert_seconds: Option<u64>,
+    pub alert_webhook: Option<String>,
+    pub alert_command: Option<String>,
+}
+
+/// The task file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub source: ServerConfig,
+    pub destination: ServerConfig,
+    pub task: TaskSection,
+    #[serde(default)]
+    pub objects: Vec<ObjectConfig>,
+    #[serde(default)]
+    pub full: FullConfig,
+    #[serde(default)]
+    pub incremental: IncrementalConfig,
+    #[serde(default)]
+    pub retry: RetryConfig,
+    #[serde(default)]
+    pub monitor: MonitorConfig,
+}
+
+/// A checked task: endpoints with their passwords, the selection, parsed filters.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub raw: RawConfig,
+    pub source: Endpoint,
+    pub destination: Endpoint,
+    pub selection: Selection,
+    pub meta_db: Ident,
+    /// Parsed filters by (source database, source table name or pattern).
+    pub filters: BTreeMap<(String, String), Filter>,
+}
+
+impl Config {
+    pub fn schema(&self) -> bool {
+        self.raw.task.types.contains(&SyncType::Schema)
+    }
+    pub fn full(&self) -> bool {
+        self.raw.task.types.contains(&SyncType::Full)
+    }
+    pub fn incremental(&self) -> bool {
+        self.raw.task.types.contains(&SyncType::Incremental)
+    }
+    pub fn name(&self) -> &str {
+        &self.raw.task.name
+    }
+    pub fn connection_retry(&self) -> Duration {
+        Duration::from_secs(self.raw.retry.connection_minutes * 60)
+    }
+    pub fn other_retry(&self) -> Duration {
+        Duration::from_secs(self.raw.retry.other_minutes * 60)
+    }
+    pub fn online_ddl(&self) -> OnlineDdlMode {
+        match self.raw.task.online_ddl {
+            OnlineDdl::Copy => OnlineDdlMode::Copy,
+            OnlineDdl::ApplyAtCutover => OnlineDdlMode::ApplyAtCutOver,
+        }
+    }
+
+    /// Reads and checks a task file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read { path: path.to_path_buf(), source: e })?;
+        Config::parse(&text, path)
+    }
+
+    /// Checks a task file's text (`path` for messages and relative password files).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            message: format!("{message}{}", line_of(text, key).map(|l| format!(" (line {l})")).unwrap_or_default()),
+        };
+        if raw.task.name.is_empty()
+            || raw.task.name.len() > 64
+            || !raw.task.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        {
+            return Err(invalid("task.name", "must be 1 to 64 characters of letters, digits, '_', '-' and '.'".into()));
+        }
+        if raw.task.types.is_empty() {
+            return Err(invalid(
+                "task.types",
+                "must name at least one of \"schema\", \"full\", \"incremental\"".into(),
+            ));
+        }
+        if raw.task.server_id == 0 {
+            return Err(invalid(
+                "task.server_id",
+                "must be a positive number unique among the source's replicas".into(),
+            ));
+        }
+        if raw.full.threads == 0 || raw.full.chunk_rows == 0 {
+            return Err(invalid("full.threads", "threads and chunk_rows must be at least 1".into()));
+        }
+        if raw.incremental.workers == 0 || raw.incremental.workers > 64 {
+            return Err(invalid("incremental.workers", "must be between 1 and 64".into()));
+        }
+        let meta_db = Ident::new(&raw.task.meta_database)
+            .map_err(|e| invalid("task.meta_database", format!("is not a valid database name: {e}")))?;
+        let source = endpoint(&raw.source, "source", path, &invalid)?;
+        let destination = endpoint(&raw.destination, "destination", path, &invalid)?;
+        let mut filters = BTreeMap::new();
+        let mut databases = Vec::new();
+        for o in &raw.objects {
+            let mut tables = None;
+            if let Some(ts) = &o.tables {
+                let mut rules = Vec::new();
+                for t in ts {
+                    if let Some(f) = &t.filter {
+                        let parsed = Filter::parse(f).map_err(|e| invalid("objects.tables.filter", e.to_string()))?;
+                        filters.insert((o.database.clone(), t.name.clone()), parsed);
+                    }
+                    rules.push(TableRule {
+                        name: t.name.clone(),
+                        rename: t.rename.clone(),
+                        columns: t.columns.clone(),
+                        exclude_columns: t.exclude_columns.clone(),
+                        column_renames: t.column_renames.clone(),
+                        filter: t.filter.clone(),
+                    });
+                }
+                tables = Some(rules);
+            }
+            databases.push(DatabaseRule {
+                database: o.database.clone(),
+                rename: o.rename.clone(),
+                tables,
+                exclude_tables: o.exclude_tables.clone(),
+            });
+        }
+        let mut selection =
+            if databases.is_empty() { Selection::everything() } else { Selection { databases, ..Default::default() } };
+        selection.name_case = raw.task.name_case;
+        // The metadata database is never synced.
+        selection.exclude_databases.push(raw.task.meta_database.clone());
+        selection.exclude_databases.push("dts_shadow_*".into());
+        Ok(Config { path: path.to_path_buf(), raw, source, destination, selection, meta_db, filters })
+    }
+
+    /// The filter of a source table, if it has one.
+    pub fn filter(&self, db: &str, table: &str) -> Option<&Filter> {
+        self.filters.get(&(db.to_string(), table.to_string())).or_else(|| {
+            self.filters
+                .iter()
+                .find(|((d, t), _)| d == db && dts_schema::selection::wildcard_match(t, table))
+                .map(|(_, f)| f)
+        })
+    }
+}
+
+/// The line a key first appears on (for messages about values serde accepted).
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    let last = key.rsplit('.').next()?;
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(last) && l[last.len()..].trim_start().starts_with('=')
+        })
+        .map(|i| i + 1)
+}
+
+fn endpoint(
+    s: &ServerConfig,
+    side: &str,
+    path: &Path,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Endpoint, ConfigError> {
+    let password = match (&s.password_env, &s.password_file) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(&format!("{side}.password_env"), "set password_env or password_file, not both".into()));
+        }
+        (Some(var), None) => Secret::new(std::env::var(var).map_err(|_| {
+            invalid(
+                &format!("{side}.password_env"),
+                format!("the environment variable {var} is not set (export it with the {side} password)"),
+            )
+        })?),
+        (None, Some(file)) => {
+            let file =
+                if file.is_relative() { path.parent().unwrap_or(Path::new(".")).join(file) } else { file.clone() };
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                invalid(&format!("{side}.password_file"), format!("cannot read {}: {e}", file.display()))
+            })?;
+            Secret::new(text.lines().next().unwrap_or("").to_string())
+        }
+        (None, None) => Secret::default(),
+    };
+    if matches!(s.tls, TlsMode::VerifyCa | TlsMode::VerifyIdentity) && s.ca_file.is_none() {
+        return Err(invalid(&format!("{side}.ca_file"), format!("tls = \"{}\" needs ca_file", s.tls)));
+    }
+    let mut e = Endpoint::new(s.host.clone(), s.port, s.user.clone(), password);
+    e.tls = s.tls;
+    e.ca_file = s.ca_file.clone();
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[source]
+host = "10.0.0.1"
+user = "sync"
+
+[destination]
+host = "10.0.0.2"
+port = 3307
+user = "sync"
+
+[task]
+name = "orders"
+server_id = 4242
+
+[[objects]]
+database = "shop"
+rename = "shop_copy"
+
+[[objects.tables]]
+name = "orders"
+columns = ["id", "amount"]
+column_renames = { amount = "total" }
+filter = "id > 100 AND amount >= 10"
+"#;
+
+    #[test]
+    fn a_good_file_loads() {
+        let c = Config::parse(GOOD, Path::new("task.toml")).unwrap();
+        assert!(c.schema() && c.full() && c.incremental());
+        assert_eq!(c.destination.port, 3307);
+        assert_eq!(c.selection.database("shop").as_deref(), Some("shop_copy"));
+        assert!(c.filter("shop", "orders").is_some());
+        assert_eq!(c.meta_db.as_str(), "dts_meta");
+    }
+
+    #[test]
+    fn bad_files_name_the_key_and_line() {
+        let bad = GOOD.replace("server_id = 4242", "server_id = 4242\nbogus = 1");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("bogus") && e.contains("line"), "{e}");
+        let bad = GOOD.replace("server_id = 4242", "server_id = \"x\"");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        let line = bad.lines().position(|l| l.starts_with("server_id")).unwrap() + 1;
+        assert!(e.contains("server_id") && e.contains(&format!("line {line}")), "{e}");
+        let bad =
+            GOOD.replace("name = \"orders\"\nserver_id", "name = \"orders\"\ntypes = [\"full\", \"nope\"]\nserver_id");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("nope") && e.contains("line"), "{e}");
+        let bad = GOOD.replace("id > 100 AND", "UPPER(id) > 100 AND");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        let line = bad.lines().position(|l| l.starts_with("filter")).unwrap() + 1;
+        assert!(
+            e.contains("objects.tables.filter") && e.contains("UPPER") && e.contains(&format!("line {line}")),
+            "{e}"
+        );
+        let bad = GOOD.replace(
+            "[task]",
+            "[task]
+name_case = \"lower\"\ntriggers = true",
+        );
+        let c = Config::parse(&bad, Path::new("t.toml")).unwrap();
+        assert_eq!(c.selection.name_case, NameCase::Lower);
+        let bad = GOOD.replace(
+            "user = \"sync\"\n\n[destination]",
+            "user = \"sync\"\npassword_env = \"DTS_TEST_UNSET_PW\"\n\n[destination]",
+        );
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("DTS_TEST_UNSET_PW is not set") && e.contains("line 5"), "{e}");
+    }
+}

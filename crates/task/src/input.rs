@@ -1,0 +1,259 @@
+//! The binlog as the applier's input: the source's transactions with the task's selection,
+//! renames, column subsets and row filters applied, and its DDL translated. It also decides
+//! when to stop: on a stop request or once caught up, always at a transaction boundary.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use dts_applier::{Ddl, Input, InputSource, RowTarget};
+use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
+use dts_schema::selection::Selection;
+use dts_schema::translate::{Decision, TranslateConfig, Translator};
+use dts_types::{BinlogPosition, Ident, RowChange, SourcePosition, TableId, TableSchema};
+use mysql::Opts;
+
+use crate::config::Config;
+use crate::filter::Filter;
+
+/// How a source table's rows are handled (cached per table until the next DDL).
+#[derive(Debug, Clone)]
+struct Route {
+    target: Arc<RowTarget>,
+    filter: Option<Filter>,
+}
+
+/// Counters the status shows.
+#[derive(Debug, Default)]
+pub struct InputStats {
+    pub transactions: u64,
+    pub rows: u64,
+    pub rows_filtered_out: u64,
+    pub ddl: u64,
+    pub ddl_skipped: u64,
+}
+
+pub struct BinlogInput {
+    source: Opts,
+    server_id: u32,
+    /// Where incremental sync begins when the applier has no checkpoint yet.
+    first_start: BinlogPosition,
+    selection: Selection,
+    filters: Vec<((String, String), Filter)>,
+    translator: Translator,
+    reader: Option<BinlogReader>,
+    routes: HashMap<TableId, Option<Route>>,
+    in_txn: bool,
+    /// Stop at the next transaction boundary.
+    stop: Arc<AtomicBool>,
+    /// Stop once a transaction ending at or after this position has been handed over.
+    stop_at: Option<BinlogPosition>,
+    exit_when_caught_up: bool,
+    finished: bool,
+    pub stats: InputStats,
+    /// The last position handed over (a commit) or seen idle (a heartbeat).
+    pub last_position: Option<BinlogPosition>,
+}
+
+impl std::fmt::Debug for BinlogInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BinlogInput").field("first_start", &self.first_start).finish()
+    }
+}
+
+impl BinlogInput {
+    pub fn new(config: &Config, first_start: BinlogPosition, stop: Arc<AtomicBool>, exit_when_caught_up: bool) -> Self {
+        let translator = Translator::new(TranslateConfig {
+            selection: config.selection.clone(),
+            online_ddl: config.online_ddl(),
+            sync_triggers: config.raw.task.triggers,
+            ..Default::default()
+        });
+        BinlogInput {
+            source: config.source.opts(),
+            server_id: config.raw.task.server_id,
+            first_start,
+            selection: config.selection.clone(),
+            filters: config.filters.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            translator,
+            reader: None,
+            routes: HashMap::new(),
+            in_txn: false,
+            stop,
+            stop_at: None,
+            exit_when_caught_up,
+            finished: false,
+            stats: InputStats::default(),
+            last_position: None,
+        }
+    }
+
+    fn filter_for(&self, db: &str, table: &str) -> Option<Filter> {
+        self.filters
+            .iter()
+            .find(|((d, t), _)| d == db && t == table)
+            .or_else(|| {
+                self.filters.iter().find(|((d, t), _)| d == db && dts_schema::selection::wildcard_match(t, table))
+            })
+            .map(|(_, f)| f.clone())
+    }
+
+    fn route(&mut self, schema: &TableSchema) -> Result<Option<Route>, String> {
+        if let Some(r) = self.routes.get(&schema.id) {
+            return Ok(r.clone());
+        }
+        let (db, table) = (schema.id.database.as_str(), schema.id.table.as_str());
+        let names: Vec<String> = schema.columns.iter().map(|c| c.name.as_str().to_string()).collect();
+        let route = match self.selection.table_with_columns(db, table, &names) {
+            None => None,
+            Some(m) => {
+                let columns = names
+                    .iter()
+                    .map(|n| if m.columns.selected(n) { Ident::new(m.columns.target(n)).ok() } else { None })
+                    .collect();
+                let filter = self.filter_for(db, table);
+                if let Some(f) = &filter {
+                    f.check_columns(schema).map_err(|e| e.to_string())?;
+                }
+                Some(Route { target: Arc::new(RowTarget { target: m.target, columns }), filter })
+            }
+        };
+        self.routes.insert(schema.id.clone(), route.clone());
+        Ok(route)
+    }
+
+    /// Applies the row filter: an update that leaves the filter becomes a delete, one that
+    /// enters it an insert.
+    fn filtered(f: &Filter, schema: &TableSchema, change: RowChange) -> Result<Option<RowChange>, String> {
+        let m = |row: &[dts_types::Value]| f.matches(schema, row).map_err(|e| e.to_string());
+        Ok(match change {
+            RowChange::Insert { after } => m(&after)?.then_some(RowChange::Insert { after }),
+            RowChange::Delete { before } => m(&before)?.then_some(RowChange::Delete { before }),
+            RowChange::Update { before, after } => match (m(&before)?, m(&after)?) {
+                (true, true) => Some(RowChange::Update { before, after }),
+                (true, false) => Some(RowChange::Delete { before }),
+                (false, true) => Some(RowChange::Insert { after }),
+                (false, false) => None,
+            },
+        })
+    }
+
+    fn stop_now(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// The source's current end of binlog.
+pub fn source_end(source: &Opts) -> Result<BinlogPosition, String> {
+    let mut c = mysql::Conn::new(source.clone()).map_err(|e| format!("source: {e}"))?;
+    dts_fullcopy::source_position(&mut c).map(|p| p.binlog).map_err(|e| e.to_string())
+}
+
+impl InputSource for BinlogInput {
+    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), String> {
+        let at = from.map_or(self.first_start.clone(), |p| p.binlog.clone());
+        if self.exit_when_caught_up && self.stop_at.is_none() {
+            self.stop_at = Some(source_end(&self.source)?);
+        }
+        if self.stop_at.as_ref().is_some_and(|s| at >= *s) {
+            self.finished = true;
+        }
+        let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at));
+        o.heartbeat = Duration::from_secs(1);
+        self.reader = None;
+        self.in_txn = false;
+        self.reader = Some(
+            BinlogReader::connect(self.source.clone(), o, ReaderParts::default())
+                .map_err(|e| format!("reading the source's binlog: {e}"))?,
+        );
+        Ok(())
+    }
+
+    fn next_input(&mut self) -> Option<Result<Input, String>> {
+        loop {
+            if self.finished || (!self.in_txn && self.stop_now()) {
+                return None;
+            }
+            let item = match self.reader.as_mut()?.next()? {
+                Ok(i) => i,
+                Err(e) => return Some(Err(e.to_string())),
+            };
+            return Some(Ok(match item {
+                Item::Begin(_) => {
+                    self.in_txn = true;
+                    Input::Begin
+                }
+                Item::Commit(p) => {
+                    self.in_txn = false;
+                    self.stats.transactions += 1;
+                    if self.stop_at.as_ref().is_some_and(|s| p.binlog >= *s) {
+                        self.finished = true;
+                    }
+                    self.last_position = Some(p.binlog.clone());
+                    Input::Commit(p)
+                }
+                Item::Heartbeat(p) => {
+                    if !self.in_txn && self.stop_at.as_ref().is_some_and(|s| p >= *s) {
+                        self.finished = true;
+                    }
+                    if !self.in_txn {
+                        self.last_position = Some(p);
+                    }
+                    Input::Idle
+                }
+                Item::Row(tc) => {
+                    let route = match self.route(&tc.table) {
+                        Ok(Some(r)) => r,
+                        Ok(None) => continue,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    let change = match &route.filter {
+                        None => tc.change,
+                        Some(f) => match Self::filtered(f, &tc.table, tc.change) {
+                            Ok(Some(c)) => c,
+                            Ok(None) => {
+                                self.stats.rows_filtered_out += 1;
+                                continue;
+                            }
+                            Err(e) => return Some(Err(e)),
+                        },
+                    };
+                    self.stats.rows += 1;
+                    Input::Row { target: route.target.clone(), change }
+                }
+                Item::Statement(s) => {
+                    let ctx = &s.context;
+                    match self.translator.translate(
+                        &s.sql_lossy(),
+                        ctx.database.as_deref(),
+                        ctx.sql_mode.unwrap_or(0) & 4 != 0,
+                    ) {
+                        Ok(Decision::Apply { statements, database, warnings }) => {
+                            for w in warnings {
+                                tracing::warn!(statement = %s.sql_lossy(), "{w}");
+                            }
+                            // Columns may have changed: map rows afresh.
+                            self.routes.clear();
+                            self.stats.ddl += 1;
+                            Input::Ddl(Ddl {
+                                statements,
+                                database,
+                                sql_mode: ctx.sql_mode,
+                                time_zone: ctx.time_zone.clone(),
+                                charset: ctx.charset,
+                                timestamp: Some((ctx.timestamp, ctx.microseconds)),
+                            })
+                        }
+                        Ok(Decision::Skip { reason, .. }) => {
+                            self.stats.ddl_skipped += 1;
+                            tracing::debug!(statement = %s.sql_lossy(), reason, "statement not applied");
+                            continue;
+                        }
+                        Err(e) => return Some(Err(format!("cannot translate {:?}: {e}", s.sql_lossy()))),
+                    }
+                }
+            }));
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! The pipeline: precheck, schema sync, full sync, incremental sync — each phase resumable,
+//! the hand-off from full to incremental exact (incremental sync replays from the full copy's
+//! low watermark; the applier overwrites rows the copy already holds in a later state).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use dts_applier::{Applier, ApplyOptions, ApplyStats};
+use dts_fullcopy::{CopyOptions, ExistingRows, Throttle};
+
+use dts_precheck::{ConflictingTables, SyncTypes};
+use dts_schema::selection::MappedTable;
+use dts_types::BinlogPosition;
+use mysql::prelude::Queryable;
+use mysql::{Conn, OptsBuilder};
+
+use crate::config::{Config, Conflicting};
+use crate::input::BinlogInput;
+use crate::state::{Phase, StateTable};
+
+/// Why a task stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("{0}")]
+    Sql(#[from] mysql::Error),
+    #[error("the precheck failed:\n{0}")]
+    Precheck(String),
+    #[error("schema sync: {0}")]
+    Schema(String),
+    #[error("full sync: {0}")]
+    Full(#[from] dts_fullcopy::CopyError),
+    #[error("incremental sync: {0}")]
+    Apply(#[from] dts_applier::ApplyError),
+}
+
+/// How `run` behaves.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stop cleanly once everything the source had committed when incremental sync started is
+    /// applied (or after full sync for a task without incremental sync).
+    pub exit_when_caught_up: bool,
+    /// Warnings acknowledged by id.
+    pub acknowledged: Vec<String>,
+    /// Set from outside (a signal) to stop at the next transaction boundary.
+    pub stop: Arc<AtomicBool>,
+    /// Set by `run` when incremental sync starts (before it, stopping means exiting between
+    /// the full copy's atomic chunks).
+    pub in_incremental: Arc<AtomicBool>,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub phase: Option<Phase>,
+    pub schema_statements: usize,
+    pub full_rows: u64,
+    pub apply: Option<ApplyStats>,
+    pub stopped_by_request: bool,
+}
+
+fn connect(opts: mysql::Opts) -> Result<Conn, mysql::Error> {
+    Conn::new(OptsBuilder::from_opts(opts).init(dts_types::session::init_statements().to_vec()))
+}
+
+/// The precheck of this task (on resume, the task's own tables are expected on the
+/// destination).
+pub fn precheck_task(config: &Config, resuming: bool, resume_from: Option<BinlogPosition>) -> dts_precheck::Task {
+    dts_precheck::Task {
+        name: config.name().to_string(),
+        source: config.source.clone(),
+        destination: config.destination.clone(),
+        types: SyncTypes {
+            schema: config.schema() && !resuming,
+            full: config.full() && !resuming,
+            incremental: config.incremental(),
+        },
+        server_id: config.raw.task.server_id,
+        meta_database: config.raw.task.meta_database.clone(),
+        conflicting_tables: if resuming || config.raw.task.conflicting_tables == Conflicting::Ignore {
+            ConflictingTables::Ignore
+        } else {
+            ConflictingTables::Precheck
+        },
+        selection: config.selection.clone(),
+        resume_from,
+    }
+}
+
+fn first_phase(config: &Config) -> Phase {
+    if config.schema() {
+        Phase::Schema
+    } else if config.full() {
+        Phase::Full
+    } else {
+        Phase::Incremental
+    }
+}
+
+fn next_phase(config: &Config, after: Phase) -> Phase {
+    match after {
+        Phase::Schema if config.full() => Phase::Full,
+        Phase::Schema | Phase::Full if config.incremental() => Phase::Incremental,
+        _ => Phase::Done,
+    }
+}
+
+/// Every selected table of the source.
+pub fn mapped_tables(config: &Config, src: &mut Conn) -> Result<Vec<MappedTable>, mysql::Error> {
+    let catalog = dts_schema::reader::catalog(src)?;
+    let mut out = Vec::new();
+    for (db, tables) in &catalog {
+        for (t, cols) in tables {
+            if let Some(m) = config.selection.table_with_columns(db, t, cols) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs or resumes the task.
+pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
+    let mut dst = connect(config.destination.opts())?;
+    let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
+    let current = state.read(&mut dst)?;
+    let resuming = current.is_some();
+    let mut report = RunReport::default();
+    // The precheck: failures always stop the task; warnings unless acknowledged.
+    let resume_from = current.as_ref().and_then(|s| s.incremental_from.clone());
+    let mut pre = dts_precheck::run(&precheck_task(config, resuming, resume_from));
+    pre.acknowledge(&o.acknowledged).map_err(|e| TaskError::Precheck(e.to_string()))?;
+    if !pre.passed() {
+        return Err(TaskError::Precheck(pre.to_table()));
+    }
+    state.ensure(&mut dst)?;
+    let mut phase = match &current {
+        Some(s) => s.phase,
+        None => {
+            let p = first_phase(config);
+            state.set_phase(&mut dst, p)?;
+            p
+        }
+    };
+    let result = (|| -> Result<(), TaskError> {
+        loop {
+            report.phase = Some(phase);
+            match phase {
+                Phase::Schema => {
+                    tracing::info!(task = config.name(), "schema sync");
+                    report.schema_statements = schema_sync(config, &mut dst, resuming)?;
+                }
+                Phase::Full => {
+                    tracing::info!(task = config.name(), "full sync");
+                    let r = full_sync(config)?;
+                    report.full_rows = r.rows;
+                    state.set_incremental_from(&mut dst, &r.low.binlog)?;
+                }
+                Phase::Incremental => {
+                    let from = match state.read(&mut dst)?.and_then(|s| s.incremental_from) {
+                        Some(p) => p,
+                        None => {
+                            let p = crate::input::source_end(&config.source.opts()).map_err(TaskError::Schema)?;
+                            state.set_incremental_from(&mut dst, &p)?;
+                            p
+                        }
+                    };
+                    tracing::info!(task = config.name(), from = %from, "incremental sync");
+                    o.in_incremental.store(true, std::sync::atomic::Ordering::Relaxed);
+                    let mut input = BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up);
+                    let mut applier = Applier::new(config.destination.opts(), apply_options(config))?;
+                    let stats = applier.run(&mut input)?;
+                    report.stopped_by_request = o.stop.load(std::sync::atomic::Ordering::Relaxed);
+                    report.apply = Some(stats);
+                    return Ok(());
+                }
+                Phase::Done => return Ok(()),
+            }
+            if o.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                report.stopped_by_request = true;
+                // The phase finished; the next run starts with the one after it.
+                phase = next_phase(config, phase);
+                state.set_phase(&mut dst, phase)?;
+                return Ok(());
+            }
+            phase = next_phase(config, phase);
+            state.set_phase(&mut dst, phase)?;
+        }
+    })();
+    if let Err(e) = &result {
+        // Best effort: the status shows it.
+        if let Ok(mut c) = connect(config.destination.opts()) {
+            let _ = state.set_error(&mut c, &e.to_string());
+        }
+    }
+    result.map(|()| report)
+}
+
+fn apply_options(config: &Config) -> ApplyOptions {
+    let mut a = ApplyOptions::new(config.name());
+    a.meta_db = config.meta_db.clone();
+    a.workers = config.raw.incremental.workers;
+    a.rows_per_sec = config.raw.incremental.rows_per_sec;
+    a.bytes_per_sec = config.raw.incremental.mb_per_sec << 20;
+    a.connection_retry = config.connection_retry();
+    a.other_retry = config.other_retry();
+    a
+}
+
+/// Creates the selected objects on the destination. On a resumed or "ignore" run, objects that
+/// already exist are kept.
+fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool) -> Result<usize, TaskError> {
+    let mut src = connect(config.source.opts())?;
+    let catalog = dts_schema::reader::catalog(&mut src)?;
+    let mut dbs = Vec::new();
+    for db in catalog.keys() {
+        if config.selection.database(db).is_some() {
+            dbs.push(dts_schema::reader::read_database(&mut src, &config.selection, &catalog, db)?);
+        }
+    }
+    let plan = dts_schema::sync::plan(&config.selection, &dbs, config.raw.task.triggers)
+        .map_err(|e| TaskError::Schema(e.to_string()))?;
+    for w in &plan.warnings {
+        tracing::warn!("schema sync: {w}");
+    }
+    dst.query_drop("SET SESSION foreign_key_checks = 0")?;
+    let keep_existing = resuming || config.raw.task.conflicting_tables == Conflicting::Ignore;
+    for s in &plan.statements {
+        match dst.query_drop(s) {
+            Ok(()) => {}
+            // Already there: 1050 table, 1304 routine, 1359 trigger, 1826/1061 key, 1060 column.
+            Err(mysql::Error::MySqlError(e))
+                if keep_existing && [1050, 1304, 1359, 1826, 1061, 1060, 1022].contains(&e.code) =>
+            {
+                tracing::info!(statement = %s, "kept the existing object: {}", e.message);
+            }
+            Err(e) => return Err(TaskError::Schema(format!("{e}\nstatement: {s}"))),
+        }
+    }
+    Ok(plan.statements.len())
+}
+
+fn full_sync(config: &Config) -> Result<dts_fullcopy::CopyReport, TaskError> {
+    let mut src = connect(config.source.opts())?;
+    let tables = mapped_tables(config, &mut src)?;
+    drop(src);
+    let f = &config.raw.full;
+    let mut o = CopyOptions::new(config.name());
+    o.meta_db = config.meta_db.clone();
+    o.threads = f.threads;
+    o.chunk_rows = f.chunk_rows;
+    o.throttle = Arc::new(Throttle::new(f.qps, f.rows_per_sec, f.mb_per_sec << 20));
+    if config.raw.task.conflicting_tables == Conflicting::Ignore {
+        o.existing_rows = ExistingRows::Ignore;
+    }
+    // LOAD DATA LOCAL needs local_infile on the destination; without it, INSERTs.
+    let mut dst = connect(config.destination.opts())?;
+    let local_infile: Option<String> = dst.query_first("SELECT @@GLOBAL.local_infile")?;
+    o.load_data = local_infile.as_deref().is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"));
+    Ok(dts_fullcopy::run(config.source.opts(), config.destination.opts(), tables, &o)?)
+}

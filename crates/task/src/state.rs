@@ -1,0 +1,114 @@
+//! The task's own state in the destination's metadata database: its phase, where incremental
+//! sync begins, and the last error. Each phase's progress lives with the crate that does it
+//! (the full copy's chunks, the applier's checkpoint); this row says which phase is current.
+
+use dts_types::{BinlogPosition, Ident};
+use mysql::Conn;
+use mysql::prelude::Queryable;
+
+/// The phases, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Schema,
+    Full,
+    Incremental,
+    /// A task without incremental sync that has finished.
+    Done,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Schema => "schema",
+            Phase::Full => "full",
+            Phase::Incremental => "incremental",
+            Phase::Done => "done",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Phase> {
+        [Phase::Schema, Phase::Full, Phase::Incremental, Phase::Done].into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// The state row of one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub phase: Phase,
+    /// Where incremental sync begins (the full copy's low watermark, or the source's position
+    /// when an incremental-only task first started).
+    pub incremental_from: Option<BinlogPosition>,
+    pub last_error: Option<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StateTable {
+    pub task: String,
+    pub db: Ident,
+}
+
+impl StateTable {
+    fn table(&self) -> String {
+        format!("{}.`task_state`", self.db.quoted())
+    }
+
+    pub fn ensure(&self, c: &mut Conn) -> Result<(), mysql::Error> {
+        c.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", self.db.quoted()))?;
+        c.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL PRIMARY KEY, phase VARCHAR(16) NOT NULL, \
+             incremental_file VARCHAR(255) NULL, incremental_pos BIGINT UNSIGNED NULL, last_error TEXT NULL, \
+             updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)) \
+             DEFAULT CHARSET=utf8mb4",
+            self.table()
+        ))
+    }
+
+    pub fn read(&self, c: &mut Conn) -> Result<Option<State>, mysql::Error> {
+        let exists: Option<u8> = c.exec_first(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'task_state'",
+            (self.db.as_str(),),
+        )?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        // (phase, incremental file, incremental position, last error, updated at)
+        type Row = (String, Option<String>, Option<u64>, Option<String>, String);
+        let row: Option<Row> = c.exec_first(
+            format!(
+                "SELECT phase, incremental_file, incremental_pos, last_error, CAST(updated_at AS CHAR) FROM {} WHERE task = ?",
+                self.table()
+            ),
+            (&self.task,),
+        )?;
+        Ok(row.and_then(|(phase, f, p, e, u)| {
+            Some(State {
+                phase: Phase::parse(&phase)?,
+                incremental_from: f.zip(p).map(|(f, p)| BinlogPosition::new(f, p)),
+                last_error: e,
+                updated_at: u,
+            })
+        }))
+    }
+
+    pub fn set_phase(&self, c: &mut Conn, phase: Phase) -> Result<(), mysql::Error> {
+        c.exec_drop(
+            format!(
+                "INSERT INTO {} (task, phase) VALUES (?, ?) ON DUPLICATE KEY UPDATE phase = VALUES(phase), last_error = NULL",
+                self.table()
+            ),
+            (&self.task, phase.as_str()),
+        )
+    }
+
+    pub fn set_incremental_from(&self, c: &mut Conn, p: &BinlogPosition) -> Result<(), mysql::Error> {
+        c.exec_drop(
+            format!("UPDATE {} SET incremental_file = ?, incremental_pos = ? WHERE task = ?", self.table()),
+            (&p.file, p.offset, &self.task),
+        )
+    }
+
+    pub fn set_error(&self, c: &mut Conn, error: &str) -> Result<(), mysql::Error> {
+        c.exec_drop(format!("UPDATE {} SET last_error = ? WHERE task = ?", self.table()), (error, &self.task))
+    }
+}

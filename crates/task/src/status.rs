@@ -1,0 +1,142 @@
+//! `status`: what a task is doing, read from its metadata on the destination (phase, per-table
+//! full copy progress, the applier's checkpoint, the last error) and from the source (how far
+//! its binlog is ahead of the checkpoint).
+
+use dts_applier::checkpoint::Checkpoint;
+use mysql::prelude::Queryable;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::state::StateTable;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableStatus {
+    pub table: String,
+    pub chunks_done: u64,
+    pub chunks: u64,
+    pub rows_copied: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Status {
+    pub task: String,
+    /// `not started`, `schema`, `full`, `incremental` or `done`.
+    pub phase: String,
+    pub updated_at: Option<String>,
+    pub last_error: Option<String>,
+    pub full_copy: Vec<TableStatus>,
+    pub incremental_from: Option<String>,
+    /// The applier's checkpoint: every source transaction up to here is applied.
+    pub checkpoint: Option<String>,
+    pub checkpoint_at: Option<String>,
+    /// The source's end of binlog now.
+    pub source_position: Option<String>,
+    /// Bytes of binlog between the checkpoint and the source's end (same file only).
+    pub lag_bytes: Option<u64>,
+    /// Seconds since the checkpoint last moved, while the source is ahead of it.
+    pub lag_seconds: Option<f64>,
+}
+
+impl Status {
+    pub fn to_text(&self) -> String {
+        let mut out = format!("task {}: {}\n", self.task, self.phase);
+        if let Some(u) = &self.updated_at {
+            out.push_str(&format!("  phase since  {u}\n"));
+        }
+        if !self.full_copy.is_empty() {
+            let (done, all, rows) = self
+                .full_copy
+                .iter()
+                .fold((0, 0, 0), |(d, a, r), t| (d + t.chunks_done, a + t.chunks, r + t.rows_copied));
+            out.push_str(&format!("  full copy    {done}/{all} chunks, {rows} rows\n"));
+            for t in &self.full_copy {
+                out.push_str(&format!(
+                    "    {:<40} {}/{} chunks  {} rows\n",
+                    t.table, t.chunks_done, t.chunks, t.rows_copied
+                ));
+            }
+        }
+        if let Some(p) = &self.incremental_from {
+            out.push_str(&format!("  incremental from {p}\n"));
+        }
+        if let Some(c) = &self.checkpoint {
+            out.push_str(&format!("  checkpoint   {c} (at {})\n", self.checkpoint_at.as_deref().unwrap_or("?")));
+        }
+        if let Some(s) = &self.source_position {
+            out.push_str(&format!("  source at    {s}\n"));
+        }
+        match (self.lag_bytes, self.lag_seconds) {
+            (Some(b), Some(s)) => out.push_str(&format!("  lag          {b} bytes, {s:.1} s\n")),
+            (Some(b), None) => out.push_str(&format!("  lag          {b} bytes\n")),
+            _ => {}
+        }
+        if let Some(e) = &self.last_error {
+            out.push_str(&format!("  last error   {e}\n"));
+        }
+        out
+    }
+}
+
+/// Reads the task's status.
+pub fn read(config: &Config) -> Result<Status, mysql::Error> {
+    let mut dst = mysql::Conn::new(config.destination.opts())?;
+    let mut st = Status { task: config.name().to_string(), phase: "not started".into(), ..Default::default() };
+    let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
+    let Some(s) = state.read(&mut dst)? else { return Ok(st) };
+    st.phase = s.phase.as_str().to_string();
+    st.updated_at = Some(s.updated_at);
+    st.last_error = s.last_error;
+    st.incremental_from = s.incremental_from.as_ref().map(|p| p.to_string());
+    let q = config.meta_db.quoted();
+    let has = |c: &mut mysql::Conn, t: &str| -> Result<bool, mysql::Error> {
+        Ok(c.exec_first::<u8, _, _>(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (config.meta_db.as_str(), t),
+        )?
+        .is_some())
+    };
+    if has(&mut dst, "fullcopy_chunks")? {
+        let rows: Vec<(String, String, u64, u64, u64)> = dst.exec(
+            format!(
+                "SELECT db, tbl, SUM(done), COUNT(*), SUM(rows_copied) FROM {q}.fullcopy_chunks WHERE task = ? \
+                 GROUP BY db, tbl ORDER BY db, tbl"
+            ),
+            (config.name(),),
+        )?;
+        st.full_copy = rows
+            .into_iter()
+            .map(|(d, t, done, all, rows)| TableStatus {
+                table: format!("{d}.{t}"),
+                chunks_done: done,
+                chunks: all,
+                rows_copied: rows,
+            })
+            .collect();
+    }
+    if has(&mut dst, "apply_checkpoint")? {
+        let ck = Checkpoint { task: config.name().to_string(), db: config.meta_db.clone() };
+        if let Ok(Some(p)) = ck.read(&mut dst) {
+            st.checkpoint = Some(p.binlog.to_string());
+            let at: Option<(String, f64)> = dst.exec_first(
+                format!(
+                    "SELECT CAST(MAX(updated_at) AS CHAR), TIMESTAMPDIFF(MICROSECOND, MAX(updated_at), NOW(6)) / 1e6 \
+                     FROM {q}.apply_checkpoint WHERE task = ?"
+                ),
+                (config.name(),),
+            )?;
+            if let Ok(src_end) = crate::input::source_end(&config.source.opts()) {
+                st.source_position = Some(src_end.to_string());
+                if src_end.file == p.binlog.file {
+                    st.lag_bytes = Some(src_end.offset.saturating_sub(p.binlog.offset));
+                }
+                if src_end > p.binlog {
+                    st.lag_seconds = at.as_ref().map(|a| a.1);
+                } else {
+                    st.lag_seconds = Some(0.0);
+                }
+            }
+            st.checkpoint_at = at.map(|a| a.0);
+        }
+    }
+    Ok(st)
+}
