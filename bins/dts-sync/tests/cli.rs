@@ -33,16 +33,13 @@ fn demo_without_mariadb_says_what_to_install() {
 }
 
 #[test]
-fn demo_starts_two_ready_servers_and_removes_them() {
-    let out = dts_sync().args(["demo", "--rows", "10"]).output().unwrap();
+fn demo_syncs_under_a_live_writer_verifies_and_removes_its_servers() {
+    let out = dts_sync().args(["demo", "--rows", "500", "--write-seconds", "1"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("source: 10 rows in demo.accounts"), "{stdout}");
-    for role in ["source ", "destination "] {
-        let line = stdout.lines().find(|l| l.starts_with(role)).unwrap_or_else(|| panic!("no {role}line: {stdout}"));
-        assert!(line.ends_with("ROW/FULL/FULL"), "{line}");
-        let dir = line.split_whitespace().find(|w| w.ends_with("/password")).unwrap();
-        let dir = std::path::Path::new(dir).parent().unwrap();
-        assert!(!dir.exists(), "{} must be removed when the demo ends", dir.display());
-    }
+    assert!(stdout.contains("source: 500 rows in demo.accounts"), "{stdout}");
+    assert!(stdout.contains("demo: the destination is identical to the source"), "{stdout}");
+    let task = stdout.lines().find_map(|l| l.strip_prefix("task file: ")).unwrap_or_else(|| panic!("{stdout}"));
+    let dir = std::path::Path::new(task.split_whitespace().next().unwrap()).parent().unwrap();
+    assert!(!dir.exists(), "{} must be removed when the demo ends", dir.display());
 }

@@ -50,6 +50,7 @@ pub fn items(
     types: SyncTypes,
     server_id: u32,
     resume_from: Option<&BinlogPosition>,
+    resuming: bool,
 ) -> Vec<Item> {
     let mut out = Vec::new();
     if !(types.full || types.incremental) {
@@ -180,7 +181,7 @@ pub fn items(
             )
         });
     }
-    out.push(server_id_item(s, facts, server_id));
+    out.push(server_id_item(s, facts, server_id, resuming));
     out
 }
 
@@ -259,7 +260,7 @@ fn retention_item(s: &ServerInfo, types: SyncTypes) -> Item {
     }
 }
 
-fn server_id_item(s: &ServerInfo, facts: &BinlogFacts, server_id: u32) -> Item {
+fn server_id_item(s: &ServerInfo, facts: &BinlogFacts, server_id: u32, resuming: bool) -> Item {
     let (id, title) = ("source.server_id", "the task's replica server_id is unique");
     let source_id = s.num("server_id").unwrap_or(0.0) as u32;
     if server_id == 0 {
@@ -279,6 +280,15 @@ fn server_id_item(s: &ServerInfo, facts: &BinlogFacts, server_id: u32) -> Item {
         );
     }
     match &facts.replicas {
+        // A resumed task finds its previous run's connection (after a crash the source keeps
+        // it until it times out); registering again with the same id replaces it.
+        Ok(ids) if ids.contains(&server_id) && resuming => Item::pass(
+            id,
+            title,
+            format!(
+                "server_id {server_id} is connected: this task's previous run, which the source drops when the task registers again"
+            ),
+        ),
         Ok(ids) if ids.contains(&server_id) => Item::failure(
             id,
             title,
@@ -347,7 +357,7 @@ mod tests {
     #[test]
     fn mysql_settings_are_judged() {
         let facts = BinlogFacts { files: vec!["binlog.000007".into()], replicas: Ok(vec![5]) };
-        let good = items(&mysql8(&[]), &facts, ALL, 99, Some(&BinlogPosition::new("binlog.000007", 4)));
+        let good = items(&mysql8(&[]), &facts, ALL, 99, Some(&BinlogPosition::new("binlog.000007", 4)), false);
         assert!(good.iter().all(|i| i.status == Status::Pass), "{good:#?}");
         let bad = items(
             &mysql8(&[
@@ -359,6 +369,7 @@ mod tests {
             ALL,
             5,
             Some(&BinlogPosition::new("binlog.000003", 4)),
+            false,
         );
         assert_eq!(status(&bad, "source.binlog_row_value_options"), Status::Failure);
         assert_eq!(status(&bad, "source.gtid_mode"), Status::Warning);
@@ -366,7 +377,7 @@ mod tests {
         assert_eq!(status(&bad, "source.checkpoint_binlog"), Status::Failure);
         assert_eq!(status(&bad, "source.server_id"), Status::Failure);
         let incr_only = SyncTypes { schema: false, full: false, incremental: true };
-        let one_day = items(&mysql8(&[("binlog_expire_logs_seconds", "86400")]), &facts, incr_only, 99, None);
+        let one_day = items(&mysql8(&[("binlog_expire_logs_seconds", "86400")]), &facts, incr_only, 99, None, false);
         assert_eq!(status(&one_day, "source.binlog_retention"), Status::Pass);
         let no_purge = mysql8(&[("binlog_expire_logs_seconds", "60"), ("binlog_expire_logs_auto_purge", "OFF")]);
         assert_eq!(retention_seconds(&no_purge), None);
@@ -375,12 +386,19 @@ mod tests {
     #[test]
     fn full_only_needs_just_the_binlog_position() {
         let s = mysql8(&[("binlog_format", "STATEMENT")]);
-        let got =
-            items(&s, &BinlogFacts::default(), SyncTypes { schema: true, full: true, incremental: false }, 9, None);
+        let got = items(
+            &s,
+            &BinlogFacts::default(),
+            SyncTypes { schema: true, full: true, incremental: false },
+            9,
+            None,
+            false,
+        );
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].id, "source.log_bin");
         assert!(
-            items(&s, &BinlogFacts::default(), SyncTypes { schema: true, ..Default::default() }, 9, None).is_empty()
+            items(&s, &BinlogFacts::default(), SyncTypes { schema: true, ..Default::default() }, 9, None, false)
+                .is_empty()
         );
     }
 }

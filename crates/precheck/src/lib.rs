@@ -65,6 +65,9 @@ pub struct Task {
     pub selection: Selection,
     /// On resume: the source position the task continues from.
     pub resume_from: Option<BinlogPosition>,
+    /// The task ran before: its tables on the destination are its own, and tables still
+    /// missing there come with the DDL incremental sync replays, so neither is checked.
+    pub resuming: bool,
 }
 
 /// What one server told us.
@@ -152,7 +155,14 @@ pub fn run(task: &Task) -> Report {
         report.items.push(privileges::item("destination", &d.account, &d.info.current_user, &needs));
     }
     if let Some((_, (side, facts, _))) = &src {
-        report.items.extend(binlog::items(&side.info, facts, task.types, task.server_id, task.resume_from.as_ref()));
+        report.items.extend(binlog::items(
+            &side.info,
+            facts,
+            task.types,
+            task.server_id,
+            task.resume_from.as_ref(),
+            task.resuming,
+        ));
     }
     let (Some((src_conn, (s, _, objects))), Some((dst_conn, d))) = (&mut src, &mut dst) else {
         return report;
@@ -170,6 +180,7 @@ pub fn run(task: &Task) -> Report {
                 &mapped,
                 task.types,
                 task.conflicting_tables,
+                task.resuming,
             ));
             report.items.push(objects::utf8mb4_item(src_conn, objects, &s.info, &dest_objects, &d.info, &mapped));
         }

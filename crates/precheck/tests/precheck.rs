@@ -30,6 +30,7 @@ fn task(src: Endpoint, dst: Endpoint, selection: Selection) -> Task {
         conflicting_tables: ConflictingTables::Precheck,
         selection,
         resume_from: None,
+        resuming: false,
     }
 }
 

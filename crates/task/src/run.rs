@@ -83,6 +83,7 @@ pub fn precheck_task(config: &Config, resuming: bool, resume_from: Option<Binlog
         },
         selection: config.selection.clone(),
         resume_from,
+        resuming,
     }
 }
 

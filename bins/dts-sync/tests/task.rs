@@ -1,0 +1,333 @@
+//! Whole tasks through the `dts-sync` binary against real servers: renames, a column subset and
+//! a filter under a live writer; kill -9 during full and during incremental sync, five times
+//! each; DDL during incremental sync; bad task files, wrong passwords, unreachable servers.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use dts_schema::selection::{DatabaseRule, Selection, TableRule};
+use dts_testkit::{Sandbox, shared_pair};
+use dts_types::Ident;
+use mysql::prelude::Queryable;
+
+fn dts_sync() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dts-sync"));
+    let pair = shared_pair();
+    c.env("DTS_TEST_SRC_PW", pair.source.password().expose());
+    c.env("DTS_TEST_DST_PW", pair.destination.password().expose());
+    c.env("DTS_LOG", "warn");
+    c
+}
+
+/// A task file for the shared pair; `body` adds [task] keys and objects.
+fn task_file(name: &str, task_keys: &str, body: &str) -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let pair = shared_pair();
+    let server_id = 0x6000_0000 + (std::process::id() % 0x10_0000) * 16 + NEXT.fetch_add(1, Ordering::Relaxed);
+    let text = format!(
+        r#"[source]
+host = "127.0.0.1"
+port = {}
+user = "dts"
+password_env = "DTS_TEST_SRC_PW"
+
+[destination]
+host = "127.0.0.1"
+port = {}
+user = "dts"
+password_env = "DTS_TEST_DST_PW"
+
+[task]
+name = "{name}"
+server_id = {server_id}
+{task_keys}
+
+{body}
+"#,
+        pair.source.port(),
+        pair.destination.port()
+    );
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dts-task-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(args: &[&str], config: &PathBuf) -> Output {
+    dts_sync().args(args).arg("--config").arg(config).output().unwrap()
+}
+
+#[track_caller]
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "exit {:?}\n{stdout}\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+fn spawn_run(config: &PathBuf) -> Child {
+    dts_sync().args(["run", "--config"]).arg(config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+}
+
+fn sql(sb: &Sandbox, stmts: &[String]) {
+    let mut c = sb.conn().unwrap();
+    for s in stmts {
+        c.query_drop(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+}
+
+/// A writer on the source until `stop`: updates, inserts, deletes, a key change now and then.
+fn writer(db: &Ident, stop: &AtomicBool) {
+    let mut c = shared_pair().source.conn().unwrap();
+    c.query_drop(format!("USE {}", db.quoted())).unwrap();
+    let mut i = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        i += 1;
+        let id = (i * 7919) % 3000 + 1;
+        let _ = c.query_drop(format!("UPDATE items SET qty = qty + 1, label = CONCAT('w', {i}) WHERE id = {id}"));
+        let _ = c.query_drop(format!(
+            "INSERT INTO items (id, qty, label, secret) VALUES ({}, {}, 'new {i}', 'x') ON DUPLICATE KEY UPDATE qty = 0",
+            10_000 + i,
+            i % 40
+        ));
+        if i.is_multiple_of(5) {
+            let _ = c.query_drop(format!("DELETE FROM items WHERE id = {}", (i * 31) % 3000 + 1));
+        }
+        if i.is_multiple_of(17) {
+            let _ = c.query_drop(format!("UPDATE items SET id = id + 100000 WHERE id = {}", (i * 13) % 3000 + 1));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn seed(prefix: &str, rows: u64) -> Ident {
+    let pair = shared_pair();
+    let db = pair.source.fresh_database(prefix).unwrap();
+    sql(
+        &pair.source,
+        &[
+            format!(
+                "CREATE TABLE {}.items (id BIGINT PRIMARY KEY, qty INT NOT NULL, label VARCHAR(50), secret VARCHAR(20), \
+                 created DATETIME(3) NOT NULL DEFAULT '2024-01-01 00:00:00') DEFAULT CHARSET=utf8mb4",
+                db.quoted()
+            ),
+            format!(
+                "INSERT INTO {}.items (id, qty, label, secret) SELECT seq, seq % 50, CONCAT('item ', seq), 's' \
+                 FROM {}.seq_1_to_{rows}",
+                db.quoted(),
+                db.quoted()
+            ),
+        ],
+    );
+    db
+}
+
+/// The task's objects: `items` renamed, without `secret`, `qty` as `quantity`, rows with
+/// qty < 30 only.
+fn objects(db: &Ident) -> String {
+    format!(
+        r#"[[objects]]
+database = "{db}"
+rename = "{db}_copy"
+
+[[objects.tables]]
+name = "items"
+rename = "stock"
+exclude_columns = ["secret"]
+column_renames = {{ qty = "quantity" }}
+filter = "qty < 30"
+"#
+    )
+}
+
+fn verify_identical(config: &PathBuf) {
+    let out = run(&["verify", "--json"], config);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let j: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(j["differences"], 0, "{stdout}");
+}
+
+/// Independent of the tool: every selected row compared, by the verify crate chunk by chunk.
+fn compare_rows(db: &Ident) {
+    let pair = shared_pair();
+    let selection = Selection {
+        databases: vec![DatabaseRule {
+            database: db.to_string(),
+            rename: Some(format!("{db}_copy")),
+            tables: Some(vec![TableRule {
+                name: "items".into(),
+                rename: Some("stock".into()),
+                exclude_columns: vec!["secret".into()],
+                column_renames: [("qty".to_string(), "quantity".to_string())].into(),
+                filter: Some("qty < 30".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let o = dts_verify::VerifyOptions { table_checksum_first: false, ..Default::default() };
+    let r = dts_verify::run(&pair.source.opts(), &pair.destination.opts(), &selection, &o, None).unwrap();
+    assert!(r.identical(), "{}", r.to_table());
+    assert!(r.tables[0].source_rows.unwrap() > 100);
+}
+
+#[test]
+fn renames_a_column_subset_and_a_filter_under_a_live_writer_end_identical() {
+    let db = seed("e2e_map", 3000);
+    let config = task_file(&format!("map_{db}"), "", &objects(&db));
+    let out = run(&["precheck"], &config);
+    let stdout = ok(&out);
+    assert!(stdout.contains("the task may start"), "{stdout}");
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| writer(&db, &stop));
+        std::thread::sleep(Duration::from_millis(300));
+        ok(&run(&["run", "--exit-when-caught-up"], &config));
+        std::thread::sleep(Duration::from_millis(700));
+        stop.store(true, Ordering::Relaxed);
+    });
+    ok(&run(&["run", "--exit-when-caught-up"], &config));
+    compare_rows(&db);
+    verify_identical(&config);
+    let status = ok(&run(&["status", "--json"], &config));
+    let j: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(j["phase"], "incremental", "{status}");
+    assert_eq!(j["lag_bytes"], 0, "{status}");
+    // The destination has only the selected, renamed columns.
+    let cols: Vec<String> = shared_pair()
+        .destination
+        .conn()
+        .unwrap()
+        .exec(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'stock' ORDER BY ORDINAL_POSITION",
+            (format!("{db}_copy"),),
+        )
+        .unwrap();
+    assert_eq!(cols, ["id", "quantity", "label", "created"]);
+}
+
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+#[test]
+fn kill_9_during_full_and_during_incremental_five_times_each_then_resume_ends_identical() {
+    let db = seed("e2e_kill", 60_000);
+    let config = task_file(
+        &format!("kill_{db}"),
+        "",
+        &format!("{}\n[full]\nthreads = 2\nchunk_rows = 2000\nrows_per_sec = 8000\n", objects(&db)),
+    );
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    // During the full copy (throttled to take a few seconds).
+    for _ in 0..5 {
+        let mut child = spawn_run(&config);
+        std::thread::sleep(Duration::from_millis(200 + xorshift(&mut x) % 500));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let status = ok(&run(&["status", "--json"], &config));
+    let j: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(j["phase"], "full", "still copying after five kills: {status}");
+    // During incremental sync, with a writer.
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| writer(&db, &stop));
+        ok(&run(&["run", "--exit-when-caught-up"], &config));
+        for _ in 0..5 {
+            let mut child = spawn_run(&config);
+            std::thread::sleep(Duration::from_millis(300 + xorshift(&mut x) % 700));
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    ok(&run(&["run", "--exit-when-caught-up"], &config));
+    compare_rows(&db);
+}
+
+#[test]
+fn ddl_during_incremental_sync_flows_through() {
+    let pair = shared_pair();
+    let db = seed("e2e_ddl", 200);
+    let config = task_file(&format!("ddl_{db}"), "", &format!("[[objects]]\ndatabase = \"{db}\"\n"));
+    ok(&run(&["run", "--exit-when-caught-up"], &config));
+    let q = db.quoted();
+    sql(
+        &pair.source,
+        &[
+            format!("ALTER TABLE {q}.items ADD COLUMN note VARCHAR(20) DEFAULT 'n'"),
+            format!("UPDATE {q}.items SET note = 'changed' WHERE id <= 10"),
+            format!("CREATE TABLE {q}.t2 (id INT PRIMARY KEY, v INT)"),
+            format!("INSERT INTO {q}.t2 VALUES (1, 1), (2, 2)"),
+            format!("RENAME TABLE {q}.t2 TO {q}.t3"),
+            format!("INSERT INTO {q}.t3 VALUES (3, 3)"),
+            format!("TRUNCATE TABLE {q}.t3"),
+            format!("INSERT INTO {q}.t3 VALUES (4, 4)"),
+        ],
+    );
+    ok(&run(&["run", "--exit-when-caught-up"], &config));
+    verify_identical(&config);
+    let mut d = pair.destination.conn().unwrap();
+    let notes: u64 = d.query_first(format!("SELECT COUNT(*) FROM {q}.items WHERE note = 'changed'")).unwrap().unwrap();
+    assert_eq!(notes, 10);
+    let t3: Vec<(i32, i32)> = d.query(format!("SELECT id, v FROM {q}.t3")).unwrap();
+    assert_eq!(t3, [(4, 4)]);
+    let t2: Option<u8> = d
+        .exec_first(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't2'",
+            (db.as_str(),),
+        )
+        .unwrap();
+    assert!(t2.is_none(), "t2 was renamed away");
+}
+
+#[test]
+fn bad_task_files_wrong_passwords_and_unreachable_servers_say_so() {
+    let db = Ident::new("e2e_nothing").unwrap();
+    let good = task_file("bad_cfg", "", &format!("[[objects]]\ndatabase = \"{db}\"\n"));
+    let text = std::fs::read_to_string(&good).unwrap();
+    // An unknown key: exit 2, naming the key and line.
+    let bad = good.with_file_name("unknown.toml");
+    std::fs::write(&bad, text.replace("[task]\n", "[task]\nworkers = 3\n")).unwrap();
+    let out = run(&["run"], &bad);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("workers") && err.contains("line"), "{err}");
+    // A bad value.
+    std::fs::write(&bad, text.replace("[task]\n", "[task]\ntypes = [\"full\", \"everything\"]\n")).unwrap();
+    let out = run(&["precheck"], &bad);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("everything"));
+    // No such file.
+    let out = run(&["status"], &good.with_file_name("missing.toml"));
+    assert_eq!(out.status.code(), Some(2));
+    // A wrong password: the precheck says so, the run refuses with exit 1, the password is
+    // nowhere in the output.
+    let out =
+        dts_sync().env("DTS_TEST_SRC_PW", "wrong-password-xyz").args(["run", "--config"]).arg(&good).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("source.login") && all.contains("wrong password"), "{all}");
+    assert!(!all.contains("wrong-password-xyz"));
+    // Unreachable: nothing listens on the port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::fs::write(
+        &bad,
+        text.replacen(&format!("port = {}", shared_pair().source.port()), &format!("port = {port}"), 1),
+    )
+    .unwrap();
+    let out = run(&["precheck", "--json"], &bad);
+    assert_eq!(out.status.code(), Some(1));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let item = j["items"].as_array().unwrap().iter().find(|i| i["id"] == "source.network").unwrap().clone();
+    assert_eq!(item["status"], "failure");
+    assert!(item["found"].as_str().unwrap().contains("refused"), "{item}");
+}
