@@ -477,3 +477,32 @@ name_case = \"lower\"\ntriggers = true",
         assert!(e.contains("DTS_TEST_UNSET_PW is not set") && e.contains("line 5"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn the_example_task_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/task.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The example names its password variables; here they come from files instead.
+        let dir = std::env::temp_dir().join(format!("dts-example-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("pw"), "secret\n").unwrap();
+        let text = text
+            .replace("password_env = \"DTS_SOURCE_PASSWORD\"", "password_file = \"pw\"")
+            .replace("password_env = \"DTS_DESTINATION_PASSWORD\"", "password_file = \"pw\"");
+        let c = Config::parse(&text, &dir.join("task.toml")).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(c.name(), "shop-sync");
+        assert_eq!(c.source.password.expose(), "secret");
+        assert_eq!(c.raw.incremental.workers, 4);
+        assert_eq!(c.selection.database("shop").as_deref(), Some("shop_replica"));
+        assert!(c.filter("shop", "orders").is_some());
+        let m =
+            c.selection.table_with_columns("shop", "orders", &["id".into(), "total".into(), "note".into()]).unwrap();
+        assert_eq!(m.target.to_string(), "`shop_replica`.`orders_2024`");
+        assert!(c.selection.table("shop", "tmp_1").is_none());
+    }
+}
