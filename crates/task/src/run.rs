@@ -46,6 +46,8 @@ pub struct RunOptions {
     /// Set by `run` when incremental sync starts (before it, stopping means exiting between
     /// the full copy's atomic chunks).
     pub in_incremental: Arc<AtomicBool>,
+    /// The full copy's per-table progress, for progress bars and metrics.
+    pub copy_progress: Arc<dts_fullcopy::Progress>,
 }
 
 /// What a run did.
@@ -152,7 +154,7 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                 }
                 Phase::Full => {
                     tracing::info!(task = config.name(), "full sync");
-                    let r = full_sync(config)?;
+                    let r = full_sync(config, o.copy_progress.clone())?;
                     report.full_rows = r.rows;
                     state.set_incremental_from(&mut dst, &r.low.binlog)?;
                 }
@@ -240,7 +242,7 @@ fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool) -> Result<usize,
     Ok(plan.statements.len())
 }
 
-fn full_sync(config: &Config) -> Result<dts_fullcopy::CopyReport, TaskError> {
+fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<dts_fullcopy::CopyReport, TaskError> {
     let mut src = connect(config.source.opts())?;
     let tables = mapped_tables(config, &mut src)?;
     drop(src);
@@ -250,6 +252,7 @@ fn full_sync(config: &Config) -> Result<dts_fullcopy::CopyReport, TaskError> {
     o.threads = f.threads;
     o.chunk_rows = f.chunk_rows;
     o.throttle = Arc::new(Throttle::new(f.qps, f.rows_per_sec, f.mb_per_sec << 20));
+    o.progress = progress;
     if config.raw.task.conflicting_tables == Conflicting::Ignore {
         o.existing_rows = ExistingRows::Ignore;
     }

@@ -1,0 +1,70 @@
+//! Progress of the full copy: bars per table and in total on a terminal (indicatif), a log
+//! line every ten seconds otherwise.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use dts_fullcopy::Progress;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Shows `progress` until `done` or `incremental` (the full copy is over) is set.
+pub fn show(progress: Arc<Progress>, done: Arc<AtomicBool>, incremental: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let over = || done.load(Ordering::Relaxed) || incremental.load(Ordering::Relaxed);
+        if std::io::stderr().is_terminal() { bars(&progress, &over) } else { lines(&progress, &over) }
+    });
+}
+
+fn bars(progress: &Progress, over: &dyn Fn() -> bool) {
+    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{prefix:>32} [{bar:30}] {pos:>10}/{len:10} rows {per_sec:>12} {eta:>4}")
+        .expect("a valid template")
+        .progress_chars("=> ");
+    let total = multi.add(ProgressBar::new(0).with_style(style.clone()).with_prefix("total"));
+    let mut bars: Vec<(String, ProgressBar)> = Vec::new();
+    while !over() {
+        let snap = progress.snapshot();
+        for t in &snap {
+            let name = t.table.to_string().replace('`', "");
+            let bar = match bars.iter().find(|(n, _)| *n == name) {
+                Some((_, b)) => b.clone(),
+                None => {
+                    let b = multi
+                        .insert_before(&total, ProgressBar::new(0).with_style(style.clone()).with_prefix(name.clone()));
+                    bars.push((name, b.clone()));
+                    b
+                }
+            };
+            bar.set_length(t.rows_estimate.max(t.rows_done));
+            bar.set_position(t.rows_done);
+            if t.finished && !bar.is_finished() {
+                bar.finish();
+            }
+        }
+        total.set_length(snap.iter().map(|t| t.rows_estimate.max(t.rows_done)).sum());
+        total.set_position(snap.iter().map(|t| t.rows_done).sum());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = multi.clear();
+}
+
+fn lines(progress: &Progress, over: &dyn Fn() -> bool) {
+    let mut last = Instant::now();
+    while !over() {
+        std::thread::sleep(Duration::from_millis(200));
+        if last.elapsed() < Duration::from_secs(10) {
+            continue;
+        }
+        last = Instant::now();
+        let snap = progress.snapshot();
+        if snap.is_empty() {
+            continue;
+        }
+        let rows: u64 = snap.iter().map(|t| t.rows_done).sum();
+        let estimate: u64 = snap.iter().map(|t| t.rows_estimate.max(t.rows_done)).sum();
+        let finished = snap.iter().filter(|t| t.finished).count();
+        tracing::info!(rows, estimate, tables_done = finished, tables = snap.len(), "full copy progress");
+    }
+}
