@@ -358,7 +358,7 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
         std::thread::sleep(Duration::from_millis(300));
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             let m = http_get(port, "/metrics");
-            if m.contains("dts_phase 3") {
+            if m.contains("dts_phase 3") && m.contains("dts_lag_seconds") {
                 break m;
             }
         }
@@ -367,6 +367,23 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
     assert!(metrics.contains("# TYPE dts_lag_bytes gauge"), "{metrics}");
     let status = http_get(port, "/status");
     assert!(status.contains("\"phase\": \"incremental\""), "{status}");
+    // The source's heartbeat reaches the destination through the binlog: the lag is measured.
+    let task = format!("mon_{db}");
+    let mut d = shared_pair().destination.conn().unwrap();
+    let lag = loop {
+        let lag: Option<f64> = d
+            .exec_first(
+                "SELECT TIMESTAMPDIFF(MICROSECOND, ts, UTC_TIMESTAMP(6)) / 1e6 FROM dts_meta.heartbeat WHERE task = ?",
+                (&task,),
+            )
+            .unwrap();
+        if let Some(l) = lag {
+            break l;
+        }
+        assert!(std::time::Instant::now() < deadline, "no heartbeat applied");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(lag < 10.0, "heartbeat lag {lag}");
     // SIGTERM stops it cleanly.
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let st = child.wait().unwrap();

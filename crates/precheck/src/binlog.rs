@@ -104,15 +104,13 @@ pub fn items(
         "" => Item::warning(
             "source.binlog_row_metadata",
             "full row metadata",
-            "this server has no binlog_row_metadata: column names and charsets come from the schema history",
-            "use MariaDB 10.5+ or MySQL 8.0+ with binlog_row_metadata = FULL; acknowledge to go on",
+            "this server has no binlog_row_metadata (MySQL 5.7): row events carry no column names, and the task reads them from the binlog",
+            "use MySQL 8.0+ or MariaDB 10.5+ with binlog_row_metadata = FULL; acknowledge only if no selected table changes shape",
         ),
-        m => Item::warning(
+        m => Item::failure(
             "source.binlog_row_metadata",
             "full row metadata",
-            format!(
-                "binlog_row_metadata = {m}: column names, charsets and signedness come from the schema history, which must follow every DDL"
-            ),
+            format!("binlog_row_metadata = {m}: row events lack column names and charsets, which the task reads from the binlog"),
             set_global("binlog_row_metadata", "FULL"),
         ),
     });

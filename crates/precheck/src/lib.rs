@@ -68,6 +68,8 @@ pub struct Task {
     /// The task ran before: its tables on the destination are its own, and tables still
     /// missing there come with the DDL incremental sync replays, so neither is checked.
     pub resuming: bool,
+    /// The task writes a heartbeat into the metadata database on the source.
+    pub heartbeat: bool,
 }
 
 /// What one server told us.
@@ -212,6 +214,11 @@ fn source_needs(task: &Task, objects: &SourceObjects, mapped: &[MappedTable]) ->
     for m in mapped {
         let cols: Vec<String> = m.columns.columns.iter().flatten().map(|(c, _)| c.clone()).collect();
         needs.push(privileges::on_table("SELECT", m.source.database.as_str(), m.source.table.as_str(), cols));
+    }
+    if task.heartbeat {
+        for p in ["CREATE", "INSERT", "UPDATE"] {
+            needs.push(privileges::on_database(p, &task.meta_database));
+        }
     }
     if task.types.schema {
         for (db, n) in &objects.views {

@@ -31,6 +31,7 @@ fn task(src: Endpoint, dst: Endpoint, selection: Selection) -> Task {
         selection,
         resume_from: None,
         resuming: false,
+        heartbeat: true,
     }
 }
 
@@ -256,7 +257,7 @@ fn binlog_settings_fail_on_a_misconfigured_source() {
     expect(&r, "source.log_bin", Status::Pass, "ON");
     expect(&r, "source.binlog_format", Status::Failure, "MIXED");
     expect(&r, "source.binlog_row_image", Status::Failure, "MINIMAL");
-    expect(&r, "source.binlog_row_metadata", Status::Warning, "MINIMAL");
+    expect(&r, "source.binlog_row_metadata", Status::Failure, "MINIMAL");
     expect(&r, "source.binlog_retention", Status::Failure, "1.0 hours");
     expect(&r, "source.checkpoint_binlog", Status::Failure, "no longer on the source");
     // The passing side of each: the shared source.
@@ -339,8 +340,15 @@ fn source_privileges_are_read_from_grants_and_roles() {
     root.query_drop("DROP ROLE IF EXISTS pc_repl").unwrap();
     root.query_drop("CREATE ROLE pc_repl").unwrap();
     root.query_drop("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO pc_repl").unwrap();
-    let ep =
-        account(&pair.source, "pc_role", &[format!("GRANT SELECT ON {q}.* TO {{u}}"), "GRANT pc_repl TO {u}".into()]);
+    let ep = account(
+        &pair.source,
+        "pc_role",
+        &[
+            format!("GRANT SELECT ON {q}.* TO {{u}}"),
+            "GRANT CREATE, INSERT, UPDATE ON dts_meta.* TO {u}".into(),
+            "GRANT pc_repl TO {u}".into(),
+        ],
+    );
     let r = dts_precheck::run(&task(ep.clone(), dst.clone(), select(&db)));
     expect(&r, "source.privileges", Status::Failure, "lacks");
     assert!(r.get("source.privileges").unwrap().fix.contains("SET DEFAULT ROLE `pc_repl`"), "{}", r.to_table());

@@ -88,6 +88,14 @@ pub struct TaskSection {
     pub triggers: bool,
     #[serde(default)]
     pub online_ddl: OnlineDdl,
+    /// Write the source's clock into `<meta_database>.heartbeat` on the source every second, so
+    /// the lag is known even when the source is idle. Off for a read-only source.
+    #[serde(default = "yes")]
+    pub heartbeat: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn all_types() -> Vec<SyncType> {

@@ -51,6 +51,8 @@ pub struct BinlogInput {
     stop_at: Option<BinlogPosition>,
     exit_when_caught_up: bool,
     finished: bool,
+    /// The source's heartbeat table, and where its rows go (this task's row only).
+    heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
     pub stats: InputStats,
     /// The last position handed over (a commit) or seen idle (a heartbeat).
     pub last_position: Option<BinlogPosition>,
@@ -84,6 +86,11 @@ impl BinlogInput {
             stop_at: None,
             exit_when_caught_up,
             finished: false,
+            heartbeat: config.raw.task.heartbeat.then(|| {
+                let id = TableId::new(config.meta_db.clone(), Ident::new(crate::heartbeat::TABLE).expect("valid"));
+                let names = [Ident::new("task").expect("valid"), Ident::new("ts").expect("valid")];
+                (id.clone(), Arc::new(RowTarget::identity(id, &names)), config.name().to_string())
+            }),
             stats: InputStats::default(),
             last_position: None,
         }
@@ -203,6 +210,18 @@ impl InputSource for BinlogInput {
                     Input::Idle
                 }
                 Item::Row(tc) => {
+                    if let Some((id, target, task)) = &self.heartbeat
+                        && tc.table.id == *id
+                    {
+                        // Only this task's heartbeat, applied like data.
+                        let ours = tc.change.after().or(tc.change.before()).and_then(|r| r.first()).is_some_and(
+                            |v| matches!(v, dts_types::Value::String(t) if t.bytes.as_ref() == task.as_bytes()),
+                        );
+                        if !ours {
+                            continue;
+                        }
+                        return Some(Ok(Input::Row { target: target.clone(), change: tc.change }));
+                    }
                     let route = match self.route(&tc.table) {
                         Ok(Some(r)) => r,
                         Ok(None) => continue,

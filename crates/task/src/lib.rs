@@ -3,6 +3,7 @@
 //! destination's metadata database after any stop or crash.
 pub mod config;
 pub mod filter;
+pub mod heartbeat;
 pub mod input;
 pub mod run;
 pub mod state;

@@ -86,6 +86,7 @@ pub fn precheck_task(config: &Config, resuming: bool, resume_from: Option<Binlog
         selection: config.selection.clone(),
         resume_from,
         resuming,
+        heartbeat: config.raw.task.heartbeat && config.incremental(),
     }
 }
 
@@ -169,6 +170,17 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                     };
                     tracing::info!(task = config.name(), from = %from, "incremental sync");
                     o.in_incremental.store(true, std::sync::atomic::Ordering::Relaxed);
+                    let heartbeat_stop = Arc::new(AtomicBool::new(false));
+                    if config.raw.task.heartbeat {
+                        crate::heartbeat::ensure(&mut dst, &config.meta_db)?;
+                        crate::heartbeat::start(
+                            config.source.opts(),
+                            config.meta_db.clone(),
+                            config.name().to_string(),
+                            heartbeat_stop.clone(),
+                        );
+                    }
+                    let _stop_heartbeat = StopOnDrop(heartbeat_stop);
                     let mut input = BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up);
                     let mut applier = Applier::new(config.destination.opts(), apply_options(config))?;
                     let stats = applier.run(&mut input)?;
@@ -196,6 +208,15 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
         }
     }
     result.map(|()| report)
+}
+
+/// Sets its flag when dropped (stops the heartbeat with the incremental phase).
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 fn apply_options(config: &Config) -> ApplyOptions {

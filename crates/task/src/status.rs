@@ -33,7 +33,8 @@ pub struct Status {
     pub source_position: Option<String>,
     /// Bytes of binlog between the checkpoint and the source's end (same file only).
     pub lag_bytes: Option<u64>,
-    /// Seconds since the checkpoint last moved, while the source is ahead of it.
+    /// Seconds behind the source: now minus the last source heartbeat applied (with the
+    /// heartbeat on), else how long the checkpoint has not moved while the source is ahead.
     pub lag_seconds: Option<f64>,
 }
 
@@ -137,6 +138,12 @@ pub fn read(config: &Config) -> Result<Status, mysql::Error> {
             }
             st.checkpoint_at = at.map(|a| a.0);
         }
+    }
+    if config.raw.task.heartbeat
+        && has(&mut dst, crate::heartbeat::TABLE)?
+        && let Some(lag) = crate::heartbeat::applied_lag(&mut dst, &config.meta_db, config.name())
+    {
+        st.lag_seconds = Some(lag.max(0.0));
     }
     Ok(st)
 }
