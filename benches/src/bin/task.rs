@@ -1,0 +1,168 @@
+//! A whole task — schema, full and incremental sync — on a sysbench dataset (TABLES x
+//! TABLE_SIZE rows, default 4 x 250,000) while sysbench oltp_write_only keeps writing to the
+//! source (RATE transactions/s, default 300, 4 threads). Reports the time to catch up, the
+//! steady lag (from the heartbeat) over STEADY_SECONDS, and the peak RSS; as a named baseline
+//! in the same run, `mariadb-dump | mariadb` of the same data with no writes running.
+//!
+//! `cargo run --release -p dts-benches --bin task` (needs sysbench: apt-get install sysbench).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use dts_task::config::Config;
+use dts_task::run::RunOptions;
+use dts_testkit::Sandbox;
+use mysql::prelude::Queryable;
+
+const DB: &str = "sbtest";
+const BENCH_USER: &str = "bench";
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number")))
+}
+
+fn sh(script: &str) {
+    let out = Command::new("sh").args(["-c", script]).output().unwrap();
+    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|st| {
+            st.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
+        })
+        .unwrap_or(0)
+}
+
+fn sysbench(src: &Sandbox, tables: u64, size: u64, rest: &str) -> Command {
+    let mut c = Command::new("sh");
+    c.args([
+        "-c",
+        &format!(
+            "exec sysbench oltp_write_only --mysql-host=127.0.0.1 --mysql-port={} --mysql-user={BENCH_USER} \
+             --mysql-db={DB} --tables={tables} --table-size={size} {rest}",
+            src.port()
+        ),
+    ]);
+    c
+}
+
+fn main() {
+    let tables = env_num("TABLES", 4);
+    let size = env_num("TABLE_SIZE", 250_000);
+    let rate = env_num("RATE", 300);
+    let steady = env_num("STEADY_SECONDS", 15);
+    assert!(
+        Command::new("sh").args(["-c", "command -v sysbench"]).output().unwrap().status.success(),
+        "sysbench not found: apt-get install sysbench"
+    );
+    let start = |name| {
+        Sandbox::builder(name)
+            .option("innodb_buffer_pool_size", "512M")
+            .option("innodb_log_file_size", "256M")
+            .start()
+            .unwrap()
+    };
+    eprintln!("starting the source and destination sandboxes...");
+    let (src, dst) = (start("bench-src"), start("bench-dst"));
+    for sb in [&src, &dst] {
+        let mut c = sb.root_conn().unwrap();
+        c.query_drop(format!("CREATE USER '{BENCH_USER}'@'127.0.0.1'")).unwrap();
+        c.query_drop(format!("GRANT ALL ON *.* TO '{BENCH_USER}'@'127.0.0.1'")).unwrap();
+    }
+    src.conn().unwrap().query_drop(format!("CREATE DATABASE {DB}")).unwrap();
+    eprintln!("sysbench prepare: {tables} x {size} rows...");
+    let out = sysbench(&src, tables, size, "--threads=2 prepare").stdout(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "sysbench prepare: {}", String::from_utf8_lossy(&out.stderr));
+
+    // The baseline: a dump piped into the destination, no writes running.
+    eprintln!("baseline: mariadb-dump | mariadb...");
+    let t = Instant::now();
+    sh(&format!(
+        "mariadb-dump -h 127.0.0.1 -P {} -u {BENCH_USER} --single-transaction --databases {DB} \
+         | sed 's/CREATE DATABASE .*{DB}.*/CREATE DATABASE baseline;/; s/USE `{DB}`/USE baseline/' \
+         | mariadb -h 127.0.0.1 -P {} -u {BENCH_USER}",
+        src.port(),
+        dst.port()
+    ));
+    let baseline = t.elapsed();
+    dst.conn().unwrap().query_drop("DROP DATABASE IF EXISTS baseline").unwrap();
+
+    let dir = src.dir();
+    std::fs::write(dir.join("src.pw"), src.password().expose()).unwrap();
+    std::fs::write(dir.join("dst.pw"), dst.password().expose()).unwrap();
+    let task = dir.join("bench-task.toml");
+    std::fs::write(
+        &task,
+        format!(
+            "[source]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"dts\"\npassword_file = \"src.pw\"\n\n\
+             [destination]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"dts\"\npassword_file = \"dst.pw\"\n\n\
+             [task]\nname = \"bench\"\nserver_id = 4242\n\n[[objects]]\ndatabase = \"{DB}\"\n\n\
+             [full]\nthreads = 2\n\n[incremental]\nworkers = 4\n",
+            src.port(),
+            dst.port()
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&task).unwrap();
+
+    eprintln!("sysbench oltp_write_only at {rate} txn/s on the source, for the rest of the run...");
+    let mut writer: Child =
+        sysbench(&src, tables, size, &format!("--threads=4 --rate={rate} --time=0 --report-interval=0 run"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    eprintln!("dts-sync: schema + full + incremental until caught up...");
+    let t = Instant::now();
+    let o = RunOptions { exit_when_caught_up: true, ..Default::default() };
+    let r = dts_task::run::run(&config, &o).unwrap();
+    let catch_up = t.elapsed();
+
+    eprintln!("steady state: incremental sync for {steady} s under the write load...");
+    let stop = Arc::new(AtomicBool::new(false));
+    let runner = {
+        let (config, stop) = (config.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let o = RunOptions { stop, ..Default::default() };
+            dts_task::run::run(&config, &o).unwrap()
+        })
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let mut lags = Vec::new();
+    let until = Instant::now() + Duration::from_secs(steady);
+    while Instant::now() < until {
+        if let Some(l) = dts_task::status::read(&config).ok().and_then(|s| s.lag_seconds) {
+            lags.push(l);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _ = writer.kill();
+    let _ = writer.wait();
+    stop.store(true, Ordering::Relaxed);
+    let steady_run = runner.join().unwrap();
+    lags.sort_by(|a, b| a.total_cmp(b));
+    let median = lags.get(lags.len() / 2).copied().unwrap_or(f64::NAN);
+    let max = lags.last().copied().unwrap_or(f64::NAN);
+    let applied = steady_run.apply.as_ref().map_or(0, |a| a.transactions);
+    println!("== whole task on {tables} x {size} sysbench rows, sysbench oltp_write_only at {rate} txn/s throughout");
+    println!(
+        "  time to catch up (schema + full + incremental):  {:7.2} s  ({} rows copied, {} transactions applied on the way)",
+        catch_up.as_secs_f64(),
+        r.full_rows,
+        r.apply.as_ref().map_or(0, |a| a.transactions)
+    );
+    println!(
+        "  baseline mariadb-dump | mariadb, no writes:       {:7.2} s  ({:.2}x our catch-up time)",
+        baseline.as_secs_f64(),
+        baseline.as_secs_f64() / catch_up.as_secs_f64()
+    );
+    println!(
+        "  steady lag over {steady} s (heartbeat): median {median:.2} s, max {max:.2} s; {applied} transactions applied"
+    );
+    println!("  peak RSS {} KiB", peak_rss_kib());
+}
