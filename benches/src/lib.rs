@@ -23,3 +23,77 @@ pub fn median(mut d: Vec<Duration>) -> Duration {
     d.sort();
     d[d.len() / 2]
 }
+
+/// A number from the environment, or `default`.
+pub fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number")))
+}
+
+/// This process's peak resident set size (VmHWM), in KiB.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|st| {
+            st.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The account sysbench and the baselines' tools log in with (no password, 127.0.0.1 only).
+pub const BENCH_USER: &str = "bench";
+
+/// A source and a destination sandbox sized for benchmarks (512 MiB buffer pool), each with
+/// the passwordless [`BENCH_USER`]; `extra` options go to both.
+pub fn bench_pair(extra: &[(&str, &str)]) -> (dts_testkit::Sandbox, dts_testkit::Sandbox) {
+    use mysql::prelude::Queryable;
+    let start = |name| {
+        let mut b = dts_testkit::Sandbox::builder(name)
+            .option("innodb_buffer_pool_size", "512M")
+            .option("innodb_log_file_size", "256M");
+        for (k, v) in extra {
+            b = b.option(k, v);
+        }
+        b.start().unwrap()
+    };
+    eprintln!("starting the source and destination sandboxes...");
+    let (src, dst) = (start("bench-src"), start("bench-dst"));
+    for sb in [&src, &dst] {
+        let mut c = sb.root_conn().unwrap();
+        c.query_drop(format!("CREATE USER '{BENCH_USER}'@'127.0.0.1'")).unwrap();
+        c.query_drop(format!("GRANT ALL ON *.* TO '{BENCH_USER}'@'127.0.0.1'")).unwrap();
+    }
+    (src, dst)
+}
+
+/// Fails with what to install when a tool is missing.
+pub fn require(tools: &[&str], install: &str) {
+    for tool in tools {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(found, "{tool} not found: {install}");
+    }
+}
+
+/// `sysbench oltp_read_write prepare` of `tables` x `size` rows into database `db` of `sb`.
+pub fn sysbench_prepare(sb: &dts_testkit::Sandbox, db: &str, tables: u64, size: u64) {
+    use mysql::prelude::Queryable;
+    sb.conn().unwrap().query_drop(format!("CREATE DATABASE {db}")).unwrap();
+    eprintln!("sysbench prepare: {tables} x {size} rows...");
+    let out = std::process::Command::new("sysbench")
+        .args([
+            "oltp_read_write",
+            "--mysql-host=127.0.0.1",
+            &format!("--mysql-port={}", sb.port()),
+            &format!("--mysql-user={BENCH_USER}"),
+            &format!("--mysql-db={db}"),
+            &format!("--tables={tables}"),
+            &format!("--table-size={size}"),
+            "--threads=2",
+            "prepare",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sysbench prepare: {}", String::from_utf8_lossy(&out.stderr));
+}

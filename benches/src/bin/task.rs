@@ -11,30 +11,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use dts_benches::{BENCH_USER, bench_pair, env_num, peak_rss_kib, require, sysbench_prepare};
 use dts_task::config::Config;
 use dts_task::run::RunOptions;
 use dts_testkit::Sandbox;
 use mysql::prelude::Queryable;
 
 const DB: &str = "sbtest";
-const BENCH_USER: &str = "bench";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number")))
-}
 
 fn sh(script: &str) {
     let out = Command::new("sh").args(["-c", script]).output().unwrap();
     assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|st| {
-            st.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
-        })
-        .unwrap_or(0)
 }
 
 fn sysbench(src: &Sandbox, tables: u64, size: u64, rest: &str) -> Command {
@@ -55,28 +42,9 @@ fn main() {
     let size = env_num("TABLE_SIZE", 250_000);
     let rate = env_num("RATE", 300);
     let steady = env_num("STEADY_SECONDS", 15);
-    assert!(
-        Command::new("sh").args(["-c", "command -v sysbench"]).output().unwrap().status.success(),
-        "sysbench not found: apt-get install sysbench"
-    );
-    let start = |name| {
-        Sandbox::builder(name)
-            .option("innodb_buffer_pool_size", "512M")
-            .option("innodb_log_file_size", "256M")
-            .start()
-            .unwrap()
-    };
-    eprintln!("starting the source and destination sandboxes...");
-    let (src, dst) = (start("bench-src"), start("bench-dst"));
-    for sb in [&src, &dst] {
-        let mut c = sb.root_conn().unwrap();
-        c.query_drop(format!("CREATE USER '{BENCH_USER}'@'127.0.0.1'")).unwrap();
-        c.query_drop(format!("GRANT ALL ON *.* TO '{BENCH_USER}'@'127.0.0.1'")).unwrap();
-    }
-    src.conn().unwrap().query_drop(format!("CREATE DATABASE {DB}")).unwrap();
-    eprintln!("sysbench prepare: {tables} x {size} rows...");
-    let out = sysbench(&src, tables, size, "--threads=2 prepare").stdout(Stdio::null()).output().unwrap();
-    assert!(out.status.success(), "sysbench prepare: {}", String::from_utf8_lossy(&out.stderr));
+    require(&["sysbench", "mariadb-dump"], "apt-get install sysbench mariadb-client");
+    let (src, dst) = bench_pair(&[]);
+    sysbench_prepare(&src, DB, tables, size);
 
     // The baseline: a dump piped into the destination, no writes running.
     eprintln!("baseline: mariadb-dump | mariadb...");

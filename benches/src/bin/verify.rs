@@ -11,17 +11,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dts_benches::median;
+use dts_benches::{BENCH_USER, bench_pair, env_num, median, peak_rss_kib, require, sysbench_prepare};
 use dts_schema::selection::{DatabaseRule, Selection};
 use dts_testkit::Sandbox;
 use mysql::prelude::Queryable;
 
 const DB: &str = "sbtest";
-const BENCH_USER: &str = "bench";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number")))
-}
 
 fn sh(script: &str) {
     let out = Command::new("sh").args(["-c", script]).output().unwrap();
@@ -39,31 +34,10 @@ fn main() {
     let runs = env_num("RUNS", 3) as usize;
     let threads = env_num("THREADS", 4) as usize;
     let chunk_rows = env_num("CHUNK_ROWS", 10_000);
-    assert!(
-        Command::new("sh").args(["-c", "command -v sysbench"]).output().unwrap().status.success(),
-        "sysbench not found: apt-get install sysbench"
-    );
-    let start = |name| {
-        Sandbox::builder(name)
-            .option("innodb_buffer_pool_size", "512M")
-            .option("innodb_log_file_size", "256M")
-            .start()
-            .unwrap()
-    };
-    eprintln!("starting the source and destination sandboxes...");
-    let (src, dst) = (start("bench-src"), start("bench-dst"));
-    for sb in [&src, &dst] {
-        let mut c = sb.root_conn().unwrap();
-        c.query_drop(format!("CREATE USER '{BENCH_USER}'@'127.0.0.1'")).unwrap();
-        c.query_drop(format!("GRANT ALL ON *.* TO '{BENCH_USER}'@'127.0.0.1'")).unwrap();
-    }
-    src.conn().unwrap().query_drop(format!("CREATE DATABASE {DB}")).unwrap();
-    eprintln!("sysbench prepare: {tables} x {size} rows, then a copy to the destination...");
-    sh(&format!(
-        "sysbench oltp_read_write --mysql-host=127.0.0.1 --mysql-port={} --mysql-user={BENCH_USER} --mysql-db={DB} \
-         --tables={tables} --table-size={size} --threads=2 prepare > /dev/null",
-        src.port()
-    ));
+    require(&["sysbench", "mariadb-dump"], "apt-get install sysbench mariadb-client");
+    let (src, dst) = bench_pair(&[]);
+    sysbench_prepare(&src, DB, tables, size);
+    eprintln!("copying to the destination with mariadb-dump...");
     sh(&format!(
         "mariadb-dump -h 127.0.0.1 -P {} -u {BENCH_USER} --single-transaction --databases {DB} \
          | mariadb -h 127.0.0.1 -P {} -u {BENCH_USER}",
@@ -96,12 +70,7 @@ fn main() {
         assert!(r.identical() && r.tables.iter().all(|t| t.chunks > 0), "{}", r.to_table());
         assert_eq!(r.tables.iter().map(|t| t.source_rows.unwrap_or(0)).sum::<u64>(), tables * size);
     }
-    let hwm: u64 = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|st| {
-            st.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
-        })
-        .unwrap_or(0);
+    let hwm = peak_rss_kib();
     let rows = (tables * size) as f64;
     let (mo, mc, mb) = (median(ours).as_secs_f64(), median(ours_chunked).as_secs_f64(), median(baseline).as_secs_f64());
     println!("== verify {tables} x {size} identical sysbench rows (each side), medians of {runs}");

@@ -157,6 +157,7 @@ impl Applier {
         let mut open = false; // a destination transaction is open
         let mut in_source_txn = false;
         let (mut group_txns, mut group_rows) = (0usize, 0usize);
+        let mut group_started = Instant::now();
         let mut pending: Option<SourcePosition> = None;
         let mut ddl: Option<Ddl> = None;
         while let Some(item) = input.next_input() {
@@ -202,8 +203,14 @@ impl Applier {
                         continue;
                     }
                     pending = Some(pos);
+                    if group_txns == 0 {
+                        group_started = Instant::now();
+                    }
                     group_txns += 1;
-                    if group_txns >= self.o.group_transactions || group_rows >= self.o.group_rows {
+                    if group_txns >= self.o.group_transactions
+                        || group_rows >= self.o.group_rows
+                        || group_started.elapsed() >= self.o.group_delay
+                    {
                         self.commit_group(&mut builder, pending.take(), &mut open)?;
                         group_txns = 0;
                         group_rows = 0;
@@ -439,6 +446,7 @@ impl Applier {
                                 range: (prev_end.clone(), pos.binlog.clone()),
                                 end: pos.clone(),
                                 transactions: 0,
+                                started: Instant::now(),
                             }
                         });
                         self.stats.row_changes += txn.len() as u64;
@@ -448,7 +456,9 @@ impl Applier {
                         g.end = pos.clone();
                         g.transactions += 1;
                         prev_end = Some(pos.binlog.clone());
-                        if g.transactions as usize >= self.o.group_transactions || g.changes.len() >= self.o.group_rows
+                        if g.transactions as usize >= self.o.group_transactions
+                            || g.changes.len() >= self.o.group_rows
+                            || g.started.elapsed() >= self.o.group_delay
                         {
                             self.throttle(0);
                             dispatch(&mut group, &mut tracker, &mut self.stats)?;

@@ -63,6 +63,9 @@ pub struct ApplyOptions {
     pub group_transactions: usize,
     /// Most row changes in one destination commit (a larger source transaction commits alone).
     pub group_rows: usize,
+    /// Longest a group waits for more transactions before it commits: under a steady trickle
+    /// (no idle moment to flush on) this bounds the lag grouping adds.
+    pub group_delay: Duration,
     /// Largest batch of statements sent in one round trip.
     pub batch_bytes: usize,
     /// How long to keep retrying after the destination connection is lost.
@@ -82,6 +85,7 @@ impl ApplyOptions {
             workers: 1,
             group_transactions: 500,
             group_rows: 20_000,
+            group_delay: Duration::from_millis(100),
             batch_bytes: 1 << 20,
             connection_retry: Duration::from_secs(720 * 60),
             other_retry: Duration::from_secs(10 * 60),

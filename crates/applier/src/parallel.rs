@@ -26,6 +26,8 @@ pub(crate) struct Group {
     pub range: DoneRange,
     pub end: SourcePosition,
     pub transactions: u64,
+    /// When its first transaction arrived (a group waits at most `group_delay`).
+    pub started: std::time::Instant,
 }
 
 fn hash_of(parts: &[&str]) -> u64 {

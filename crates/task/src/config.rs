@@ -88,7 +88,7 @@ pub struct TaskSection {
     pub triggers: bool,
     #[serde(default)]
     pub online_ddl: OnlineDdl,
-    /// Write the source's clock into `<meta_database>.heartbeat` on the source every second, so
+    /// Write the source's clock into `<meta_database>.heartbeat` on the source every 250 ms, so
     /// the lag is known even when the source is idle. Off for a read-only source.
     #[serde(default = "yes")]
     pub heartbeat: bool,
