@@ -39,7 +39,8 @@ pub fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// The account sysbench and the baselines' tools log in with (no password, 127.0.0.1 only).
+/// The account sysbench and the baselines' tools log in with: passwordless on the throwaway
+/// sandboxes (127.0.0.1 only), so no password goes on their command lines.
 pub const BENCH_USER: &str = "bench";
 
 /// A source and a destination sandbox sized for benchmarks (512 MiB buffer pool), each with

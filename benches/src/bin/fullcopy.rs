@@ -17,20 +17,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use dts_benches::median;
+use dts_benches::{BENCH_USER, bench_pair, env_num, median, require, sysbench_prepare};
 use dts_fullcopy::CopyOptions;
 use dts_schema::selection::{DatabaseRule, Selection};
 use dts_testkit::Sandbox;
 use mysql::prelude::Queryable;
 
 const DB: &str = "sbtest";
-/// A passwordless account on the throwaway sandboxes, so the baseline tools need no password on
-/// their command lines.
-const BENCH_USER: &str = "bench";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number")))
-}
 
 fn opts(port: u16, user: &str, password: Option<String>) -> mysql::Opts {
     mysql::OptsBuilder::new()
@@ -111,36 +104,11 @@ fn main() {
     let tables = env_num("TABLES", 4);
     let size = env_num("TABLE_SIZE", 250_000);
     let runs = env_num("RUNS", 3) as usize;
-    for tool in ["sysbench", "mydumper", "myloader", "mariadb-dump"] {
-        assert!(
-            Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().unwrap().status.success(),
-            "{tool} not found: apt-get install sysbench mydumper mariadb-client"
-        );
-    }
+    require(&["sysbench", "mydumper", "myloader", "mariadb-dump"], "apt-get install sysbench mydumper mariadb-client");
     let shared = std::env::temp_dir().join(format!("dts-bench-files-{}", std::process::id()));
     std::fs::create_dir_all(&shared).unwrap();
-    let start = |name| {
-        Sandbox::builder(name)
-            .option("innodb_buffer_pool_size", "512M")
-            .option("innodb_log_file_size", "256M")
-            .option("secure_file_priv", &shared.display().to_string())
-            .start()
-            .unwrap()
-    };
-    eprintln!("starting the source and destination sandboxes...");
-    let (src, dst) = (start("bench-src"), start("bench-dst"));
-    for sb in [&src, &dst] {
-        let mut c = sb.root_conn().unwrap();
-        c.query_drop(format!("CREATE USER '{BENCH_USER}'@'127.0.0.1'")).unwrap();
-        c.query_drop(format!("GRANT ALL ON *.* TO '{BENCH_USER}'@'127.0.0.1'")).unwrap();
-    }
-    src.conn().unwrap().query_drop(format!("CREATE DATABASE {DB}")).unwrap();
-    eprintln!("sysbench prepare: {tables} x {size} rows...");
-    sh(&format!(
-        "sysbench oltp_read_write --mysql-host=127.0.0.1 --mysql-port={} --mysql-user={BENCH_USER} --mysql-db={DB} \
-         --tables={tables} --table-size={size} --threads=2 prepare > /dev/null",
-        src.port()
-    ));
+    let (src, dst) = bench_pair(&[("secure_file_priv", &shared.display().to_string())]);
+    sysbench_prepare(&src, DB, tables, size);
     let names: Vec<String> = (1..=tables).map(|i| format!("sbtest{i}")).collect();
     let mut c = src.conn().unwrap();
     for t in &names {

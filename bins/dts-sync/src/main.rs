@@ -137,7 +137,8 @@ fn main() -> ExitCode {
             }
             watch_stop_outside_incremental(stop.clone(), in_incremental.clone());
             let copy_progress = Arc::new(dts_fullcopy::Progress::default());
-            if let Err(e) = monitor::start(&config, copy_progress.clone()) {
+            let input_stats = Arc::new(dts_task::input::InputStats::default());
+            if let Err(e) = monitor::start(&config, copy_progress.clone(), input_stats.clone()) {
                 eprintln!("dts-sync: {e}");
                 return ExitCode::from(2);
             }
@@ -149,6 +150,7 @@ fn main() -> ExitCode {
                 stop,
                 in_incremental,
                 copy_progress,
+                input_stats,
             };
             let result = dts_task::run::run(&config, &o);
             shown.store(true, Ordering::Relaxed);

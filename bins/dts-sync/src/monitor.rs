@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use dts_fullcopy::Progress;
 use dts_task::config::Config;
+use dts_task::input::InputStats;
 use dts_task::status::Status;
 
 /// The latest status, shared between the poller, the HTTP server and the alerts.
@@ -23,7 +24,7 @@ impl<T: Clone> Latest<T> {
 }
 
 /// Starts the status poller, the HTTP server (if `listen` is set) and the lag alert.
-pub fn start(config: &Config, progress: Arc<Progress>) -> Result<(), String> {
+pub fn start(config: &Config, progress: Arc<Progress>, input: Arc<InputStats>) -> Result<(), String> {
     let latest: Arc<Latest<Status>> = Arc::new(Latest::default());
     let m = config.raw.monitor.clone();
     {
@@ -62,7 +63,7 @@ pub fn start(config: &Config, progress: Arc<Progress>) -> Result<(), String> {
     std::thread::spawn(move || {
         for req in server.incoming_requests() {
             let (body, ctype) = match req.url() {
-                "/metrics" => (metrics(latest.get().as_ref(), &progress), "text/plain; version=0.0.4"),
+                "/metrics" => (metrics(latest.get().as_ref(), &progress, &input), "text/plain; version=0.0.4"),
                 "/status" => (
                     latest.get().map_or("{}".into(), |s| serde_json::to_string_pretty(&s).unwrap_or_default()),
                     "application/json",
@@ -79,8 +80,20 @@ pub fn start(config: &Config, progress: Arc<Progress>) -> Result<(), String> {
     Ok(())
 }
 
-fn metrics(s: Option<&Status>, progress: &Progress) -> String {
+fn metrics(s: Option<&Status>, progress: &Progress, input: &InputStats) -> String {
     let mut out = String::new();
+    for (name, help, c) in [
+        ("transactions_total", "source transactions handed to the applier", &input.transactions),
+        ("row_changes_total", "row changes handed to the applier", &input.rows),
+        ("rows_filtered_out_total", "row changes the row filters left out", &input.rows_filtered_out),
+        ("ddl_total", "DDL statements applied", &input.ddl),
+        ("ddl_skipped_total", "DDL statements not applied (not selected, or nothing to do)", &input.ddl_skipped),
+    ] {
+        out.push_str(&format!(
+            "# HELP dts_{name} {help}\n# TYPE dts_{name} counter\ndts_{name} {}\n",
+            c.load(std::sync::atomic::Ordering::Relaxed)
+        ));
+    }
     let mut gauge = |name: &str, help: &str, v: f64| {
         out.push_str(&format!("# HELP dts_{name} {help}\n# TYPE dts_{name} gauge\ndts_{name} {v}\n"));
     };

@@ -365,6 +365,7 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
         assert!(std::time::Instant::now() < deadline, "no incremental phase in /metrics");
     };
     assert!(metrics.contains("# TYPE dts_lag_bytes gauge"), "{metrics}");
+    assert!(metrics.contains("# TYPE dts_transactions_total counter"), "{metrics}");
     let status = http_get(port, "/status");
     assert!(status.contains("\"phase\": \"incremental\""), "{status}");
     // The source's heartbeat reaches the destination through the binlog: the lag is measured.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use dts_applier::{Ddl, Input, InputSource, RowTarget};
@@ -24,14 +24,19 @@ struct Route {
     filter: Option<Filter>,
 }
 
-/// Counters the status shows.
+/// What incremental sync has handed to the applier in this process: shared with the monitor,
+/// which serves them as Prometheus counters.
 #[derive(Debug, Default)]
 pub struct InputStats {
-    pub transactions: u64,
-    pub rows: u64,
-    pub rows_filtered_out: u64,
-    pub ddl: u64,
-    pub ddl_skipped: u64,
+    pub transactions: AtomicU64,
+    pub rows: AtomicU64,
+    pub rows_filtered_out: AtomicU64,
+    pub ddl: AtomicU64,
+    pub ddl_skipped: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
 }
 
 pub struct BinlogInput {
@@ -53,7 +58,7 @@ pub struct BinlogInput {
     finished: bool,
     /// The source's heartbeat table, and where its rows go (this task's row only).
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
-    pub stats: InputStats,
+    pub stats: Arc<InputStats>,
     /// The last position handed over (a commit) or seen idle (a heartbeat).
     pub last_position: Option<BinlogPosition>,
 }
@@ -65,7 +70,13 @@ impl std::fmt::Debug for BinlogInput {
 }
 
 impl BinlogInput {
-    pub fn new(config: &Config, first_start: BinlogPosition, stop: Arc<AtomicBool>, exit_when_caught_up: bool) -> Self {
+    pub fn new(
+        config: &Config,
+        first_start: BinlogPosition,
+        stop: Arc<AtomicBool>,
+        exit_when_caught_up: bool,
+        stats: Arc<InputStats>,
+    ) -> Self {
         let translator = Translator::new(TranslateConfig {
             selection: config.selection.clone(),
             online_ddl: config.online_ddl(),
@@ -91,7 +102,7 @@ impl BinlogInput {
                 let names = [Ident::new("task").expect("valid"), Ident::new("ts").expect("valid")];
                 (id.clone(), Arc::new(RowTarget::identity(id, &names)), config.name().to_string())
             }),
-            stats: InputStats::default(),
+            stats,
             last_position: None,
         }
     }
@@ -193,7 +204,7 @@ impl InputSource for BinlogInput {
                 }
                 Item::Commit(p) => {
                     self.in_txn = false;
-                    self.stats.transactions += 1;
+                    bump(&self.stats.transactions);
                     if self.stop_at.as_ref().is_some_and(|s| p.binlog >= *s) {
                         self.finished = true;
                     }
@@ -232,13 +243,13 @@ impl InputSource for BinlogInput {
                         Some(f) => match Self::filtered(f, &tc.table, tc.change) {
                             Ok(Some(c)) => c,
                             Ok(None) => {
-                                self.stats.rows_filtered_out += 1;
+                                bump(&self.stats.rows_filtered_out);
                                 continue;
                             }
                             Err(e) => return Some(Err(e)),
                         },
                     };
-                    self.stats.rows += 1;
+                    bump(&self.stats.rows);
                     Input::Row { target: route.target.clone(), change }
                 }
                 Item::Statement(s) => {
@@ -254,7 +265,7 @@ impl InputSource for BinlogInput {
                             }
                             // Columns may have changed: map rows afresh.
                             self.routes.clear();
-                            self.stats.ddl += 1;
+                            bump(&self.stats.ddl);
                             Input::Ddl(Ddl {
                                 statements,
                                 database,
@@ -265,7 +276,7 @@ impl InputSource for BinlogInput {
                             })
                         }
                         Ok(Decision::Skip { reason, .. }) => {
-                            self.stats.ddl_skipped += 1;
+                            bump(&self.stats.ddl_skipped);
                             tracing::debug!(statement = %s.sql_lossy(), reason, "statement not applied");
                             continue;
                         }

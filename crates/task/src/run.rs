@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub in_incremental: Arc<AtomicBool>,
     /// The full copy's per-table progress, for progress bars and metrics.
     pub copy_progress: Arc<dts_fullcopy::Progress>,
+    /// Incremental sync's counters, for metrics.
+    pub input_stats: Arc<crate::input::InputStats>,
 }
 
 /// What a run did.
@@ -181,7 +183,8 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                         );
                     }
                     let _stop_heartbeat = StopOnDrop(heartbeat_stop);
-                    let mut input = BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up);
+                    let mut input =
+                        BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up, o.input_stats.clone());
                     let mut applier = Applier::new(config.destination.opts(), apply_options(config))?;
                     let stats = applier.run(&mut input)?;
                     report.stopped_by_request = o.stop.load(std::sync::atomic::Ordering::Relaxed);
