@@ -138,7 +138,9 @@ fn main() -> ExitCode {
             watch_stop_outside_incremental(stop.clone(), in_incremental.clone());
             let copy_progress = Arc::new(dts_fullcopy::Progress::default());
             let input_stats = Arc::new(dts_task::input::InputStats::default());
-            if let Err(e) = monitor::start(&config, copy_progress.clone(), input_stats.clone()) {
+            let verify_counters = Arc::new(dts_task::continuous::Counters::default());
+            let counters = monitor::Counters { input: input_stats.clone(), verify: verify_counters.clone() };
+            if let Err(e) = monitor::start(&config, copy_progress.clone(), counters) {
                 eprintln!("dts-sync: {e}");
                 return ExitCode::from(2);
             }
@@ -151,6 +153,7 @@ fn main() -> ExitCode {
                 in_incremental,
                 copy_progress,
                 input_stats,
+                verify_counters,
             };
             let result = dts_task::run::run(&config, &o);
             shown.store(true, Ordering::Relaxed);

@@ -24,7 +24,14 @@ impl<T: Clone> Latest<T> {
 }
 
 /// Starts the status poller, the HTTP server (if `listen` is set) and the lag alert.
-pub fn start(config: &Config, progress: Arc<Progress>, input: Arc<InputStats>) -> Result<(), String> {
+/// The running task's counters.
+#[derive(Debug, Clone)]
+pub struct Counters {
+    pub input: Arc<InputStats>,
+    pub verify: Arc<dts_task::continuous::Counters>,
+}
+
+pub fn start(config: &Config, progress: Arc<Progress>, counters: Counters) -> Result<(), String> {
     let latest: Arc<Latest<Status>> = Arc::new(Latest::default());
     let m = config.raw.monitor.clone();
     {
@@ -63,7 +70,7 @@ pub fn start(config: &Config, progress: Arc<Progress>, input: Arc<InputStats>) -
     std::thread::spawn(move || {
         for req in server.incoming_requests() {
             let (body, ctype) = match req.url() {
-                "/metrics" => (metrics(latest.get().as_ref(), &progress, &input), "text/plain; version=0.0.4"),
+                "/metrics" => (metrics(latest.get().as_ref(), &progress, &counters), "text/plain; version=0.0.4"),
                 "/status" => (
                     latest.get().map_or("{}".into(), |s| serde_json::to_string_pretty(&s).unwrap_or_default()),
                     "application/json",
@@ -80,9 +87,13 @@ pub fn start(config: &Config, progress: Arc<Progress>, input: Arc<InputStats>) -
     Ok(())
 }
 
-fn metrics(s: Option<&Status>, progress: &Progress, input: &InputStats) -> String {
+fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> String {
     let mut out = String::new();
+    let (input, verify) = (&counters.input, &counters.verify);
     for (name, help, c) in [
+        ("verify_rows_checked_total", "applied rows compared again by continuous verification", &verify.checked),
+        ("verify_rows_mismatched_total", "rows continuous verification found different", &verify.mismatched),
+        ("verify_rows_skipped_total", "applied rows not compared (the checker was behind)", &verify.skipped),
         ("transactions_total", "source transactions handed to the applier", &input.transactions),
         ("row_changes_total", "row changes handed to the applier", &input.rows),
         ("rows_filtered_out_total", "row changes the row filters left out", &input.rows_filtered_out),

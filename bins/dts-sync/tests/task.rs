@@ -351,7 +351,11 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
         "[monitor]\nlisten = \"127.0.0.1:{port}\"\nalert_command = \"echo $DTS_ALERT_KIND: $DTS_ALERT_MESSAGE > {}\"\n",
         alert_file.display()
     );
-    let config = task_file(&format!("mon_{db}"), "", &format!("[[objects]]\ndatabase = \"{db}\"\n\n{monitor}"));
+    let config = task_file(
+        &format!("mon_{db}"),
+        "",
+        &format!("[[objects]]\ndatabase = \"{db}\"\n\n{monitor}\n[verify]\ncontinuous = true\n"),
+    );
     let mut child = spawn_run(&config);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let metrics = loop {
@@ -385,6 +389,20 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert!(lag < 10.0, "heartbeat lag {lag}");
+    // Continuous verification compares the rows incremental sync applies.
+    sql(&shared_pair().source, &[format!("UPDATE {}.items SET qty = qty + 1 WHERE id <= 20", db.quoted())]);
+    let metric = |m: &str, name: &str| -> u64 {
+        m.lines().find_map(|l| l.strip_prefix(&format!("dts_{name} "))).map_or(0, |v| v.trim().parse().unwrap())
+    };
+    loop {
+        let m = http_get(port, "/metrics");
+        if metric(&m, "verify_rows_checked_total") >= 20 {
+            assert_eq!(metric(&m, "verify_rows_mismatched_total"), 0, "{m}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline + Duration::from_secs(30), "no rows checked:\n{m}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
     // SIGTERM stops it cleanly.
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let st = child.wait().unwrap();

@@ -229,6 +229,16 @@ pub struct RawConfig {
     pub retry: RetryConfig,
     #[serde(default)]
     pub monitor: MonitorConfig,
+    #[serde(default)]
+    pub verify: VerifySection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySection {
+    /// During incremental sync, compare every applied row again once the applier passed it.
+    #[serde(default)]
+    pub continuous: bool,
 }
 
 /// A checked task: endpoints with their passwords, the selection, parsed filters.

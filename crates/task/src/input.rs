@@ -56,6 +56,8 @@ pub struct BinlogInput {
     stop_at: Option<BinlogPosition>,
     exit_when_caught_up: bool,
     finished: bool,
+    /// Continuous verification's queue, when on.
+    verify_feed: Option<crate::continuous::Feed>,
     /// The source's heartbeat table, and where its rows go (this task's row only).
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
     pub stats: Arc<InputStats>,
@@ -97,6 +99,7 @@ impl BinlogInput {
             stop_at: None,
             exit_when_caught_up,
             finished: false,
+            verify_feed: None,
             heartbeat: config.raw.task.heartbeat.then(|| {
                 let id = TableId::new(config.meta_db.clone(), Ident::new(crate::heartbeat::TABLE).expect("valid"));
                 let names = [Ident::new("task").expect("valid"), Ident::new("ts").expect("valid")];
@@ -155,6 +158,11 @@ impl BinlogInput {
                 (false, false) => None,
             },
         })
+    }
+
+    /// Sends the key of every applied row to continuous verification.
+    pub fn verify_with(&mut self, feed: crate::continuous::Feed) {
+        self.verify_feed = Some(feed);
     }
 
     fn stop_now(&self) -> bool {
@@ -250,6 +258,13 @@ impl InputSource for BinlogInput {
                         },
                     };
                     bump(&self.stats.rows);
+                    if let Some(feed) = &self.verify_feed
+                        && !tc.table.primary_key.is_empty()
+                        && let Some(row) = change.after().or(change.before())
+                    {
+                        let key = tc.table.primary_key.iter().map(|&i| row[i].clone()).collect();
+                        feed.send(crate::continuous::Msg::Row(tc.table.id.clone(), key));
+                    }
                     Input::Row { target: route.target.clone(), change }
                 }
                 Item::Statement(s) => {
@@ -265,6 +280,9 @@ impl InputSource for BinlogInput {
                             }
                             // Columns may have changed: map rows afresh.
                             self.routes.clear();
+                            if let Some(feed) = &self.verify_feed {
+                                feed.send(crate::continuous::Msg::Reset);
+                            }
                             bump(&self.stats.ddl);
                             Input::Ddl(Ddl {
                                 statements,

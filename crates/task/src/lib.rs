@@ -2,6 +2,7 @@
 //! sync, full sync, then incremental sync from the binlog — resumable from its state in the
 //! destination's metadata database after any stop or crash.
 pub mod config;
+pub mod continuous;
 pub mod filter;
 pub mod heartbeat;
 pub mod input;

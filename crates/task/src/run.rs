@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub copy_progress: Arc<dts_fullcopy::Progress>,
     /// Incremental sync's counters, for metrics.
     pub input_stats: Arc<crate::input::InputStats>,
+    /// Continuous verification's counters (with `[verify] continuous = true`).
+    pub verify_counters: Arc<crate::continuous::Counters>,
 }
 
 /// What a run did.
@@ -185,6 +187,13 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                     let _stop_heartbeat = StopOnDrop(heartbeat_stop);
                     let mut input =
                         BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up, o.input_stats.clone());
+                    if config.raw.verify.continuous {
+                        input.verify_with(crate::continuous::start(
+                            config,
+                            o.verify_counters.clone(),
+                            _stop_heartbeat.0.clone(),
+                        ));
+                    }
                     let mut applier = Applier::new(config.destination.opts(), apply_options(config))?;
                     let stats = applier.run(&mut input)?;
                     report.stopped_by_request = o.stop.load(std::sync::atomic::Ordering::Relaxed);

@@ -285,3 +285,31 @@ fn a_comparison_during_a_write_workload_reports_no_false_difference() {
     let r = dts_verify::run(&source.opts(), &replica.opts(), &select(&db), &options(), None).unwrap();
     assert!(r.identical(), "{}", r.to_table());
 }
+
+#[test]
+fn the_row_checker_compares_given_keys_and_counts() {
+    let pair = shared_pair();
+    let db = identical_pair("vf_rows");
+    let mut checker = dts_verify::RowChecker::new(&pair.source.opts(), &pair.destination.opts()).unwrap();
+    let mut src = dts_verify::connect(&pair.source.opts()).unwrap();
+    let map = dts_verify::selected_tables(&mut src, &select(&db))
+        .unwrap()
+        .into_iter()
+        .find(|m| m.source.table.as_str() == "t")
+        .unwrap();
+    let t = checker.table(map).unwrap();
+    let keys: Vec<Vec<dts_types::Value>> = (1..=5).map(|i| vec![dts_types::Value::Int(i)]).collect();
+    let d = checker.check(&t, &keys, &options(), None).unwrap();
+    assert!(d.keys.is_empty());
+    assert_eq!((checker.checked, checker.mismatched), (5, 0));
+    run_sql(
+        &pair.destination,
+        db.as_str(),
+        &["UPDATE t SET `dec` = 0 WHERE id = 2".into(), "DELETE FROM t WHERE id = 3".into()],
+    );
+    let d = checker.check(&t, &keys, &options(), None).unwrap();
+    assert_eq!(d.different.len(), 1);
+    assert_eq!((d.different[0].key.as_str(), d.different[0].columns.as_slice()), ("id=2", &["dec".to_string()][..]));
+    assert_eq!(d.missing.iter().map(|m| m.key.as_str()).collect::<Vec<_>>(), ["id=3"]);
+    assert_eq!((checker.checked, checker.mismatched), (10, 2));
+}
