@@ -272,6 +272,12 @@ fn ddl_during_incremental_sync_flows_through() {
             format!("INSERT INTO {q}.t3 VALUES (3, 3)"),
             format!("TRUNCATE TABLE {q}.t3"),
             format!("INSERT INTO {q}.t3 VALUES (4, 4)"),
+            // Generated columns are the destination's to compute, never written.
+            format!(
+                "CREATE TABLE {q}.g (id INT PRIMARY KEY, a INT, b INT AS (a * 2) STORED, c INT AS (a + 1) VIRTUAL)"
+            ),
+            format!("INSERT INTO {q}.g (id, a) VALUES (1, 10), (2, 20)"),
+            format!("UPDATE {q}.g SET a = a + 5"),
         ],
     );
     ok(&run(&["run", "--exit-when-caught-up"], &config));
@@ -288,6 +294,8 @@ fn ddl_during_incremental_sync_flows_through() {
         )
         .unwrap();
     assert!(t2.is_none(), "t2 was renamed away");
+    let g: Vec<(i32, i32, i32, i32)> = d.query(format!("SELECT id, a, b, c FROM {q}.g ORDER BY id")).unwrap();
+    assert_eq!(g, [(1, 15, 30, 16), (2, 25, 50, 26)]);
 }
 
 #[test]

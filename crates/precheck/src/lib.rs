@@ -230,18 +230,14 @@ fn source_needs(task: &Task, objects: &SourceObjects, mapped: &[MappedTable]) ->
     dedup(needs)
 }
 
-/// On the destination: creating and writing the target databases, the metadata database and,
-/// for incremental sync, the schema history's shadow databases.
+/// On the destination: creating and writing the target databases and the metadata database.
+/// (The schema history's shadow databases are not used by a task yet: binlog_row_metadata=FULL
+/// carries the column names.)
 fn destination_needs(task: &Task, objects: &SourceObjects, mapped: &[MappedTable]) -> Vec<Need> {
     const WRITE: &[&str] = &["CREATE", "ALTER", "DROP", "INDEX", "INSERT", "UPDATE", "DELETE", "SELECT"];
     let mut dbs: Vec<String> = mapped.iter().map(|m| m.target.database.as_str().to_string()).collect();
     dbs.extend(objects.selected_databases(&task.selection).iter().filter_map(|db| task.selection.database(db)));
     dbs.push(task.meta_database.clone());
-    if task.types.incremental {
-        for db in objects.selected_databases(&task.selection) {
-            dbs.push(dts_schema::history::shadow_name(&task.name, &db));
-        }
-    }
     let mut needs = Vec::new();
     for db in &dbs {
         for p in WRITE {

@@ -15,10 +15,11 @@ pub const MISSING_TABLE: &str = "the table does not exist on the destination";
 /// (name, COLUMN_TYPE, charset, nullable)
 type ColumnRow = (String, String, Option<String>, String);
 
+/// The stored (not generated) columns: generated ones are the server's to compute, never synced.
 fn columns(conn: &mut Conn, db: &str, table: &str) -> Result<Vec<ColumnRow>, mysql::Error> {
     conn.exec(
         "SELECT COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, IS_NULLABLE FROM information_schema.COLUMNS \
-         WHERE TABLE_SCHEMA = ? AND BINARY TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+         WHERE TABLE_SCHEMA = ? AND BINARY TABLE_NAME = ? AND EXTRA NOT LIKE '%GENERATED%' ORDER BY ORDINAL_POSITION",
         (db, table),
     )
 }
