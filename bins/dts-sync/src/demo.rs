@@ -67,7 +67,7 @@ pub fn run(args: &DemoArgs) -> Result<bool, Box<dyn Error>> {
     let started = Instant::now();
     let o = RunOptions { exit_when_caught_up: true, ..Default::default() };
     let shown = Arc::new(AtomicBool::new(false));
-    crate::progress::show(o.copy_progress.clone(), shown.clone(), o.in_incremental.clone());
+    crate::progress::show(o.schema_progress.clone(), o.copy_progress.clone(), shown.clone(), o.in_incremental.clone());
     eprintln!("running the task (schema, full, incremental) while the writer changes the source...");
     let r = dts_task::run::run(&config, &o);
     shown.store(true, Ordering::Relaxed);

@@ -145,7 +145,8 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             let shown = Arc::new(AtomicBool::new(false));
-            progress::show(copy_progress.clone(), shown.clone(), in_incremental.clone());
+            let schema_progress = Arc::new(dts_task::run::SchemaProgress::default());
+            progress::show(schema_progress.clone(), copy_progress.clone(), shown.clone(), in_incremental.clone());
             let o = dts_task::run::RunOptions {
                 exit_when_caught_up,
                 acknowledged: ignore,
@@ -154,6 +155,7 @@ fn main() -> ExitCode {
                 copy_progress,
                 input_stats,
                 verify_counters,
+                schema_progress,
             };
             let result = dts_task::run::run(&config, &o);
             shown.store(true, Ordering::Relaxed);

@@ -7,24 +7,37 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dts_fullcopy::Progress;
+use dts_task::run::SchemaProgress;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Shows `progress` until `done` or `incremental` (the full copy is over) is set.
-pub fn show(progress: Arc<Progress>, done: Arc<AtomicBool>, incremental: Arc<AtomicBool>) {
+/// Shows schema sync's and the full copy's progress until `done` or `incremental` (both are
+/// over) is set.
+pub fn show(schema: Arc<SchemaProgress>, progress: Arc<Progress>, done: Arc<AtomicBool>, incremental: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         let over = || done.load(Ordering::Relaxed) || incremental.load(Ordering::Relaxed);
-        if std::io::stderr().is_terminal() { bars(&progress, &over) } else { lines(&progress, &over) }
+        if std::io::stderr().is_terminal() { bars(&schema, &progress, &over) } else { lines(&progress, &over) }
     });
 }
 
-fn bars(progress: &Progress, over: &dyn Fn() -> bool) {
+fn bars(schema: &SchemaProgress, progress: &Progress, over: &dyn Fn() -> bool) {
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let schema_bar = multi.add(
+        ProgressBar::new(0)
+            .with_style(
+                ProgressStyle::with_template("{prefix:>32} [{bar:30}] {pos:>10}/{len:10} statements")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            )
+            .with_prefix("schema"),
+    );
     let style = ProgressStyle::with_template("{prefix:>32} [{bar:30}] {pos:>10}/{len:10} rows {per_sec:>12} {eta:>4}")
         .expect("a valid template")
         .progress_chars("=> ");
     let total = multi.add(ProgressBar::new(0).with_style(style.clone()).with_prefix("total"));
     let mut bars: Vec<(String, ProgressBar)> = Vec::new();
     while !over() {
+        schema_bar.set_length(schema.total.load(Ordering::Relaxed));
+        schema_bar.set_position(schema.done.load(Ordering::Relaxed));
         let snap = progress.snapshot();
         for t in &snap {
             let name = t.table.to_string().replace('`', "");

@@ -52,6 +52,15 @@ pub struct RunOptions {
     pub input_stats: Arc<crate::input::InputStats>,
     /// Continuous verification's counters (with `[verify] continuous = true`).
     pub verify_counters: Arc<crate::continuous::Counters>,
+    /// Schema sync's statements: (done, total), for a progress bar.
+    pub schema_progress: Arc<SchemaProgress>,
+}
+
+/// How far schema sync is.
+#[derive(Debug, Default)]
+pub struct SchemaProgress {
+    pub done: std::sync::atomic::AtomicU64,
+    pub total: std::sync::atomic::AtomicU64,
 }
 
 /// What a run did.
@@ -155,7 +164,7 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
             match phase {
                 Phase::Schema => {
                     tracing::info!(task = config.name(), "schema sync");
-                    report.schema_statements = schema_sync(config, &mut dst, resuming)?;
+                    report.schema_statements = schema_sync(config, &mut dst, resuming, &o.schema_progress)?;
                 }
                 Phase::Full => {
                     tracing::info!(task = config.name(), "full sync");
@@ -244,7 +253,7 @@ fn apply_options(config: &Config) -> ApplyOptions {
 
 /// Creates the selected objects on the destination. On a resumed or "ignore" run, objects that
 /// already exist are kept.
-fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool) -> Result<usize, TaskError> {
+fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &SchemaProgress) -> Result<usize, TaskError> {
     let mut src = connect(config.source.opts())?;
     let catalog = dts_schema::reader::catalog(&mut src)?;
     let mut dbs = Vec::new();
@@ -260,7 +269,9 @@ fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool) -> Result<usize,
     }
     dst.query_drop("SET SESSION foreign_key_checks = 0")?;
     let keep_existing = resuming || config.raw.task.conflicting_tables == Conflicting::Ignore;
+    progress.total.store(plan.statements.len() as u64, std::sync::atomic::Ordering::Relaxed);
     for s in &plan.statements {
+        progress.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match dst.query_drop(s) {
             Ok(()) => {}
             // Already there: 1050 table, 1304 routine, 1359 trigger, 1826/1061 key, 1060 column.
