@@ -194,13 +194,13 @@ fn plan_table(
     m: MappedTable,
     o: &VerifyOptions,
 ) -> Result<(VerifyTable, TableResult, Vec<Chunk>), VerifyError> {
-    let t = VerifyTable::new(TableJob::load(&mut c.src, m)?);
+    let mut t = VerifyTable::new(TableJob::load(&mut c.src, m)?);
     let mut r = TableResult {
         source: t.job.map.source.to_string().replace('`', ""),
         target: t.job.map.target.to_string().replace('`', ""),
         ..Default::default()
     };
-    r.schema = schema::differences(c, &t)?;
+    r.schema = schema::differences(c, &mut t)?;
     if r.schema.iter().any(|s| s.starts_with(schema::MISSING_TABLE)) {
         // Nothing to compare row by row: every source row is missing.
         let n = count(&mut c.src, &t, Side::Source)?;

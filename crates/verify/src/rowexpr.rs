@@ -10,10 +10,15 @@
 
 use dts_types::{ColumnType, quote_ident};
 
-/// The text of one column (`name` unquoted).
+/// The text of one column (`name` unquoted), NULL-safe.
 pub fn column(name: &str, ty: &ColumnType) -> String {
+    format!("IFNULL({}, 'N')", column_not_null(name, ty))
+}
+
+/// The text of a column that cannot be NULL on either side (no NULL marker needed).
+pub fn column_not_null(name: &str, ty: &ColumnType) -> String {
     let q = quote_ident(name);
-    let e = match ty {
+    match ty {
         ColumnType::Float => format!("({q} + 0e0)"),
         ColumnType::TinyInt { .. }
         | ColumnType::SmallInt { .. }
@@ -28,13 +33,15 @@ pub fn column(name: &str, ty: &ColumnType) -> String {
         | ColumnType::DateTime { .. }
         | ColumnType::Timestamp { .. } => q,
         _ => format!("CONCAT(LENGTH({q}), ':', {q})"),
-    };
-    format!("IFNULL({e}, 'N')")
+    }
 }
 
-/// The whole row: columns as (name on this server, type).
-pub fn row<'a>(columns: impl IntoIterator<Item = (&'a str, &'a ColumnType)>) -> String {
-    let parts: Vec<String> = columns.into_iter().map(|(n, t)| column(n, t)).collect();
+/// The whole row: columns as (name on this server, type, whether NOT NULL on both sides).
+pub fn row<'a>(columns: impl IntoIterator<Item = (&'a str, &'a ColumnType, bool)>) -> String {
+    let parts: Vec<String> = columns
+        .into_iter()
+        .map(|(n, t, not_null)| if not_null { column_not_null(n, t) } else { column(n, t) })
+        .collect();
     format!("CONCAT_WS(',', {})", parts.join(", "))
 }
 
@@ -55,6 +62,6 @@ mod tests {
         assert_eq!(column("f", &ColumnType::Float), "IFNULL((`f` + 0e0), 'N')");
         let s = dts_schema::column_type::parse_column_type("varchar(10)", Some("utf8mb4")).unwrap();
         assert_eq!(column("s", &s), "IFNULL(CONCAT(LENGTH(`s`), ':', `s`), 'N')");
-        assert_eq!(row([("a", &ty), ("s", &s)]), format!("CONCAT_WS(',', {}, {})", column("a", &ty), column("s", &s)));
+        assert_eq!(row([("a", &ty, true), ("s", &s, false)]), format!("CONCAT_WS(',', `a`, {})", column("s", &s)));
     }
 }

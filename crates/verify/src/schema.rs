@@ -32,7 +32,9 @@ fn primary_key(conn: &mut Conn, db: &str, table: &str) -> Result<Vec<String>, my
     )
 }
 
-pub fn differences(c: &mut Conns, t: &VerifyTable) -> Result<Vec<String>, VerifyError> {
+/// The schema differences of `t`; where there are none, marks the columns NOT NULL on both
+/// sides (their row text then needs no NULL marker).
+pub fn differences(c: &mut Conns, t: &mut VerifyTable) -> Result<Vec<String>, VerifyError> {
     let (s, d) = (&t.job.map.source, &t.job.map.target);
     let src = columns(&mut c.src, s.database.as_str(), s.table.as_str())?;
     let dst = columns(&mut c.dst, d.database.as_str(), d.table.as_str())?;
@@ -76,6 +78,11 @@ pub fn differences(c: &mut Conns, t: &VerifyTable) -> Result<Vec<String>, Verify
     let lower = |v: &[String]| v.iter().map(|x| x.to_lowercase()).collect::<Vec<_>>();
     if lower(&spk) != lower(&dpk) {
         out.push(format!("primary key: source ({}), destination ({})", spk.join(", "), dpk.join(", ")));
+    }
+    if out.is_empty() {
+        for col in &mut t.cols {
+            col.not_null = src.iter().any(|x| x.0 == col.source && x.3 == "NO");
+        }
     }
     Ok(out)
 }

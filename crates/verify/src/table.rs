@@ -14,6 +14,8 @@ pub struct Col {
     pub source: String,
     pub target: String,
     pub ty: ColumnType,
+    /// NOT NULL on both servers (then the row text needs no NULL marker for it).
+    pub not_null: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -40,7 +42,7 @@ impl VerifyTable {
             .columns
             .iter()
             .filter(|c| c.copied)
-            .map(|c| Col { source: c.name.clone(), target: c.target.clone(), ty: c.ty.clone() })
+            .map(|c| Col { source: c.name.clone(), target: c.target.clone(), ty: c.ty.clone(), not_null: false })
             .collect();
         let key = job.key.as_ref().and_then(|k| {
             k.iter().map(|&i| cols.iter().position(|c| c.source == job.columns[i].name)).collect::<Option<Vec<_>>>()
@@ -68,7 +70,7 @@ impl VerifyTable {
 
     /// The serialized row on `side`.
     pub fn row_expr(&self, side: Side) -> String {
-        rowexpr::row((0..self.cols.len()).map(|i| (self.col_name(side, i), &self.cols[i].ty)))
+        rowexpr::row((0..self.cols.len()).map(|i| (self.col_name(side, i), &self.cols[i].ty, self.cols[i].not_null)))
     }
 
     /// The chunk's WHERE on `side`: the key range (same on both sides, by position) and, on
