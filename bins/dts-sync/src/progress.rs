@@ -50,7 +50,8 @@ fn bars(schema: &SchemaProgress, progress: &Progress, over: &dyn Fn() -> bool) {
                     b
                 }
             };
-            bar.set_length(t.rows_estimate.max(t.rows_done));
+            // A finished table's length is what was copied (the server's row estimate is rough).
+            bar.set_length(if t.finished { t.rows_done } else { t.rows_estimate.max(t.rows_done) });
             bar.set_position(t.rows_done);
             if t.finished && !bar.is_finished() {
                 bar.finish();

@@ -196,6 +196,8 @@ fn renames_a_column_subset_and_a_filter_under_a_live_writer_end_identical() {
     let status = ok(&run(&["status", "--json"], &config));
     let j: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(j["phase"], "incremental", "{status}");
+    assert!(j["counters"]["transactions"].as_u64().unwrap() > 0, "{status}");
+    assert!(j["counters"]["rows_filtered_out"].as_u64().unwrap() > 0, "{status}");
     // Other tests write on the shared source, so it may be ahead again: the lag is measured.
     assert!(j["checkpoint"].is_string() && j["lag_bytes"].is_u64(), "{status}");
     // The destination has only the selected, renamed columns.

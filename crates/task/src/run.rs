@@ -194,6 +194,12 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                         );
                     }
                     let _stop_heartbeat = StopOnDrop(heartbeat_stop);
+                    let base = state.read(&mut dst)?.map(|s| s.counters).unwrap_or_default();
+                    let persister = Arc::new(AtomicBool::new(false));
+                    let _persisted = StopAndJoin(
+                        persister.clone(),
+                        Some(persist_counters(config, state.clone(), base, o.input_stats.clone(), persister)),
+                    );
                     let mut input =
                         BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up, o.input_stats.clone());
                     if config.raw.verify.continuous {
@@ -229,6 +235,61 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
         }
     }
     result.map(|()| report)
+}
+
+/// Every 5 s, and when incremental sync ends, the counters (over all runs) go to the task's
+/// state, for `status`.
+fn persist_counters(
+    config: &Config,
+    state: StateTable,
+    base: crate::state::Counters,
+    input: Arc<crate::input::InputStats>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    let opts = config.destination.opts();
+    std::thread::spawn(move || {
+        let mut conn: Option<Conn> = None;
+        loop {
+            let last = stop.load(std::sync::atomic::Ordering::Relaxed);
+            let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+            let k = crate::state::Counters {
+                transactions: base.transactions + get(&input.transactions),
+                row_changes: base.row_changes + get(&input.rows),
+                rows_filtered_out: base.rows_filtered_out + get(&input.rows_filtered_out),
+                ddl: base.ddl + get(&input.ddl),
+            };
+            if conn.is_none() {
+                conn = connect(opts.clone()).ok();
+            }
+            if let Some(c) = conn.as_mut()
+                && state.set_counters(c, &k).is_err()
+            {
+                conn = None;
+            }
+            if last {
+                return;
+            }
+            for _ in 0..50 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    })
+}
+
+/// Sets its flag and waits for its thread when dropped (the counters' last write happens
+/// before `run` returns).
+struct StopAndJoin(Arc<AtomicBool>, Option<std::thread::JoinHandle<()>>);
+
+impl Drop for StopAndJoin {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.1.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 /// Sets its flag when dropped (stops the heartbeat with the incremental phase).

@@ -40,6 +40,16 @@ pub struct State {
     pub incremental_from: Option<BinlogPosition>,
     pub last_error: Option<String>,
     pub updated_at: String,
+    pub counters: Counters,
+}
+
+/// What incremental sync has handed to the applier over the task's life (all runs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    pub transactions: u64,
+    pub row_changes: u64,
+    pub rows_filtered_out: u64,
+    pub ddl: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +68,8 @@ impl StateTable {
         c.query_drop(format!(
             "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL PRIMARY KEY, phase VARCHAR(16) NOT NULL, \
              incremental_file VARCHAR(255) NULL, incremental_pos BIGINT UNSIGNED NULL, last_error TEXT NULL, \
+             transactions BIGINT UNSIGNED NOT NULL DEFAULT 0, row_changes BIGINT UNSIGNED NOT NULL DEFAULT 0, \
+             rows_filtered_out BIGINT UNSIGNED NOT NULL DEFAULT 0, ddl BIGINT UNSIGNED NOT NULL DEFAULT 0, \
              updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)) \
              DEFAULT CHARSET=utf8mb4",
             self.table()
@@ -72,21 +84,28 @@ impl StateTable {
         if exists.is_none() {
             return Ok(None);
         }
-        // (phase, incremental file, incremental position, last error, updated at)
-        type Row = (String, Option<String>, Option<u64>, Option<String>, String);
-        let row: Option<Row> = c.exec_first(
+        let row: Option<mysql::Row> = c.exec_first(
             format!(
-                "SELECT phase, incremental_file, incremental_pos, last_error, CAST(updated_at AS CHAR) FROM {} WHERE task = ?",
+                "SELECT phase, incremental_file, incremental_pos, last_error, CAST(updated_at AS CHAR), \
+                 transactions, row_changes, rows_filtered_out, ddl FROM {} WHERE task = ?",
                 self.table()
             ),
             (&self.task,),
         )?;
-        Ok(row.and_then(|(phase, f, p, e, u)| {
+        Ok(row.and_then(|r| {
+            let f: Option<String> = r.get(1)?;
+            let p: Option<u64> = r.get(2)?;
             Some(State {
-                phase: Phase::parse(&phase)?,
+                phase: Phase::parse(&r.get::<String, _>(0)?)?,
                 incremental_from: f.zip(p).map(|(f, p)| BinlogPosition::new(f, p)),
-                last_error: e,
-                updated_at: u,
+                last_error: r.get(3)?,
+                updated_at: r.get(4)?,
+                counters: Counters {
+                    transactions: r.get(5)?,
+                    row_changes: r.get(6)?,
+                    rows_filtered_out: r.get(7)?,
+                    ddl: r.get(8)?,
+                },
             })
         }))
     }
@@ -110,5 +129,17 @@ impl StateTable {
 
     pub fn set_error(&self, c: &mut Conn, error: &str) -> Result<(), mysql::Error> {
         c.exec_drop(format!("UPDATE {} SET last_error = ? WHERE task = ?", self.table()), (error, &self.task))
+    }
+}
+
+impl StateTable {
+    pub fn set_counters(&self, c: &mut Conn, k: &Counters) -> Result<(), mysql::Error> {
+        c.exec_drop(
+            format!(
+                "UPDATE {} SET transactions = ?, row_changes = ?, rows_filtered_out = ?, ddl = ? WHERE task = ?",
+                self.table()
+            ),
+            (k.transactions, k.row_changes, k.rows_filtered_out, k.ddl, &self.task),
+        )
     }
 }

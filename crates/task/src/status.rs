@@ -36,6 +36,8 @@ pub struct Status {
     /// Seconds behind the source: now minus the last source heartbeat applied (with the
     /// heartbeat on), else how long the checkpoint has not moved while the source is ahead.
     pub lag_seconds: Option<f64>,
+    /// What incremental sync handed to the applier, over all runs.
+    pub counters: crate::state::Counters,
 }
 
 impl Status {
@@ -71,6 +73,13 @@ impl Status {
             (Some(b), None) => out.push_str(&format!("  lag          {b} bytes\n")),
             _ => {}
         }
+        let k = &self.counters;
+        if k.transactions > 0 {
+            out.push_str(&format!(
+                "  applied      {} transactions, {} row changes ({} left out by filters), {} DDL\n",
+                k.transactions, k.row_changes, k.rows_filtered_out, k.ddl
+            ));
+        }
         if let Some(e) = &self.last_error {
             out.push_str(&format!("  last error   {e}\n"));
         }
@@ -88,6 +97,7 @@ pub fn read(config: &Config) -> Result<Status, mysql::Error> {
     st.updated_at = Some(s.updated_at);
     st.last_error = s.last_error;
     st.incremental_from = s.incremental_from.as_ref().map(|p| p.to_string());
+    st.counters = s.counters;
     let q = config.meta_db.quoted();
     let has = |c: &mut mysql::Conn, t: &str| -> Result<bool, mysql::Error> {
         Ok(c.exec_first::<u8, _, _>(
