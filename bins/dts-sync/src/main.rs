@@ -115,7 +115,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            let mut report = dts_precheck::run(&dts_task::run::precheck_task(&config, false, None));
+            let mut report = dts_precheck::run(&dts_task::run::precheck_now(&config));
             if let Err(e) = report.acknowledge(&ignore) {
                 eprintln!("dts-sync: {e}");
                 return ExitCode::from(2);

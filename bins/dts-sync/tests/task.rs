@@ -193,6 +193,9 @@ fn renames_a_column_subset_and_a_filter_under_a_live_writer_end_identical() {
     ok(&run(&["run", "--exit-when-caught-up"], &config));
     compare_rows(&db);
     verify_identical(&config);
+    // Checked again after it ran, the task is a resumed one: its own tables are no conflict.
+    let pre = ok(&run(&["precheck", "--json"], &config));
+    assert!(pre.contains("\"passed\": true") && pre.contains("checkpoint_binlog"), "{pre}");
     let status = ok(&run(&["status", "--json"], &config));
     let j: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(j["phase"], "incremental", "{status}");

@@ -103,6 +103,42 @@ pub fn precheck_task(config: &Config, resuming: bool, resume_from: Option<Binlog
     }
 }
 
+/// Where a resumed task reads the binlog from: the applier's checkpoint, else the start of
+/// incremental sync (after the full copy); `None` for a task that has not reached it.
+fn resume_position(
+    config: &Config,
+    dst: &mut Conn,
+    state: Option<&crate::state::State>,
+) -> Result<Option<BinlogPosition>, mysql::Error> {
+    let Some(state) = state else { return Ok(None) };
+    let exists: Option<u8> = dst.exec_first(
+        "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'apply_checkpoint'",
+        (config.meta_db.as_str(),),
+    )?;
+    if exists.is_some() {
+        let ck = dts_applier::checkpoint::Checkpoint { task: config.name().to_string(), db: config.meta_db.clone() };
+        if let Ok(Some(p)) = ck.read(dst) {
+            return Ok(Some(p.binlog));
+        }
+    }
+    Ok(state.incremental_from.clone())
+}
+
+/// The precheck of a task as `run` would do it now (a task with state on the destination is
+/// checked as resumed).
+pub fn precheck_now(config: &Config) -> dts_precheck::Task {
+    let resumed = (|| -> Result<_, mysql::Error> {
+        let mut dst = connect(config.destination.opts())?;
+        let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
+        let current = state.read(&mut dst)?;
+        let from = resume_position(config, &mut dst, current.as_ref())?;
+        Ok((current.is_some(), from))
+    })();
+    // Unreachable destination: the precheck itself reports it.
+    let (resuming, from) = resumed.unwrap_or((false, None));
+    precheck_task(config, resuming, from)
+}
+
 fn first_phase(config: &Config) -> Phase {
     if config.schema() {
         Phase::Schema
@@ -143,7 +179,7 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
     let resuming = current.is_some();
     let mut report = RunReport::default();
     // The precheck: failures always stop the task; warnings unless acknowledged.
-    let resume_from = current.as_ref().and_then(|s| s.incremental_from.clone());
+    let resume_from = resume_position(config, &mut dst, current.as_ref())?;
     let mut pre = dts_precheck::run(&precheck_task(config, resuming, resume_from));
     pre.acknowledge(&o.acknowledged).map_err(|e| TaskError::Precheck(e.to_string()))?;
     if !pre.passed() {
