@@ -426,3 +426,43 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
     let alert = std::fs::read_to_string(&alert_file).unwrap();
     assert!(alert.starts_with("failure: task mon_") && alert.contains("precheck"), "{alert}");
 }
+
+#[test]
+fn a_table_created_on_the_source_after_schema_sync_is_created_and_copied() {
+    let pair = shared_pair();
+    let db = seed("e2e_late", 20_000);
+    let config = task_file(
+        &format!("late_{db}"),
+        "",
+        &format!("[[objects]]\ndatabase = \"{db}\"\n\n[full]\nchunk_rows = 1000\nrows_per_sec = 2000\n"),
+    );
+    // Stopped in the middle of the (throttled) full copy, after schema sync.
+    let mut child = spawn_run(&config);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = ok(&run(&["status", "--json"], &config));
+        if st.contains("\"phase\": \"full\"") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never reached the full copy: {st}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let q = db.quoted();
+    sql(
+        &pair.source,
+        &[
+            format!("CREATE TABLE {q}.late (id INT PRIMARY KEY, v VARCHAR(10))"),
+            format!("INSERT INTO {q}.late VALUES (1, 'a'), (2, 'b')"),
+        ],
+    );
+    // The resumed copy lists it (sped up: the throttle is only for the kill above).
+    let text = std::fs::read_to_string(&config).unwrap().replace("rows_per_sec = 2000", "rows_per_sec = 0");
+    std::fs::write(&config, text).unwrap();
+    ok(&run(&["run", "--exit-when-caught-up"], &config));
+    verify_identical(&config);
+    let n: u64 =
+        pair.destination.conn().unwrap().query_first(format!("SELECT COUNT(*) FROM {q}.late")).unwrap().unwrap();
+    assert_eq!(n, 2);
+}

@@ -385,8 +385,31 @@ fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &Schem
 
 fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<dts_fullcopy::CopyReport, TaskError> {
     let mut src = connect(config.source.opts())?;
+    let mut dst = connect(config.destination.opts())?;
+    // The low watermark first, the list of tables after it: a table created later is created
+    // (and filled) by replaying the binlog from the watermark; one created before it is listed.
+    let meta = dts_fullcopy::meta::Meta { task: config.name().to_string(), db: config.meta_db.clone() };
+    meta.ensure(&mut dst)?;
+    if meta.low(&mut dst)?.is_none() {
+        let p = dts_fullcopy::source_position(&mut src)?;
+        meta.set_low(&mut dst, &p)?;
+    }
     let tables = mapped_tables(config, &mut src)?;
     drop(src);
+    // Tables created on the source after schema sync ran are created now.
+    if config.schema() {
+        let targets: Vec<(String, String)> = dst.query(format!(
+            "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN {}",
+            "('mysql', 'information_schema', 'performance_schema', 'sys')"
+        ))?;
+        let missing = tables
+            .iter()
+            .any(|m| !targets.iter().any(|(d, t)| d == m.target.database.as_str() && t == m.target.table.as_str()));
+        if missing {
+            tracing::info!("tables appeared on the source after schema sync: creating them");
+            schema_sync(config, &mut dst, true, &SchemaProgress::default())?;
+        }
+    }
     let f = &config.raw.full;
     let mut o = CopyOptions::new(config.name());
     o.meta_db = config.meta_db.clone();
@@ -398,7 +421,6 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
         o.existing_rows = ExistingRows::Ignore;
     }
     // LOAD DATA LOCAL needs local_infile on the destination; without it, INSERTs.
-    let mut dst = connect(config.destination.opts())?;
     let local_infile: Option<String> = dst.query_first("SELECT @@GLOBAL.local_infile")?;
     o.load_data = local_infile.as_deref().is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"));
     Ok(dts_fullcopy::run(config.source.opts(), config.destination.opts(), tables, &o)?)
