@@ -254,16 +254,34 @@ fn row_text(t: &VerifyTable, row: &[Value]) -> String {
     format!("({})", parts.join(", "))
 }
 
-/// A keyless table compared as multisets: rows whose copies differ in number.
-pub fn compare_multiset(c: &mut Conns, t: &VerifyTable, limit: usize) -> Result<(KeyDiffs, u64), VerifyError> {
+/// Row hash -> (copies on the source, copies on the destination), for the rows of a keyless
+/// table whose numbers of copies differ.
+pub type MultisetDiff = std::collections::BTreeMap<Vec<u8>, (u64, u64)>;
+
+/// A keyless table compared as multisets: the rows whose copies differ in number.
+pub fn multiset_diff(c: &mut Conns, t: &VerifyTable) -> Result<MultisetDiff, VerifyError> {
     let (s, d) = c.both(|src| multiset(src, t, Side::Source), |dst| multiset(dst, t, Side::Destination));
     let (s, d) = (s?, d?);
+    let mut out = MultisetDiff::new();
+    for h in s.keys().chain(d.keys()) {
+        let (ns, nd) = (s.get(h).copied().unwrap_or(0), d.get(h).copied().unwrap_or(0));
+        if ns != nd {
+            out.insert(h.clone(), (ns, nd));
+        }
+    }
+    Ok(out)
+}
+
+/// The rows behind a multiset difference, with their repairs (at most `limit` listed).
+pub fn render_multiset(
+    c: &mut Conns,
+    t: &VerifyTable,
+    diff: &MultisetDiff,
+    limit: usize,
+) -> Result<(KeyDiffs, u64), VerifyError> {
     let mut out = KeyDiffs::default();
     let mut unlisted = 0u64;
-    let mut hashes: Vec<&Vec<u8>> = s.keys().chain(d.keys().filter(|h| !s.contains_key(*h))).collect();
-    hashes.sort();
-    for h in hashes {
-        let (ns, nd) = (s.get(h).copied().unwrap_or(0), d.get(h).copied().unwrap_or(0));
+    for (h, &(ns, nd)) in diff {
         let listed = (out.missing.len() + out.extra.len()) as u64;
         let room = (limit as u64).saturating_sub(listed);
         if ns > nd {

@@ -298,9 +298,10 @@ fn chunk_result(
     };
     let mut out = ChunkResult { source_rows: s.0, destination_rows: d.0, differing: true, ..Default::default() };
     if t.key.is_none() {
-        let (diffs, unlisted) = compare::compare_multiset(c, t, o.max_listed)?;
-        out.diffs = diffs;
-        out.unlisted = unlisted;
+        let first = compare::multiset_diff(c, t)?;
+        let (diff, unsettled) = settle_multiset(c, t, first, o, progress)?;
+        (out.diffs, out.unlisted) = compare::render_multiset(c, t, &diff, o.max_listed)?;
+        out.unsettled = unsettled;
         return Ok(out);
     }
     let mut keys = compare::differing_keys(c, t, chunk)?;
@@ -362,6 +363,44 @@ fn recheck_keys(
         pending = next;
     }
     Ok((final_diffs, pending.len() as u64))
+}
+
+/// A keyless table's differences, settled like keyed rows' (see [`recheck_keys`]): a row's
+/// difference in copies is reported once it held in two consecutive looks, each after the
+/// applier passed the source position, with the source's number of copies unchanged; rows
+/// still changing are counted as unsettled.
+fn settle_multiset(
+    c: &mut Conns,
+    t: &VerifyTable,
+    first: compare::MultisetDiff,
+    o: &VerifyOptions,
+    progress: Option<&dyn Progress>,
+) -> Result<(compare::MultisetDiff, u64), VerifyError> {
+    let Some(p) = progress else { return Ok((first, 0)) };
+    let mut steady: std::collections::HashMap<Vec<u8>, u32> = std::collections::HashMap::new();
+    let mut confirmed = compare::MultisetDiff::new();
+    let mut pending = first;
+    for _ in 0..o.rechecks.max(2) {
+        if pending.is_empty() {
+            break;
+        }
+        let Some(pos) = source_position(&mut c.src) else { break };
+        p.wait_applied(&pos, o.recheck_wait);
+        let now = compare::multiset_diff(c, t)?;
+        let mut next = compare::MultisetDiff::new();
+        for (h, (ns, _)) in pending {
+            let Some(&(ns2, nd2)) = now.get(&h) else { continue };
+            let n = steady.entry(h.clone()).or_default();
+            *n = if ns2 == ns { *n + 1 } else { 0 };
+            if *n >= 2 {
+                confirmed.insert(h, (ns2, nd2));
+            } else {
+                next.insert(h, (ns2, nd2));
+            }
+        }
+        pending = next;
+    }
+    Ok((confirmed, pending.values().map(|(s, d)| s.abs_diff(*d)).sum()))
 }
 
 /// Continuous verification: compares the rows with these keys (for instance, those incremental

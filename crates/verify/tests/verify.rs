@@ -225,7 +225,14 @@ fn a_comparison_during_a_write_workload_reports_no_false_difference() {
     let replica = Sandbox::builder("verify-replica").server_id(77).start().unwrap();
     let start: mysql::Row = source.conn().unwrap().query_first("SHOW MASTER STATUS").unwrap().unwrap();
     let (file, pos): (String, u64) = (start.get(0).unwrap(), start.get(1).unwrap());
-    run_sql(source, db.as_str(), &["CREATE TABLE kv (id INT PRIMARY KEY, v BIGINT, s VARCHAR(40))".into()]);
+    run_sql(
+        source,
+        db.as_str(),
+        &[
+            "CREATE TABLE kv (id INT PRIMARY KEY, v BIGINT, s VARCHAR(40))".into(),
+            "CREATE TABLE log (k INT, v VARCHAR(20))".into(),
+        ],
+    );
     {
         let mut r = replica.root_conn().unwrap();
         r.query_drop(format!("SET GLOBAL replicate_do_db = '{db}'")).unwrap();
@@ -257,6 +264,11 @@ fn a_comparison_during_a_write_workload_reports_no_false_difference() {
                 .unwrap();
                 if i.is_multiple_of(7) {
                     c.query_drop(format!("DELETE FROM kv WHERE id = {}", (i * 13) % 300)).unwrap();
+                }
+                // A keyless table: duplicates come and go.
+                c.query_drop(format!("INSERT INTO log VALUES ({}, 'x')", i % 40)).unwrap();
+                if i.is_multiple_of(3) {
+                    c.query_drop(format!("DELETE FROM log WHERE k = {} LIMIT 1", (i * 7) % 40)).unwrap();
                 }
                 std::thread::sleep(Duration::from_millis(2));
             }
