@@ -140,8 +140,16 @@ pub fn alert(config: &Config, kind: &str, message: &str) {
     let m = &config.raw.monitor;
     if let Some(url) = &m.alert_webhook {
         let body = serde_json::json!({ "task": config.name(), "kind": kind, "message": message });
-        if let Err(e) = ureq::post(url).timeout(Duration::from_secs(10)).send_json(body) {
-            tracing::error!(%url, "alert webhook failed: {e}");
+        // Three tries, a second and then two apart: a webhook that blips does not lose the alert.
+        for attempt in 0..3u64 {
+            match ureq::post(url).timeout(Duration::from_secs(5)).send_json(body.clone()) {
+                Ok(_) => break,
+                Err(e) if attempt < 2 => {
+                    tracing::warn!(%url, "alert webhook failed, retrying: {e}");
+                    std::thread::sleep(Duration::from_secs(attempt + 1));
+                }
+                Err(e) => tracing::error!(%url, "alert webhook failed: {e}"),
+            }
         }
     }
     if let Some(cmd) = &m.alert_command {

@@ -360,8 +360,20 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
     let db = seed("e2e_mon", 100);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let alert_file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("alert-{db}"));
+    // A webhook receiver: the first POST's body.
+    let hook = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let hook_port = hook.server_addr().to_ip().unwrap().port();
+    let received = std::thread::spawn(move || {
+        let mut req = hook.recv_timeout(Duration::from_secs(120)).unwrap().expect("a webhook call");
+        let mut body = String::new();
+        std::io::Read::read_to_string(req.as_reader(), &mut body).unwrap();
+        let method = req.method().to_string();
+        let _ = req.respond(tiny_http::Response::from_string("ok"));
+        (method, body)
+    });
     let monitor = format!(
-        "[monitor]\nlisten = \"127.0.0.1:{port}\"\nalert_command = \"echo $DTS_ALERT_KIND: $DTS_ALERT_MESSAGE > {}\"\n",
+        "[monitor]\nlisten = \"127.0.0.1:{port}\"\nalert_command = \"echo $DTS_ALERT_KIND: $DTS_ALERT_MESSAGE > {}\"\n\
+         alert_webhook = \"http://127.0.0.1:{hook_port}/alert\"\n",
         alert_file.display()
     );
     let config = task_file(
@@ -425,6 +437,11 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
     assert_eq!(out.status.code(), Some(1));
     let alert = std::fs::read_to_string(&alert_file).unwrap();
     assert!(alert.starts_with("failure: task mon_") && alert.contains("precheck"), "{alert}");
+    let (method, body) = received.join().unwrap();
+    assert_eq!(method, "POST");
+    let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(j["kind"], "failure", "{body}");
+    assert_eq!(j["task"], format!("mon_{db}"));
 }
 
 #[test]
