@@ -13,7 +13,7 @@ use mysql::{Conn, Opts, OptsBuilder};
 use crate::chunk::{self, Chunk};
 use crate::meta::Meta;
 use crate::table::TableJob;
-use crate::{CopyError, CopyOptions, ExistingRows};
+use crate::{CopyError, CopyOptions, ExistingRows, Throttle};
 
 /// What a finished copy did, and the watermarks incremental sync needs.
 #[derive(Debug, Clone)]
@@ -207,48 +207,32 @@ fn read_chunks(
         let mut rows = 0u64;
         let payload = if o.load_data && job.loadable() && job.text_exact() {
             // Text protocol: the server's text form goes straight into the LOAD DATA fields.
-            let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
-            let mut charged = (0u64, 0usize);
+            let mut tsv = TsvChunk::new(&o.throttle, batch_bytes);
             let mut result = src.query_iter(q)?;
             for row in result.by_ref() {
                 let row = row?;
                 for i in 0..ncopied {
-                    if i > 0 {
-                        buf.push(b'\t');
-                    }
-                    crate::tsv::push_text_field(&mut buf, row.as_ref(i).expect("selected column"))?;
+                    tsv.separate(i);
+                    crate::tsv::push_text_field(&mut tsv.buf, row.as_ref(i).expect("selected column"))?;
                 }
-                buf.push(b'\n');
-                rows += 1;
-                if buf.len() - charged.1 >= batch_bytes {
-                    o.throttle.charge(0, rows - charged.0, (buf.len() - charged.1) as u64);
-                    charged = (rows, buf.len());
-                }
+                tsv.end_row();
             }
-            o.throttle.charge(0, rows - charged.0, (buf.len() - charged.1) as u64);
-            Payload::Load(buf)
+            rows = tsv.rows;
+            Payload::Load(tsv.finish())
         } else if o.load_data && job.loadable() {
             let mut result = src.exec_iter(q, ())?;
-            let mut buf: Vec<u8> = Vec::with_capacity(1 << 20);
-            let mut charged = (0u64, 0usize);
+            let mut tsv = TsvChunk::new(&o.throttle, batch_bytes);
             for row in result.by_ref() {
                 let mut values = row?.unwrap();
                 values.truncate(ncopied);
                 for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
-                    if i > 0 {
-                        buf.push(b'\t');
-                    }
-                    crate::tsv::push_field(&mut buf, &col.ty, v)?;
+                    tsv.separate(i);
+                    crate::tsv::push_field(&mut tsv.buf, &col.ty, v)?;
                 }
-                buf.push(b'\n');
-                rows += 1;
-                if buf.len() - charged.1 >= batch_bytes {
-                    o.throttle.charge(0, rows - charged.0, (buf.len() - charged.1) as u64);
-                    charged = (rows, buf.len());
-                }
+                tsv.end_row();
             }
-            o.throttle.charge(0, rows - charged.0, (buf.len() - charged.1) as u64);
-            Payload::Load(buf)
+            rows = tsv.rows;
+            Payload::Load(tsv.finish())
         } else {
             let prefix = format!("INSERT INTO {} ({}) VALUES ", job.map.target.quoted(), job.insert_list());
             let suffix = match o.existing_rows {
@@ -403,4 +387,45 @@ fn write_chunks(
         totals.2.fetch_add(1, Ordering::Relaxed);
     }
     Ok(())
+}
+
+/// A chunk's rows as LOAD DATA input, charged to the throttle every `batch_bytes`.
+struct TsvChunk<'a> {
+    buf: Vec<u8>,
+    rows: u64,
+    /// Rows and bytes already charged.
+    charged: (u64, usize),
+    throttle: &'a Throttle,
+    batch_bytes: usize,
+}
+
+impl<'a> TsvChunk<'a> {
+    fn new(throttle: &'a Throttle, batch_bytes: usize) -> Self {
+        TsvChunk { buf: Vec::with_capacity(1 << 20), rows: 0, charged: (0, 0), throttle, batch_bytes }
+    }
+
+    /// Before field `i` of a row.
+    fn separate(&mut self, i: usize) {
+        if i > 0 {
+            self.buf.push(b'\t');
+        }
+    }
+
+    fn end_row(&mut self) {
+        self.buf.push(b'\n');
+        self.rows += 1;
+        if self.buf.len() - self.charged.1 >= self.batch_bytes {
+            self.charge();
+        }
+    }
+
+    fn charge(&mut self) {
+        self.throttle.charge(0, self.rows - self.charged.0, (self.buf.len() - self.charged.1) as u64);
+        self.charged = (self.rows, self.buf.len());
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.charge();
+        self.buf
+    }
 }
