@@ -408,6 +408,15 @@ fn endpoint(
             let text = std::fs::read_to_string(&file).map_err(|e| {
                 invalid(&format!("{side}.password_file"), format!("cannot read {}: {e}", file.display()))
             })?;
+            {
+                use std::os::unix::fs::PermissionsExt;
+                if std::fs::metadata(&file).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+                    tracing::warn!(
+                        file = %file.display(),
+                        "{side}.password_file can be read by other users: chmod 600 it"
+                    );
+                }
+            }
             Secret::new(text.lines().next().unwrap_or("").to_string())
         }
         (None, None) => Secret::default(),
