@@ -483,3 +483,37 @@ fn a_table_created_on_the_source_after_schema_sync_is_created_and_copied() {
         pair.destination.conn().unwrap().query_first(format!("SELECT COUNT(*) FROM {q}.late")).unwrap().unwrap();
     assert_eq!(n, 2);
 }
+
+#[test]
+fn a_full_only_task_ends_done_and_an_incremental_only_task_continues_from_there() {
+    let pair = shared_pair();
+    let db = seed("e2e_types", 500);
+    let objects = format!("[[objects]]\ndatabase = \"{db}\"\n");
+    let full = task_file(&format!("full_{db}"), "types = [\"schema\", \"full\"]", &objects);
+    ok(&run(&["run", "--exit-when-caught-up"], &full));
+    let st = ok(&run(&["status", "--json"], &full));
+    assert!(st.contains("\"phase\": \"done\""), "{st}");
+    verify_identical(&full);
+    // Incremental only: the tables exist; it starts from the source's position now.
+    let incr = task_file(&format!("incr_{db}"), "types = [\"incremental\"]", &objects);
+    ok(&run(&["precheck"], &incr));
+    ok(&run(&["run", "--exit-when-caught-up"], &incr));
+    let q = db.quoted();
+    sql(
+        &pair.source,
+        &[
+            format!("UPDATE {q}.items SET label = 'later' WHERE id <= 50"),
+            format!("DELETE FROM {q}.items WHERE id > 450"),
+        ],
+    );
+    ok(&run(&["run", "--exit-when-caught-up"], &incr));
+    verify_identical(&incr);
+    let later: u64 = pair
+        .destination
+        .conn()
+        .unwrap()
+        .query_first(format!("SELECT COUNT(*) FROM {q}.items WHERE label = 'later'"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(later, 50);
+}
