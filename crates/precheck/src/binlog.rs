@@ -111,7 +111,10 @@ pub fn items(
             "source.binlog_row_metadata",
             "full row metadata",
             format!("binlog_row_metadata = {m}: row events lack column names and charsets, which the task reads from the binlog"),
-            set_global("binlog_row_metadata", "FULL"),
+            format!(
+                "{} (MariaDB's default is NO_LOG); binlogs written before the change still lack them, so start or resume the task after it",
+                set_global("binlog_row_metadata", "FULL")
+            ),
         ),
     });
     let checksum = var("binlog_checksum");
