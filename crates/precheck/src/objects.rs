@@ -132,15 +132,7 @@ impl SourceObjects {
 
     /// Every selected table with its mapping.
     pub fn mapped(&self, selection: &Selection) -> Vec<MappedTable> {
-        let mut out = Vec::new();
-        for (db, tables) in &self.catalog {
-            for (t, cols) in tables {
-                if let Some(m) = selection.table_with_columns(db, t, cols) {
-                    out.push(m);
-                }
-            }
-        }
-        out
+        selection.mapped(&self.catalog)
     }
 
     pub fn selected_databases(&self, selection: &Selection) -> Vec<String> {

@@ -250,6 +250,19 @@ impl Selection {
         Some(m)
     }
 
+    /// Every table of `catalog` this selection selects, with its mapping and columns resolved.
+    pub fn mapped(&self, catalog: &Catalog) -> Vec<MappedTable> {
+        let mut out = Vec::new();
+        for (db, tables) in catalog {
+            for (t, cols) in tables {
+                if let Some(m) = self.table_with_columns(db, t, cols) {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+
     /// Checks the selection against the source's objects and the destination's case rules
     /// (`lower_case_table_names` of the destination: 0 compares database and table names by
     /// case, 1 and 2 do not).

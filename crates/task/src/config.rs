@@ -366,13 +366,15 @@ impl Config {
 
     /// The filter of a source table, if it has one.
     pub fn filter(&self, db: &str, table: &str) -> Option<&Filter> {
-        self.filters.get(&(db.to_string(), table.to_string())).or_else(|| {
-            self.filters
-                .iter()
-                .find(|((d, t), _)| d == db && dts_schema::selection::wildcard_match(t, table))
-                .map(|(_, f)| f)
-        })
+        find_filter(&self.filters, db, table)
     }
+}
+
+/// A source table's filter among parsed filters: by exact name, else by a table pattern.
+pub fn find_filter<'a>(filters: &'a BTreeMap<(String, String), Filter>, db: &str, table: &str) -> Option<&'a Filter> {
+    filters.get(&(db.to_string(), table.to_string())).or_else(|| {
+        filters.iter().find(|((d, t), _)| d == db && dts_schema::selection::wildcard_match(t, table)).map(|(_, f)| f)
+    })
 }
 
 /// The line a key first appears on (for messages about values serde accepted).

@@ -45,7 +45,7 @@ pub struct BinlogInput {
     /// Where incremental sync begins when the applier has no checkpoint yet.
     first_start: BinlogPosition,
     selection: Selection,
-    filters: Vec<((String, String), Filter)>,
+    filters: std::collections::BTreeMap<(String, String), Filter>,
     translator: Translator,
     reader: Option<BinlogReader>,
     routes: HashMap<TableId, Option<Route>>,
@@ -90,7 +90,7 @@ impl BinlogInput {
             server_id: config.raw.task.server_id,
             first_start,
             selection: config.selection.clone(),
-            filters: config.filters.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            filters: config.filters.clone(),
             translator,
             reader: None,
             routes: HashMap::new(),
@@ -110,16 +110,6 @@ impl BinlogInput {
         }
     }
 
-    fn filter_for(&self, db: &str, table: &str) -> Option<Filter> {
-        self.filters
-            .iter()
-            .find(|((d, t), _)| d == db && t == table)
-            .or_else(|| {
-                self.filters.iter().find(|((d, t), _)| d == db && dts_schema::selection::wildcard_match(t, table))
-            })
-            .map(|(_, f)| f.clone())
-    }
-
     fn route(&mut self, schema: &TableSchema) -> Result<Option<Route>, String> {
         if let Some(r) = self.routes.get(&schema.id) {
             return Ok(r.clone());
@@ -133,7 +123,7 @@ impl BinlogInput {
                     .iter()
                     .map(|n| if m.columns.selected(n) { Ident::new(m.columns.target(n)).ok() } else { None })
                     .collect();
-                let filter = self.filter_for(db, table);
+                let filter = crate::config::find_filter(&self.filters, db, table).cloned();
                 if let Some(f) = &filter {
                     f.check_columns(schema).map_err(|e| e.to_string())?;
                 }

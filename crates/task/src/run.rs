@@ -159,16 +159,7 @@ fn next_phase(config: &Config, after: Phase) -> Phase {
 
 /// Every selected table of the source.
 pub fn mapped_tables(config: &Config, src: &mut Conn) -> Result<Vec<MappedTable>, mysql::Error> {
-    let catalog = dts_schema::reader::catalog(src)?;
-    let mut out = Vec::new();
-    for (db, tables) in &catalog {
-        for (t, cols) in tables {
-            if let Some(m) = config.selection.table_with_columns(db, t, cols) {
-                out.push(m);
-            }
-        }
-    }
-    Ok(out)
+    Ok(config.selection.mapped(&dts_schema::reader::catalog(src)?))
 }
 
 /// Runs or resumes the task.
@@ -229,7 +220,7 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                             heartbeat_stop.clone(),
                         );
                     }
-                    let _stop_heartbeat = StopOnDrop(heartbeat_stop);
+                    let _stop_heartbeat = StopAndJoin(heartbeat_stop, None);
                     let base = state.read(&mut dst)?.map(|s| s.counters).unwrap_or_default();
                     let persister = Arc::new(AtomicBool::new(false));
                     let _persisted = StopAndJoin(
@@ -315,8 +306,8 @@ fn persist_counters(
     })
 }
 
-/// Sets its flag and waits for its thread when dropped (the counters' last write happens
-/// before `run` returns).
+/// Sets its flag when dropped, and waits for its thread if it has one (the heartbeat stops
+/// with the incremental phase; the counters' last write happens before `run` returns).
 struct StopAndJoin(Arc<AtomicBool>, Option<std::thread::JoinHandle<()>>);
 
 impl Drop for StopAndJoin {
@@ -325,15 +316,6 @@ impl Drop for StopAndJoin {
         if let Some(h) = self.1.take() {
             let _ = h.join();
         }
-    }
-}
-
-/// Sets its flag when dropped (stops the heartbeat with the incremental phase).
-struct StopOnDrop(Arc<AtomicBool>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -98,16 +98,7 @@ fn source_position(src: &mut Conn) -> Option<BinlogPosition> {
 
 /// Every selected table of the source with its mapping.
 pub fn selected_tables(src: &mut Conn, selection: &Selection) -> Result<Vec<MappedTable>, VerifyError> {
-    let catalog = dts_schema::reader::catalog(src)?;
-    let mut out = Vec::new();
-    for (db, tables) in &catalog {
-        for (t, cols) in tables {
-            if let Some(m) = selection.table_with_columns(db, t, cols) {
-                out.push(m);
-            }
-        }
-    }
-    Ok(out)
+    Ok(selection.mapped(&dts_schema::reader::catalog(src)?))
 }
 
 /// Runs `f` over `items` on `threads` worker threads, each with its own connection to each
