@@ -40,24 +40,26 @@ struct Input_ {
 }
 
 impl InputSource for Input_ {
-    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), String> {
+    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), dts_applier::InputError> {
         let at = from.map_or(self.start.clone(), |p| p.binlog.clone());
         self.done = at >= self.stop;
         let mut o = ReplicaOptions::new(3_500_000 + std::process::id(), StartPosition::File(at));
         o.stop_at_end = true;
-        self.reader =
-            Some(BinlogReader::connect(self.opts.clone(), o, ReaderParts::default()).map_err(|e| e.to_string())?);
+        self.reader = Some(
+            BinlogReader::connect(self.opts.clone(), o, ReaderParts::default())
+                .map_err(dts_applier::InputError::new)?,
+        );
         Ok(())
     }
 
-    fn next_input(&mut self) -> Option<Result<Input, String>> {
+    fn next_input(&mut self) -> Option<Result<Input, dts_applier::InputError>> {
         if self.done {
             return None;
         }
         loop {
             let item = match self.reader.as_mut()?.next()? {
                 Ok(i) => i,
-                Err(e) => return Some(Err(e.to_string())),
+                Err(e) => return Some(Err(dts_applier::InputError::new(e))),
             };
             return Some(Ok(match item {
                 Item::Begin(_) => Input::Begin,

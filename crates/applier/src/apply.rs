@@ -11,14 +11,14 @@ use mysql::{Conn, Opts, OptsBuilder};
 use crate::checkpoint::Checkpoint;
 use crate::sql::{Builder, Kind, Stmt};
 use crate::target::Plans;
-use crate::{ApplyError, ApplyOptions, Ddl, Input};
+use crate::{ApplyError, ApplyOptions, Ddl, Input, InputError};
 
 /// A restartable stream of inputs (the binlog reader, selected and mapped, in the binary).
 pub trait InputSource {
     /// Starts, or restarts, the input right after `from` (`None`: from the configured start).
-    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), String>;
+    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), InputError>;
     /// The next input; `None` when the input ends.
-    fn next_input(&mut self) -> Option<Result<Input, String>>;
+    fn next_input(&mut self) -> Option<Result<Input, InputError>>;
 }
 
 /// What the applier did.
@@ -72,16 +72,8 @@ fn transient(e: &ApplyError) -> Option<&'static str> {
         ApplyError::Sql(m) | ApplyError::Statement { source: m, .. } => m,
         _ => return None,
     };
-    match m {
-        mysql::Error::IoError(_) | mysql::Error::CodecError(_) | mysql::Error::DriverError(_) => Some("connection"),
-        mysql::Error::MySqlError(e) => match e.code {
-            2006 | 2013 | 1053 | 1927 | 1152 | 1158..=1161 | 1040 => Some("connection"),
-            // deadlock, lock wait timeout, read-only (server / InnoDB)
-            1213 | 1205 | 1290 | 1792 | 1836 => Some("other"),
-            _ => None,
-        },
-        _ => None,
-    }
+    let class = dts_types::retry::classify(m);
+    class.is_transient().then(|| class.name())
 }
 
 impl Applier {

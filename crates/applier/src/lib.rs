@@ -21,6 +21,19 @@ use std::time::Duration;
 use dts_types::{Ident, RowChange, SourcePosition};
 
 pub use apply::{Applier, ApplyStats, InputSource};
+
+/// Why an [`InputSource`] could not go on: the reader's own error, kept whole so its cause
+/// chain reaches the user.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct InputError(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl InputError {
+    /// Wraps any error of the input's own.
+    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        InputError(e.into())
+    }
+}
 pub use target::RowTarget;
 
 /// One step of the source's history, already selected and mapped.
@@ -106,8 +119,8 @@ pub enum ApplyError {
     KeyNotSynced { table: String, column: String },
     #[error("applying to {table} failed: {source} (checkpoint intact: the task resumes from it)")]
     Statement { table: String, source: mysql::Error },
-    #[error("input: {0}")]
-    Input(String),
+    #[error("reading the input")]
+    Input(#[source] InputError),
     #[error("retrying {what} for {minutes} min did not succeed; last error: {last}")]
     RetriesExhausted { what: &'static str, minutes: u64, last: String },
     #[error("input broke the transaction structure: {0}")]

@@ -52,21 +52,23 @@ impl BinlogInput {
 }
 
 impl InputSource for BinlogInput {
-    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), String> {
+    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), dts_applier::InputError> {
         let at = from.map_or(self.start.clone(), |p| p.binlog.clone());
         let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at));
         o.stop_at_end = true;
         self.reader = None;
-        self.reader =
-            Some(BinlogReader::connect(self.source.clone(), o, ReaderParts::default()).map_err(|e| e.to_string())?);
+        self.reader = Some(
+            BinlogReader::connect(self.source.clone(), o, ReaderParts::default())
+                .map_err(dts_applier::InputError::new)?,
+        );
         Ok(())
     }
 
-    fn next_input(&mut self) -> Option<Result<Input, String>> {
+    fn next_input(&mut self) -> Option<Result<Input, dts_applier::InputError>> {
         loop {
             let item = match self.reader.as_mut()?.next()? {
                 Ok(i) => i,
-                Err(e) => return Some(Err(e.to_string())),
+                Err(e) => return Some(Err(dts_applier::InputError::new(e))),
             };
             return Some(Ok(match item {
                 Item::Begin(_) => Input::Begin,
@@ -96,7 +98,7 @@ impl InputSource for BinlogInput {
                             timestamp: Some((ctx.timestamp, ctx.microseconds)),
                         }),
                         Ok(Decision::Skip { .. }) => continue,
-                        Err(e) => return Some(Err(e.to_string())),
+                        Err(e) => return Some(Err(dts_applier::InputError::new(e))),
                     }
                 }
             }));

@@ -79,15 +79,7 @@ impl BinlogError {
     pub fn is_transient(&self) -> bool {
         match self {
             BinlogError::Silent { .. } => true,
-            BinlogError::Source(e) => match e {
-                mysql::Error::IoError(_) | mysql::Error::DriverError(_) | mysql::Error::CodecError(_) => true,
-                // Too many connections, shutdown in progress, aborted/killed connections, net
-                // read/write errors and timeouts, lock waits, deadlocks, server gone.
-                mysql::Error::MySqlError(m) => {
-                    matches!(m.code, 1040 | 1053 | 1152 | 1158..=1161 | 1205 | 1213 | 1927 | 2006 | 2013)
-                }
-                _ => false,
-            },
+            BinlogError::Source(e) => dts_types::retry::classify(e).is_transient(),
             _ => false,
         }
     }

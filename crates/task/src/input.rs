@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use dts_applier::{Ddl, Input, InputSource, RowTarget};
+use dts_applier::{Ddl, Input, InputError, InputSource, RowTarget};
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
 use dts_schema::selection::Selection;
 use dts_schema::translate::{Decision, TranslateConfig, Translator};
@@ -15,7 +15,42 @@ use dts_types::{BinlogPosition, Ident, RowChange, SourcePosition, TableId, Table
 use mysql::Opts;
 
 use crate::config::Config;
-use crate::filter::Filter;
+use crate::filter::{Filter, FilterError};
+
+/// Why incremental sync's input stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Connecting to or reading the source's binlog.
+    #[error("reading the source's binlog")]
+    Binlog(#[from] dts_binlog::BinlogError),
+    /// Reading where the source's binlog ends now.
+    #[error("reading the source's end of binlog")]
+    End(#[from] dts_fullcopy::CopyError),
+    /// The row filter of a table cannot be evaluated on its rows.
+    #[error("the row filter of {table}")]
+    Filter {
+        /// The source table, `db.table`.
+        table: String,
+        /// What is wrong with the filter.
+        #[source]
+        source: FilterError,
+    },
+    /// A statement from the binlog that the DDL translator cannot read.
+    #[error("cannot translate the source's statement {statement:?}")]
+    Translate {
+        /// The statement as the source logged it.
+        statement: String,
+        /// Where the lexer failed.
+        #[source]
+        source: dts_schema::statement::ParseError,
+    },
+}
+
+impl From<SourceError> for InputError {
+    fn from(e: SourceError) -> Self {
+        InputError::new(e)
+    }
+}
 
 /// How a source table's rows are handled (cached per table until the next DDL).
 #[derive(Debug, Clone)]
@@ -110,7 +145,7 @@ impl BinlogInput {
         }
     }
 
-    fn route(&mut self, schema: &TableSchema) -> Result<Option<Route>, String> {
+    fn route(&mut self, schema: &TableSchema) -> Result<Option<Route>, SourceError> {
         if let Some(r) = self.routes.get(&schema.id) {
             return Ok(r.clone());
         }
@@ -125,7 +160,8 @@ impl BinlogInput {
                     .collect();
                 let filter = crate::config::find_filter(&self.filters, db, table).cloned();
                 if let Some(f) = &filter {
-                    f.check_columns(schema).map_err(|e| e.to_string())?;
+                    f.check_columns(schema)
+                        .map_err(|source| SourceError::Filter { table: format!("{db}.{table}"), source })?;
                 }
                 Some(Route { target: Arc::new(RowTarget { target: m.target, columns }), filter })
             }
@@ -136,8 +172,10 @@ impl BinlogInput {
 
     /// Applies the row filter: an update that leaves the filter becomes a delete, one that
     /// enters it an insert.
-    fn filtered(f: &Filter, schema: &TableSchema, change: RowChange) -> Result<Option<RowChange>, String> {
-        let m = |row: &[dts_types::Value]| f.matches(schema, row).map_err(|e| e.to_string());
+    fn filtered(f: &Filter, schema: &TableSchema, change: RowChange) -> Result<Option<RowChange>, SourceError> {
+        let m = |row: &[dts_types::Value]| {
+            f.matches(schema, row).map_err(|source| SourceError::Filter { table: schema.id.to_string(), source })
+        };
         Ok(match change {
             RowChange::Insert { after } => m(&after)?.then_some(RowChange::Insert { after }),
             RowChange::Delete { before } => m(&before)?.then_some(RowChange::Delete { before }),
@@ -161,13 +199,13 @@ impl BinlogInput {
 }
 
 /// The source's current end of binlog.
-pub fn source_end(source: &Opts) -> Result<BinlogPosition, String> {
-    let mut c = mysql::Conn::new(source.clone()).map_err(|e| format!("source: {e}"))?;
-    dts_fullcopy::source_position(&mut c).map(|p| p.binlog).map_err(|e| e.to_string())
+pub fn source_end(source: &Opts) -> Result<BinlogPosition, SourceError> {
+    let mut c = mysql::Conn::new(source.clone()).map_err(|e| SourceError::End(e.into()))?;
+    Ok(dts_fullcopy::source_position(&mut c)?.binlog)
 }
 
 impl InputSource for BinlogInput {
-    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), String> {
+    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), InputError> {
         let at = from.map_or(self.first_start.clone(), |p| p.binlog.clone());
         if self.exit_when_caught_up && self.stop_at.is_none() {
             self.stop_at = Some(source_end(&self.source)?);
@@ -179,21 +217,19 @@ impl InputSource for BinlogInput {
         o.heartbeat = Duration::from_secs(1);
         self.reader = None;
         self.in_txn = false;
-        self.reader = Some(
-            BinlogReader::connect(self.source.clone(), o, ReaderParts::default())
-                .map_err(|e| format!("reading the source's binlog: {e}"))?,
-        );
+        self.reader =
+            Some(BinlogReader::connect(self.source.clone(), o, ReaderParts::default()).map_err(SourceError::from)?);
         Ok(())
     }
 
-    fn next_input(&mut self) -> Option<Result<Input, String>> {
+    fn next_input(&mut self) -> Option<Result<Input, InputError>> {
         loop {
             if self.finished || (!self.in_txn && self.stop_now()) {
                 return None;
             }
             let item = match self.reader.as_mut()?.next()? {
                 Ok(i) => i,
-                Err(e) => return Some(Err(e.to_string())),
+                Err(e) => return Some(Err(SourceError::from(e).into())),
             };
             return Some(Ok(match item {
                 Item::Begin(_) => {
@@ -234,7 +270,7 @@ impl InputSource for BinlogInput {
                     let route = match self.route(&tc.table) {
                         Ok(Some(r)) => r,
                         Ok(None) => continue,
-                        Err(e) => return Some(Err(e)),
+                        Err(e) => return Some(Err(e.into())),
                     };
                     let change = match &route.filter {
                         None => tc.change,
@@ -244,7 +280,7 @@ impl InputSource for BinlogInput {
                                 bump(&self.stats.rows_filtered_out);
                                 continue;
                             }
-                            Err(e) => return Some(Err(e)),
+                            Err(e) => return Some(Err(e.into())),
                         },
                     };
                     bump(&self.stats.rows);
@@ -288,7 +324,10 @@ impl InputSource for BinlogInput {
                             tracing::debug!(statement = %s.sql_lossy(), reason, "statement not applied");
                             continue;
                         }
-                        Err(e) => return Some(Err(format!("cannot translate {:?}: {e}", s.sql_lossy()))),
+                        Err(source) => {
+                            let statement = s.sql_lossy();
+                            return Some(Err(SourceError::Translate { statement, source }.into()));
+                        }
                     }
                 }
             }));

@@ -25,8 +25,21 @@ pub enum TaskError {
     Sql(#[from] mysql::Error),
     #[error("the precheck failed:\n{0}")]
     Precheck(String),
-    #[error("schema sync: {0}")]
-    Schema(String),
+    /// Schema sync could not plan the destination's DDL.
+    #[error("schema sync")]
+    SchemaPlan(#[from] dts_schema::sync::SyncError),
+    /// The destination refused one of schema sync's statements.
+    #[error("schema sync: the destination refused {statement}")]
+    SchemaStatement {
+        /// The statement as sent.
+        statement: String,
+        /// The destination's error.
+        #[source]
+        source: mysql::Error,
+    },
+    /// Incremental sync could not read the source.
+    #[error("incremental sync")]
+    Source(#[from] crate::input::SourceError),
     #[error("full sync: {0}")]
     Full(#[from] dts_fullcopy::CopyError),
     #[error("incremental sync: {0}")]
@@ -203,7 +216,7 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                     let from = match state.read(&mut dst)?.and_then(|s| s.incremental_from) {
                         Some(p) => p,
                         None => {
-                            let p = crate::input::source_end(&config.source.opts()).map_err(TaskError::Schema)?;
+                            let p = crate::input::source_end(&config.source.opts())?;
                             state.set_incremental_from(&mut dst, &p)?;
                             p
                         }
@@ -341,8 +354,7 @@ fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &Schem
             dbs.push(dts_schema::reader::read_database(&mut src, &config.selection, &catalog, db)?);
         }
     }
-    let plan = dts_schema::sync::plan(&config.selection, &dbs, config.raw.task.triggers)
-        .map_err(|e| TaskError::Schema(e.to_string()))?;
+    let plan = dts_schema::sync::plan(&config.selection, &dbs, config.raw.task.triggers)?;
     for w in &plan.warnings {
         tracing::warn!("schema sync: {w}");
     }
@@ -359,7 +371,7 @@ fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &Schem
             {
                 tracing::info!(statement = %s, "kept the existing object: {}", e.message);
             }
-            Err(e) => return Err(TaskError::Schema(format!("{e}\nstatement: {s}"))),
+            Err(source) => return Err(TaskError::SchemaStatement { statement: s.clone(), source }),
         }
     }
     Ok(plan.statements.len())

@@ -15,6 +15,7 @@ pub mod endpoint;
 pub mod gtid;
 pub mod ident;
 pub mod position;
+pub mod retry;
 pub mod secret;
 pub mod session;
 pub mod value;
