@@ -5,6 +5,7 @@
 //! the command line, sets up logging and signals, prints, and maps outcomes to exit codes:
 //! 0 success, 1 a failed check, a difference or a failed task, 2 bad usage or config.
 
+#[cfg(feature = "demo")]
 mod demo;
 mod monitor;
 mod progress;
@@ -79,6 +80,7 @@ enum Command {
     /// Start a throwaway source and destination MariaDB on this machine, load sample data, run
     /// a task under a live write workload and verify the result. Needs mariadb-server
     /// installed; the servers and their data are removed when the demo ends.
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
 }
 
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
+        #[cfg(feature = "demo")]
         Command::Demo(args) => match demo::run(&args) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),

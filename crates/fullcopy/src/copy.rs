@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use dts_schema::selection::MappedTable;
 use dts_types::{BinlogPosition, GtidPosition, SourcePosition, Value, session};
 use mysql::prelude::Queryable;
@@ -115,7 +115,8 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     // Round-robin over tables, so parallel writers load different tables (concurrent loads into
     // one table contend on its indexes).
     todo.sort_by_key(|(t, c)| (c.no, *t));
-    let (task_tx, task_rx) = unbounded::<(usize, Chunk)>();
+    // The work list: every chunk of the plan (already in memory), queued up front.
+    let (task_tx, task_rx) = bounded::<(usize, Chunk)>(todo.len().max(1));
     for t in todo {
         task_tx.send(t).expect("receiver alive");
     }
