@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use dts_task::config::Config;
+use dts_types::describe;
 
 #[derive(Parser, Debug)]
 #[command(name = "dts-sync", version, about, long_about = None)]
@@ -98,14 +99,21 @@ fn init_logging() {
 
 fn load(c: &ConfigArg) -> Result<Config, ExitCode> {
     Config::load(&c.config).map_err(|e| {
-        eprintln!("dts-sync: {e}");
+        eprintln!("dts-sync: {}", describe::chain(&e));
         ExitCode::from(2)
     })
 }
 
-fn fail(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("dts-sync: {e}");
+/// Prints a message and exits 1.
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("dts-sync: {message}");
     ExitCode::from(1)
+}
+
+/// Prints an error with its whole cause chain, in words, and exits 1.
+fn fail_with(context: &str, e: &(dyn std::error::Error + 'static)) -> ExitCode {
+    let chain = describe::chain(e);
+    if context.is_empty() { fail(chain) } else { fail(format!("{context}: {chain}")) }
 }
 
 fn main() -> ExitCode {
@@ -116,7 +124,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => match demo::run(&args) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
-            Err(e) => fail(format!("error: {e}")),
+            Err(e) => fail_with("demo", e.as_ref()),
         },
         Command::Precheck { config, json, ignore } => {
             let config = match load(&config) {
@@ -177,8 +185,9 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    monitor::alert(&config, "failure", &format!("task {} stopped: {e}", config.name()));
-                    fail(e)
+                    let chain = describe::chain(&e);
+                    monitor::alert(&config, "failure", &format!("task {} stopped: {chain}", config.name()));
+                    fail(chain)
                 }
             }
         }
@@ -196,7 +205,7 @@ fn main() -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(format!("reading the task's status from the destination: {e}")),
+                Err(e) => fail_with("reading the task's status from the destination", &e),
             }
         }
         Command::Verify { config, json, repair_sql } => {
@@ -214,7 +223,7 @@ fn main() -> ExitCode {
                     }
                     if report.differences() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
                 }
-                Err(e) => fail(e),
+                Err(e) => fail_with("verify", &e),
             }
         }
     }

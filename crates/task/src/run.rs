@@ -271,7 +271,7 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
     if let Err(e) = &result {
         // Best effort: the status shows it.
         if let Ok(mut c) = connect(config.destination.opts()) {
-            let _ = state.set_error(&mut c, &e.to_string());
+            let _ = state.set_error(&mut c, &dts_types::describe::chain(e));
         }
     }
     result.map(|()| report)

@@ -11,6 +11,7 @@
 
 pub mod change;
 pub mod column;
+pub mod describe;
 pub mod endpoint;
 pub mod gtid;
 pub mod ident;
