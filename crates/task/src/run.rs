@@ -21,8 +21,12 @@ use crate::state::{Phase, StateTable};
 /// Why a task stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error("{0}")]
-    Sql(#[from] mysql::Error),
+    /// The source server failed or refused a query.
+    #[error("the source server")]
+    Source(#[source] mysql::Error),
+    /// The destination server failed or refused a query (the task's state, its metadata).
+    #[error("the destination server")]
+    Destination(#[source] mysql::Error),
     #[error("the precheck failed:\n{0}")]
     Precheck(String),
     /// Schema sync could not plan the destination's DDL.
@@ -39,7 +43,7 @@ pub enum TaskError {
     },
     /// Incremental sync could not read the source.
     #[error("incremental sync")]
-    Source(#[from] crate::input::SourceError),
+    Input(#[from] crate::input::SourceError),
     #[error("full sync: {0}")]
     Full(#[from] dts_fullcopy::CopyError),
     #[error("incremental sync: {0}")]
@@ -177,24 +181,24 @@ pub fn mapped_tables(config: &Config, src: &mut Conn) -> Result<Vec<MappedTable>
 
 /// Runs or resumes the task.
 pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
-    let mut dst = connect(config.destination.opts())?;
+    let mut dst = connect(config.destination.opts()).map_err(TaskError::Destination)?;
     let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
-    let current = state.read(&mut dst)?;
+    let current = state.read(&mut dst).map_err(TaskError::Destination)?;
     let resuming = current.is_some();
     let mut report = RunReport::default();
     // The precheck: failures always stop the task; warnings unless acknowledged.
-    let resume_from = resume_position(config, &mut dst, current.as_ref())?;
+    let resume_from = resume_position(config, &mut dst, current.as_ref()).map_err(TaskError::Destination)?;
     let mut pre = dts_precheck::run(&precheck_task(config, resuming, resume_from));
     pre.acknowledge(&o.acknowledged).map_err(|e| TaskError::Precheck(e.to_string()))?;
     if !pre.passed() {
         return Err(TaskError::Precheck(pre.to_table()));
     }
-    state.ensure(&mut dst)?;
+    state.ensure(&mut dst).map_err(TaskError::Destination)?;
     let mut phase = match &current {
         Some(s) => s.phase,
         None => {
             let p = first_phase(config);
-            state.set_phase(&mut dst, p)?;
+            state.set_phase(&mut dst, p).map_err(TaskError::Destination)?;
             p
         }
     };
@@ -210,22 +214,23 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                     tracing::info!(task = config.name(), "full sync");
                     let r = full_sync(config, o.copy_progress.clone())?;
                     report.full_rows = r.rows;
-                    state.set_incremental_from(&mut dst, &r.low.binlog)?;
+                    state.set_incremental_from(&mut dst, &r.low.binlog).map_err(TaskError::Destination)?;
                 }
                 Phase::Incremental => {
-                    let from = match state.read(&mut dst)?.and_then(|s| s.incremental_from) {
-                        Some(p) => p,
-                        None => {
-                            let p = crate::input::source_end(&config.source.opts())?;
-                            state.set_incremental_from(&mut dst, &p)?;
-                            p
-                        }
-                    };
+                    let from =
+                        match state.read(&mut dst).map_err(TaskError::Destination)?.and_then(|s| s.incremental_from) {
+                            Some(p) => p,
+                            None => {
+                                let p = crate::input::source_end(&config.source.opts())?;
+                                state.set_incremental_from(&mut dst, &p).map_err(TaskError::Destination)?;
+                                p
+                            }
+                        };
                     tracing::info!(task = config.name(), from = %from, "incremental sync");
                     o.in_incremental.store(true, std::sync::atomic::Ordering::Relaxed);
                     let heartbeat_stop = Arc::new(AtomicBool::new(false));
                     if config.raw.task.heartbeat {
-                        crate::heartbeat::ensure(&mut dst, &config.meta_db)?;
+                        crate::heartbeat::ensure(&mut dst, &config.meta_db).map_err(TaskError::Destination)?;
                         crate::heartbeat::start(
                             config.source.opts(),
                             config.meta_db.clone(),
@@ -234,7 +239,8 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                         );
                     }
                     let _stop_heartbeat = StopAndJoin(heartbeat_stop, None);
-                    let base = state.read(&mut dst)?.map(|s| s.counters).unwrap_or_default();
+                    let base =
+                        state.read(&mut dst).map_err(TaskError::Destination)?.map(|s| s.counters).unwrap_or_default();
                     let persister = Arc::new(AtomicBool::new(false));
                     let _persisted = StopAndJoin(
                         persister.clone(),
@@ -261,11 +267,11 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                 report.stopped_by_request = true;
                 // The phase finished; the next run starts with the one after it.
                 phase = next_phase(config, phase);
-                state.set_phase(&mut dst, phase)?;
+                state.set_phase(&mut dst, phase).map_err(TaskError::Destination)?;
                 return Ok(());
             }
             phase = next_phase(config, phase);
-            state.set_phase(&mut dst, phase)?;
+            state.set_phase(&mut dst, phase).map_err(TaskError::Destination)?;
         }
     })();
     if let Err(e) = &result {
@@ -346,19 +352,22 @@ fn apply_options(config: &Config) -> ApplyOptions {
 /// Creates the selected objects on the destination. On a resumed or "ignore" run, objects that
 /// already exist are kept.
 fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &SchemaProgress) -> Result<usize, TaskError> {
-    let mut src = connect(config.source.opts())?;
-    let catalog = dts_schema::reader::catalog(&mut src)?;
+    let mut src = connect(config.source.opts()).map_err(TaskError::Source)?;
+    let catalog = dts_schema::reader::catalog(&mut src).map_err(TaskError::Source)?;
     let mut dbs = Vec::new();
     for db in catalog.keys() {
         if config.selection.database(db).is_some() {
-            dbs.push(dts_schema::reader::read_database(&mut src, &config.selection, &catalog, db)?);
+            dbs.push(
+                dts_schema::reader::read_database(&mut src, &config.selection, &catalog, db)
+                    .map_err(TaskError::Source)?,
+            );
         }
     }
     let plan = dts_schema::sync::plan(&config.selection, &dbs, config.raw.task.triggers)?;
     for w in &plan.warnings {
         tracing::warn!("schema sync: {w}");
     }
-    dst.query_drop("SET SESSION foreign_key_checks = 0")?;
+    dst.query_drop("SET SESSION foreign_key_checks = 0").map_err(TaskError::Destination)?;
     let keep_existing = resuming || config.raw.task.conflicting_tables == Conflicting::Ignore;
     progress.total.store(plan.statements.len() as u64, std::sync::atomic::Ordering::Relaxed);
     for s in &plan.statements {
@@ -378,8 +387,8 @@ fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &Schem
 }
 
 fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<dts_fullcopy::CopyReport, TaskError> {
-    let mut src = connect(config.source.opts())?;
-    let mut dst = connect(config.destination.opts())?;
+    let mut src = connect(config.source.opts()).map_err(TaskError::Source)?;
+    let mut dst = connect(config.destination.opts()).map_err(TaskError::Destination)?;
     // The low watermark first, the list of tables after it: a table created later is created
     // (and filled) by replaying the binlog from the watermark; one created before it is listed.
     let meta = dts_fullcopy::meta::Meta { task: config.name().to_string(), db: config.meta_db.clone() };
@@ -388,14 +397,16 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
         let p = dts_fullcopy::source_position(&mut src)?;
         meta.set_low(&mut dst, &p)?;
     }
-    let tables = mapped_tables(config, &mut src)?;
+    let tables = mapped_tables(config, &mut src).map_err(TaskError::Source)?;
     drop(src);
     // Tables created on the source after schema sync ran are created now.
     if config.schema() {
-        let targets: Vec<(String, String)> = dst.query(format!(
-            "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN {}",
-            "('mysql', 'information_schema', 'performance_schema', 'sys')"
-        ))?;
+        let targets: Vec<(String, String)> = dst
+            .query(format!(
+                "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN {}",
+                "('mysql', 'information_schema', 'performance_schema', 'sys')"
+            ))
+            .map_err(TaskError::Destination)?;
         let missing = tables
             .iter()
             .any(|m| !targets.iter().any(|(d, t)| d == m.target.database.as_str() && t == m.target.table.as_str()));
@@ -415,7 +426,8 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
         o.existing_rows = ExistingRows::Ignore;
     }
     // LOAD DATA LOCAL needs local_infile on the destination; without it, INSERTs.
-    let local_infile: Option<String> = dst.query_first("SELECT @@GLOBAL.local_infile")?;
+    let local_infile: Option<String> =
+        dst.query_first("SELECT @@GLOBAL.local_infile").map_err(TaskError::Destination)?;
     o.load_data = local_infile.as_deref().is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"));
     Ok(dts_fullcopy::run(config.source.opts(), config.destination.opts(), tables, &o)?)
 }
