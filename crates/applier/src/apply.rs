@@ -77,6 +77,29 @@ fn restart_backoff(attempt: u32) -> Duration {
     Duration::from_millis((100u64 << attempt.min(8)).min(10_000))
 }
 
+/// A run of transient errors: since when they keep coming, and how many restarts it took.
+/// A commit since the last error ends the run (the destination worked again), so the retry
+/// window and the backoff start afresh at the next error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Failing {
+    since: Instant,
+    /// Commits made when the last error of the run came.
+    commits: u64,
+    attempt: u32,
+}
+
+impl Failing {
+    /// Records an error that came at `now`, after `commits` commits in all.
+    fn record(run: &mut Option<Failing>, commits: u64, now: Instant) -> &mut Failing {
+        if run.is_some_and(|f| commits > f.commits) {
+            *run = None;
+        }
+        let f = run.get_or_insert(Failing { since: now, commits, attempt: 0 });
+        f.commits = commits;
+        f
+    }
+}
+
 impl Applier {
     /// Connects to the destination and creates the checkpoint tables where missing.
     pub fn new(dest: Opts, o: ApplyOptions) -> Result<Applier, ApplyError> {
@@ -97,40 +120,64 @@ impl Applier {
     pub fn run(&mut self, input: &mut dyn InputSource) -> Result<ApplyStats, ApplyError> {
         let from = self.checkpoint()?;
         input.start(from.as_ref()).map_err(ApplyError::Input)?;
-        let mut failing: Option<Instant> = None;
-        let mut attempt = 0u32;
+        let mut failing: Option<Failing> = None;
+        let mut result = self.apply_stream(input);
         loop {
-            let e = match self.apply_stream(input) {
+            let e = match result {
                 Ok(()) => return Ok(self.stats.clone()),
                 Err(e) => e,
             };
             let class = e.class();
             let Some(window) = self.o.retry.for_class(class) else { return Err(e) };
             tracing::warn!(kind = class.name(), error = %e, "applier restarting from the checkpoint after a transient error");
-            let since = *failing.get_or_insert_with(Instant::now);
-            if since.elapsed() > window {
+            let f = Failing::record(&mut failing, self.stats.commits, Instant::now());
+            if f.since.elapsed() > window {
                 return Err(ApplyError::RetriesExhausted {
                     what: class.name(),
                     minutes: window.as_secs() / 60,
                     last: e.to_string(),
                 });
             }
-            std::thread::sleep(restart_backoff(attempt));
-            attempt += 1;
-            // A lost connection may have lost a COMMIT's answer: the checkpoint read back says
-            // what committed, and the input restarts right after it.
-            match connect(&self.dest) {
-                Ok(c) => self.conn = c,
-                Err(_) => continue,
-            }
-            self.plans.clear();
-            let Ok(from) = self.checkpoint() else { continue };
-            input.start(from.as_ref()).map_err(ApplyError::Input)?;
-            self.stats.restarts += 1;
+            std::thread::sleep(restart_backoff(f.attempt));
+            f.attempt += 1;
+            // Never apply again before the input restarted from the checkpoint: the input is
+            // somewhere inside what did not commit.
+            result = self.restart(input).and_then(|()| self.apply_stream(input));
         }
+    }
+
+    /// Reconnects, reads the checkpoint back (a lost connection may have lost a COMMIT's
+    /// answer: the checkpoint says what committed) and restarts the input right after it.
+    fn restart(&mut self, input: &mut dyn InputSource) -> Result<(), ApplyError> {
+        self.conn = connect(&self.dest)?;
+        self.plans.clear();
+        let from = self.checkpoint()?;
+        input.start(from.as_ref()).map_err(ApplyError::Input)?;
+        self.stats.restarts += 1;
+        Ok(())
     }
 
     fn apply_stream(&mut self, input: &mut dyn InputSource) -> Result<(), ApplyError> {
         if self.o.workers > 1 { crate::dispatch::run(self, input) } else { crate::serial::run(self, input) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_window_runs_from_the_first_error_until_a_commit() {
+        let t0 = Instant::now();
+        let mut run = None;
+        Failing::record(&mut run, 5, t0).attempt += 1;
+        // No commit in between: the same run, the window still counts from t0.
+        let later = t0 + Duration::from_secs(20 * 60);
+        let f = Failing::record(&mut run, 5, later);
+        assert_eq!((f.since, f.attempt), (t0, 1));
+        // Commits since: a new run, starting now with the shortest backoff.
+        let much_later = later + Duration::from_secs(3600);
+        let f = Failing::record(&mut run, 9, much_later);
+        assert_eq!((f.since, f.attempt, f.commits), (much_later, 0, 9));
     }
 }

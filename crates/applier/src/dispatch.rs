@@ -28,7 +28,7 @@ pub(crate) fn run(app: &mut Applier, input: &mut dyn InputSource) -> Result<(), 
     let mut d = Dispatcher::start(app)?;
     while let Some(item) = d.next_input(input)? {
         match item {
-            Input::Begin => d.transaction(input)?,
+            Input::Begin => d.read_transaction(input)?,
             Input::Idle => d.dispatch()?,
             other => return Err(ApplyError::Protocol(format!("{} outside a transaction", other.name()))),
         }
@@ -97,7 +97,7 @@ impl<'a> Dispatcher<'a> {
 
     /// Reads a source transaction after its Begin: held while it fits a group, streamed once
     /// it outgrows one. The input ending inside it drops it.
-    fn transaction(&mut self, input: &mut dyn InputSource) -> Result<(), ApplyError> {
+    fn read_transaction(&mut self, input: &mut dyn InputSource) -> Result<(), ApplyError> {
         let mut held = Held::default();
         while let Some(item) = self.next_input(input)? {
             match item {
@@ -111,7 +111,7 @@ impl<'a> Dispatcher<'a> {
                     }
                 }
                 Input::Ddl(d) => held.ddl = Some(d),
-                Input::Commit(at) => return self.commit(held, at),
+                Input::Commit(at) => return self.on_commit(held, at),
                 Input::Idle => {}
                 Input::Begin => return Err(ApplyError::Protocol("a transaction began inside another".into())),
             }
@@ -121,7 +121,7 @@ impl<'a> Dispatcher<'a> {
 
     /// A transaction read whole: skipped if a worker committed it before the restart, a
     /// barrier if it holds DDL, else it joins the group being formed.
-    fn commit(&mut self, held: Held, at: SourcePosition) -> Result<(), ApplyError> {
+    fn on_commit(&mut self, held: Held, at: SourcePosition) -> Result<(), ApplyError> {
         self.app.stats.transactions += 1;
         if covers(&self.done_before, &at.binlog) {
             self.prev_end = Some(at.binlog);
