@@ -1,10 +1,11 @@
 //! The checkpoint in the destination's metadata database, written in the same destination
-//! transaction as the data it covers.
+//! transaction as the data it covers (by `DestTxn`, the only writer).
 //!
-//! Each worker keeps a row `(task, worker)` holding the *low watermark*: a source position up to
-//! which every transaction is applied. With parallel workers, transactions after it may also be
-//! applied already: each destination transaction also records the range of source positions it
-//! covers in `apply_done`, so a restart from the highest low watermark skips exactly those.
+//! Each connection that commits (a `Writer`) keeps a row `(task, worker)` holding the *low
+//! watermark*: a source position up to which every transaction is applied. With parallel
+//! workers, transactions after it may also be applied already: each destination transaction
+//! also records the range of source positions it covers in `apply_done`, so a restart from the
+//! highest low watermark skips exactly those.
 
 use dts_types::{BinlogPosition, GtidPosition, Ident, SourcePosition};
 use mysql::prelude::Queryable;
