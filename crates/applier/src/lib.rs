@@ -76,6 +76,9 @@ mod throttle;
 mod txn;
 mod worker;
 
+#[cfg(test)]
+mod tests;
+
 pub use apply::{Applier, ApplyStats};
 pub use error::ApplyError;
 pub use input::{Ddl, Input, InputError, InputSource};
