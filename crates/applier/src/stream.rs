@@ -14,7 +14,8 @@ use crate::{ApplyError, ApplyStats, Ddl, Input, InputSource, RowTarget};
 
 /// How a streamed transaction ended.
 pub(crate) enum Streamed {
-    /// Its Commit arrived: where it ends, how many row changes it had, and its DDL if any.
+    /// Its Commit arrived: where it ends, how many row changes were streamed here (after any
+    /// the caller pushed), and its DDL if any.
     Committed { at: SourcePosition, rows: usize, ddl: Option<Ddl> },
     /// The input ended inside it (what it sent is not committed).
     InputEnded,
