@@ -1,25 +1,52 @@
 //! The checkpoint in the destination's metadata database, written in the same destination
-//! transaction as the data it covers.
+//! transaction as the data it covers (by `DestTxn`, the only writer).
 //!
-//! Each worker keeps a row `(task, worker)` holding the *low watermark*: a source position up to
-//! which every transaction is applied. With parallel workers, transactions after it may also be
-//! applied already: each destination transaction also records the range of source positions it
-//! covers in `apply_done`, so a restart from the highest low watermark skips exactly those.
+//! Each connection that commits (a `Writer`) keeps a row `(task, worker)` holding the *low
+//! watermark*: a source position up to which every transaction is applied. With parallel
+//! workers, transactions after it may also be applied already: each destination transaction
+//! also records the range of source positions it covers in `apply_done`, so a restart from the
+//! highest low watermark skips exactly those.
 
 use dts_types::{BinlogPosition, GtidPosition, Ident, SourcePosition};
 use mysql::prelude::Queryable;
 
 use crate::ApplyError;
 
+/// A task's checkpoint in the destination: where applying resumes. Reading it needs no
+/// applier (a status page or a verifier reads it too).
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
+    /// The task whose rows these are.
     pub task: String,
+    /// The metadata database holding `apply_checkpoint` and `apply_done`.
     pub db: Ident,
 }
 
 /// A range of source positions `(start, end]` whose transactions a destination transaction
 /// applied.
-pub type DoneRange = (Option<BinlogPosition>, BinlogPosition);
+pub(crate) type DoneRange = (Option<BinlogPosition>, BinlogPosition);
+
+/// Which connection writes a checkpoint row: each keeps its own row `(task, worker)`, so
+/// concurrent commits never write the same row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Writer {
+    /// The applier's own connection: every commit of the serial path, and in parallel mode
+    /// the barriers (DDL, transactions larger than a group) and the low watermark it records
+    /// when it prunes. Row 0.
+    Main,
+    /// Parallel worker `n` (counting from 0). Row `n + 1`.
+    Worker(u32),
+}
+
+impl Writer {
+    /// The `worker` column of its row (the layout of existing tasks' checkpoints).
+    fn row(self) -> u32 {
+        match self {
+            Writer::Main => 0,
+            Writer::Worker(n) => n + 1,
+        }
+    }
+}
 
 fn lit(s: &str) -> String {
     dts_types::Value::String(dts_types::Text::utf8mb4(s)).to_sql_literal().expect("renders")
@@ -34,7 +61,8 @@ impl Checkpoint {
         format!("{}.`apply_done`", self.db.quoted())
     }
 
-    pub fn ensure(&self, dest: &mut mysql::Conn) -> Result<(), ApplyError> {
+    /// Creates the metadata database and its tables where missing.
+    pub(crate) fn ensure(&self, dest: &mut mysql::Conn) -> Result<(), ApplyError> {
         dest.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", self.db.quoted()))?;
         dest.query_drop(format!(
             "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL, worker INT UNSIGNED NOT NULL, \
@@ -68,7 +96,7 @@ impl Checkpoint {
     }
 
     /// Ranges applied beyond `low` (by parallel workers).
-    pub fn done_after(
+    pub(crate) fn done_after(
         &self,
         dest: &mut mysql::Conn,
         low: Option<&BinlogPosition>,
@@ -84,8 +112,9 @@ impl Checkpoint {
             .collect())
     }
 
-    /// The statement that records worker `worker`'s low watermark `p`.
-    pub fn write_sql(&self, worker: u32, p: &SourcePosition) -> String {
+    /// The statement that records `writer`'s low watermark `p`.
+    pub(crate) fn write_sql(&self, writer: Writer, p: &SourcePosition) -> String {
+        let worker = writer.row();
         let gtid = p.gtid.as_ref().map_or("NULL".to_string(), |g| lit(&g.to_string()));
         format!(
             "REPLACE INTO {} (task, worker, binlog_file, binlog_pos, file_seq, gtid) VALUES ({}, {worker}, {}, {}, {}, {gtid})",
@@ -98,7 +127,7 @@ impl Checkpoint {
     }
 
     /// The statement that records a destination transaction's range.
-    pub fn done_sql(&self, range: &DoneRange) -> String {
+    pub(crate) fn done_sql(&self, range: &DoneRange) -> String {
         let (start_file, start_pos) = match &range.0 {
             Some(s) => (lit(&s.file), s.offset.to_string()),
             None => ("NULL".into(), "NULL".into()),
@@ -114,7 +143,7 @@ impl Checkpoint {
     }
 
     /// Forgets ranges at or below the low watermark (they are covered by it).
-    pub fn prune_sql(&self, low: &BinlogPosition) -> String {
+    pub(crate) fn prune_sql(&self, low: &BinlogPosition) -> String {
         let seq = low.file_sequence().1.unwrap_or(0);
         format!(
             "DELETE FROM {} WHERE task = {} AND (end_seq < {seq} OR (end_seq = {seq} AND end_pos <= {}))",

@@ -7,122 +7,80 @@
 //! It never leaves a source transaction half-applied (a destination transaction holds whole
 //! source transactions only) and never applies one twice (what committed is exactly what the
 //! checkpoint covers). It does not read the binlog itself: the caller feeds [`Input`]s through
-//! an [`InputSource`] that can restart from a checkpoint.
+//! an [`InputSource`] that can restart from a checkpoint, and [`Applier::run`] applies them
+//! until the input ends, restarting from the checkpoint after transient errors.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use dts_applier::{Applier, ApplyOptions, Input, InputError, InputSource, RowTarget};
+//! use dts_types::{BinlogPosition, Ident, RowChange, SourcePosition, TableId, Value};
+//!
+//! /// A recorded history: a restart replays what follows the checkpoint's commit.
+//! struct Recorded {
+//!     inputs: Vec<Input>,
+//!     next: usize,
+//! }
+//!
+//! impl InputSource for Recorded {
+//!     fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), InputError> {
+//!         self.next = self
+//!             .inputs
+//!             .iter()
+//!             .position(|i| matches!((i, from), (Input::Commit(c), Some(f)) if c == f))
+//!             .map_or(0, |at| at + 1);
+//!         Ok(())
+//!     }
+//!
+//!     fn next_input(&mut self) -> Option<Result<Input, InputError>> {
+//!         let input = self.inputs.get(self.next)?.clone();
+//!         self.next += 1;
+//!         Some(Ok(input))
+//!     }
+//! }
+//!
+//! let kv = TableId::parse("app", "kv")?;
+//! let target = Arc::new(RowTarget::identity(kv, &[Ident::new("id")?, Ident::new("v")?]));
+//! let inputs = vec![
+//!     Input::Begin,
+//!     Input::Row { target, change: RowChange::Insert { after: vec![Value::Int(1), Value::Int(10)] } },
+//!     Input::Commit(SourcePosition { binlog: BinlogPosition::new("binlog.000001", 1234), gtid: None }),
+//! ];
+//! let destination = mysql::Opts::from_url("mysql://dts@127.0.0.1:3306")?;
+//! let mut applier = Applier::new(destination, ApplyOptions::new("example"))?;
+//! let stats = applier.run(&mut Recorded { inputs, next: 0 })?;
+//! assert_eq!(stats.row_changes, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Inside, one type owns a destination transaction (rows, checkpoint, commit: `txn`); the
+//! serial path streams every transaction into it (`serial`, `stream`); with `workers > 1` a
+//! dispatcher forms conflict-free groups for worker connections (`dispatch`, `worker`,
+//! `parallel`). ARCHITECTURE.md explains why this is exactly once.
+
+#![warn(missing_docs)]
 
 mod apply;
 pub mod checkpoint;
+mod ddl;
+mod dispatch;
+mod error;
+mod input;
+mod options;
 mod parallel;
+mod serial;
 mod sql;
-pub mod target;
+mod stream;
+mod target;
+mod throttle;
+mod txn;
+mod worker;
 
-use std::sync::Arc;
-use std::time::Duration;
+#[cfg(test)]
+mod tests;
 
-use dts_types::{Ident, RowChange, SourcePosition};
-
-pub use apply::{Applier, ApplyStats, InputSource};
-
-/// Why an [`InputSource`] could not go on: the reader's own error, kept whole so its cause
-/// chain reaches the user.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct InputError(Box<dyn std::error::Error + Send + Sync + 'static>);
-
-impl InputError {
-    /// Wraps any error of the input's own.
-    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
-        InputError(e.into())
-    }
-}
+pub use apply::{Applier, ApplyStats};
+pub use error::ApplyError;
+pub use input::{Ddl, Input, InputError, InputSource};
+pub use options::ApplyOptions;
 pub use target::RowTarget;
-
-/// One step of the source's history, already selected and mapped.
-#[derive(Debug, Clone)]
-pub enum Input {
-    Begin,
-    Row {
-        target: Arc<RowTarget>,
-        change: RowChange,
-    },
-    Ddl(Ddl),
-    /// The end of a source transaction; where to resume after it.
-    Commit(SourcePosition),
-    /// The source has nothing more for now: commit what is grouped.
-    Idle,
-}
-
-/// A DDL statement (translated) with the session context it ran in on the source.
-#[derive(Debug, Clone, Default)]
-pub struct Ddl {
-    pub statements: Vec<String>,
-    pub database: Option<String>,
-    pub sql_mode: Option<u64>,
-    pub time_zone: Option<String>,
-    /// character_set_client, collation_connection, collation_server ids.
-    pub charset: Option<(u16, u16, u16)>,
-    /// The source's timestamp (seconds, microseconds) for NOW() in defaults.
-    pub timestamp: Option<(u32, Option<u32>)>,
-}
-
-/// How to apply.
-#[derive(Debug, Clone)]
-pub struct ApplyOptions {
-    pub task: String,
-    pub meta_db: Ident,
-    /// Destination connections applying groups of transactions in parallel (1: in order on one
-    /// connection). Groups sharing a key apply in source order.
-    pub workers: usize,
-    /// Most source transactions in one destination commit.
-    pub group_transactions: usize,
-    /// Most row changes in one destination commit (a larger source transaction commits alone).
-    pub group_rows: usize,
-    /// Longest a group waits for more transactions before it commits: under a steady trickle
-    /// (no idle moment to flush on) this bounds the lag grouping adds.
-    pub group_delay: Duration,
-    /// Largest batch of statements sent in one round trip.
-    pub batch_bytes: usize,
-    /// How long to keep retrying after the destination connection is lost.
-    pub connection_retry: Duration,
-    /// How long to keep retrying other transient errors (deadlocks, lock waits, read-only).
-    pub other_retry: Duration,
-    /// Rows per second and bytes per second; 0 for no limit.
-    pub rows_per_sec: u64,
-    pub bytes_per_sec: u64,
-}
-
-impl ApplyOptions {
-    pub fn new(task: &str) -> Self {
-        ApplyOptions {
-            task: task.to_string(),
-            meta_db: Ident::new("dts_meta").expect("valid"),
-            workers: 1,
-            group_transactions: 500,
-            group_rows: 20_000,
-            group_delay: Duration::from_millis(100),
-            batch_bytes: 1 << 20,
-            connection_retry: Duration::from_secs(720 * 60),
-            other_retry: Duration::from_secs(10 * 60),
-            rows_per_sec: 0,
-            bytes_per_sec: 0,
-        }
-    }
-}
-
-/// Why applying stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error("destination: {0}")]
-    Sql(#[from] mysql::Error),
-    #[error("value: {0}")]
-    Value(#[from] dts_types::ValueError),
-    #[error("the key column {column} of {table} is not synced, so its rows cannot be found")]
-    KeyNotSynced { table: String, column: String },
-    #[error("applying to {table} failed: {source} (checkpoint intact: the task resumes from it)")]
-    Statement { table: String, source: mysql::Error },
-    #[error("reading the input")]
-    Input(#[source] InputError),
-    #[error("retrying {what} for {minutes} min did not succeed; last error: {last}")]
-    RetriesExhausted { what: &'static str, minutes: u64, last: String },
-    #[error("input broke the transaction structure: {0}")]
-    Protocol(String),
-}

@@ -10,24 +10,53 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::time::Instant;
 
-use dts_types::{RowChange, SourcePosition, Value};
+use dts_types::{BinlogPosition, RowChange, SourcePosition, Value};
 use parking_lot::Mutex;
 
 use crate::checkpoint::DoneRange;
 use crate::target::TablePlan;
 
-/// Source transactions applied together in one destination transaction.
+/// Source transactions applied together in one destination transaction by a worker.
 #[derive(Debug)]
 pub(crate) struct Group {
+    /// Groups are numbered in source order; the low watermark follows the numbers.
     pub id: u64,
     pub changes: Vec<(Arc<TablePlan>, RowChange)>,
+    /// The conflict tokens of every change.
     pub tokens: HashSet<u64>,
+    /// The source range it applies, recorded in `apply_done` with it.
     pub range: DoneRange,
+    /// Where its last transaction ends.
     pub end: SourcePosition,
-    pub transactions: u64,
+    pub transactions: usize,
     /// When its first transaction arrived (a group waits at most `group_delay`).
-    pub started: std::time::Instant,
+    pub started: Instant,
+}
+
+impl Group {
+    /// An empty group whose range starts after `start`.
+    pub fn new(id: u64, start: Option<BinlogPosition>, end: SourcePosition) -> Self {
+        Group {
+            id,
+            changes: Vec::new(),
+            tokens: HashSet::new(),
+            range: (start, end.binlog.clone()),
+            end,
+            transactions: 0,
+            started: Instant::now(),
+        }
+    }
+
+    /// Adds a whole source transaction ending at `end`.
+    pub fn add(&mut self, mut changes: Vec<(Arc<TablePlan>, RowChange)>, tokens: HashSet<u64>, end: SourcePosition) {
+        self.changes.append(&mut changes);
+        self.tokens.extend(tokens);
+        self.range.1 = end.binlog.clone();
+        self.end = end;
+        self.transactions += 1;
+    }
 }
 
 fn hash_of(parts: &[&str]) -> u64 {
@@ -69,14 +98,14 @@ pub(crate) fn tokens(plan: &TablePlan, change: &RowChange, out: &mut HashSet<u64
 }
 
 /// Tracks groups in flight and the low watermark: the end of the longest prefix of committed
-/// groups.
+/// groups. The watermark is shared with the workers, which record it in each commit.
 #[derive(Debug, Default)]
 pub(crate) struct Tracker {
-    pub in_flight: HashMap<u64, HashSet<u64>>,
+    in_flight: HashMap<u64, HashSet<u64>>,
     ends: HashMap<u64, SourcePosition>,
     committed: BTreeSet<u64>,
     next: u64,
-    pub low: Arc<Mutex<Option<SourcePosition>>>,
+    low: Arc<Mutex<Option<SourcePosition>>>,
 }
 
 impl Tracker {
@@ -84,11 +113,32 @@ impl Tracker {
         Tracker { next: first_id, low: Arc::new(Mutex::new(low)), ..Default::default() }
     }
 
+    /// The low watermark, as the workers see it.
+    pub fn shared_low(&self) -> Arc<Mutex<Option<SourcePosition>>> {
+        self.low.clone()
+    }
+
+    pub fn low(&self) -> Option<SourcePosition> {
+        self.low.lock().clone()
+    }
+
+    /// Everything dispatched committed, and then the applier's own connection committed up to
+    /// `p`.
+    pub fn set_low(&self, p: SourcePosition) {
+        debug_assert!(self.in_flight.is_empty());
+        *self.low.lock() = Some(p);
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
     pub fn dispatched(&mut self, g: &Group) {
         self.in_flight.insert(g.id, g.tokens.clone());
         self.ends.insert(g.id, g.end.clone());
     }
 
+    /// Whether a group in flight shares a token with `tokens`.
     pub fn conflicts(&self, tokens: &HashSet<u64>) -> bool {
         self.in_flight.values().any(|t| !t.is_disjoint(tokens))
     }

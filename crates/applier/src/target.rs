@@ -12,6 +12,7 @@ use crate::ApplyError;
 /// How one source table maps onto a destination table (from the task's selection).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowTarget {
+    /// The destination table.
     pub target: TableId,
     /// For each source column, by position: its destination name, or `None` when not synced.
     pub columns: Vec<Option<Ident>>,
@@ -26,7 +27,7 @@ impl RowTarget {
 
 /// A destination table's shape, read from its information_schema.
 #[derive(Debug, Clone)]
-pub struct DestTable {
+pub(crate) struct DestTable {
     /// Columns the server computes (never written).
     pub generated: Vec<String>,
     /// Primary key, else the first unique key of NOT NULL columns; empty for a keyless table.
@@ -69,7 +70,7 @@ impl DestTable {
 
 /// The resolved statement plan of a (source table, destination table) pair.
 #[derive(Debug, Clone)]
-pub struct TablePlan {
+pub(crate) struct TablePlan {
     pub target: TableId,
     /// (source column index, quoted destination column) of every written column.
     pub write: Vec<(usize, String)>,
@@ -110,7 +111,7 @@ impl TablePlan {
 
 /// Plans by destination table, loaded once and dropped at every DDL.
 #[derive(Debug, Default)]
-pub struct Plans {
+pub(crate) struct Plans {
     dest: HashMap<TableId, DestTable>,
     plans: HashMap<(TableId, Vec<Option<Ident>>), Arc<TablePlan>>,
 }

@@ -344,8 +344,7 @@ fn apply_options(config: &Config) -> ApplyOptions {
     a.workers = config.raw.incremental.workers;
     a.rows_per_sec = config.raw.incremental.rows_per_sec;
     a.bytes_per_sec = config.raw.incremental.mb_per_sec << 20;
-    a.connection_retry = config.connection_retry();
-    a.other_retry = config.other_retry();
+    a.retry = dts_types::retry::RetryWindows { connection: config.connection_retry(), other: config.other_retry() };
     a
 }
 

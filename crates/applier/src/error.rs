@@ -1,0 +1,61 @@
+//! Why applying stopped.
+
+use dts_types::retry::{ErrorClass, classify};
+
+use crate::InputError;
+
+/// Why applying stopped. [`Applier::run`](crate::Applier::run) already retried what
+/// [`ApplyError::class`] calls transient, within the retry windows.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The destination refused or lost a statement of the applier's own (checkpoint, BEGIN,
+    /// COMMIT, a table's shape).
+    #[error("destination: {0}")]
+    Sql(#[from] mysql::Error),
+    /// A value could not be written as SQL.
+    #[error("value: {0}")]
+    Value(#[from] dts_types::ValueError),
+    /// A destination key column is not among the synced columns.
+    #[error("the key column {column} of {table} is not synced, so its rows cannot be found")]
+    KeyNotSynced {
+        /// The destination table.
+        table: String,
+        /// The key column missing from the mapping.
+        column: String,
+    },
+    /// The destination refused a row change's statement.
+    #[error("applying to {table} failed: {source} (checkpoint intact: the task resumes from it)")]
+    Statement {
+        /// The (first) table of the refused batch.
+        table: String,
+        /// The server's error.
+        source: mysql::Error,
+    },
+    /// The input could not go on.
+    #[error("reading the input")]
+    Input(#[source] InputError),
+    /// A transient error kept coming back for the whole retry window.
+    #[error("retrying {what} for {minutes} min did not succeed; last error: {last}")]
+    RetriesExhausted {
+        /// The error's class ([`ErrorClass::name`]).
+        what: &'static str,
+        /// The retry window.
+        minutes: u64,
+        /// The last error.
+        last: String,
+    },
+    /// The input broke the Begin / rows / Commit structure of a transaction.
+    #[error("input broke the transaction structure: {0}")]
+    Protocol(String),
+}
+
+impl ApplyError {
+    /// Whether a retry may cure the error, and under which window: a server error by
+    /// [`dts_types::retry::classify`], anything else is definite.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            ApplyError::Sql(m) | ApplyError::Statement { source: m, .. } => classify(m),
+            _ => ErrorClass::Definite,
+        }
+    }
+}

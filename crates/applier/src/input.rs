@@ -1,0 +1,82 @@
+//! What the applier reads: the source's history as [`Input`]s from a restartable
+//! [`InputSource`].
+
+use std::sync::Arc;
+
+use dts_types::{RowChange, SourcePosition};
+
+use crate::RowTarget;
+
+/// One step of the source's history, already selected and mapped.
+///
+/// A source transaction is `Begin`, its `Row`s and `Ddl`, then `Commit`; `Idle` comes between
+/// transactions (inside one it is ignored).
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A source transaction starts.
+    Begin,
+    /// A row change of the transaction, with the destination table it lands in.
+    Row {
+        /// Where the change lands.
+        target: Arc<RowTarget>,
+        /// The change, as full row images in source column order.
+        change: RowChange,
+    },
+    /// A DDL statement of the transaction, applied as a barrier at its commit.
+    Ddl(Ddl),
+    /// The end of a source transaction; where to resume after it.
+    Commit(SourcePosition),
+    /// The source has nothing more for now: commit what is grouped.
+    Idle,
+}
+
+impl Input {
+    /// How the input is named in a protocol error.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Input::Begin => "Begin",
+            Input::Row { .. } => "Row",
+            Input::Ddl(_) => "Ddl",
+            Input::Commit(_) => "Commit",
+            Input::Idle => "Idle",
+        }
+    }
+}
+
+/// A DDL statement (translated) with the session context it ran in on the source.
+#[derive(Debug, Clone, Default)]
+pub struct Ddl {
+    /// The statements to run, in order (a translation may need several).
+    pub statements: Vec<String>,
+    /// The default database it ran in.
+    pub database: Option<String>,
+    /// The source session's sql_mode, as its numeric bit set.
+    pub sql_mode: Option<u64>,
+    /// The source session's time_zone.
+    pub time_zone: Option<String>,
+    /// character_set_client, collation_connection, collation_server ids.
+    pub charset: Option<(u16, u16, u16)>,
+    /// The source's timestamp (seconds, microseconds) for NOW() in defaults.
+    pub timestamp: Option<(u32, Option<u32>)>,
+}
+
+/// A restartable stream of inputs (the binlog reader, selected and mapped, in the binary).
+pub trait InputSource {
+    /// Starts, or restarts, the input right after `from` (`None`: from the configured start).
+    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), InputError>;
+    /// The next input; `None` when the input ends.
+    fn next_input(&mut self) -> Option<Result<Input, InputError>>;
+}
+
+/// Why an [`InputSource`] could not go on: the reader's own error, kept whole so its cause
+/// chain reaches the user.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct InputError(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl InputError {
+    /// Wraps any error of the input's own.
+    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        InputError(e.into())
+    }
+}

@@ -1,0 +1,95 @@
+//! The serial path (`workers = 1`): every source transaction streams into the destination
+//! transaction open on the applier's connection, and whole source transactions are grouped
+//! into one commit with the checkpoint of the last one.
+
+use std::time::Instant;
+
+use dts_types::SourcePosition;
+
+use crate::checkpoint::Writer;
+use crate::stream::{Stream, Streamed};
+use crate::throttle::Throttle;
+use crate::txn::DestTxn;
+use crate::{Applier, ApplyError, ApplyStats, Input, InputSource};
+
+/// The source transactions streamed into the open destination transaction, not committed yet.
+struct Group {
+    transactions: usize,
+    rows: usize,
+    started: Instant,
+    /// Where the last of them ends: the checkpoint the group commits with.
+    end: Option<SourcePosition>,
+}
+
+impl Group {
+    fn new() -> Self {
+        Group { transactions: 0, rows: 0, started: Instant::now(), end: None }
+    }
+
+    fn add(&mut self, end: SourcePosition, rows: usize) {
+        if self.transactions == 0 {
+            self.started = Instant::now();
+        }
+        self.transactions += 1;
+        self.rows += rows;
+        self.end = Some(end);
+    }
+}
+
+/// Applies the input in source order on the applier's own connection until it ends.
+pub(crate) fn run(app: &mut Applier, input: &mut dyn InputSource) -> Result<(), ApplyError> {
+    let Applier { dest, o, conn, ck, plans, stats, throttle } = app;
+    let mut txn = DestTxn::new(conn, ck, o.batch_bytes);
+    let mut group = Group::new();
+    while let Some(item) = input.next_input() {
+        match item.map_err(ApplyError::Input)? {
+            Input::Begin => {
+                let mut stream = Stream { txn: &mut txn, plans, stats, throttle };
+                let Streamed::Committed { at, rows, ddl } = stream.rest_of_transaction(input)? else {
+                    // The input ended inside a transaction: nothing of it commits, nor do the
+                    // whole transactions grouped with it (their rows are netted together); the
+                    // checkpoint stays before them, so the next run applies them.
+                    return txn.rollback();
+                };
+                stats.transactions += 1;
+                if let Some(d) = ddl {
+                    // A barrier: what is grouped commits first, then the DDL, then its checkpoint.
+                    if txn.is_open() {
+                        commit(&mut txn, &mut group, stats, throttle)?;
+                    }
+                    crate::ddl::barrier(&mut txn, dest, plans, &d, &at, None, stats)?;
+                    group = Group::new();
+                    continue;
+                }
+                group.add(at, rows);
+                if o.group_full(group.transactions, group.rows, group.started) {
+                    commit(&mut txn, &mut group, stats, throttle)?;
+                }
+            }
+            Input::Idle => {
+                if group.end.is_some() {
+                    commit(&mut txn, &mut group, stats, throttle)?;
+                }
+            }
+            other => return Err(ApplyError::Protocol(format!("{} outside a transaction", other.name()))),
+        }
+    }
+    if group.end.is_some() {
+        commit(&mut txn, &mut group, stats, throttle)?;
+    }
+    Ok(())
+}
+
+/// Commits the group with the checkpoint of its last transaction.
+fn commit(
+    txn: &mut DestTxn,
+    group: &mut Group,
+    stats: &mut ApplyStats,
+    throttle: &mut Throttle,
+) -> Result<(), ApplyError> {
+    throttle.pace(txn.pending_bytes());
+    txn.commit_at(Writer::Main, group.end.as_ref(), None, stats)?;
+    stats.commits += 1;
+    *group = Group::new();
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The applier against a real destination, fed a recorded input: how it treats an input that
+//! ends inside a transaction, and one that breaks the transaction structure.
+
+use std::sync::{Arc, OnceLock};
+
+use dts_testkit::Sandbox;
+use dts_types::{BinlogPosition, Ident, RowChange, SourcePosition, TableId, Value};
+use mysql::prelude::Queryable;
+
+use crate::{Applier, ApplyError, ApplyOptions, Input, InputError, InputSource, RowTarget};
+
+fn dest() -> &'static Sandbox {
+    static DEST: OnceLock<Sandbox> = OnceLock::new();
+    DEST.get_or_init(|| Sandbox::builder("destination").start().expect("a destination server"))
+}
+
+/// A recorded history; a restart replays what follows the checkpoint's commit.
+struct Recorded(Vec<Input>, usize);
+
+impl InputSource for Recorded {
+    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), InputError> {
+        self.1 = self
+            .0
+            .iter()
+            .position(|i| matches!((i, from), (Input::Commit(c), Some(f)) if c.binlog == f.binlog))
+            .map_or(0, |at| at + 1);
+        Ok(())
+    }
+
+    fn next_input(&mut self) -> Option<Result<Input, InputError>> {
+        let input = self.0.get(self.1)?.clone();
+        self.1 += 1;
+        Some(Ok(input))
+    }
+}
+
+fn at(offset: u64) -> SourcePosition {
+    SourcePosition { binlog: BinlogPosition::new("binlog.000001", offset), gtid: None }
+}
+
+/// A fresh database with `kv (id INT PRIMARY KEY, v INT)`, and the target of its rows.
+fn kv() -> (Ident, Arc<RowTarget>) {
+    let db = dest().fresh_database("applier_unit").unwrap();
+    dest().conn().unwrap().query_drop(format!("CREATE TABLE {}.kv (id INT PRIMARY KEY, v INT)", db.quoted())).unwrap();
+    let table = TableId::new(db.clone(), Ident::new("kv").unwrap());
+    (db, Arc::new(RowTarget::identity(table, &[Ident::new("id").unwrap(), Ident::new("v").unwrap()])))
+}
+
+fn insert(target: &Arc<RowTarget>, id: i64) -> Input {
+    Input::Row { target: target.clone(), change: RowChange::Insert { after: vec![Value::Int(id), Value::Int(id)] } }
+}
+
+fn ids(db: &Ident) -> Vec<i64> {
+    dest().conn().unwrap().query(format!("SELECT id FROM {}.kv ORDER BY id", db.quoted())).unwrap()
+}
+
+fn options(db: &Ident, workers: usize) -> ApplyOptions {
+    let mut o = ApplyOptions::new(db.as_str());
+    o.workers = workers;
+    o
+}
+
+#[test]
+fn an_input_ending_inside_a_transaction_commits_nothing_of_it() {
+    for workers in [1, 2] {
+        let (db, t) = kv();
+        let mut history = vec![Input::Begin, insert(&t, 1), Input::Commit(at(100)), Input::Begin, insert(&t, 2)];
+        let mut a = Applier::new(dest().opts(), options(&db, workers)).unwrap();
+        a.run(&mut Recorded(history.clone(), 0)).unwrap();
+        let first = (ids(&db), a.checkpoint().unwrap());
+        if workers == 1 {
+            // The whole transaction grouped with it did not commit either (their rows are
+            // netted together): the checkpoint stays before both.
+            assert_eq!(first, (vec![], None));
+        } else {
+            // The group of whole transactions is dispatched alone.
+            assert_eq!(first, (vec![1], Some(at(100))));
+        }
+        // The input goes on from the checkpoint, the transaction now whole.
+        history.push(Input::Commit(at(200)));
+        a.run(&mut Recorded(history, 0)).unwrap();
+        assert_eq!((ids(&db), a.checkpoint().unwrap()), (vec![1, 2], Some(at(200))), "{workers} worker(s)");
+    }
+}
+
+#[test]
+fn rows_outside_a_transaction_break_the_structure() {
+    for workers in [1, 2] {
+        let (db, t) = kv();
+        let mut a = Applier::new(dest().opts(), options(&db, workers)).unwrap();
+        let err = a.run(&mut Recorded(vec![insert(&t, 1), Input::Commit(at(100))], 0)).unwrap_err();
+        assert!(matches!(&err, ApplyError::Protocol(m) if m.contains("Row outside a transaction")), "{err}");
+        assert_eq!((ids(&db), a.checkpoint().unwrap()), (vec![], None));
+    }
+}

@@ -1,0 +1,190 @@
+//! One destination transaction: the only place that begins, commits or rolls back on the
+//! destination and writes the checkpoint tables, so exactly-once lives here.
+//!
+//! A [`DestTxn`] begins lazily (at its first row or checkpoint write), sends its statements as
+//! they fill a batch of `batch_bytes`, and commits the data together with the checkpoint row
+//! saying which source position it reaches (and, with parallel workers, the source range it
+//! applies). Either all of that commits or none of it does. Dropped while open, it rolls back,
+//! so an error never leaves a half-applied transaction open on a connection that is used
+//! again.
+
+use std::sync::Arc;
+
+use dts_types::{BinlogPosition, RowChange, SourcePosition};
+use mysql::Conn;
+use mysql::prelude::Queryable;
+
+use crate::checkpoint::{Checkpoint, DoneRange, Writer};
+use crate::sql::{Builder, Kind, Stmt};
+use crate::target::TablePlan;
+use crate::{ApplyError, ApplyStats};
+
+/// A destination transaction on one connection, with the checkpoint it commits.
+pub(crate) struct DestTxn<'a> {
+    conn: &'a mut Conn,
+    ck: &'a Checkpoint,
+    builder: Builder,
+    batch_bytes: usize,
+    open: bool,
+}
+
+impl<'a> DestTxn<'a> {
+    pub fn new(conn: &'a mut Conn, ck: &'a Checkpoint, batch_bytes: usize) -> Self {
+        DestTxn { conn, ck, builder: Builder::new(batch_bytes), batch_bytes, open: false }
+    }
+
+    /// The connection, for reads that belong inside the transaction (a table's shape).
+    pub fn conn(&mut self) -> &mut Conn {
+        self.conn
+    }
+
+    /// Whether the transaction has begun (it holds rows or checkpoint writes).
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// The size of the statements built and not yet sent.
+    pub fn pending_bytes(&self) -> usize {
+        self.builder.bytes()
+    }
+
+    fn begin(&mut self) -> Result<(), ApplyError> {
+        if !self.open {
+            self.conn.query_drop("BEGIN")?;
+            self.open = true;
+        }
+        Ok(())
+    }
+
+    /// Adds a row change, sending the batch once it reaches `batch_bytes`. Returns how many
+    /// bytes of statements it sent (0 when the change only joined the batch).
+    pub fn push(
+        &mut self,
+        plan: &Arc<TablePlan>,
+        change: &RowChange,
+        stats: &mut ApplyStats,
+    ) -> Result<usize, ApplyError> {
+        self.begin()?;
+        self.builder.push(plan, change)?;
+        if self.builder.bytes() >= self.batch_bytes { self.flush(stats) } else { Ok(0) }
+    }
+
+    /// Sends every statement built so far (inside the transaction). Returns the bytes sent.
+    pub fn flush(&mut self, stats: &mut ApplyStats) -> Result<usize, ApplyError> {
+        let bytes = self.builder.bytes();
+        if bytes > 0 {
+            self.begin()?;
+            execute(self.conn, stats, &mut self.builder)?;
+        }
+        Ok(bytes)
+    }
+
+    /// Forgets the done ranges at or below `low` (a low watermark this transaction records):
+    /// they are covered by it.
+    pub fn prune_done(&mut self, low: &BinlogPosition) -> Result<(), ApplyError> {
+        self.begin()?;
+        self.conn.query_drop(self.ck.prune_sql(low))?;
+        Ok(())
+    }
+
+    /// Commits what was pushed together with `writer`'s checkpoint row at `at` (left as it is
+    /// when `None`) and the source range the transaction applies (`done`, parallel mode).
+    /// With nothing pushed it commits the checkpoint writes alone.
+    pub fn commit_at(
+        &mut self,
+        writer: Writer,
+        at: Option<&SourcePosition>,
+        done: Option<&DoneRange>,
+        stats: &mut ApplyStats,
+    ) -> Result<(), ApplyError> {
+        self.begin()?;
+        self.flush(stats)?;
+        if let Some(range) = done {
+            self.conn.query_drop(self.ck.done_sql(range))?;
+        }
+        if let Some(p) = at {
+            self.conn.query_drop(self.ck.write_sql(writer, p))?;
+        }
+        self.conn.query_drop("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Rolls back what was sent and forgets what was built but not sent.
+    pub fn rollback(&mut self) -> Result<(), ApplyError> {
+        self.builder = Builder::new(self.batch_bytes);
+        if self.open {
+            self.open = false;
+            self.conn.query_drop("ROLLBACK")?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DestTxn<'_> {
+    fn drop(&mut self) {
+        // Only after an error (every other path commits or rolls back first): the connection
+        // may be used again, and a later BEGIN would commit this half of a transaction. On a
+        // broken connection this fails at once, and the server rolls back by itself.
+        if self.open {
+            let _ = self.conn.query_drop("ROLLBACK");
+        }
+    }
+}
+
+/// Sends the built statements, reading conflicts from the affected-row counts.
+fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(), ApplyError> {
+    b.close();
+    let stmts: Vec<Stmt> = std::mem::take(&mut b.out);
+    let mut batch: Vec<Stmt> = Vec::new();
+    for s in stmts {
+        if s.fallback.is_some() {
+            send(conn, stats, &mut batch)?;
+            conn.query_drop(&s.sql)?;
+            stats.statements += 1;
+            if conn.affected_rows() == 0
+                && let Some(f) = &s.fallback
+            {
+                conn.query_drop(f)?;
+                stats.update_missing += 1;
+            }
+        } else {
+            batch.push(s);
+        }
+    }
+    send(conn, stats, &mut batch)
+}
+
+/// One round trip for many statements.
+fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Result<(), ApplyError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let sql = batch.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join(";\n");
+    let mut affected = Vec::with_capacity(batch.len());
+    {
+        let mut result =
+            conn.query_iter(&sql).map_err(|e| ApplyError::Statement { table: first_table(&sql), source: e })?;
+        while let Some(set) = result.iter() {
+            affected.push(set.affected_rows());
+            for row in set {
+                row?;
+            }
+        }
+    }
+    for (s, a) in batch.iter().zip(affected) {
+        match s.kind {
+            Kind::Insert { rows } => stats.insert_existing += a.saturating_sub(rows),
+            Kind::Update { rows } => stats.update_missing += (2 * rows).saturating_sub(a),
+            Kind::Delete { rows } => stats.delete_missing += rows.saturating_sub(a),
+            Kind::KeylessUpdate | Kind::Plain => {}
+        }
+    }
+    stats.statements += batch.len() as u64;
+    batch.clear();
+    Ok(())
+}
+
+fn first_table(sql: &str) -> String {
+    sql.split_whitespace().find(|w| w.starts_with('`')).unwrap_or("").to_string()
+}

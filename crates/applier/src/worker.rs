@@ -1,0 +1,154 @@
+//! Parallel workers: each applies whole groups on its own destination connection, one
+//! destination transaction per group with the group's done range and the low watermark.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use dts_types::SourcePosition;
+use dts_types::retry::ErrorClass;
+use mysql::{Conn, Opts};
+use parking_lot::Mutex;
+
+use crate::apply::connect;
+use crate::checkpoint::{Checkpoint, Writer};
+use crate::parallel::Group;
+use crate::txn::DestTxn;
+use crate::{ApplyError, ApplyStats};
+
+/// A worker's answer for one group.
+pub(crate) struct Completion {
+    pub group: u64,
+    /// What the group's transaction did, or why it failed (it did not commit).
+    pub result: Result<ApplyStats, ApplyError>,
+}
+
+/// What every worker needs.
+#[derive(Clone)]
+pub(crate) struct WorkerSetup {
+    pub dest: Opts,
+    pub ck: Checkpoint,
+    /// The low watermark, advanced by the dispatcher as groups commit.
+    pub low: Arc<Mutex<Option<SourcePosition>>>,
+    pub batch_bytes: usize,
+    /// How long a group is retried in place after deadlocks and lock waits.
+    pub other_retry: Duration,
+}
+
+/// The worker threads and the two queues between them and the dispatcher.
+///
+/// Both queues are bounded by the number of workers, and neither send can block: the
+/// dispatcher sends a group only while fewer than `workers` are in flight, and a group stays
+/// in flight until the dispatcher has received its completion. So the groups queued, being
+/// applied, and answered but not yet received together number at most `workers`, the capacity
+/// of either queue.
+pub(crate) struct Pool {
+    groups: Option<Sender<Group>>,
+    completions: Option<Receiver<Completion>>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Pool {
+    pub fn start(workers: usize, setup: &WorkerSetup) -> Pool {
+        let (groups, group_rx) = crossbeam_channel::bounded::<Group>(workers);
+        let (completion_tx, completions) = crossbeam_channel::bounded::<Completion>(workers);
+        let handles = (0..workers)
+            .map(|n| {
+                let (setup, groups, completions) = (setup.clone(), group_rx.clone(), completion_tx.clone());
+                std::thread::spawn(move || worker_loop(Writer::Worker(n as u32), &setup, &groups, &completions))
+            })
+            .collect();
+        Pool { groups: Some(groups), completions: Some(completions), handles }
+    }
+
+    /// Hands a group to the next free worker.
+    pub fn send(&self, g: Group) -> Result<(), ApplyError> {
+        self.groups.as_ref().and_then(|s| s.send(g).ok()).ok_or_else(stopped)
+    }
+
+    /// The next completion, waiting for it.
+    pub fn recv(&self) -> Result<Completion, ApplyError> {
+        self.completions.as_ref().and_then(|r| r.recv().ok()).ok_or_else(stopped)
+    }
+
+    /// A completion if one is there.
+    pub fn try_recv(&self) -> Result<Option<Completion>, ApplyError> {
+        match self.completions.as_ref().map(|r| r.try_recv()) {
+            Some(Ok(c)) => Ok(Some(c)),
+            Some(Err(TryRecvError::Empty)) => Ok(None),
+            _ => Err(stopped()),
+        }
+    }
+}
+
+fn stopped() -> ApplyError {
+    ApplyError::Protocol("the parallel workers stopped".into())
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Closing the group queue ends each worker after the group it holds; closing the
+        // completion queue too means none of them can wait on it (its send fails instead).
+        self.groups = None;
+        self.completions = None;
+        for h in self.handles.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+/// One worker: applies the groups it receives until the queue closes.
+fn worker_loop(writer: Writer, setup: &WorkerSetup, groups: &Receiver<Group>, completions: &Sender<Completion>) {
+    let mut conn = match connect(&setup.dest) {
+        Ok(c) => c,
+        Err(e) => {
+            // Report on the first group this worker gets.
+            if let Ok(g) = groups.recv() {
+                let _ = completions.send(Completion { group: g.id, result: Err(e) });
+            }
+            return;
+        }
+    };
+    while let Ok(g) = groups.recv() {
+        let result = apply_retrying(&mut conn, setup, writer, &g);
+        if completions.send(Completion { group: g.id, result }).is_err() {
+            return;
+        }
+    }
+}
+
+/// Applies a group; a deadlock or lock wait rolls it back, and since the worker still holds
+/// the group it retries it in place instead of restarting the whole stream.
+fn apply_retrying(conn: &mut Conn, setup: &WorkerSetup, writer: Writer, g: &Group) -> Result<ApplyStats, ApplyError> {
+    let since = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        match apply_group(conn, setup, writer, g) {
+            Ok(mut s) => {
+                s.retries += attempt as u64;
+                return Ok(s);
+            }
+            Err(e) if e.class() == ErrorClass::TransientOther && since.elapsed() < setup.other_retry => {
+                tracing::debug!(?writer, error = %e, "retrying a group in place");
+                std::thread::sleep(Duration::from_millis((20u64 << attempt.min(7)).min(2_000)));
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A group's destination transaction: its changes, its done range and the low watermark known
+/// once its rows are in (every group up to it has committed).
+fn apply_group(conn: &mut Conn, setup: &WorkerSetup, writer: Writer, g: &Group) -> Result<ApplyStats, ApplyError> {
+    let mut stats = ApplyStats::default();
+    let mut txn = DestTxn::new(conn, &setup.ck, setup.batch_bytes);
+    for (plan, change) in &g.changes {
+        txn.push(plan, change, &mut stats)?;
+    }
+    txn.flush(&mut stats)?;
+    let low = setup.low.lock().clone();
+    txn.commit_at(writer, low.as_ref(), Some(&g.range), &mut stats)?;
+    Ok(stats)
+}
