@@ -19,8 +19,12 @@ struct FromHistory {
 }
 
 impl SchemaProvider for FromHistory {
-    fn table_schema(&mut self, table: &TableId, at: &BinlogPosition) -> Result<Option<Arc<TableSchema>>, String> {
-        self.history.lookup(&mut self.conn, table, at).map(|s| s.map(Arc::new)).map_err(|e| e.to_string())
+    fn table_schema(
+        &mut self,
+        table: &TableId,
+        at: &BinlogPosition,
+    ) -> Result<Option<Arc<TableSchema>>, dts_binlog::SchemaError> {
+        self.history.lookup(&mut self.conn, table, at).map(|s| s.map(Arc::new)).map_err(Into::into)
     }
 }
 

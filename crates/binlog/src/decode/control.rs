@@ -75,17 +75,25 @@ pub struct StatementContext {
     pub sql_mode: Option<u64>,
     /// character_set_client, collation_connection and collation_server, as collation ids.
     pub charset: Option<(u16, u16, u16)>,
+    /// The session time_zone, where it differs from the server's.
     pub time_zone: Option<String>,
     /// Seconds (and microseconds, where logged) of the statement's start: its NOW().
     pub timestamp: u32,
+    /// The microseconds of `timestamp`, where the server logged them (MariaDB).
     pub microseconds: Option<u32>,
+    /// auto_increment_increment and auto_increment_offset.
     pub auto_increment: Option<(u16, u16)>,
+    /// lc_time_names, as the server's locale number.
     pub lc_time_names: Option<u16>,
+    /// The default database's collation id.
     pub collation_database: Option<u16>,
+    /// explicit_defaults_for_timestamp (MySQL).
     pub explicit_defaults_for_timestamp: Option<bool>,
     /// OPTION_AUTO_IS_NULL, OPTION_NOT_AUTOCOMMIT, OPTION_NO_FOREIGN_KEY_CHECKS, ...
     pub flags2: Option<u32>,
+    /// The source connection that ran the statement.
     pub thread_id: u32,
+    /// The error the statement ended with on the source (0: none).
     pub error_code: u16,
 }
 
@@ -93,7 +101,9 @@ pub struct StatementContext {
 /// character_set_client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
+    /// The statement text as logged.
     pub sql: Bytes,
+    /// The session it ran in.
     pub context: StatementContext,
 }
 
