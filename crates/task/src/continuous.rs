@@ -29,7 +29,9 @@ pub enum Msg {
 /// Counters of continuous verification, served by the monitor.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// Rows compared with the destination.
     pub checked: AtomicU64,
+    /// Rows that differed from the destination's.
     pub mismatched: AtomicU64,
     /// Keys not checked because the checker was behind (the queue was full).
     pub skipped: AtomicU64,

@@ -63,10 +63,15 @@ struct Route {
 /// which serves them as Prometheus counters.
 #[derive(Debug, Default)]
 pub struct InputStats {
+    /// Source transactions handed to the applier.
     pub transactions: AtomicU64,
+    /// Row changes handed to the applier.
     pub rows: AtomicU64,
+    /// Row changes a row filter left out.
     pub rows_filtered_out: AtomicU64,
+    /// Statements handed to the applier.
     pub ddl: AtomicU64,
+    /// Statements the translator skipped (logged with the reason).
     pub ddl_skipped: AtomicU64,
 }
 

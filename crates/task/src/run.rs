@@ -21,8 +21,10 @@ use crate::state::{Phase, StateTable};
 /// Why a task stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
+    /// A server refused or the connection failed (outside the phases' own errors).
     #[error("{0}")]
     Sql(#[from] mysql::Error),
+    /// The precheck found failures, or warnings not acknowledged: the report's table.
     #[error("the precheck failed:\n{0}")]
     Precheck(String),
     /// Schema sync could not plan the destination's DDL.
@@ -40,8 +42,10 @@ pub enum TaskError {
     /// Incremental sync could not read the source.
     #[error("incremental sync")]
     Source(#[from] crate::input::SourceError),
+    /// The full copy stopped.
     #[error("full sync: {0}")]
     Full(#[from] dts_fullcopy::CopyError),
+    /// The applier stopped.
     #[error("incremental sync: {0}")]
     Apply(#[from] dts_applier::ApplyError),
 }
@@ -72,17 +76,24 @@ pub struct RunOptions {
 /// How far schema sync is.
 #[derive(Debug, Default)]
 pub struct SchemaProgress {
+    /// Statements run.
     pub done: std::sync::atomic::AtomicU64,
+    /// Statements planned.
     pub total: std::sync::atomic::AtomicU64,
 }
 
 /// What a run did.
 #[derive(Debug, Default)]
 pub struct RunReport {
+    /// The phase the run ended in.
     pub phase: Option<Phase>,
+    /// Statements schema sync ran.
     pub schema_statements: usize,
+    /// Rows the full copy wrote in this run.
     pub full_rows: u64,
+    /// What incremental sync applied, if it ran.
     pub apply: Option<ApplyStats>,
+    /// The run ended because [`RunOptions::stop`] was set.
     pub stopped_by_request: bool,
 }
 
