@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
-use dts_schema::selection::MappedTable;
+use dts_schema::MappedTable;
 use dts_types::{BinlogPosition, GtidPosition, SourcePosition, Value, session};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};

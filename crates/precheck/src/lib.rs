@@ -15,15 +15,17 @@
 //! Facts are read with a few queries per server, both servers at once, so a task of hundreds
 //! of tables is checked in about a second.
 
-pub mod binlog;
-pub mod connect;
-pub mod grants;
-pub mod objects;
-pub mod privileges;
-pub mod report;
-pub mod server;
+#![warn(missing_docs)]
 
-use dts_schema::selection::{MappedTable, Selection};
+mod binlog;
+mod connect;
+mod grants;
+mod objects;
+mod privileges;
+mod report;
+mod server;
+
+use dts_schema::{MappedTable, Selection};
 use dts_types::{BinlogPosition, Endpoint};
 use mysql::Conn;
 
@@ -36,8 +38,11 @@ use crate::server::ServerInfo;
 /// Which phases a task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SyncTypes {
+    /// Schema sync.
     pub schema: bool,
+    /// The full copy.
     pub full: bool,
+    /// Incremental sync from the binlog.
     pub incremental: bool,
 }
 
@@ -54,14 +59,21 @@ pub enum ConflictingTables {
 /// Everything the checks need to know about a task.
 #[derive(Debug, Clone)]
 pub struct Task {
+    /// The task's name.
     pub name: String,
+    /// The source server.
     pub source: Endpoint,
+    /// The destination server.
     pub destination: Endpoint,
+    /// The phases it runs.
     pub types: SyncTypes,
     /// The replica server id the task reads the binlog with.
     pub server_id: u32,
+    /// The destination database holding the task's state.
     pub meta_database: String,
+    /// What existing target tables mean.
     pub conflicting_tables: ConflictingTables,
+    /// What it syncs, under which names.
     pub selection: Selection,
     /// On resume: the source position the task continues from.
     pub resume_from: Option<BinlogPosition>,

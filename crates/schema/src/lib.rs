@@ -7,12 +7,26 @@
 //! are rewritten token by token ([`lexer`]): every byte but the renamed identifiers passes
 //! through unchanged.
 
-pub mod column_type;
-pub mod history;
+#![warn(missing_docs)]
+
+mod column_type;
+mod history;
 pub mod lexer;
-pub mod online_ddl;
-pub mod reader;
-pub mod selection;
-pub mod statement;
-pub mod sync;
-pub mod translate;
+mod online_ddl;
+mod reader;
+mod selection;
+mod statement;
+mod sync;
+mod translate;
+
+pub use column_type::{TypeError, parse_column_type};
+pub use history::{HistoryError, SchemaHistory, SchemaTracker};
+pub use online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
+pub use reader::{DatabaseSchema, catalog, read_database};
+pub use selection::{
+    Catalog, ColumnMap, DatabaseRule, MappedTable, MappingError, NameCase, SYSTEM_DATABASES, Selection, TableRule,
+    wildcard_match,
+};
+pub use statement::ParseError;
+pub use sync::{SchemaPlan, SyncError, plan};
+pub use translate::{Decision, TranslateConfig, Translator};

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dts_schema::online_ddl::OnlineDdlMode;
-use dts_schema::selection::{DatabaseRule, NameCase, Selection, TableRule};
+use dts_schema::OnlineDdlMode;
+use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
 use dts_types::{Endpoint, Ident, Secret, TlsMode};
 use serde::Deserialize;
 
@@ -467,7 +467,7 @@ impl Config {
 /// A source table's filter among parsed filters: by exact name, else by a table pattern.
 pub fn find_filter<'a>(filters: &'a BTreeMap<(String, String), Filter>, db: &str, table: &str) -> Option<&'a Filter> {
     filters.get(&(db.to_string(), table.to_string())).or_else(|| {
-        filters.iter().find(|((d, t), _)| d == db && dts_schema::selection::wildcard_match(t, table)).map(|(_, f)| f)
+        filters.iter().find(|((d, t), _)| d == db && dts_schema::wildcard_match(t, table)).map(|(_, f)| f)
     })
 }
 

@@ -606,7 +606,7 @@ mod tests {
     fn schema() -> TableSchema {
         let col = |n: &str, t: &str, cs: Option<&str>| ColumnDef {
             name: Ident::new(n).unwrap(),
-            ty: dts_schema::column_type::parse_column_type(t, cs).unwrap(),
+            ty: dts_schema::parse_column_type(t, cs).unwrap(),
             nullable: true,
         };
         TableSchema {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use dts_applier::{Ddl, Input, InputError, InputSource, RowTarget};
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
-use dts_schema::selection::Selection;
-use dts_schema::translate::{Decision, TranslateConfig, Translator};
+use dts_schema::Selection;
+use dts_schema::{Decision, TranslateConfig, Translator};
 use dts_types::{BinlogPosition, Ident, RowChange, SourcePosition, TableId, TableSchema};
 use mysql::Opts;
 
@@ -42,7 +42,7 @@ pub enum SourceError {
         statement: String,
         /// Where the lexer failed.
         #[source]
-        source: dts_schema::statement::ParseError,
+        source: dts_schema::ParseError,
     },
 }
 

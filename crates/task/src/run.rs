@@ -9,7 +9,7 @@ use dts_applier::{Applier, ApplyOptions, ApplyStats};
 use dts_fullcopy::{CopyOptions, ExistingRows, Throttle};
 
 use dts_precheck::{ConflictingTables, SyncTypes};
-use dts_schema::selection::MappedTable;
+use dts_schema::MappedTable;
 use dts_types::BinlogPosition;
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
@@ -29,7 +29,7 @@ pub enum TaskError {
     Precheck(String),
     /// Schema sync could not plan the destination's DDL.
     #[error("schema sync")]
-    SchemaPlan(#[from] dts_schema::sync::SyncError),
+    SchemaPlan(#[from] dts_schema::SyncError),
     /// The destination refused one of schema sync's statements.
     #[error("schema sync: the destination refused {statement}")]
     SchemaStatement {
@@ -183,7 +183,7 @@ fn next_phase(config: &Config, after: Phase) -> Phase {
 
 /// Every selected table of the source.
 pub fn mapped_tables(config: &Config, src: &mut Conn) -> Result<Vec<MappedTable>, mysql::Error> {
-    Ok(config.selection.mapped(&dts_schema::reader::catalog(src)?))
+    Ok(config.selection.mapped(&dts_schema::catalog(src)?))
 }
 
 /// Runs or resumes the task.
@@ -358,14 +358,14 @@ fn apply_options(config: &Config) -> ApplyOptions {
 /// already exist are kept.
 fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &SchemaProgress) -> Result<usize, TaskError> {
     let mut src = connect(config.source.opts())?;
-    let catalog = dts_schema::reader::catalog(&mut src)?;
+    let catalog = dts_schema::catalog(&mut src)?;
     let mut dbs = Vec::new();
     for db in catalog.keys() {
         if config.selection.database(db).is_some() {
-            dbs.push(dts_schema::reader::read_database(&mut src, &config.selection, &catalog, db)?);
+            dbs.push(dts_schema::read_database(&mut src, &config.selection, &catalog, db)?);
         }
     }
-    let plan = dts_schema::sync::plan(&config.selection, &dbs, config.raw.task.triggers)?;
+    let plan = dts_schema::plan(&config.selection, &dbs, config.raw.task.triggers)?;
     for w in &plan.warnings {
         tracing::warn!("schema sync: {w}");
     }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use dts_fullcopy::Throttle;
 use dts_fullcopy::chunk::Chunk;
 use dts_fullcopy::table::TableJob;
-use dts_schema::selection::{MappedTable, Selection};
+use dts_schema::{MappedTable, Selection};
 use dts_types::{BinlogPosition, Value};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
@@ -98,7 +98,7 @@ fn source_position(src: &mut Conn) -> Option<BinlogPosition> {
 
 /// Every selected table of the source with its mapping.
 pub fn selected_tables(src: &mut Conn, selection: &Selection) -> Result<Vec<MappedTable>, VerifyError> {
-    Ok(selection.mapped(&dts_schema::reader::catalog(src)?))
+    Ok(selection.mapped(&dts_schema::catalog(src)?))
 }
 
 /// Runs `f` over `items` on `threads` worker threads, each with its own connection to each
