@@ -1,8 +1,8 @@
 //! What the copy needs to know about a source table: the columns to copy and their exact
 //! types, the key to chunk by, and its size.
 
-use dts_schema::parse_column_type;
 use dts_schema::MappedTable;
+use dts_schema::parse_column_type;
 use dts_types::{ColumnType, quote_ident};
 use mysql::prelude::Queryable;
 

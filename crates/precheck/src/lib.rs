@@ -15,6 +15,35 @@
 //! Facts are read with a few queries per server, both servers at once, so a task of hundreds
 //! of tables is checked in about a second.
 
+//!
+//! # Example
+//!
+//! ```no_run
+//! use dts_precheck::{ConflictingTables, SyncTypes, Task};
+//! use dts_schema::{DatabaseRule, Selection};
+//! use dts_types::{Endpoint, Secret};
+//!
+//! let shop = DatabaseRule { database: "shop".into(), ..Default::default() };
+//! let task = Task {
+//!     name: "shop-sync".into(),
+//!     source: Endpoint::new("10.0.0.1", 3306, "dts", Secret::new(std::env::var("SOURCE_PASSWORD")?)),
+//!     destination: Endpoint::new("10.0.0.2", 3306, "dts", Secret::new(std::env::var("DESTINATION_PASSWORD")?)),
+//!     types: SyncTypes { schema: true, full: true, incremental: true },
+//!     server_id: 4242,
+//!     meta_database: "dts_meta".into(),
+//!     conflicting_tables: ConflictingTables::Precheck,
+//!     selection: Selection { databases: vec![shop], ..Default::default() },
+//!     resume_from: None,
+//!     resuming: false,
+//!     heartbeat: true,
+//! };
+//! let report = dts_precheck::run(&task);
+//! print!("{}", report.to_table());
+//! if !report.passed() {
+//!     std::process::exit(1);
+//! }
+//! # Ok::<(), std::env::VarError>(())
+//! ```
 #![warn(missing_docs)]
 
 mod binlog;

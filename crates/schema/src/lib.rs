@@ -7,6 +7,28 @@
 //! are rewritten token by token ([`lexer`]): every byte but the renamed identifiers passes
 //! through unchanged.
 
+//!
+//! # Example
+//!
+//! Translate a source statement for a destination where database `shop` is called
+//! `shop_replica`:
+//!
+//! ```
+//! use dts_schema::{DatabaseRule, Decision, Selection, TranslateConfig, Translator};
+//!
+//! let shop = DatabaseRule { database: "shop".into(), rename: Some("shop_replica".into()), ..Default::default() };
+//! let selection = Selection { databases: vec![shop], ..Default::default() };
+//! let mut translator = Translator::new(TranslateConfig { selection, ..Default::default() });
+//!
+//! let decision = translator.translate("ALTER TABLE orders ADD note TEXT /* why */", Some("shop"), false)?;
+//! let Decision::Apply { statements, .. } = decision else { panic!("{decision:?}") };
+//! assert_eq!(statements, ["ALTER TABLE `shop_replica`.`orders` ADD note TEXT /* why */"]);
+//!
+//! // Statements of databases that are not selected are skipped, with the reason.
+//! let decision = translator.translate("DROP TABLE other.t", None, false)?;
+//! assert!(matches!(decision, Decision::Skip { .. }));
+//! # Ok::<(), dts_schema::ParseError>(())
+//! ```
 #![warn(missing_docs)]
 
 mod column_type;

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, SchemaProvider, StartPosition};
-use dts_schema::{SchemaHistory, SchemaTracker};
 use dts_schema::catalog;
 use dts_schema::{DatabaseRule, Selection};
+use dts_schema::{SchemaHistory, SchemaTracker};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::{BinlogPosition, Charset, Ident, RowChange, TableChange, TableId, TableSchema, Text, Value};
 use mysql::prelude::Queryable;

@@ -466,9 +466,9 @@ impl Config {
 
 /// A source table's filter among parsed filters: by exact name, else by a table pattern.
 pub fn find_filter<'a>(filters: &'a BTreeMap<(String, String), Filter>, db: &str, table: &str) -> Option<&'a Filter> {
-    filters.get(&(db.to_string(), table.to_string())).or_else(|| {
-        filters.iter().find(|((d, t), _)| d == db && dts_schema::wildcard_match(t, table)).map(|(_, f)| f)
-    })
+    filters
+        .get(&(db.to_string(), table.to_string()))
+        .or_else(|| filters.iter().find(|((d, t), _)| d == db && dts_schema::wildcard_match(t, table)).map(|(_, f)| f))
 }
 
 /// The line a key first appears on (for messages about values serde accepted).
