@@ -23,9 +23,13 @@ pub struct CopyReport {
     /// The source's position when the last chunk was done: up to here, replayed changes may
     /// meet rows the copy already holds in a later state (the applier overwrites them).
     pub high: SourcePosition,
+    /// Rows copied in this run.
     pub rows: u64,
+    /// Bytes copied in this run.
     pub bytes: u64,
+    /// Chunks copied in this run.
     pub chunks_copied: u64,
+    /// Chunks an earlier run had copied.
     pub chunks_already_done: u64,
 }
 

@@ -393,7 +393,7 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
     let mut dst = connect(config.destination.opts())?;
     // The low watermark first, the list of tables after it: a table created later is created
     // (and filled) by replaying the binlog from the watermark; one created before it is listed.
-    let meta = dts_fullcopy::meta::Meta { task: config.name().to_string(), db: config.meta_db.clone() };
+    let meta = dts_fullcopy::Meta { task: config.name().to_string(), db: config.meta_db.clone() };
     meta.ensure(&mut dst)?;
     if meta.low(&mut dst)?.is_none() {
         let p = dts_fullcopy::source_position(&mut src)?;
