@@ -224,7 +224,7 @@ fn mysql_sids(set: &MysqlGtidSet) -> Result<Vec<mysql::mysql_common::packets::Si
     use mysql::mysql_common::packets::{GnoInterval, Sid, Tag};
     // The set iterates grouped by (uuid, tag): one Sid per group.
     let mut sids: Vec<Sid<'static>> = Vec::new();
-    let mut last: Option<(dts_types::gtid::Uuid, Option<&dts_types::gtid::GtidTag>)> = None;
+    let mut last: Option<(dts_types::Uuid, Option<&dts_types::GtidTag>)> = None;
     for (uuid, tag, a, b) in set.iter_gtid_ranges() {
         let interval = GnoInterval::new(a, b + 1);
         match sids.last_mut() {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dts_types::ident::MAX_IDENT_CHARS;
+use dts_types::MAX_IDENT_CHARS;
 use dts_types::{Ident, TableId};
 use serde::{Deserialize, Serialize};
 

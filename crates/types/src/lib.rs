@@ -9,22 +9,24 @@
 //! describes one), so every crate and every
 //! embedding service can depend on it cheaply.
 
-pub mod change;
-pub mod column;
-pub mod endpoint;
-pub mod gtid;
-pub mod ident;
-pub mod position;
+#![warn(missing_docs)]
+
+mod change;
+mod column;
+mod endpoint;
+mod gtid;
+mod ident;
+mod position;
 pub mod retry;
-pub mod secret;
+mod secret;
 pub mod session;
 pub mod value;
 
-pub use change::{RowChange, TableChange};
+pub use change::{Row, RowChange, TableChange};
 pub use column::{ColumnDef, ColumnType, LobSize, TableSchema};
 pub use endpoint::{Endpoint, TlsMode};
-pub use gtid::{GtidPosition, MariaGtid, MariaGtidList, MysqlGtid, MysqlGtidSet};
-pub use ident::{ColumnId, Ident, IdentError, TableId, quote_ident};
-pub use position::{BinlogPosition, SourcePosition};
+pub use gtid::{GtidParseError, GtidPosition, GtidTag, MariaGtid, MariaGtidList, MysqlGtid, MysqlGtidSet, Uuid};
+pub use ident::{ColumnId, Ident, IdentError, MAX_IDENT_CHARS, TableId, push_quoted_ident, quote_ident};
+pub use position::{BinlogPosition, BinlogPositionError, SourcePosition};
 pub use secret::Secret;
 pub use value::{Bits, Charset, Date, DateTime, Decimal, Geometry, Text, Time, Timestamp, Value, ValueError};

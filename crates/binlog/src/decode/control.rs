@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use bytes::Bytes;
-use dts_types::gtid::{GtidTag, Uuid};
+use dts_types::{GtidTag, Uuid};
 use dts_types::{MariaGtid, MariaGtidList, MysqlGtid, MysqlGtidSet};
 
 use crate::cursor::Cursor;
