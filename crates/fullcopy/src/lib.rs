@@ -136,11 +136,11 @@ pub enum CopyError {
         /// Why.
         reason: String,
     },
+    /// The table's definition changed during its copy.
     #[error(
         "table {table} changed on the source while it was being copied ({what}); its copy cannot be trusted: \
          run the full sync of this table again"
     )]
-    /// The table's definition changed during its copy.
     SchemaChanged {
         /// The table.
         table: String,

@@ -191,10 +191,10 @@ pub enum MappingError {
         /// The name they would share.
         target: String,
     },
+    /// Two names differ only in case where the destination ignores case.
     #[error(
         "{first} and {second} differ only in letter case, but the destination compares {what} names case-insensitively ({why}); rename one of them"
     )]
-    /// Two names differ only in case where the destination ignores case.
     CaseCollision {
         /// One name.
         first: String,

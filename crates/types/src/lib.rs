@@ -1,13 +1,32 @@
 //! The shared vocabulary of dts-sync: the types every other crate speaks.
 //!
-//! It names things — databases, tables and columns ([`ident`]), binlog and GTID positions
-//! ([`position`], [`gtid`]), row changes ([`change`]) — and holds the exact value model
-//! ([`value`]) with its SQL rendering: every MySQL/MariaDB column value is represented without
-//! loss (unsigned integers, DECIMAL digits, bit-exact floats, zero dates, negative TIME, strings as
-//! bytes with their charset) and turns into a SQL literal or a bound parameter byte-exactly.
+//! It names things — databases, tables and columns ([`Ident`], [`TableId`], [`TableSchema`]),
+//! binlog and GTID positions ([`BinlogPosition`], [`GtidPosition`], [`SourcePosition`]), row
+//! changes ([`TableChange`]) — and holds the exact value model ([`value`]) with its SQL
+//! rendering: every MySQL/MariaDB column value is represented without loss (unsigned integers,
+//! DECIMAL digits, bit-exact floats, zero dates, negative TIME, strings as bytes with their
+//! charset) and turns into a SQL literal or a bound parameter byte-exactly. Server errors are
+//! classified once, for every crate, in [`retry`]; [`session`] sets up a connection that moves
+//! values exactly.
+//!
 //! This crate never does I/O: it opens no connection and reads no file (an [`Endpoint`] only
-//! describes one), so every crate and every
-//! embedding service can depend on it cheaply.
+//! describes one), so every crate and every embedding service can depend on it cheaply.
+//!
+//! # Example
+//!
+//! ```
+//! use dts_types::{ColumnType, Date, Value, quote_ident};
+//!
+//! // A zero date survives the round trip through a SQL literal.
+//! let zero = Value::Date(Date::ZERO);
+//! let literal = zero.to_sql_literal()?;
+//! assert_eq!(literal, "'0000-00-00'");
+//! assert_eq!(Value::from_sql_literal(&ColumnType::Date, &literal)?, zero);
+//!
+//! // Identifiers are always quoted.
+//! assert_eq!(quote_ident("order`s"), "`order``s`");
+//! # Ok::<(), dts_types::ValueError>(())
+//! ```
 
 #![warn(missing_docs)]
 

@@ -4,7 +4,7 @@
 //!
 //! Data is compared by key-range chunks (the full copy's chunk plan): each server computes the
 //! chunk's row count and checksum over an exact, unambiguous serialization of every row
-//! ([`rowexpr`]), both servers at once. Only chunks whose checksums differ are read row by row:
+//! (`rowexpr.rs`), both servers at once. Only chunks whose checksums differ are read row by row:
 //! first key and row hash, then the differing rows themselves. Tables without a usable key are
 //! compared as multisets of rows. While sync runs, a difference is re-checked after the applier
 //! has passed the source position at which it was seen ([`Progress`]), so lag never reports a
