@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use dts_benches::{BENCH_USER, bench_pair, env_num, median, require, sysbench_prepare};
 use dts_fullcopy::CopyOptions;
-use dts_schema::selection::{DatabaseRule, Selection};
+use dts_schema::{DatabaseRule, Selection};
 use dts_testkit::Sandbox;
 use mysql::prelude::Queryable;
 
@@ -41,9 +41,9 @@ fn copy_child(src_port: u16, dst_port: u16) {
     let sel =
         Selection { databases: vec![DatabaseRule { database: DB.into(), ..Default::default() }], ..Default::default() };
     let mut sc = mysql::Conn::new(s.clone()).unwrap();
-    let cat = dts_schema::reader::catalog(&mut sc).unwrap();
-    let schema = dts_schema::reader::read_database(&mut sc, &sel, &cat, DB).unwrap();
-    let plan = dts_schema::sync::plan(&sel, &[schema], false).unwrap();
+    let cat = dts_schema::catalog(&mut sc).unwrap();
+    let schema = dts_schema::read_database(&mut sc, &sel, &cat, DB).unwrap();
+    let plan = dts_schema::plan(&sel, &[schema], false).unwrap();
     let mut dc = mysql::Conn::new(d.clone()).unwrap();
     for st in plan.statements {
         dc.query_drop(st).unwrap();

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dts_benches::{BENCH_USER, bench_pair, env_num, peak_rss_kib, require, sysbench_prepare};
-use dts_task::config::Config;
-use dts_task::run::RunOptions;
+use dts_task::Config;
+use dts_task::RunOptions;
 use dts_testkit::Sandbox;
 use mysql::prelude::Queryable;
 
@@ -88,7 +88,7 @@ fn main() {
     eprintln!("dts-sync: schema + full + incremental until caught up...");
     let t = Instant::now();
     let o = RunOptions { exit_when_caught_up: true, ..Default::default() };
-    let r = dts_task::run::run(&config, &o).unwrap();
+    let r = dts_task::run(&config, &o).unwrap();
     let catch_up = t.elapsed();
 
     eprintln!("steady state: incremental sync for {steady} s under the write load...");
@@ -97,14 +97,14 @@ fn main() {
         let (config, stop) = (config.clone(), stop.clone());
         std::thread::spawn(move || {
             let o = RunOptions { stop, ..Default::default() };
-            dts_task::run::run(&config, &o).unwrap()
+            dts_task::run(&config, &o).unwrap()
         })
     };
     std::thread::sleep(Duration::from_secs(2));
     let mut lags = Vec::new();
     let until = Instant::now() + Duration::from_secs(steady);
     while Instant::now() < until {
-        if let Some(l) = dts_task::status::read(&config).ok().and_then(|s| s.lag_seconds) {
+        if let Some(l) = dts_task::read_status(&config).ok().and_then(|s| s.lag_seconds) {
             lags.push(l);
         }
         std::thread::sleep(Duration::from_millis(500));

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use dts_benches::{BENCH_USER, bench_pair, env_num, median, peak_rss_kib, require, sysbench_prepare};
-use dts_schema::selection::{DatabaseRule, Selection};
+use dts_schema::{DatabaseRule, Selection};
 use dts_testkit::Sandbox;
 use mysql::prelude::Queryable;
 

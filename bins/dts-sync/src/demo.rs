@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use dts_task::config::Config;
-use dts_task::run::RunOptions;
+use dts_task::Config;
+use dts_task::RunOptions;
 use dts_testkit::{Sandbox, start_pair};
 use mysql::prelude::Queryable;
 
@@ -69,7 +69,7 @@ pub fn run(args: &DemoArgs) -> Result<bool, Box<dyn Error>> {
     let shown = Arc::new(AtomicBool::new(false));
     crate::progress::show(o.schema_progress.clone(), o.copy_progress.clone(), shown.clone(), o.in_incremental.clone());
     eprintln!("running the task (schema, full, incremental) while the writer changes the source...");
-    let r = dts_task::run::run(&config, &o);
+    let r = dts_task::run(&config, &o);
     shown.store(true, Ordering::Relaxed);
     let r = r?;
     println!(
@@ -84,12 +84,12 @@ pub fn run(args: &DemoArgs) -> Result<bool, Box<dyn Error>> {
     stop_writer.store(true, Ordering::Relaxed);
     writer.join().map_err(|_| "the writer panicked")??;
     println!("writer stopped after {} write transactions; catching up...", written.load(Ordering::Relaxed));
-    let r = dts_task::run::run(&config, &o)?;
+    let r = dts_task::run(&config, &o)?;
     println!("caught up: {} more transactions applied", r.apply.as_ref().map_or(0, |a| a.transactions));
-    let status = dts_task::status::read(&config)?;
+    let status = dts_task::read_status(&config)?;
     print!("{}", status.to_text());
     println!("verifying source and destination...");
-    let report = dts_task::verify::verify(&config)?;
+    let report = dts_task::verify(&config)?;
     print!("{}", report.to_table());
     let identical = report.identical();
     println!(

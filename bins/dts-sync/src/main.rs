@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use dts_task::config::Config;
+use dts_task::Config;
 use dts_types::describe;
 
 #[derive(Parser, Debug)]
@@ -131,7 +131,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            let mut report = dts_precheck::run(&dts_task::run::precheck_now(&config));
+            let mut report = dts_precheck::run(&dts_task::precheck_now(&config));
             if let Err(e) = report.acknowledge(&ignore) {
                 eprintln!("dts-sync: {e}");
                 return ExitCode::from(2);
@@ -153,17 +153,17 @@ fn main() -> ExitCode {
             }
             watch_stop_outside_incremental(stop.clone(), in_incremental.clone());
             let copy_progress = Arc::new(dts_fullcopy::Progress::default());
-            let input_stats = Arc::new(dts_task::input::InputStats::default());
-            let verify_counters = Arc::new(dts_task::continuous::Counters::default());
+            let input_stats = Arc::new(dts_task::InputStats::default());
+            let verify_counters = Arc::new(dts_task::VerifyCounters::default());
             let counters = monitor::Counters { input: input_stats.clone(), verify: verify_counters.clone() };
             if let Err(e) = monitor::start(&config, copy_progress.clone(), counters) {
                 eprintln!("dts-sync: {e}");
                 return ExitCode::from(2);
             }
             let shown = Arc::new(AtomicBool::new(false));
-            let schema_progress = Arc::new(dts_task::run::SchemaProgress::default());
+            let schema_progress = Arc::new(dts_task::SchemaProgress::default());
             progress::show(schema_progress.clone(), copy_progress.clone(), shown.clone(), in_incremental.clone());
-            let o = dts_task::run::RunOptions {
+            let o = dts_task::RunOptions {
                 exit_when_caught_up,
                 acknowledged: ignore,
                 stop,
@@ -173,7 +173,7 @@ fn main() -> ExitCode {
                 verify_counters,
                 schema_progress,
             };
-            let result = dts_task::run::run(&config, &o);
+            let result = dts_task::run(&config, &o);
             shown.store(true, Ordering::Relaxed);
             match result {
                 Ok(r) => {
@@ -196,7 +196,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            match dts_task::status::read(&config) {
+            match dts_task::read_status(&config) {
                 Ok(s) => {
                     if json {
                         println!("{}", serde_json::to_string_pretty(&s).expect("status serializes"));
@@ -213,7 +213,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            match dts_task::verify::verify(&config) {
+            match dts_task::verify(&config) {
                 Ok(report) => {
                     print!("{}", if json { report.to_json() + "\n" } else { report.to_table() });
                     if let Some(path) = repair_sql

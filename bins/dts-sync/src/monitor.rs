@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dts_fullcopy::Progress;
-use dts_task::config::Config;
-use dts_task::input::InputStats;
-use dts_task::status::Status;
+use dts_task::Config;
+use dts_task::InputStats;
+use dts_task::Status;
 
 /// The latest status, shared between the poller, the HTTP server and the alerts.
 #[derive(Debug, Default)]
@@ -28,7 +28,7 @@ impl<T: Clone> Latest<T> {
 #[derive(Debug, Clone)]
 pub struct Counters {
     pub input: Arc<InputStats>,
-    pub verify: Arc<dts_task::continuous::Counters>,
+    pub verify: Arc<dts_task::VerifyCounters>,
 }
 
 pub fn start(config: &Config, progress: Arc<Progress>, counters: Counters) -> Result<(), String> {
@@ -40,7 +40,7 @@ pub fn start(config: &Config, progress: Arc<Progress>, counters: Counters) -> Re
         std::thread::spawn(move || {
             let mut alerting = false;
             loop {
-                if let Ok(s) = dts_task::status::read(&config) {
+                if let Ok(s) = dts_task::read_status(&config) {
                     if let Some(limit) = threshold {
                         let lag = s.lag_seconds.unwrap_or(0.0);
                         if lag > limit as f64 && !alerting {

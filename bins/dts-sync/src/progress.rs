@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dts_fullcopy::Progress;
-use dts_task::run::SchemaProgress;
+use dts_task::SchemaProgress;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Shows schema sync's and the full copy's progress until `done` or `incremental` (both are

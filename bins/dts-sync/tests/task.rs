@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use dts_schema::selection::{DatabaseRule, Selection, TableRule};
+use dts_schema::{DatabaseRule, Selection, TableRule};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::Ident;
 use mysql::prelude::Queryable;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use dts_applier::{Applier, ApplyOptions, Ddl, Input, InputSource, RowTarget};
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
-use dts_schema::selection::{DatabaseRule, Selection};
-use dts_schema::translate::{Decision, TranslateConfig, Translator};
+use dts_schema::{DatabaseRule, Selection};
+use dts_schema::{Decision, TranslateConfig, Translator};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::{BinlogPosition, Ident, SourcePosition, TableId};
 use mysql::prelude::Queryable;

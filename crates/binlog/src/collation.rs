@@ -74,6 +74,7 @@ impl Collations {
         }
     }
 
+    /// The charset of a collation id, if known.
     pub fn charset(&self, id: u16) -> Option<Charset> {
         self.from_server.get(&id).copied().or_else(|| builtin(id))
     }

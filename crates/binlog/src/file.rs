@@ -21,6 +21,7 @@ pub struct BinlogFile {
 }
 
 impl BinlogFile {
+    /// Opens a binlog file and checks its magic bytes.
     pub fn open(path: impl AsRef<Path>) -> Result<BinlogFile, BinlogError> {
         let path = path.as_ref().to_path_buf();
         let io = |source| BinlogError::Io { path: path.display().to_string(), source };

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use dts_types::{BinlogPosition, GtidPosition, SourcePosition};
+use dts_types::{BinlogPosition, GtidPosition};
 use mysql::Opts;
 
 use crate::collation::Collations;
@@ -46,11 +46,17 @@ enum Source {
 /// Counters of what the reader saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReaderStats {
+    /// Events read (nested events of a TRANSACTION_PAYLOAD included).
     pub events: u64,
+    /// Bytes of those events.
     pub bytes: u64,
+    /// Row changes delivered.
     pub row_changes: u64,
+    /// Transactions delivered (commits).
     pub transactions: u64,
+    /// Times the connection was re-established after a transient error.
     pub reconnects: u64,
+    /// Row events skipped on purpose, their table not passing the [`TableFilter`](crate::TableFilter).
     pub skipped_rows_events: u64,
 }
 
@@ -124,6 +130,7 @@ impl BinlogReader {
         }
     }
 
+    /// What the reader has seen so far.
     pub fn stats(&self) -> ReaderStats {
         ReaderStats { skipped_rows_events: self.decoder.skipped_rows_events, ..self.stats.clone() }
     }
@@ -263,13 +270,5 @@ impl Iterator for BinlogReader {
                 }
             }
         }
-    }
-}
-
-/// The position of a source's transaction end, for the caller's checkpoint.
-pub fn checkpoint_of(item: &Item) -> Option<&SourcePosition> {
-    match item {
-        Item::Commit(p) => Some(p),
-        _ => None,
     }
 }

@@ -15,8 +15,11 @@ use crate::event::{HEADER_LEN, types};
 /// Where to start reading. Always a transaction boundary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartPosition {
+    /// A binlog file and offset.
     File(BinlogPosition),
+    /// After a MariaDB GTID state (`gtid_slave_pos` style: one GTID per domain).
     MariaDbGtid(MariaGtidList),
+    /// After a MySQL GTID set (everything in it is skipped).
     MySqlGtid(MysqlGtidSet),
 }
 
@@ -36,6 +39,7 @@ pub struct ReplicaOptions {
     /// The replica server_id to register with; must differ from the source's and from every
     /// other replica of it.
     pub server_id: u32,
+    /// Where to start reading.
     pub start: StartPosition,
     /// The source sends a heartbeat after this much idle time.
     pub heartbeat: Duration,
@@ -49,6 +53,7 @@ pub struct ReplicaOptions {
 }
 
 impl ReplicaOptions {
+    /// Options with the defaults: heartbeat 5 s, silence timeout 20 s, retry window 12 h, follow the binlog.
     pub fn new(server_id: u32, start: StartPosition) -> Self {
         ReplicaOptions {
             server_id,
@@ -219,7 +224,7 @@ fn mysql_sids(set: &MysqlGtidSet) -> Result<Vec<mysql::mysql_common::packets::Si
     use mysql::mysql_common::packets::{GnoInterval, Sid, Tag};
     // The set iterates grouped by (uuid, tag): one Sid per group.
     let mut sids: Vec<Sid<'static>> = Vec::new();
-    let mut last: Option<(dts_types::gtid::Uuid, Option<&dts_types::gtid::GtidTag>)> = None;
+    let mut last: Option<(dts_types::Uuid, Option<&dts_types::GtidTag>)> = None;
     for (uuid, tag, a, b) in set.iter_gtid_ranges() {
         let interval = GnoInterval::new(a, b + 1);
         match sids.last_mut() {

@@ -16,24 +16,31 @@ use crate::event::EventHeader;
 /// The GTID of a transaction, in its source's flavour.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxnGtid {
+    /// A MariaDB GTID (domain-server-sequence).
     MariaDb(MariaGtid),
+    /// A MySQL GTID (source UUID, tag, transaction number).
     MySql(MysqlGtid),
 }
 
 /// The start of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Begin {
+    /// The transaction's GTID, if the source logs GTIDs.
     pub gtid: Option<TxnGtid>,
-    /// The source's commit timestamp (seconds) and the originating server.
+    /// The source's commit timestamp (seconds).
     pub timestamp: u32,
+    /// The server that originally ran the transaction.
     pub server_id: u32,
 }
 
 /// What the reader yields, in source commit order.
 #[derive(Debug, Clone)]
 pub enum Item {
+    /// A transaction starts.
     Begin(Begin),
+    /// One row change with its table's schema.
     Row(TableChange),
+    /// A statement (DDL, or DML logged as a statement) with its session context.
     Statement(Statement),
     /// The end of the transaction; `position` is where to resume to read what follows it.
     Commit(SourcePosition),
@@ -60,10 +67,12 @@ pub struct Assembler {
 }
 
 impl Assembler {
+    /// An assembler at a transaction boundary, with the GTID state the stream starts from.
     pub fn new(start_gtid: Option<GtidPosition>) -> Self {
         Assembler { gtid_state: start_gtid, ..Default::default() }
     }
 
+    /// The GTID state after the last transaction committed.
     pub fn gtid_state(&self) -> Option<&GtidPosition> {
         self.gtid_state.as_ref()
     }

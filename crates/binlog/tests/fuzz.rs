@@ -7,11 +7,11 @@
 
 mod common;
 
-use dts_binlog::Collations;
-use dts_binlog::decode::Decoder;
-use dts_binlog::event::{self, HEADER_LEN};
-use dts_binlog::file::BinlogFile;
-use dts_binlog::txn::Assembler;
+use dts_binlog::internals::Assembler;
+use dts_binlog::internals::BinlogFile;
+use dts_binlog::internals::Collations;
+use dts_binlog::internals::Decoder;
+use dts_binlog::internals::{self as event, HEADER_LEN};
 
 struct Rng(u64);
 

@@ -99,7 +99,11 @@ fn reconnecting_stops_at_the_end_of_the_retry_window() {
 struct Known(Arc<TableSchema>);
 
 impl SchemaProvider for Known {
-    fn table_schema(&mut self, table: &TableId, _at: &BinlogPosition) -> Result<Option<Arc<TableSchema>>, String> {
+    fn table_schema(
+        &mut self,
+        table: &TableId,
+        _at: &BinlogPosition,
+    ) -> Result<Option<Arc<TableSchema>>, dts_binlog::SchemaError> {
         Ok((table == &self.0.id).then(|| self.0.clone()))
     }
 }

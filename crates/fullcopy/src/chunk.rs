@@ -12,8 +12,11 @@ use crate::table::TableJob;
 /// One chunk: keys above `lo` (exclusive) up to `hi` (inclusive); `None` is unbounded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chunk {
+    /// Its number in the table's plan, from 0.
     pub no: u32,
+    /// The key values it starts after.
     pub lo: Option<Vec<Value>>,
+    /// The key values it ends at.
     pub hi: Option<Vec<Value>>,
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use dts_schema::selection::MappedTable;
+use dts_schema::MappedTable;
 use dts_types::{BinlogPosition, GtidPosition, SourcePosition, Value, session};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
@@ -23,9 +23,13 @@ pub struct CopyReport {
     /// The source's position when the last chunk was done: up to here, replayed changes may
     /// meet rows the copy already holds in a later state (the applier overwrites them).
     pub high: SourcePosition,
+    /// Rows copied in this run.
     pub rows: u64,
+    /// Bytes copied in this run.
     pub bytes: u64,
+    /// Chunks copied in this run.
     pub chunks_copied: u64,
+    /// Chunks an earlier run had copied.
     pub chunks_already_done: u64,
 }
 

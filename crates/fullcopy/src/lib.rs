@@ -7,19 +7,44 @@
 //! never commits part of a chunk: a chunk's rows and its "done" mark commit together, so a
 //! restart after a crash copies exactly the unfinished chunks.
 
+//!
+//! # Example
+//!
+//! Copy database `shop` (its tables must exist on the destination, see `dts_schema::plan`),
+//! then replay the binlog from the copy's low watermark:
+//!
+//! ```no_run
+//! use dts_fullcopy::CopyOptions;
+//! use dts_schema::{DatabaseRule, Selection};
+//!
+//! let server = |host: &str, password: &str| -> mysql::Opts {
+//!     mysql::OptsBuilder::new().ip_or_hostname(Some(host)).user(Some("dts")).pass(std::env::var(password).ok()).into()
+//! };
+//! let (source, destination) = (server("10.0.0.1", "SOURCE_PASSWORD"), server("10.0.0.2", "DESTINATION_PASSWORD"));
+//! let shop = DatabaseRule { database: "shop".into(), ..Default::default() };
+//! let selection = Selection { databases: vec![shop], ..Default::default() };
+//! let tables = selection.mapped(&dts_schema::catalog(&mut mysql::Conn::new(source.clone())?)?);
+//!
+//! let report = dts_fullcopy::run(source, destination, tables, &CopyOptions::new("shop-sync"))?;
+//! println!("copied {} rows; incremental sync replays from {}", report.rows, report.low);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
 pub mod chunk;
 mod copy;
-pub mod meta;
-pub mod progress;
+mod meta;
+mod progress;
 pub mod table;
-pub mod throttle;
-pub mod tsv;
+mod throttle;
+mod tsv;
 
 use std::sync::Arc;
 
 use dts_types::Ident;
 
 pub use copy::{CopyReport, run, source_position};
+pub use meta::Meta;
 pub use progress::{Progress, TableProgress};
 pub use throttle::Throttle;
 
@@ -37,7 +62,9 @@ pub enum ExistingRows {
 /// How to copy.
 #[derive(Debug, Clone)]
 pub struct CopyOptions {
+    /// The task the copy belongs to (keys its metadata).
     pub task: String,
+    /// The destination database holding the copy's metadata.
     pub meta_db: Ident,
     /// Reader/writer pairs working in parallel (over all tables and chunks).
     pub threads: usize,
@@ -52,12 +79,16 @@ pub struct CopyOptions {
     /// Stream rows with LOAD DATA LOCAL INFILE where every column type loads exactly (faster
     /// than INSERT); other tables always use INSERT.
     pub load_data: bool,
+    /// What to do with rows already in the destination.
     pub existing_rows: ExistingRows,
+    /// Limits on queries, rows and bytes per second (shared, so they can change while copying).
     pub throttle: Arc<Throttle>,
+    /// Where the copy reports its per-table progress.
     pub progress: Arc<Progress>,
 }
 
 impl CopyOptions {
+    /// The defaults for `task`: 2 threads, 50 000-row / 16 MiB chunks, 2 MiB statements, LOAD DATA where exact, no throttle.
     pub fn new(task: &str) -> Self {
         CopyOptions {
             task: task.to_string(),
@@ -77,27 +108,68 @@ impl CopyOptions {
 /// Why a copy stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
+    /// A server refused or the connection failed.
     #[error("{0}")]
     Sql(#[from] mysql::Error),
+    /// A value could not be rendered for the destination.
     #[error("{0}")]
     Value(#[from] dts_types::ValueError),
+    /// A selected table is not on the source.
     #[error("table {table} does not exist on the source")]
-    NoSuchTable { table: String },
+    NoSuchTable {
+        /// The table.
+        table: String,
+    },
+    /// Every column of a table is left out or generated.
     #[error("table {table} has no column to copy (all are left out or generated)")]
-    NoColumns { table: String },
+    NoColumns {
+        /// The table.
+        table: String,
+    },
+    /// A column's type cannot be copied exactly.
     #[error("column {column} of {table}: {reason}")]
-    Type { table: String, column: String, reason: String },
+    Type {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Why.
+        reason: String,
+    },
+    /// The table's definition changed during its copy.
     #[error(
         "table {table} changed on the source while it was being copied ({what}); its copy cannot be trusted: \
          run the full sync of this table again"
     )]
-    SchemaChanged { table: String, what: String },
+    SchemaChanged {
+        /// The table.
+        table: String,
+        /// What changed.
+        what: String,
+    },
+    /// The copy's metadata on the destination is unreadable.
     #[error("copy metadata: {reason}")]
-    Meta { reason: String },
+    Meta {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The destination refused a chunk's rows.
     #[error("writing {table} on the destination failed: {source}")]
-    Write { table: String, source: mysql::Error },
+    Write {
+        /// The table.
+        table: String,
+        /// The destination's error.
+        source: mysql::Error,
+    },
+    /// The destination truncated or converted values (it warned): the copy would not be exact.
     #[error("the destination changed or refused rows of {table}: {warnings}")]
-    Rejected { table: String, warnings: String },
+    Rejected {
+        /// The table.
+        table: String,
+        /// The destination's warnings.
+        warnings: String,
+    },
+    /// A reader or writer thread panicked.
     #[error("a copy thread stopped unexpectedly")]
     Thread,
 }

@@ -7,9 +7,12 @@ use mysql::prelude::Queryable;
 use crate::CopyError;
 use crate::chunk::Chunk;
 
+/// A task's full copy metadata in the destination's metadata database: the watermarks and each table's chunk plan and done marks.
 #[derive(Debug, Clone)]
 pub struct Meta {
+    /// The task.
     pub task: String,
+    /// The metadata database.
     pub db: Ident,
 }
 
@@ -18,6 +21,7 @@ impl Meta {
         format!("{}.`{name}`", self.db.quoted())
     }
 
+    /// Creates the metadata tables if they do not exist.
     pub fn ensure(&self, dest: &mut mysql::Conn) -> Result<(), CopyError> {
         dest.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", self.db.quoted()))?;
         dest.query_drop(format!(
@@ -48,6 +52,7 @@ impl Meta {
         }))
     }
 
+    /// Records the low watermark `L`: where incremental sync replays from.
     pub fn set_low(&self, dest: &mut mysql::Conn, p: &SourcePosition) -> Result<(), CopyError> {
         dest.exec_drop(
             format!("INSERT INTO {} (task, low_file, low_pos, low_gtid) VALUES (?, ?, ?, ?)", self.t("fullcopy_state")),
@@ -56,6 +61,7 @@ impl Meta {
         Ok(())
     }
 
+    /// Records the high watermark `H`: the source's position when the last chunk was done.
     pub fn set_high(&self, dest: &mut mysql::Conn, p: &SourcePosition) -> Result<(), CopyError> {
         dest.exec_drop(
             format!(

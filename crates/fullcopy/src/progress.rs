@@ -9,17 +9,23 @@ use parking_lot::Mutex;
 /// One table's progress at a moment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableProgress {
+    /// The source table.
     pub table: TableId,
+    /// Rows copied.
     pub rows_done: u64,
+    /// Bytes copied.
     pub bytes_done: u64,
     /// The server's estimate of the table's rows (information_schema), at least `rows_done`.
     pub rows_estimate: u64,
+    /// Chunks copied.
     pub chunks_done: u64,
+    /// Chunks planned.
     pub chunks_total: u64,
     /// Rows per second since the table started.
     pub rate: f64,
     /// Seconds left at that rate, if known.
     pub eta_secs: Option<f64>,
+    /// Every chunk is copied.
     pub finished: bool,
 }
 

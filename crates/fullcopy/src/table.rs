@@ -1,8 +1,8 @@
 //! What the copy needs to know about a source table: the columns to copy and their exact
 //! types, the key to chunk by, and its size.
 
-use dts_schema::column_type::parse_column_type;
-use dts_schema::selection::MappedTable;
+use dts_schema::MappedTable;
+use dts_schema::parse_column_type;
 use dts_types::{ColumnType, quote_ident};
 use mysql::prelude::Queryable;
 
@@ -11,8 +11,11 @@ use crate::CopyError;
 /// A column read from the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceColumn {
+    /// The source column's name.
     pub name: String,
+    /// Its name on the destination.
     pub target: String,
+    /// Its exact type.
     pub ty: ColumnType,
     /// Whether it is written to the destination (selected and not generated); key columns
     /// that are not selected are read only to order and bound chunks.
@@ -22,13 +25,16 @@ pub struct SourceColumn {
 /// A table to copy.
 #[derive(Debug, Clone)]
 pub struct TableJob {
+    /// The source table and where it goes.
     pub map: MappedTable,
     /// Copied columns first, in table order, then key-only columns.
     pub columns: Vec<SourceColumn>,
     /// Positions in `columns` of the chunking key (primary key, else a unique key of NOT NULL
     /// columns); `None` when the table has neither.
     pub key: Option<Vec<usize>>,
+    /// The server's estimate of its rows.
     pub rows_estimate: u64,
+    /// The server's average row length, to size chunks by bytes.
     pub avg_row_length: u64,
 }
 
@@ -133,6 +139,7 @@ impl TableJob {
         self.columns.iter().all(|c| crate::tsv::text_is_exact(&c.ty))
     }
 
+    /// How many columns are written to the destination.
     pub fn copied_count(&self) -> usize {
         self.columns.iter().filter(|c| c.copied).count()
     }

@@ -30,6 +30,7 @@ impl Default for Buckets {
 }
 
 impl Throttle {
+    /// Limits per second on queries, rows and bytes (0: none).
     pub fn new(qps: u64, rows_per_sec: u64, bytes_per_sec: u64) -> Self {
         let t = Throttle::default();
         t.set(qps, rows_per_sec, bytes_per_sec);
@@ -43,6 +44,7 @@ impl Throttle {
         self.bytes_per_sec.store(bytes_per_sec, Ordering::Relaxed);
     }
 
+    /// The limits: (queries, rows, bytes) per second.
     pub fn limits(&self) -> (u64, u64, u64) {
         (
             self.qps.load(Ordering::Relaxed),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
 use dts_fullcopy::{CopyError, CopyOptions, ExistingRows, Throttle, run};
-use dts_schema::selection::{DatabaseRule, Selection, TableRule};
+use dts_schema::{DatabaseRule, Selection, TableRule};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::value::samples::edge_cases;
 use dts_types::{Ident, RowChange, SourcePosition, TableChange, session};
@@ -42,18 +42,18 @@ fn selection_of(db: &Ident, target: &str, tables: Option<Vec<TableRule>>) -> Sel
 /// Creates the selected tables on the destination with the schema crate, as a task would.
 fn sync_schema(src: &Sandbox, dst: &Sandbox, sel: &Selection, db: &Ident) {
     let mut s = src.conn().unwrap();
-    let cat = dts_schema::reader::catalog(&mut s).unwrap();
-    let schema = dts_schema::reader::read_database(&mut s, sel, &cat, db.as_str()).unwrap();
-    let plan = dts_schema::sync::plan(sel, &[schema], false).unwrap();
+    let cat = dts_schema::catalog(&mut s).unwrap();
+    let schema = dts_schema::read_database(&mut s, sel, &cat, db.as_str()).unwrap();
+    let plan = dts_schema::plan(sel, &[schema], false).unwrap();
     let mut d = dst.conn().unwrap();
     for st in plan.statements {
         d.query_drop(st).unwrap();
     }
 }
 
-fn tables_of(src: &Sandbox, sel: &Selection, db: &Ident) -> Vec<dts_schema::selection::MappedTable> {
+fn tables_of(src: &Sandbox, sel: &Selection, db: &Ident) -> Vec<dts_schema::MappedTable> {
     let mut s = src.conn().unwrap();
-    let cat = dts_schema::reader::catalog(&mut s).unwrap();
+    let cat = dts_schema::catalog(&mut s).unwrap();
     cat[db.as_str()].iter().filter_map(|(t, cols)| sel.table_with_columns(db.as_str(), t, cols)).collect()
 }
 
@@ -304,7 +304,7 @@ fn child_copy_until_killed() {
     let db = Ident::new(p[2]).unwrap();
     let sel = selection_of(&db, p[3], None);
     let mut s = Conn::new(opts(p[0])).unwrap();
-    let cat = dts_schema::reader::catalog(&mut s).unwrap();
+    let cat = dts_schema::catalog(&mut s).unwrap();
     let tables = cat[db.as_str()].iter().filter_map(|(t, cols)| sel.table_with_columns(db.as_str(), t, cols)).collect();
     let mut o = options(p[4]);
     o.chunk_rows = 500;

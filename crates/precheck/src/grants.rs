@@ -49,16 +49,6 @@ impl Privileges {
         p
     }
 
-    /// Adds another set (a role's) to this one.
-    pub fn merge(&mut self, other: Privileges) {
-        self.grants.extend(other.grants);
-        for r in other.roles {
-            if !self.roles.contains(&r) {
-                self.roles.push(r);
-            }
-        }
-    }
-
     fn holds(&self, privilege: &str, applies: impl Fn(&Level) -> bool, columns: Option<&[String]>) -> bool {
         // Column grants may cover the columns between them.
         let mut covered: Vec<&str> = Vec::new();

@@ -15,15 +15,46 @@
 //! Facts are read with a few queries per server, both servers at once, so a task of hundreds
 //! of tables is checked in about a second.
 
-pub mod binlog;
-pub mod connect;
-pub mod grants;
-pub mod objects;
-pub mod privileges;
-pub mod report;
-pub mod server;
+//!
+//! # Example
+//!
+//! ```no_run
+//! use dts_precheck::{ConflictingTables, SyncTypes, Task};
+//! use dts_schema::{DatabaseRule, Selection};
+//! use dts_types::{Endpoint, Secret};
+//!
+//! let shop = DatabaseRule { database: "shop".into(), ..Default::default() };
+//! let task = Task {
+//!     name: "shop-sync".into(),
+//!     source: Endpoint::new("10.0.0.1", 3306, "dts", Secret::new(std::env::var("SOURCE_PASSWORD")?)),
+//!     destination: Endpoint::new("10.0.0.2", 3306, "dts", Secret::new(std::env::var("DESTINATION_PASSWORD")?)),
+//!     types: SyncTypes { schema: true, full: true, incremental: true },
+//!     server_id: 4242,
+//!     meta_database: "dts_meta".into(),
+//!     conflicting_tables: ConflictingTables::Precheck,
+//!     selection: Selection { databases: vec![shop], ..Default::default() },
+//!     resume_from: None,
+//!     resuming: false,
+//!     heartbeat: true,
+//! };
+//! let report = dts_precheck::run(&task);
+//! print!("{}", report.to_table());
+//! if !report.passed() {
+//!     std::process::exit(1);
+//! }
+//! # Ok::<(), std::env::VarError>(())
+//! ```
+#![warn(missing_docs)]
 
-use dts_schema::selection::{MappedTable, Selection};
+mod binlog;
+mod connect;
+mod grants;
+mod objects;
+mod privileges;
+mod report;
+mod server;
+
+use dts_schema::{MappedTable, Selection};
 use dts_types::{BinlogPosition, Endpoint};
 use mysql::Conn;
 
@@ -36,8 +67,11 @@ use crate::server::ServerInfo;
 /// Which phases a task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SyncTypes {
+    /// Schema sync.
     pub schema: bool,
+    /// The full copy.
     pub full: bool,
+    /// Incremental sync from the binlog.
     pub incremental: bool,
 }
 
@@ -54,14 +88,21 @@ pub enum ConflictingTables {
 /// Everything the checks need to know about a task.
 #[derive(Debug, Clone)]
 pub struct Task {
+    /// The task's name.
     pub name: String,
+    /// The source server.
     pub source: Endpoint,
+    /// The destination server.
     pub destination: Endpoint,
+    /// The phases it runs.
     pub types: SyncTypes,
     /// The replica server id the task reads the binlog with.
     pub server_id: u32,
+    /// The destination database holding the task's state.
     pub meta_database: String,
+    /// What existing target tables mean.
     pub conflicting_tables: ConflictingTables,
+    /// What it syncs, under which names.
     pub selection: Selection,
     /// On resume: the source position the task continues from.
     pub resume_from: Option<BinlogPosition>,

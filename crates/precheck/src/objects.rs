@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use dts_schema::selection::{Catalog, MappedTable, MappingError, Selection};
+use dts_schema::{Catalog, MappedTable, MappingError, Selection};
 use dts_types::quote_ident;
 use mysql::Conn;
 use mysql::prelude::Queryable;

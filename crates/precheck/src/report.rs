@@ -7,12 +7,16 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Nothing to do.
     Pass,
+    /// Stops the task unless acknowledged.
     Warning,
+    /// Stops the task until fixed.
     Failure,
 }
 
 impl Status {
+    /// `pass`, `warning` or `failure`.
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pass => "pass",
@@ -29,6 +33,7 @@ pub struct Item {
     pub id: String,
     /// What is checked, in a few words.
     pub title: String,
+    /// How it came out.
     pub status: Status,
     /// What was found.
     pub found: String,
@@ -41,14 +46,17 @@ pub struct Item {
 }
 
 impl Item {
+    /// A passed item.
     pub fn pass(id: &str, title: &str, found: impl Into<String>) -> Item {
         Item::new(id, title, Status::Pass, found.into(), String::new())
     }
 
+    /// A warning, with its fix.
     pub fn warning(id: &str, title: &str, found: impl Into<String>, fix: impl Into<String>) -> Item {
         Item::new(id, title, Status::Warning, found.into(), fix.into())
     }
 
+    /// A failure, with its fix.
     pub fn failure(id: &str, title: &str, found: impl Into<String>, fix: impl Into<String>) -> Item {
         Item::new(id, title, Status::Failure, found.into(), fix.into())
     }
@@ -70,20 +78,34 @@ impl Item {
 /// Why an acknowledgement was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
+    /// No item has the id.
     #[error("no precheck item has the id {id:?}; the ids of this task are: {known}")]
-    Unknown { id: String, known: String },
+    Unknown {
+        /// The id asked for.
+        id: String,
+        /// The ids of the report, comma-separated.
+        known: String,
+    },
+    /// The item is a failure: only its fix helps.
     #[error("{id} is a failure, which cannot be acknowledged: {fix}")]
-    Failure { id: String, fix: String },
+    Failure {
+        /// The item's id.
+        id: String,
+        /// Its fix.
+        fix: String,
+    },
 }
 
 /// Every item of one precheck run, in a fixed order (connectivity, versions, privileges,
 /// binlog, objects, destination).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
+    /// The items, in check order.
     pub items: Vec<Item>,
 }
 
 impl Report {
+    /// The item with this id.
     pub fn get(&self, id: &str) -> Option<&Item> {
         self.items.iter().find(|i| i.id == id)
     }
@@ -116,10 +138,12 @@ impl Report {
         self.blocking().is_empty()
     }
 
+    /// How many items came out with `status`.
     pub fn count(&self, status: Status) -> usize {
         self.items.iter().filter(|i| i.status == status).count()
     }
 
+    /// The report as JSON for programs: `passed`, the counts per status, and the items.
     pub fn to_json(&self) -> String {
         #[derive(Serialize)]
         struct Out<'a> {

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use dts_precheck::{ConflictingTables, Report, Status, SyncTypes, Task};
-use dts_schema::selection::{DatabaseRule, NameCase, Selection, TableRule};
+use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::{BinlogPosition, Endpoint, Ident, Secret, TlsMode};
 use mysql::prelude::Queryable;

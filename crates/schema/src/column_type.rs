@@ -13,7 +13,9 @@ use crate::lexer::{Kind, lex};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("column type {column_type:?} is not supported: {reason}")]
 pub struct TypeError {
+    /// The type as information_schema gives it.
     pub column_type: String,
+    /// What is not supported.
     pub reason: String,
 }
 

@@ -20,12 +20,21 @@ use crate::translate::{Decision, TranslateConfig, Translator};
 /// Why the history could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
+    /// Reading or writing the history failed on the destination.
     #[error("schema history: {0}")]
     Sql(#[from] mysql::Error),
+    /// A shadow table has a column type the value model lacks.
     #[error("schema history: {0}")]
     Type(#[from] crate::column_type::TypeError),
+    /// A stored schema cannot be read back.
     #[error("schema history: stored schema of {table} is unreadable: {reason}")]
-    Corrupt { table: String, reason: String },
+    Corrupt {
+        /// The table.
+        table: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A DDL statement could not be read for the shadow database.
     #[error("schema history: {0}")]
     Translate(#[from] crate::statement::ParseError),
 }
@@ -38,6 +47,7 @@ pub struct SchemaHistory {
 }
 
 impl SchemaHistory {
+    /// The history of `task`, kept in `meta_db` on the destination.
     pub fn new(task: &str, meta_db: Ident) -> Self {
         SchemaHistory { task: task.to_string(), meta_db }
     }
@@ -125,11 +135,13 @@ pub fn shadow_name(task: &str, db: &str) -> String {
 }
 
 impl SchemaTracker {
+    /// A tracker for `task`'s selected databases.
     pub fn new(task: &str, meta_db: Ident, selection: Selection) -> Self {
         let shadow = Translator::new(TranslateConfig { sync_triggers: false, ..Default::default() });
         SchemaTracker { history: SchemaHistory::new(task, meta_db), selection, shadow, known: BTreeMap::new() }
     }
 
+    /// The history it records into.
     pub fn history(&self) -> &SchemaHistory {
         &self.history
     }

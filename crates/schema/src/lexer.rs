@@ -15,6 +15,7 @@ pub enum Kind {
     Quoted,
     /// A string literal.
     Str,
+    /// A number literal.
     Number,
     /// `@var`, `@@var`, `@'quoted'`.
     Variable,
@@ -25,9 +26,13 @@ pub enum Kind {
 /// One token: its kind, its text (unquoted for identifiers) and its byte span in the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
+    /// What it is.
     pub kind: Kind,
+    /// Its text (unquoted for quoted identifiers).
     pub text: String,
+    /// Byte offset of its first byte in the input.
     pub start: usize,
+    /// Byte offset just past its last byte.
     pub end: usize,
 }
 
@@ -37,6 +42,7 @@ impl Token {
         self.kind == Kind::Word && self.text.eq_ignore_ascii_case(kw)
     }
 
+    /// The punctuation `p`.
     pub fn is_punct(&self, p: &str) -> bool {
         self.kind == Kind::Punct && self.text == p
     }
@@ -51,7 +57,9 @@ impl Token {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot read the statement at byte {offset}: {reason}")]
 pub struct LexError {
+    /// Byte offset where lexing failed.
     pub offset: usize,
+    /// What was wrong there.
     pub reason: String,
 }
 

@@ -7,12 +7,48 @@
 //! are rewritten token by token ([`lexer`]): every byte but the renamed identifiers passes
 //! through unchanged.
 
-pub mod column_type;
-pub mod history;
+//!
+//! # Example
+//!
+//! Translate a source statement for a destination where database `shop` is called
+//! `shop_replica`:
+//!
+//! ```
+//! use dts_schema::{DatabaseRule, Decision, Selection, TranslateConfig, Translator};
+//!
+//! let shop = DatabaseRule { database: "shop".into(), rename: Some("shop_replica".into()), ..Default::default() };
+//! let selection = Selection { databases: vec![shop], ..Default::default() };
+//! let mut translator = Translator::new(TranslateConfig { selection, ..Default::default() });
+//!
+//! let decision = translator.translate("ALTER TABLE orders ADD note TEXT /* why */", Some("shop"), false)?;
+//! let Decision::Apply { statements, .. } = decision else { panic!("{decision:?}") };
+//! assert_eq!(statements, ["ALTER TABLE `shop_replica`.`orders` ADD note TEXT /* why */"]);
+//!
+//! // Statements of databases that are not selected are skipped, with the reason.
+//! let decision = translator.translate("DROP TABLE other.t", None, false)?;
+//! assert!(matches!(decision, Decision::Skip { .. }));
+//! # Ok::<(), dts_schema::ParseError>(())
+//! ```
+#![warn(missing_docs)]
+
+mod column_type;
+mod history;
 pub mod lexer;
-pub mod online_ddl;
-pub mod reader;
-pub mod selection;
-pub mod statement;
-pub mod sync;
-pub mod translate;
+mod online_ddl;
+mod reader;
+mod selection;
+mod statement;
+mod sync;
+mod translate;
+
+pub use column_type::{TypeError, parse_column_type};
+pub use history::{HistoryError, SchemaHistory, SchemaTracker};
+pub use online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
+pub use reader::{DatabaseSchema, catalog, read_database};
+pub use selection::{
+    Catalog, ColumnMap, DatabaseRule, MappedTable, MappingError, NameCase, SYSTEM_DATABASES, Selection, TableRule,
+    wildcard_match,
+};
+pub use statement::ParseError;
+pub use sync::{SchemaPlan, SyncError, plan};
+pub use translate::{Decision, TranslateConfig, Translator};

@@ -31,8 +31,11 @@ pub enum ShadowRole {
 /// Name templates of a tool's shadow tables; `{table}` stands for the real table's name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShadowNames {
+    /// The new table being built (gh-ost `_{table}_gho`, pt-osc `_{table}_new`).
     pub ghost: Vec<String>,
+    /// gh-ost's changelog table.
     pub changelog: Vec<String>,
+    /// The old table after the swap.
     pub old: Vec<String>,
     /// Trigger name patterns (wildcards) of the tool.
     pub triggers: Vec<String>,
@@ -78,6 +81,7 @@ impl ShadowNames {
         list.first().map(|t| t.replace("{table}", table))
     }
 
+    /// Whether a trigger is one the tool created.
     pub fn is_tool_trigger(&self, name: &str) -> bool {
         self.triggers.iter().any(|p| wildcard_match(p, name))
     }

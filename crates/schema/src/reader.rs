@@ -10,7 +10,9 @@ use crate::selection::{Catalog, Selection};
 /// One database's objects, as their DDL.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DatabaseSchema {
+    /// The database's name.
     pub name: String,
+    /// Its SHOW CREATE DATABASE text.
     pub create: String,
     /// (table name, column names in order, SHOW CREATE TABLE text)
     pub tables: Vec<(String, Vec<String>, String)>,

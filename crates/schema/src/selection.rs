@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dts_types::ident::MAX_IDENT_CHARS;
+use dts_types::MAX_IDENT_CHARS;
 use dts_types::{Ident, TableId};
 use serde::{Deserialize, Serialize};
 
@@ -15,11 +15,14 @@ pub enum NameCase {
     /// Keep the source's names.
     #[default]
     Source,
+    /// Lower-case them.
     Lower,
+    /// Upper-case them.
     Upper,
 }
 
 impl NameCase {
+    /// The destination name of `name` under this policy.
     pub fn apply(self, name: &str) -> String {
         match self {
             NameCase::Source => name.to_string(),
@@ -53,6 +56,7 @@ pub struct DatabaseRule {
 pub struct TableRule {
     /// Exact name or wildcard pattern.
     pub name: String,
+    /// Destination name (only for an exact `name`).
     #[serde(default)]
     pub rename: Option<String>,
     /// Columns to sync (names or patterns); `None` for all.
@@ -72,10 +76,12 @@ pub struct TableRule {
 /// The selection of a task.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Selection {
+    /// The selected databases; none selects every non-system database.
     pub databases: Vec<DatabaseRule>,
     /// Databases (names or patterns) never synced.
     #[serde(default)]
     pub exclude_databases: Vec<String>,
+    /// How names without a rename are written on the destination.
     #[serde(default)]
     pub name_case: NameCase,
 }
@@ -145,6 +151,7 @@ impl ColumnMap {
         self.include.is_none() && self.exclude.is_empty() && self.renames.is_empty() && self.case == NameCase::Source
     }
 
+    /// Whether some source columns are left out.
     pub fn has_subset(&self) -> bool {
         self.include.is_some() || !self.exclude.is_empty()
     }
@@ -153,29 +160,75 @@ impl ColumnMap {
 /// A selected table and where it goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappedTable {
+    /// The source table.
     pub source: TableId,
+    /// The destination table.
     pub target: TableId,
+    /// Which columns go, under which names.
     pub columns: ColumnMap,
+    /// The row filter, if any.
     pub filter: Option<String>,
 }
 
 /// Why a selection cannot be used, naming the objects.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
+    /// An object named exactly is not on the source.
     #[error("{what} {name:?} is selected by an exact name but does not exist on the source")]
-    Missing { what: &'static str, name: String },
+    Missing {
+        /// `database`, `table` or `column`.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// Two objects would get the same destination name.
     #[error("{first} and {second} would both become {target} on the destination")]
-    Collision { first: String, second: String, target: String },
+    Collision {
+        /// One source object.
+        first: String,
+        /// The other.
+        second: String,
+        /// The name they would share.
+        target: String,
+    },
+    /// Two names differ only in case where the destination ignores case.
     #[error(
         "{first} and {second} differ only in letter case, but the destination compares {what} names case-insensitively ({why}); rename one of them"
     )]
-    CaseCollision { first: String, second: String, what: &'static str, why: String },
+    CaseCollision {
+        /// One name.
+        first: String,
+        /// The other.
+        second: String,
+        /// What they name.
+        what: &'static str,
+        /// Why the destination ignores case.
+        why: String,
+    },
+    /// A destination name is not a valid identifier.
     #[error("destination name {name:?} for {source_name} is not valid: {reason}")]
-    BadName { source_name: String, name: String, reason: String },
+    BadName {
+        /// The source object.
+        source_name: String,
+        /// The destination name.
+        name: String,
+        /// Why it is not valid.
+        reason: String,
+    },
+    /// A wildcard pattern has a rename.
     #[error("rename of {pattern:?} is not allowed: a pattern selects several objects, which cannot share one name")]
-    RenamedPattern { pattern: String },
+    RenamedPattern {
+        /// The pattern.
+        pattern: String,
+    },
+    /// A column is both renamed and excluded.
     #[error("column {column:?} is both renamed and left out of {table}")]
-    RenamedExcluded { table: String, column: String },
+    RenamedExcluded {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
 }
 
 /// The source's objects, as selection needs them: tables and their columns, per database.

@@ -103,10 +103,19 @@ pub struct Statement {
 /// Why a statement could not be classified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// The statement cannot be cut into tokens.
     #[error(transparent)]
     Lex(#[from] crate::lexer::LexError),
+    /// The statement does not have the shape its kind needs.
     #[error("{statement}: expected {expected} at token {at}")]
-    Expected { statement: String, expected: String, at: usize },
+    Expected {
+        /// The statement's first 80 characters.
+        statement: String,
+        /// What was expected.
+        expected: String,
+        /// The token index where.
+        at: usize,
+    },
 }
 
 struct P<'a> {

@@ -11,7 +11,9 @@ use crate::selection::{MappedTable, NameCase, Selection};
 /// The destination statements of a schema sync, and what the operator must know.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SchemaPlan {
+    /// The statements, in the order to run them.
     pub statements: Vec<String>,
+    /// What the operator must know.
     pub warnings: Vec<String>,
 }
 
@@ -19,7 +21,9 @@ pub struct SchemaPlan {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot translate the definition of {object}: {reason}")]
 pub struct SyncError {
+    /// The object, `db.name`.
     pub object: String,
+    /// What cannot be translated.
     pub reason: String,
 }
 

@@ -23,8 +23,11 @@ use crate::statement::{NameRef, ParseError, Statement, StatementKind, parse};
 /// How a task treats DDL.
 #[derive(Debug, Clone, Default)]
 pub struct TranslateConfig {
+    /// What is synced, under which names.
     pub selection: Selection,
+    /// What to do with online schema change tools' tables.
     pub online_ddl: OnlineDdlMode,
+    /// Their shadow tables' name templates.
     pub shadow_names: ShadowNames,
     /// Whether CREATE/DROP TRIGGER reach the destination (triggers on the destination fire on
     /// applied rows, whose effects the binlog already carries).
@@ -36,9 +39,21 @@ pub struct TranslateConfig {
 pub enum Decision {
     /// Run `statements` on the destination, in order, with `database` as the default database
     /// (the mapped name of the statement's own default database, when that is selected).
-    Apply { statements: Vec<String>, database: Option<String>, warnings: Vec<String> },
+    Apply {
+        /// The rewritten statements, in order.
+        statements: Vec<String>,
+        /// The default database to run them in.
+        database: Option<String>,
+        /// What the operator must know.
+        warnings: Vec<String>,
+    },
     /// Do not run it; `reason` says why, `warnings` what the operator must know.
-    Skip { reason: String, warnings: Vec<String> },
+    Skip {
+        /// Why.
+        reason: String,
+        /// What the operator must know.
+        warnings: Vec<String>,
+    },
 }
 
 impl Decision {
@@ -57,10 +72,12 @@ pub struct Translator {
 }
 
 impl Translator {
+    /// A translator with nothing pending.
     pub fn new(cfg: TranslateConfig) -> Self {
         Translator { cfg, pending: BTreeMap::new() }
     }
 
+    /// Its configuration.
     pub fn config(&self) -> &TranslateConfig {
         &self.cfg
     }

@@ -2,8 +2,8 @@
 //! destination under a renamed database: both schemas must end equal.
 
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
-use dts_schema::selection::{DatabaseRule, Selection};
-use dts_schema::translate::{Decision, TranslateConfig, Translator};
+use dts_schema::{DatabaseRule, Selection};
+use dts_schema::{Decision, TranslateConfig, Translator};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::{BinlogPosition, Ident};
 use mysql::prelude::Queryable;

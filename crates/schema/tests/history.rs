@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, SchemaProvider, StartPosition};
-use dts_schema::history::{SchemaHistory, SchemaTracker};
-use dts_schema::reader::catalog;
-use dts_schema::selection::{DatabaseRule, Selection};
+use dts_schema::catalog;
+use dts_schema::{DatabaseRule, Selection};
+use dts_schema::{SchemaHistory, SchemaTracker};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::{BinlogPosition, Charset, Ident, RowChange, TableChange, TableId, TableSchema, Text, Value};
 use mysql::prelude::Queryable;
@@ -19,8 +19,12 @@ struct FromHistory {
 }
 
 impl SchemaProvider for FromHistory {
-    fn table_schema(&mut self, table: &TableId, at: &BinlogPosition) -> Result<Option<Arc<TableSchema>>, String> {
-        self.history.lookup(&mut self.conn, table, at).map(|s| s.map(Arc::new)).map_err(|e| e.to_string())
+    fn table_schema(
+        &mut self,
+        table: &TableId,
+        at: &BinlogPosition,
+    ) -> Result<Option<Arc<TableSchema>>, dts_binlog::SchemaError> {
+        self.history.lookup(&mut self.conn, table, at).map(|s| s.map(Arc::new)).map_err(Into::into)
     }
 }
 

@@ -2,9 +2,9 @@
 //! destination ends with the altered table, and with shadow tables only where they are copied.
 
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
-use dts_schema::online_ddl::OnlineDdlMode;
-use dts_schema::selection::{DatabaseRule, Selection};
-use dts_schema::translate::{Decision, TranslateConfig, Translator};
+use dts_schema::OnlineDdlMode;
+use dts_schema::{DatabaseRule, Selection};
+use dts_schema::{Decision, TranslateConfig, Translator};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::{BinlogPosition, Ident};
 use mysql::prelude::Queryable;

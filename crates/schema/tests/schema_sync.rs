@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use dts_schema::reader::{catalog, read_database};
-use dts_schema::selection::{DatabaseRule, NameCase, Selection, TableRule};
-use dts_schema::sync::plan;
+use dts_schema::plan;
+use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
+use dts_schema::{catalog, read_database};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::quote_ident;
 use mysql::prelude::Queryable;

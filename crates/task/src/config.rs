@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dts_schema::online_ddl::OnlineDdlMode;
-use dts_schema::selection::{DatabaseRule, NameCase, Selection, TableRule};
+use dts_schema::OnlineDdlMode;
+use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
 use dts_types::{Endpoint, Ident, Secret, TlsMode};
 use serde::Deserialize;
 
@@ -16,27 +16,53 @@ use crate::filter::Filter;
 /// Why a task file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file cannot be read.
     #[error("cannot read the task file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The task file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown key or a value of the wrong type.
     #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The task file.
+        path: PathBuf,
+        /// The TOML parser's message, with the line.
+        message: String,
+    },
+    /// A key's value cannot work (a bad name, a missing password, a filter that does not parse).
     #[error("{path}: {key}: {message}")]
-    Invalid { path: PathBuf, key: String, message: String },
+    Invalid {
+        /// The task file.
+        path: PathBuf,
+        /// The key, as written in the file.
+        key: String,
+        /// What is wrong, with the line where the key is.
+        message: String,
+    },
 }
 
+/// `[source]` or `[destination]`: how to reach a server. The password is never in the file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
+    /// Host name or IP address.
     pub host: String,
+    /// TCP port (default 3306).
     #[serde(default = "default_port")]
     pub port: u16,
+    /// The account the task logs in with.
     pub user: String,
     /// The name of an environment variable holding the password.
     pub password_env: Option<String>,
     /// A file whose first line is the password.
     pub password_file: Option<PathBuf>,
+    /// Whether and how to use TLS.
     #[serde(default)]
     pub tls: TlsMode,
+    /// The CA certificate `verify-ca` and `verify-identity` check the server against.
     pub ca_file: Option<PathBuf>,
 }
 
@@ -44,22 +70,30 @@ fn default_port() -> u16 {
     3306
 }
 
+/// A phase a task runs (`[task] types`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncType {
+    /// Create the selected objects on the destination.
     Schema,
+    /// Copy the selected tables' rows.
     Full,
+    /// Replay the source's binlog.
     Incremental,
 }
 
+/// `[task] conflicting_tables`: what existing target tables mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Conflicting {
+    /// They fail the precheck.
     #[default]
     Precheck,
+    /// The task writes into them.
     Ignore,
 }
 
+/// `[task] online_ddl`: what to do with gh-ost / pt-osc shadow tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnlineDdl {
@@ -70,22 +104,30 @@ pub enum OnlineDdl {
     ApplyAtCutover,
 }
 
+/// `[task]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSection {
+    /// Keys the task's state on the destination: letters, digits, `_ - .`.
     pub name: String,
+    /// The phases to run, in order (default: all three).
     #[serde(default = "all_types")]
     pub types: Vec<SyncType>,
+    /// The replica server_id the task reads the binlog with; unique among the source's replicas.
     pub server_id: u32,
+    /// The destination database holding checkpoints, progress and state (default `dts_meta`).
     #[serde(default = "default_meta")]
     pub meta_database: String,
+    /// What target tables that already exist mean.
     #[serde(default)]
     pub conflicting_tables: Conflicting,
+    /// The letter case of target names.
     #[serde(default)]
     pub name_case: NameCase,
     /// Whether triggers are created on the destination (they fire on applied rows).
     #[serde(default)]
     pub triggers: bool,
+    /// How online schema change tools' tables are handled.
     #[serde(default)]
     pub online_ddl: OnlineDdl,
     /// Write the source's clock into `<meta_database>.heartbeat` on the source every 250 ms, so
@@ -106,40 +148,58 @@ fn default_meta() -> String {
     "dts_meta".into()
 }
 
+/// `[[objects.tables]]`: one table (or pattern) of a database.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
+    /// The source table's name; `*` and `?` are wildcards.
     pub name: String,
+    /// The destination table's name.
     pub rename: Option<String>,
+    /// The columns to sync (default: every column).
     pub columns: Option<Vec<String>>,
+    /// Columns not to sync.
     #[serde(default)]
     pub exclude_columns: Vec<String>,
+    /// Source column name to destination column name.
     #[serde(default)]
     pub column_renames: BTreeMap<String, String>,
+    /// A row filter (an SQL condition on the source's columns).
     pub filter: Option<String>,
 }
 
+/// `[[objects]]`: one database (or pattern) to sync.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectConfig {
+    /// The source database's name; `*` and `?` are wildcards.
     pub database: String,
+    /// The destination database's name (not for wildcards).
     pub rename: Option<String>,
+    /// The tables to sync (default: every table, including ones created later).
     pub tables: Option<Vec<TableConfig>>,
+    /// Tables (or patterns) not to sync.
     #[serde(default)]
     pub exclude_tables: Vec<String>,
 }
 
+/// `[full]`: the full copy's parallelism and limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FullConfig {
+    /// Reader/writer pairs.
     #[serde(default = "two")]
     pub threads: usize,
+    /// Most rows per chunk.
     #[serde(default = "default_chunk_rows")]
     pub chunk_rows: u64,
+    /// Most queries per second on the source (0: no limit).
     #[serde(default)]
     pub qps: u64,
+    /// Most rows per second (0: no limit).
     #[serde(default)]
     pub rows_per_sec: u64,
+    /// Most megabytes per second (0: no limit).
     #[serde(default)]
     pub mb_per_sec: u64,
 }
@@ -158,13 +218,17 @@ impl Default for FullConfig {
     }
 }
 
+/// `[incremental]`: the applier's parallelism and limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncrementalConfig {
+    /// Destination connections; transactions sharing a key stay in order.
     #[serde(default = "one")]
     pub workers: usize,
+    /// Most row changes per second (0: no limit).
     #[serde(default)]
     pub rows_per_sec: u64,
+    /// Most megabytes per second (0: no limit).
     #[serde(default)]
     pub mb_per_sec: u64,
 }
@@ -179,11 +243,14 @@ impl Default for IncrementalConfig {
     }
 }
 
+/// `[retry]`: how long transient errors are retried before the task stops.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryConfig {
+    /// After a lost connection.
     #[serde(default = "default_connection_minutes")]
     pub connection_minutes: u64,
+    /// After other transient errors (deadlocks, lock waits, a read-only destination).
     #[serde(default = "default_other_minutes")]
     pub other_minutes: u64,
 }
@@ -202,13 +269,17 @@ impl Default for RetryConfig {
     }
 }
 
+/// `[monitor]`: metrics and alerts (served and sent by the binary).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorConfig {
     /// `host:port` for HTTP `/metrics` and `/status`.
     pub listen: Option<String>,
+    /// Alert once per episode when the checkpoint stalls this long behind the source.
     pub latency_alert_seconds: Option<u64>,
+    /// A URL to POST `{"task", "kind", "message"}` to on failure or lag.
     pub alert_webhook: Option<String>,
+    /// A program to run on failure or lag (with DTS_TASK, DTS_ALERT_KIND, DTS_ALERT_MESSAGE).
     pub alert_command: Option<String>,
 }
 
@@ -216,23 +287,33 @@ pub struct MonitorConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
+    /// `[source]`.
     pub source: ServerConfig,
+    /// `[destination]`.
     pub destination: ServerConfig,
+    /// `[task]`.
     pub task: TaskSection,
+    /// `[[objects]]`: what to sync (none: every non-system database, whole).
     #[serde(default)]
     pub objects: Vec<ObjectConfig>,
+    /// `[full]`.
     #[serde(default)]
     pub full: FullConfig,
+    /// `[incremental]`.
     #[serde(default)]
     pub incremental: IncrementalConfig,
+    /// `[retry]`.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// `[monitor]`.
     #[serde(default)]
     pub monitor: MonitorConfig,
+    /// `[verify]`.
     #[serde(default)]
     pub verify: VerifySection,
 }
 
+/// `[verify]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifySection {
@@ -244,35 +325,48 @@ pub struct VerifySection {
 /// A checked task: endpoints with their passwords, the selection, parsed filters.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The task file.
     pub path: PathBuf,
+    /// The file as written.
     pub raw: RawConfig,
+    /// The source, with its password.
     pub source: Endpoint,
+    /// The destination, with its password.
     pub destination: Endpoint,
+    /// What is synced and under which names.
     pub selection: Selection,
+    /// `[task] meta_database`.
     pub meta_db: Ident,
     /// Parsed filters by (source database, source table name or pattern).
     pub filters: BTreeMap<(String, String), Filter>,
 }
 
 impl Config {
+    /// Whether the task runs schema sync.
     pub fn schema(&self) -> bool {
         self.raw.task.types.contains(&SyncType::Schema)
     }
+    /// Whether the task runs the full copy.
     pub fn full(&self) -> bool {
         self.raw.task.types.contains(&SyncType::Full)
     }
+    /// Whether the task runs incremental sync.
     pub fn incremental(&self) -> bool {
         self.raw.task.types.contains(&SyncType::Incremental)
     }
+    /// The task's name.
     pub fn name(&self) -> &str {
         &self.raw.task.name
     }
+    /// How long a lost connection is retried.
     pub fn connection_retry(&self) -> Duration {
         Duration::from_secs(self.raw.retry.connection_minutes * 60)
     }
+    /// How long other transient errors are retried.
     pub fn other_retry(&self) -> Duration {
         Duration::from_secs(self.raw.retry.other_minutes * 60)
     }
+    /// How online schema change tools' tables are handled, as the translator takes it.
     pub fn online_ddl(&self) -> OnlineDdlMode {
         match self.raw.task.online_ddl {
             OnlineDdl::Copy => OnlineDdlMode::Copy,
@@ -372,9 +466,9 @@ impl Config {
 
 /// A source table's filter among parsed filters: by exact name, else by a table pattern.
 pub fn find_filter<'a>(filters: &'a BTreeMap<(String, String), Filter>, db: &str, table: &str) -> Option<&'a Filter> {
-    filters.get(&(db.to_string(), table.to_string())).or_else(|| {
-        filters.iter().find(|((d, t), _)| d == db && dts_schema::selection::wildcard_match(t, table)).map(|(_, f)| f)
-    })
+    filters
+        .get(&(db.to_string(), table.to_string()))
+        .or_else(|| filters.iter().find(|((d, t), _)| d == db && dts_schema::wildcard_match(t, table)).map(|(_, f)| f))
 }
 
 /// The line a key first appears on (for messages about values serde accepted).

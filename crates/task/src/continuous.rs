@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use dts_applier::checkpoint::Checkpoint;
 use dts_types::{TableId, Value};
-use dts_verify::table::VerifyTable;
+use dts_verify::VerifyTable;
 use dts_verify::{RowChecker, VerifyOptions};
 
 use crate::config::Config;
@@ -29,7 +29,9 @@ pub enum Msg {
 /// Counters of continuous verification, served by the monitor.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// Rows compared with the destination.
     pub checked: AtomicU64,
+    /// Rows that differed from the destination's.
     pub mismatched: AtomicU64,
     /// Keys not checked because the checker was behind (the queue was full).
     pub skipped: AtomicU64,
@@ -101,7 +103,7 @@ fn checker(config: &Config, rx: &Receiver<Msg>, counters: &Counters, stop: &Atom
         for (table, keys) in batch {
             let t = tables.entry(table.clone()).or_insert_with(|| {
                 let m = config.selection.table(table.database.as_str(), table.table.as_str())?;
-                ch.table(m).ok().filter(|t| t.key.is_some())
+                ch.table(m).ok().filter(|t| t.has_key())
             });
             let Some(t) = t else { continue };
             let keys: Vec<Vec<Value>> = keys.into_values().collect();

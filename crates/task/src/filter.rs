@@ -24,7 +24,9 @@ use dts_types::{ColumnType, TableSchema, Value};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("filter {filter:?}: {reason}")]
 pub struct FilterError {
+    /// The filter as written.
     pub filter: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 
@@ -299,6 +301,7 @@ impl Filter {
         Ok(Filter { text: text.to_string(), expr })
     }
 
+    /// The filter as written.
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -603,7 +606,7 @@ mod tests {
     fn schema() -> TableSchema {
         let col = |n: &str, t: &str, cs: Option<&str>| ColumnDef {
             name: Ident::new(n).unwrap(),
-            ty: dts_schema::column_type::parse_column_type(t, cs).unwrap(),
+            ty: dts_schema::parse_column_type(t, cs).unwrap(),
             nullable: true,
         };
         TableSchema {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use dts_applier::{Ddl, Input, InputError, InputSource, RowTarget};
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
-use dts_schema::selection::Selection;
-use dts_schema::translate::{Decision, TranslateConfig, Translator};
+use dts_schema::Selection;
+use dts_schema::{Decision, TranslateConfig, Translator};
 use dts_types::{BinlogPosition, Ident, RowChange, SourcePosition, TableId, TableSchema};
 use mysql::Opts;
 
@@ -42,7 +42,7 @@ pub enum SourceError {
         statement: String,
         /// Where the lexer failed.
         #[source]
-        source: dts_schema::statement::ParseError,
+        source: dts_schema::ParseError,
     },
 }
 
@@ -63,10 +63,15 @@ struct Route {
 /// which serves them as Prometheus counters.
 #[derive(Debug, Default)]
 pub struct InputStats {
+    /// Source transactions handed to the applier.
     pub transactions: AtomicU64,
+    /// Row changes handed to the applier.
     pub rows: AtomicU64,
+    /// Row changes a row filter left out.
     pub rows_filtered_out: AtomicU64,
+    /// Statements handed to the applier.
     pub ddl: AtomicU64,
+    /// Statements the translator skipped (logged with the reason).
     pub ddl_skipped: AtomicU64,
 }
 

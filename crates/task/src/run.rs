@@ -9,7 +9,7 @@ use dts_applier::{Applier, ApplyOptions, ApplyStats};
 use dts_fullcopy::{CopyOptions, ExistingRows, Throttle};
 
 use dts_precheck::{ConflictingTables, SyncTypes};
-use dts_schema::selection::MappedTable;
+use dts_schema::MappedTable;
 use dts_types::BinlogPosition;
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
@@ -27,11 +27,12 @@ pub enum TaskError {
     /// The destination server failed or refused a query (the task's state, its metadata).
     #[error("the destination server")]
     Destination(#[source] mysql::Error),
+    /// The precheck found failures, or warnings not acknowledged: the report's table.
     #[error("the precheck failed:\n{0}")]
     Precheck(String),
     /// Schema sync could not plan the destination's DDL.
     #[error("schema sync")]
-    SchemaPlan(#[from] dts_schema::sync::SyncError),
+    SchemaPlan(#[from] dts_schema::SyncError),
     /// The destination refused one of schema sync's statements.
     #[error("schema sync: the destination refused {statement}")]
     SchemaStatement {
@@ -44,8 +45,10 @@ pub enum TaskError {
     /// Incremental sync could not read the source.
     #[error("incremental sync")]
     Input(#[from] crate::input::SourceError),
+    /// The full copy stopped.
     #[error("full sync: {0}")]
     Full(#[from] dts_fullcopy::CopyError),
+    /// The applier stopped.
     #[error("incremental sync: {0}")]
     Apply(#[from] dts_applier::ApplyError),
 }
@@ -76,17 +79,24 @@ pub struct RunOptions {
 /// How far schema sync is.
 #[derive(Debug, Default)]
 pub struct SchemaProgress {
+    /// Statements run.
     pub done: std::sync::atomic::AtomicU64,
+    /// Statements planned.
     pub total: std::sync::atomic::AtomicU64,
 }
 
 /// What a run did.
 #[derive(Debug, Default)]
 pub struct RunReport {
+    /// The phase the run ended in.
     pub phase: Option<Phase>,
+    /// Statements schema sync ran.
     pub schema_statements: usize,
+    /// Rows the full copy wrote in this run.
     pub full_rows: u64,
+    /// What incremental sync applied, if it ran.
     pub apply: Option<ApplyStats>,
+    /// The run ended because [`RunOptions::stop`] was set.
     pub stopped_by_request: bool,
 }
 
@@ -176,7 +186,7 @@ fn next_phase(config: &Config, after: Phase) -> Phase {
 
 /// Every selected table of the source.
 pub fn mapped_tables(config: &Config, src: &mut Conn) -> Result<Vec<MappedTable>, mysql::Error> {
-    Ok(config.selection.mapped(&dts_schema::reader::catalog(src)?))
+    Ok(config.selection.mapped(&dts_schema::catalog(src)?))
 }
 
 /// Runs or resumes the task.
@@ -352,17 +362,14 @@ fn apply_options(config: &Config) -> ApplyOptions {
 /// already exist are kept.
 fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &SchemaProgress) -> Result<usize, TaskError> {
     let mut src = connect(config.source.opts()).map_err(TaskError::Source)?;
-    let catalog = dts_schema::reader::catalog(&mut src).map_err(TaskError::Source)?;
+    let catalog = dts_schema::catalog(&mut src).map_err(TaskError::Source)?;
     let mut dbs = Vec::new();
     for db in catalog.keys() {
         if config.selection.database(db).is_some() {
-            dbs.push(
-                dts_schema::reader::read_database(&mut src, &config.selection, &catalog, db)
-                    .map_err(TaskError::Source)?,
-            );
+            dbs.push(dts_schema::read_database(&mut src, &config.selection, &catalog, db).map_err(TaskError::Source)?);
         }
     }
-    let plan = dts_schema::sync::plan(&config.selection, &dbs, config.raw.task.triggers)?;
+    let plan = dts_schema::plan(&config.selection, &dbs, config.raw.task.triggers)?;
     for w in &plan.warnings {
         tracing::warn!("schema sync: {w}");
     }
@@ -390,7 +397,7 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
     let mut dst = connect(config.destination.opts()).map_err(TaskError::Destination)?;
     // The low watermark first, the list of tables after it: a table created later is created
     // (and filled) by replaying the binlog from the watermark; one created before it is listed.
-    let meta = dts_fullcopy::meta::Meta { task: config.name().to_string(), db: config.meta_db.clone() };
+    let meta = dts_fullcopy::Meta { task: config.name().to_string(), db: config.meta_db.clone() };
     meta.ensure(&mut dst)?;
     if meta.low(&mut dst)?.is_none() {
         let p = dts_fullcopy::source_position(&mut src)?;

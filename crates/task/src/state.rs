@@ -9,14 +9,18 @@ use mysql::prelude::Queryable;
 /// The phases, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
+    /// Creating the destination's schema.
     Schema,
+    /// Copying the tables' rows.
     Full,
+    /// Replaying the binlog.
     Incremental,
     /// A task without incremental sync that has finished.
     Done,
 }
 
 impl Phase {
+    /// The phase's name as stored and shown: `schema`, `full`, `incremental`, `done`.
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Schema => "schema",
@@ -46,9 +50,13 @@ pub struct State {
 /// What incremental sync has handed to the applier over the task's life (all runs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counters {
+    /// Source transactions.
     pub transactions: u64,
+    /// Row changes.
     pub row_changes: u64,
+    /// Row changes a row filter left out.
     pub rows_filtered_out: u64,
+    /// Statements.
     pub ddl: u64,
 }
 

@@ -9,25 +9,37 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::state::StateTable;
 
+/// One table's full copy progress.
 #[derive(Debug, Clone, Serialize)]
 pub struct TableStatus {
+    /// The source table, `db.table`.
     pub table: String,
+    /// Chunks copied.
     pub chunks_done: u64,
+    /// Chunks planned.
     pub chunks: u64,
+    /// Rows copied.
     pub rows_copied: u64,
 }
 
+/// What a task is doing, as `dts-sync status` shows it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Status {
+    /// The task's name.
     pub task: String,
     /// `not started`, `schema`, `full`, `incremental` or `done`.
     pub phase: String,
+    /// When the phase last changed.
     pub updated_at: Option<String>,
+    /// The error the task last stopped with.
     pub last_error: Option<String>,
+    /// Per table, the full copy's progress.
     pub full_copy: Vec<TableStatus>,
+    /// Where incremental sync began.
     pub incremental_from: Option<String>,
     /// The applier's checkpoint: every source transaction up to here is applied.
     pub checkpoint: Option<String>,
+    /// When the checkpoint was written.
     pub checkpoint_at: Option<String>,
     /// The source's end of binlog now.
     pub source_position: Option<String>,
@@ -41,6 +53,7 @@ pub struct Status {
 }
 
 impl Status {
+    /// The status as `dts-sync status` prints it.
     pub fn to_text(&self) -> String {
         let mut out = format!("task {}: {}\n", self.task, self.phase);
         if let Some(u) = &self.updated_at {

@@ -7,7 +7,9 @@ use crate::SandboxError;
 /// The programs a sandbox needs.
 #[derive(Debug, Clone)]
 pub struct MariaDbBinaries {
+    /// The server.
     pub mariadbd: PathBuf,
+    /// `mariadb-install-db`, which creates a data dir.
     pub install_db: PathBuf,
 }
 

@@ -10,6 +10,21 @@
 //!
 //! It never touches a server it did not start, and it is for tests, benchmarks and demos only:
 //! its servers trade durability for speed (`innodb_flush_log_at_trx_commit=2`, `sync_binlog=0`).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use mysql::prelude::Queryable;
+//!
+//! let sandbox = dts_testkit::Sandbox::start("example")?;
+//! let db = sandbox.fresh_database("orders")?;
+//! let mut conn = sandbox.conn()?;
+//! conn.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY)"))?;
+//! // The server stops and its data dir goes when `sandbox` is dropped.
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
 
 mod binaries;
 mod sandbox;

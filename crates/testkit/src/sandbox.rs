@@ -19,14 +19,46 @@ use crate::watchdog::Watchdog;
 /// Why a sandbox could not be started or used.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
+    /// A MariaDB program is not installed.
     #[error("{program} was not found: {hint}")]
-    NotInstalled { program: &'static str, hint: &'static str },
+    NotInstalled {
+        /// The program.
+        program: &'static str,
+        /// How to install it.
+        hint: &'static str,
+    },
+    /// A file or process operation failed.
     #[error("sandbox {name}: {action} failed: {source}")]
-    Io { name: String, action: &'static str, source: std::io::Error },
+    Io {
+        /// The sandbox.
+        name: String,
+        /// What it was doing.
+        action: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The server did not come up.
     #[error("sandbox {name}: {what}\n--- last lines of {log} ---\n{tail}")]
-    StartFailed { name: String, what: String, log: PathBuf, tail: String },
+    StartFailed {
+        /// The sandbox.
+        name: String,
+        /// What went wrong.
+        what: String,
+        /// The server's error log.
+        log: PathBuf,
+        /// Its last lines.
+        tail: String,
+    },
+    /// A statement on the sandbox failed.
     #[error("sandbox {name}: {action}: {source}")]
-    Sql { name: String, action: &'static str, source: mysql::Error },
+    Sql {
+        /// The sandbox.
+        name: String,
+        /// What it was doing.
+        action: &'static str,
+        /// The server's error.
+        source: mysql::Error,
+    },
 }
 
 /// How long a server may take to answer after it was started.
@@ -60,6 +92,7 @@ impl SandboxBuilder {
         self
     }
 
+    /// Sets gtid_domain_id (default 0).
     pub fn gtid_domain_id(mut self, id: u32) -> Self {
         self.gtid_domain_id = id;
         self
@@ -77,6 +110,7 @@ impl SandboxBuilder {
         self
     }
 
+    /// Starts the server and waits until it answers.
     pub fn start(self) -> Result<Sandbox, SandboxError> {
         Sandbox::start_with(self)
     }
@@ -104,6 +138,7 @@ impl Sandbox {
         SandboxBuilder::new(name).start()
     }
 
+    /// A sandbox to configure before it starts.
     pub fn builder(name: &str) -> SandboxBuilder {
         SandboxBuilder::new(name)
     }
@@ -311,26 +346,32 @@ impl Sandbox {
         Ok(())
     }
 
+    /// The name it was started with.
     pub fn name(&self) -> &str {
         &self.settings.name
     }
 
+    /// The address it listens on.
     pub fn host(&self) -> &'static str {
         "127.0.0.1"
     }
 
+    /// Its TCP port.
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// Its server_id.
     pub fn server_id(&self) -> u32 {
         self.server_id
     }
 
+    /// The account holding every grant a sync task needs.
     pub fn user(&self) -> &'static str {
         USER
     }
 
+    /// That account's password.
     pub fn password(&self) -> &Secret {
         &self.password
     }

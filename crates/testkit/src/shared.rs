@@ -7,7 +7,9 @@ use crate::{Sandbox, SandboxError};
 /// Two sandboxes: a source and a destination, in different GTID domains.
 #[derive(Debug)]
 pub struct SandboxPair {
+    /// The source server (GTID domain 1).
     pub source: Sandbox,
+    /// The destination server (GTID domain 2).
     pub destination: Sandbox,
 }
 

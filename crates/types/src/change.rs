@@ -11,9 +11,23 @@ pub type Row = Vec<Value>;
 /// What happened to a row.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum RowChange {
-    Insert { after: Row },
-    Update { before: Row, after: Row },
-    Delete { before: Row },
+    /// A row was inserted.
+    Insert {
+        /// The row inserted.
+        after: Row,
+    },
+    /// A row was updated.
+    Update {
+        /// The row before the update.
+        before: Row,
+        /// The row after it.
+        after: Row,
+    },
+    /// A row was deleted.
+    Delete {
+        /// The row deleted.
+        before: Row,
+    },
 }
 
 impl RowChange {
@@ -37,6 +51,8 @@ impl RowChange {
 /// A row change with the shape of the table it applies to.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct TableChange {
+    /// The table, as it was when the change was made.
     pub table: Arc<TableSchema>,
+    /// The change, with values in `table`'s column order.
     pub change: RowChange,
 }

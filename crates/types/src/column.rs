@@ -12,9 +12,13 @@ use crate::value::Charset;
 /// Size class of TEXT and BLOB columns.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub enum LobSize {
+    /// TINYTEXT / TINYBLOB: up to 255 bytes.
     Tiny,
+    /// TEXT / BLOB: up to 64 KiB.
     Regular,
+    /// MEDIUMTEXT / MEDIUMBLOB: up to 16 MiB.
     Medium,
+    /// LONGTEXT / LONGBLOB: up to 4 GiB.
     Long,
 }
 
@@ -42,77 +46,119 @@ impl LobSize {
 /// The SQL type of a column, with what is needed to read its values exactly.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub enum ColumnType {
+    /// TINYINT, 8 bits.
     TinyInt {
+        /// UNSIGNED.
         unsigned: bool,
     },
+    /// SMALLINT, 16 bits.
     SmallInt {
+        /// UNSIGNED.
         unsigned: bool,
     },
+    /// MEDIUMINT, 24 bits.
     MediumInt {
+        /// UNSIGNED.
         unsigned: bool,
     },
+    /// INT, 32 bits.
     Int {
+        /// UNSIGNED.
         unsigned: bool,
     },
+    /// BIGINT, 64 bits.
     BigInt {
+        /// UNSIGNED.
         unsigned: bool,
     },
+    /// FLOAT (single precision).
     Float,
+    /// DOUBLE.
     Double,
+    /// DECIMAL(precision, scale).
     Decimal {
+        /// Total digits, 1..=65.
         precision: u8,
+        /// Digits after the point, 0..=30.
         scale: u8,
     },
+    /// YEAR.
     Year,
+    /// DATE.
     Date,
-    /// `fsp`: fractional-second digits, 0..=6.
+    /// TIME(fsp): `fsp` fractional-second digits, 0..=6 (as for DATETIME and TIMESTAMP).
     Time {
+        /// Fractional-second digits.
         fsp: u8,
     },
+    /// DATETIME(fsp).
     DateTime {
+        /// Fractional-second digits.
         fsp: u8,
     },
+    /// TIMESTAMP(fsp).
     Timestamp {
+        /// Fractional-second digits.
         fsp: u8,
     },
     /// BIT(width), width 1..=64.
     Bit {
+        /// Bits.
         width: u8,
     },
-    /// Members in definition order; index 1 is the first.
+    /// ENUM: members in definition order; index 1 is the first.
     Enum {
+        /// The members' bytes, in `charset`.
         members: Arc<[Bytes]>,
+        /// The column's charset.
         charset: Charset,
     },
-    /// Members in definition order; bit 0 is the first.
+    /// SET: members in definition order; bit 0 is the first.
     Set {
+        /// The members' bytes, in `charset`.
         members: Arc<[Bytes]>,
+        /// The column's charset.
         charset: Charset,
     },
     /// CHAR(length): length in characters.
     Char {
+        /// Characters.
         length: u32,
+        /// The column's charset.
         charset: Charset,
     },
+    /// VARCHAR(length): length in characters.
     VarChar {
+        /// Characters.
         length: u32,
+        /// The column's charset.
         charset: Charset,
     },
+    /// TINYTEXT, TEXT, MEDIUMTEXT or LONGTEXT.
     Text {
+        /// Which of them.
         size: LobSize,
+        /// The column's charset.
         charset: Charset,
     },
     /// BINARY(length): length in bytes; shorter values are padded with 0x00.
     Binary {
+        /// Bytes.
         length: u32,
     },
+    /// VARBINARY(length): length in bytes.
     VarBinary {
+        /// Bytes.
         length: u32,
     },
+    /// TINYBLOB, BLOB, MEDIUMBLOB or LONGBLOB.
     Blob {
+        /// Which of them.
         size: LobSize,
     },
+    /// JSON (MySQL's binary JSON; MariaDB's JSON is LONGTEXT).
     Json,
+    /// GEOMETRY and its subtypes (POINT, POLYGON...).
     Geometry,
 }
 
@@ -190,21 +236,27 @@ impl fmt::Display for ColumnType {
 /// A column of a table: name, type, nullability.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct ColumnDef {
+    /// The column's name.
     pub name: Ident,
+    /// Its type.
     pub ty: ColumnType,
+    /// Whether it accepts NULL.
     pub nullable: bool,
 }
 
 /// A table's shape as row changes need it: its columns in order and its primary key.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct TableSchema {
+    /// The table's database and name.
     pub id: TableId,
+    /// Its columns, in table order.
     pub columns: Vec<ColumnDef>,
     /// Indexes into `columns`, in key order; empty when the table has no primary key.
     pub primary_key: Vec<usize>,
 }
 
 impl TableSchema {
+    /// The position of the column named `name`.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name.as_str() == name)
     }

@@ -49,10 +49,15 @@ impl fmt::Display for TlsMode {
 /// A server to connect to. `Debug` never shows the password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
+    /// Host name or IP address.
     pub host: String,
+    /// TCP port.
     pub port: u16,
+    /// The account to log in as.
     pub user: String,
+    /// Its password.
     pub password: Secret,
+    /// Whether and how to use TLS.
     pub tls: TlsMode,
     /// The CA certificate (PEM) for `verify-ca` and `verify-identity`; without it the system's
     /// roots are used.
@@ -62,6 +67,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// An endpoint without TLS and with a 10 s connect timeout.
     pub fn new(host: impl Into<String>, port: u16, user: impl Into<String>, password: Secret) -> Endpoint {
         Endpoint {
             host: host.into(),
@@ -100,6 +106,7 @@ impl Endpoint {
             .ssl_opts(ssl)
     }
 
+    /// The same as [`Endpoint::opts_builder`], built.
     pub fn opts(&self) -> Opts {
         self.opts_builder().into()
     }

@@ -15,18 +15,37 @@ pub const MAX_IDENT_CHARS: usize = 64;
 /// Why a string is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentError {
+    /// The name is empty.
     #[error("an identifier must not be empty")]
     Empty,
+    /// The name is longer than [`MAX_IDENT_CHARS`].
     #[error("identifier {name:?} is {chars} characters long; the limit is {MAX_IDENT_CHARS}")]
-    TooLong { name: String, chars: usize },
+    TooLong {
+        /// The name.
+        name: String,
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// The name contains NUL.
     #[error("identifier {name:?} contains the NUL character, which MySQL does not allow")]
-    Nul { name: String },
+    Nul {
+        /// The name.
+        name: String,
+    },
+    /// The name contains a character outside the Basic Multilingual Plane.
     #[error(
         "identifier {name:?} contains a character outside the Basic Multilingual Plane, which MySQL does not allow in names"
     )]
-    Supplementary { name: String },
+    Supplementary {
+        /// The name.
+        name: String,
+    },
+    /// The name ends with a space.
     #[error("identifier {name:?} ends with a space, which MySQL does not allow in names")]
-    TrailingSpace { name: String },
+    TrailingSpace {
+        /// The name.
+        name: String,
+    },
 }
 
 /// A database, table or column name as the server stores it.
@@ -57,6 +76,7 @@ impl Ident {
         Ok(Ident(name))
     }
 
+    /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -129,11 +149,14 @@ pub fn push_quoted_ident(out: &mut String, name: &str) {
 /// A table: its database and its name.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TableId {
+    /// The database.
     pub database: Ident,
+    /// The table's name.
     pub table: Ident,
 }
 
 impl TableId {
+    /// The table `database`.`table`.
     pub fn new(database: Ident, table: Ident) -> Self {
         TableId { database, table }
     }
@@ -169,11 +192,14 @@ impl fmt::Debug for TableId {
 /// A column of a table.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ColumnId {
+    /// The table.
     pub table: TableId,
+    /// The column's name.
     pub column: Ident,
 }
 
 impl ColumnId {
+    /// The column `column` of `table`.
     pub fn new(table: TableId, column: Ident) -> Self {
         ColumnId { table, column }
     }

@@ -14,7 +14,9 @@ use crate::gtid::GtidPosition;
 /// comes after `binlog.999999`), then by offset.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct BinlogPosition {
+    /// The binlog file's name.
     pub file: String,
+    /// The byte offset in it.
     pub offset: u64,
 }
 
@@ -22,10 +24,12 @@ pub struct BinlogPosition {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid binlog position {text:?}: expected FILE:OFFSET, for example binlog.000042:1234")]
 pub struct BinlogPositionError {
+    /// The text.
     pub text: String,
 }
 
 impl BinlogPosition {
+    /// `file:offset`.
     pub fn new(file: impl Into<String>, offset: u64) -> Self {
         BinlogPosition { file: file.into(), offset }
     }
@@ -77,7 +81,9 @@ impl FromStr for BinlogPosition {
 /// reached there where the source has GTIDs.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct SourcePosition {
+    /// The binlog file and offset.
     pub binlog: BinlogPosition,
+    /// The GTID state reached there, if the source has GTIDs.
     pub gtid: Option<GtidPosition>,
 }
 

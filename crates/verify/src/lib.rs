@@ -4,17 +4,38 @@
 //!
 //! Data is compared by key-range chunks (the full copy's chunk plan): each server computes the
 //! chunk's row count and checksum over an exact, unambiguous serialization of every row
-//! ([`rowexpr`]), both servers at once. Only chunks whose checksums differ are read row by row:
+//! (`rowexpr.rs`), both servers at once. Only chunks whose checksums differ are read row by row:
 //! first key and row hash, then the differing rows themselves. Tables without a usable key are
 //! compared as multisets of rows. While sync runs, a difference is re-checked after the applier
 //! has passed the source position at which it was seen ([`Progress`]), so lag never reports a
 //! false difference. It only reads; the repair is a script for the user to run.
 
-pub mod compare;
-pub mod report;
-pub mod rowexpr;
+//!
+//! # Example
+//!
+//! ```no_run
+//! use dts_schema::{DatabaseRule, Selection};
+//!
+//! let server = |host: &str, password: &str| -> mysql::Opts {
+//!     mysql::OptsBuilder::new().ip_or_hostname(Some(host)).user(Some("dts")).pass(std::env::var(password).ok()).into()
+//! };
+//! let (source, destination) = (server("10.0.0.1", "SOURCE_PASSWORD"), server("10.0.0.2", "DESTINATION_PASSWORD"));
+//! let shop = DatabaseRule { database: "shop".into(), ..Default::default() };
+//! let selection = Selection { databases: vec![shop], ..Default::default() };
+//!
+//! let report = dts_verify::run(&source, &destination, &selection, &Default::default(), None)?;
+//! if !report.identical() {
+//!     println!("{}", report.to_json());
+//! }
+//! # Ok::<(), dts_verify::VerifyError>(())
+//! ```
+#![warn(missing_docs)]
+
+mod compare;
+mod report;
+mod rowexpr;
 mod schema;
-pub mod table;
+mod table;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -22,7 +43,7 @@ use std::time::{Duration, Instant};
 use dts_fullcopy::Throttle;
 use dts_fullcopy::chunk::Chunk;
 use dts_fullcopy::table::TableJob;
-use dts_schema::selection::{MappedTable, Selection};
+use dts_schema::{MappedTable, Selection};
 use dts_types::{BinlogPosition, Value};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
@@ -30,7 +51,8 @@ use parking_lot::Mutex;
 
 use crate::compare::{Conns, KeyDiffs};
 pub use crate::report::{Report, RowDiff, TableResult};
-use crate::table::{Side, VerifyTable};
+use crate::table::Side;
+pub use crate::table::VerifyTable;
 
 /// How far incremental sync has got: lets a comparison made while sync runs wait until the
 /// destination has caught up with what the source held when the comparison was made.
@@ -40,14 +62,16 @@ pub trait Progress: Sync {
     fn wait_applied(&self, pos: &BinlogPosition, timeout: Duration) -> bool;
 }
 
+/// How to compare.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     /// Connections per server comparing chunks in parallel.
     pub threads: usize,
     /// Rows per chunk.
     pub chunk_rows: u64,
-    /// Limits on rows read per second (per server) and queries per second; 0: none.
+    /// Most rows read per second, per server (0: no limit).
     pub rows_per_sec: u64,
+    /// Most queries per second, per server (0: no limit).
     pub qps: u64,
     /// With a [`Progress`]: how many times a difference is re-checked before it is reported.
     pub rechecks: u32,
@@ -75,16 +99,26 @@ impl Default for VerifyOptions {
     }
 }
 
+/// Why a comparison could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
+    /// A server refused or the connection failed.
     #[error("{0}")]
     Sql(#[from] mysql::Error),
+    /// A value could not be read or rendered.
     #[error("{0}")]
     Value(#[from] dts_types::ValueError),
+    /// A table's model or chunk plan could not be built.
     #[error("{0}")]
     Table(#[from] dts_fullcopy::CopyError),
+    /// The table cannot be compared.
     #[error("{table}: {reason}")]
-    Unsupported { table: String, reason: String },
+    Unsupported {
+        /// The table.
+        table: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A connection set up like every value-moving session (binary names, UTC, strict mode).
@@ -98,7 +132,7 @@ fn source_position(src: &mut Conn) -> Option<BinlogPosition> {
 
 /// Every selected table of the source with its mapping.
 pub fn selected_tables(src: &mut Conn, selection: &Selection) -> Result<Vec<MappedTable>, VerifyError> {
-    Ok(selection.mapped(&dts_schema::reader::catalog(src)?))
+    Ok(selection.mapped(&dts_schema::catalog(src)?))
 }
 
 /// Runs `f` over `items` on `threads` worker threads, each with its own connection to each
@@ -399,13 +433,16 @@ fn settle_multiset(
 #[derive(Debug)]
 pub struct RowChecker {
     conns: Conns,
+    /// Rows compared.
     pub checked: u64,
+    /// Rows that differ.
     pub mismatched: u64,
     /// Rows that kept changing on the source through every re-check.
     pub unsettled: u64,
 }
 
 impl RowChecker {
+    /// Connects to both servers.
     pub fn new(source: &Opts, destination: &Opts) -> Result<RowChecker, VerifyError> {
         Ok(RowChecker {
             conns: Conns { src: connect(source)?, dst: connect(destination)? },

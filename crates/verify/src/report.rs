@@ -18,15 +18,20 @@ pub struct RowDiff {
 /// The result for one table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TableResult {
+    /// The source table, `db.table`.
     pub source: String,
+    /// The destination table, `db.table`.
     pub target: String,
     /// Schema differences (missing table or columns, types, keys).
     pub schema: Vec<String>,
     /// Rows on each side (the source's within the filter); `None` when not counted: a table
     /// settled by equal `CHECKSUM TABLE`s is not scanned again just to count it.
     pub source_rows: Option<u64>,
+    /// Rows on the destination (`None`: not counted, as above).
     pub destination_rows: Option<u64>,
+    /// Chunks compared.
     pub chunks: u64,
+    /// Chunks whose checksums differed (compared row by row).
     pub chunks_differing: u64,
     /// Rows on the source, not on the destination.
     pub missing: Vec<RowDiff>,
@@ -42,6 +47,7 @@ pub struct TableResult {
 }
 
 impl TableResult {
+    /// Row differences, listed and unlisted.
     pub fn differences(&self) -> u64 {
         (self.missing.len() + self.extra.len() + self.different.len()) as u64 + self.unlisted
     }
@@ -55,13 +61,16 @@ impl TableResult {
 /// Every table compared.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Report {
+    /// One result per table.
     pub tables: Vec<TableResult>,
     /// Rows read on the source and the destination.
     pub rows_compared: u64,
+    /// How long the comparison took.
     pub seconds: f64,
 }
 
 impl Report {
+    /// Every table identical.
     pub fn identical(&self) -> bool {
         self.tables.iter().all(TableResult::identical)
     }
@@ -71,14 +80,17 @@ impl Report {
         self.tables.iter().map(|t| t.differences() + t.schema.len() as u64).sum()
     }
 
+    /// Rows unsettled, over all tables.
     pub fn unsettled(&self) -> u64 {
         self.tables.iter().map(|t| t.unsettled).sum()
     }
 
+    /// The result of a source table (`db.table`).
     pub fn table(&self, source: &str) -> Option<&TableResult> {
         self.tables.iter().find(|t| t.source == source)
     }
 
+    /// The report as JSON for programs.
     pub fn to_json(&self) -> String {
         #[derive(Serialize)]
         struct Out<'a> {

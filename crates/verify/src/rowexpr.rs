@@ -60,7 +60,7 @@ mod tests {
         let ty = ColumnType::Int { unsigned: false };
         assert_eq!(column("a`b", &ty), "IFNULL(`a``b`, 'N')");
         assert_eq!(column("f", &ColumnType::Float), "IFNULL((`f` + 0e0), 'N')");
-        let s = dts_schema::column_type::parse_column_type("varchar(10)", Some("utf8mb4")).unwrap();
+        let s = dts_schema::parse_column_type("varchar(10)", Some("utf8mb4")).unwrap();
         assert_eq!(column("s", &s), "IFNULL(CONCAT(LENGTH(`s`), ':', `s`), 'N')");
         assert_eq!(row([("a", &ty, true), ("s", &s, false)]), format!("CONCAT_WS(',', `a`, {})", column("s", &s)));
     }

@@ -1,7 +1,7 @@
 //! Schema differences of a table: missing table or columns, different types or nullability,
 //! destination columns the source does not have, a different primary key.
 
-use dts_schema::column_type::parse_column_type;
+use dts_schema::parse_column_type;
 use mysql::Conn;
 use mysql::prelude::Queryable;
 

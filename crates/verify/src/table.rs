@@ -18,13 +18,15 @@ pub struct Col {
     pub not_null: bool,
 }
 
+/// A table as verification compares it: the full copy's table model with each side's column
+/// names, and the key rows are matched by.
 #[derive(Debug, Clone)]
 pub struct VerifyTable {
-    pub job: TableJob,
-    pub cols: Vec<Col>,
+    pub(crate) job: TableJob,
+    pub(crate) cols: Vec<Col>,
     /// Positions in `cols` of the key; `None` when the table has no usable key or a key column
     /// is not synced: rows are then compared as a multiset.
-    pub key: Option<Vec<usize>>,
+    pub(crate) key: Option<Vec<usize>>,
     /// `job` with the destination's column names, for the destination's chunk conditions.
     dest_job: TableJob,
 }
@@ -37,6 +39,7 @@ pub enum Side {
 }
 
 impl VerifyTable {
+    /// The comparison model of a table the full copy would copy.
     pub fn new(job: TableJob) -> VerifyTable {
         let cols: Vec<Col> = job
             .columns
@@ -54,7 +57,13 @@ impl VerifyTable {
         VerifyTable { job, cols, key, dest_job }
     }
 
-    pub fn name(&self, side: Side) -> String {
+    /// Whether rows are compared by key (the table has a usable key, every column of it synced);
+    /// without one, rows are compared as a multiset and cannot be checked one by one.
+    pub fn has_key(&self) -> bool {
+        self.key.is_some()
+    }
+
+    pub(crate) fn name(&self, side: Side) -> String {
         match side {
             Side::Source => self.job.map.source.quoted(),
             Side::Destination => self.job.map.target.quoted(),

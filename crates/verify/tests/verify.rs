@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use dts_schema::selection::{DatabaseRule, Selection, TableRule};
+use dts_schema::{DatabaseRule, Selection, TableRule};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::{BinlogPosition, Ident};
 use dts_verify::{Progress, VerifyOptions};

@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use bytes::Bytes;
-use dts_types::gtid::{GtidTag, Uuid};
+use dts_types::{GtidTag, Uuid};
 use dts_types::{MariaGtid, MariaGtidList, MysqlGtid, MysqlGtidSet};
 
 use crate::cursor::Cursor;
@@ -33,7 +33,7 @@ impl Fde {
     }
 
     /// Parses a FORMAT_DESCRIPTION body (after the header, up to the checksum algorithm byte).
-    pub fn parse(body: &[u8]) -> Result<Fde, String> {
+    pub(crate) fn parse(body: &[u8]) -> Result<Fde, String> {
         let mut c = Cursor::new(body);
         let version = c.u16("binlog version").map_err(|e| e.to_string())?;
         if version != 4 {
@@ -60,7 +60,7 @@ impl Fde {
 }
 
 /// A ROTATE event: the next file and the position to read from in it.
-pub fn rotate(body: &[u8]) -> Result<(String, u64), String> {
+pub(crate) fn rotate(body: &[u8]) -> Result<(String, u64), String> {
     let mut c = Cursor::new(body);
     let pos = c.u64("position").map_err(|e| e.to_string())?;
     Ok((String::from_utf8_lossy(c.rest()).into_owned(), pos))
@@ -75,17 +75,25 @@ pub struct StatementContext {
     pub sql_mode: Option<u64>,
     /// character_set_client, collation_connection and collation_server, as collation ids.
     pub charset: Option<(u16, u16, u16)>,
+    /// The session time_zone, where it differs from the server's.
     pub time_zone: Option<String>,
     /// Seconds (and microseconds, where logged) of the statement's start: its NOW().
     pub timestamp: u32,
+    /// The microseconds of `timestamp`, where the server logged them (MariaDB).
     pub microseconds: Option<u32>,
+    /// auto_increment_increment and auto_increment_offset.
     pub auto_increment: Option<(u16, u16)>,
+    /// lc_time_names, as the server's locale number.
     pub lc_time_names: Option<u16>,
+    /// The default database's collation id.
     pub collation_database: Option<u16>,
+    /// explicit_defaults_for_timestamp (MySQL).
     pub explicit_defaults_for_timestamp: Option<bool>,
     /// OPTION_AUTO_IS_NULL, OPTION_NOT_AUTOCOMMIT, OPTION_NO_FOREIGN_KEY_CHECKS, ...
     pub flags2: Option<u32>,
+    /// The source connection that ran the statement.
     pub thread_id: u32,
+    /// The error the statement ended with on the source (0: none).
     pub error_code: u16,
 }
 
@@ -93,7 +101,9 @@ pub struct StatementContext {
 /// character_set_client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
+    /// The statement text as logged.
     pub sql: Bytes,
+    /// The session it ran in.
     pub context: StatementContext,
 }
 
@@ -105,7 +115,12 @@ impl Statement {
 }
 
 /// Parses a QUERY (or QUERY_COMPRESSED) body with the given post-header length.
-pub fn query(body: &[u8], post_header_len: usize, timestamp: u32, compressed: bool) -> Result<Statement, String> {
+pub(crate) fn query(
+    body: &[u8],
+    post_header_len: usize,
+    timestamp: u32,
+    compressed: bool,
+) -> Result<Statement, String> {
     let e = |x: crate::cursor::Short| x.to_string();
     let mut c = Cursor::new(body);
     let thread_id = c.u32("thread id").map_err(e)?;
@@ -197,7 +212,7 @@ fn status_vars(bytes: &[u8]) -> Result<StatementContext, String> {
 
 /// MariaDB's compressed payload (log_bin_compress): one header byte `0x80 | n`, the
 /// uncompressed length in `n` big-endian bytes, then zlib data.
-pub fn mariadb_uncompress(data: &[u8]) -> Result<Vec<u8>, String> {
+pub(crate) fn mariadb_uncompress(data: &[u8]) -> Result<Vec<u8>, String> {
     let mut c = Cursor::new(data);
     let head = c.u8("compression header").map_err(|e| e.to_string())?;
     let n = (head & 0x07) as usize;
@@ -221,7 +236,7 @@ pub fn mariadb_uncompress(data: &[u8]) -> Result<Vec<u8>, String> {
 
 /// A MariaDB GTID event: the GTID (server id from the header) and whether it is standalone
 /// (a transaction of one statement, with no BEGIN/COMMIT).
-pub fn maria_gtid(body: &[u8], server_id: u32) -> Result<(MariaGtid, bool, u8), String> {
+pub(crate) fn maria_gtid(body: &[u8], server_id: u32) -> Result<(MariaGtid, bool, u8), String> {
     let mut c = Cursor::new(body);
     let seq = c.u64("seq_no").map_err(|e| e.to_string())?;
     let domain = c.u32("domain id").map_err(|e| e.to_string())?;
@@ -230,7 +245,7 @@ pub fn maria_gtid(body: &[u8], server_id: u32) -> Result<(MariaGtid, bool, u8), 
 }
 
 /// A MariaDB GTID_LIST event.
-pub fn gtid_list(body: &[u8]) -> Result<MariaGtidList, String> {
+pub(crate) fn gtid_list(body: &[u8]) -> Result<MariaGtidList, String> {
     let mut c = Cursor::new(body);
     let e = |x: crate::cursor::Short| x.to_string();
     let n = c.u32("count").map_err(e)? & 0x0fff_ffff;
@@ -245,7 +260,7 @@ pub fn gtid_list(body: &[u8]) -> Result<MariaGtidList, String> {
 }
 
 /// A MySQL GTID, ANONYMOUS_GTID or GTID_TAGGED event: the GTID (`None` when anonymous).
-pub fn mysql_gtid(body: &[u8], tagged: bool) -> Result<Option<MysqlGtid>, String> {
+pub(crate) fn mysql_gtid(body: &[u8], tagged: bool) -> Result<Option<MysqlGtid>, String> {
     let e = |x: crate::cursor::Short| x.to_string();
     let mut c = Cursor::new(body);
     if !tagged {
@@ -293,7 +308,7 @@ pub fn mysql_gtid(body: &[u8], tagged: bool) -> Result<Option<MysqlGtid>, String
 }
 
 /// A MySQL PREVIOUS_GTIDS event (untagged or 8.4's tagged format).
-pub fn previous_gtids(body: &[u8]) -> Result<MysqlGtidSet, String> {
+pub(crate) fn previous_gtids(body: &[u8]) -> Result<MysqlGtidSet, String> {
     let e = |x: crate::cursor::Short| x.to_string();
     let mut c = Cursor::new(body);
     let head = c.u64("sid count").map_err(e)?;
@@ -325,7 +340,7 @@ pub fn previous_gtids(body: &[u8]) -> Result<MysqlGtidSet, String> {
 /// MySQL's TRANSACTION_PAYLOAD: the zstd-compressed events of one transaction. The header
 /// is a list of (type, length, value) fields, each part length-encoded, closed by type 0
 /// (no length), after which the payload runs to the end of the event.
-pub fn transaction_payload(body: &[u8]) -> Result<Vec<u8>, String> {
+pub(crate) fn transaction_payload(body: &[u8]) -> Result<Vec<u8>, String> {
     let e = |x: crate::cursor::Short| x.to_string();
     let mut c = Cursor::new(body);
     let (mut compression, mut size) = (None, None);

@@ -18,7 +18,7 @@ pub fn packed_len(precision: u8, scale: u8) -> usize {
 }
 
 /// Decodes a packed DECIMAL(precision, scale) into its text, e.g. `-12.340`.
-pub fn decode(c: &mut Cursor<'_>, precision: u8, scale: u8) -> Result<String, String> {
+pub(crate) fn decode(c: &mut Cursor<'_>, precision: u8, scale: u8) -> Result<String, String> {
     if precision == 0 || precision > 65 || scale > 30 || scale > precision {
         return Err(format!("invalid DECIMAL({precision},{scale})"));
     }

@@ -14,7 +14,7 @@ const MAX_DEPTH: usize = 150;
 
 /// Converts a binary JSON document to text. An empty document is JSON `null` (as MySQL stores
 /// a NULL-less empty value).
-pub fn to_text(bytes: &[u8]) -> Result<String, String> {
+pub(crate) fn to_text(bytes: &[u8]) -> Result<String, String> {
     let mut out = String::with_capacity(bytes.len() * 2);
     if bytes.is_empty() {
         out.push_str("null");

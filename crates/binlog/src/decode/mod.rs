@@ -74,6 +74,7 @@ impl std::fmt::Debug for Decoder {
 }
 
 impl Decoder {
+    /// A decoder for one stream; `schema` fills what table maps lack, `filter` picks the tables whose rows are decoded.
     pub fn new(collations: Collations, schema: Option<Box<dyn SchemaProvider>>, filter: Option<TableFilter>) -> Self {
         Decoder {
             fde: None,
@@ -92,10 +93,12 @@ impl Decoder {
         &self.file
     }
 
+    /// Sets the binlog file name positions are reported in (a file source has no ROTATE first).
     pub fn set_file(&mut self, file: &str) {
         self.file = file.to_string();
     }
 
+    /// The stream's FORMAT_DESCRIPTION, once read.
     pub fn fde(&self) -> Option<&Fde> {
         self.fde.as_ref()
     }
@@ -323,7 +326,7 @@ impl Decoder {
         let fallback = match (&mut self.schema, needs_fallback) {
             (Some(p), true) => p
                 .table_schema(&table, &at.position)
-                .map_err(|message| BinlogError::Schema { table: table.clone(), message })?,
+                .map_err(|source| BinlogError::Schema { table: table.clone(), source })?,
             _ => None,
         };
         let plan = rows::plan(&tm, table.clone(), &self.collations, fallback.as_deref(), self.positional_names)

@@ -320,7 +320,7 @@ pub struct RowsBody<'a> {
 }
 
 /// Splits a rows event body (after its post-header) into bitmaps and row data.
-pub fn split_body(body: &[u8], start: usize, update: bool) -> Result<RowsBody<'_>, String> {
+pub(crate) fn split_body(body: &[u8], start: usize, update: bool) -> Result<RowsBody<'_>, String> {
     let mut c = Cursor::new(body);
     c.skip(start, "rows post-header").map_err(|e| e.to_string())?;
     let n = c.lenenc("column count").map_err(|e| e.to_string())? as usize;
@@ -375,7 +375,7 @@ fn len_prefixed<'a>(c: &mut Cursor<'a>, prefix: usize) -> Result<&'a [u8], Strin
 }
 
 /// Decodes one non-NULL value.
-pub fn decode_cell(c: &mut Cursor<'_>, p: &ColPlan) -> Result<Value, String> {
+pub(crate) fn decode_cell(c: &mut Cursor<'_>, p: &ColPlan) -> Result<Value, String> {
     let bad = |e: dts_types::ValueError| e.to_string();
     Ok(match *p {
         ColPlan::Int { bytes, unsigned } => {

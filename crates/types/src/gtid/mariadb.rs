@@ -11,8 +11,11 @@ use super::GtidParseError;
 /// One MariaDB GTID: `domain_id-server_id-seq_no`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct MariaGtid {
+    /// The replication domain.
     pub domain: u32,
+    /// The server that ran the transaction.
     pub server: u32,
+    /// The sequence number within the domain.
     pub seq: u64,
 }
 
@@ -52,6 +55,7 @@ pub struct MariaGtidList {
 }
 
 impl MariaGtidList {
+    /// The empty position.
     pub fn new() -> Self {
         Self::default()
     }
@@ -66,6 +70,7 @@ impl MariaGtidList {
         self.by_domain.get(&domain).copied()
     }
 
+    /// Whether no domain has a GTID.
     pub fn is_empty(&self) -> bool {
         self.by_domain.is_empty()
     }

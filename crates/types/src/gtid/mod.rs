@@ -19,8 +19,11 @@ pub use mysql::{GtidTag, MysqlGtid, MysqlGtidSet, Uuid};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {what} {text:?}: {reason}")]
 pub struct GtidParseError {
+    /// What was being read (`MariaDB GTID`, `GTID tag`...).
     pub what: &'static str,
+    /// The text.
     pub text: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 
@@ -34,7 +37,9 @@ impl GtidParseError {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(tag = "flavor", content = "gtid", rename_all = "lowercase")]
 pub enum GtidPosition {
+    /// A MariaDB source's position: the last GTID per domain.
     MariaDb(MariaGtidList),
+    /// A MySQL source's executed GTID set.
     MySql(MysqlGtidSet),
 }
 

@@ -77,6 +77,7 @@ impl From<Uuid> for String {
 pub struct GtidTag(String);
 
 impl GtidTag {
+    /// Checks and lower-cases a tag.
     pub fn new(s: &str) -> Result<Self, GtidParseError> {
         let err = |r: &str| GtidParseError::new("GTID tag", s, r);
         if s.is_empty() || s.len() > 32 {
@@ -91,6 +92,7 @@ impl GtidTag {
         Ok(GtidTag(s.to_ascii_lowercase()))
     }
 
+    /// The tag, lower-case.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -115,8 +117,11 @@ pub const MAX_GNO: u64 = i64::MAX as u64;
 /// One MySQL GTID: `uuid:gno` or, tagged, `uuid:tag:gno`.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct MysqlGtid {
+    /// The server's UUID.
     pub uuid: Uuid,
+    /// The tag, if any.
     pub tag: Option<GtidTag>,
+    /// The transaction number, 1..=2^63-1.
     pub gno: u64,
 }
 
@@ -154,10 +159,12 @@ pub struct MysqlGtidSet {
 }
 
 impl MysqlGtidSet {
+    /// The empty set.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Whether the set holds no transaction.
     pub fn is_empty(&self) -> bool {
         self.sets.is_empty()
     }
@@ -167,6 +174,7 @@ impl MysqlGtidSet {
         self.add_interval(gtid.uuid, gtid.tag.clone(), gtid.gno, gtid.gno);
     }
 
+    /// Whether `gtid` is in the set.
     pub fn contains(&self, gtid: &MysqlGtid) -> bool {
         self.sets
             .get(&(gtid.uuid, gtid.tag.clone()))

@@ -57,9 +57,13 @@ const KNOWN: &[(&str, bool)] = &[
 ];
 
 impl Charset {
+    /// utf8mb4: all of Unicode.
     pub const UTF8MB4: Charset = Charset("utf8mb4");
+    /// utf8mb3 (`utf8`): the Basic Multilingual Plane.
     pub const UTF8MB3: Charset = Charset("utf8mb3");
+    /// latin1 (the servers' cp1252).
     pub const LATIN1: Charset = Charset("latin1");
+    /// binary: bytes without a charset.
     pub const BINARY: Charset = Charset("binary");
 
     /// Looks a charset up by name, case-insensitively; `utf8` means `utf8mb3`.
@@ -69,10 +73,12 @@ impl Charset {
         KNOWN.iter().find(|(n, _)| *n == lower).map(|(n, _)| Charset(n))
     }
 
+    /// The server's name for it.
     pub fn name(self) -> &'static str {
         self.0
     }
 
+    /// Whether it is `binary`.
     pub fn is_binary(self) -> bool {
         self.0 == "binary"
     }

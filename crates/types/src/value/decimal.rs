@@ -66,6 +66,7 @@ impl Decimal {
         self.0.split_once('.').map_or(0, |(_, f)| f.len())
     }
 
+    /// Whether it has a minus sign.
     pub fn is_negative(&self) -> bool {
         self.0.starts_with('-')
     }

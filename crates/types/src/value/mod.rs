@@ -43,23 +43,41 @@ pub(crate) use literal::push_member_literal;
 /// and charset, DECIMALs by their digits and scale.
 #[derive(Clone, Serialize, Deserialize)]
 pub enum Value {
+    /// SQL NULL.
     Null,
+    /// A signed integer column's value.
     Int(i64),
+    /// An unsigned integer column's value.
     UInt(u64),
+    /// FLOAT.
     Float(f32),
+    /// DOUBLE.
     Double(f64),
+    /// DECIMAL.
     Decimal(Decimal),
+    /// DATE.
     Date(Date),
+    /// DATETIME.
     DateTime(DateTime),
+    /// TIMESTAMP.
     Timestamp(Timestamp),
+    /// TIME.
     Time(Time),
+    /// YEAR: 0 or 1901..=2155.
     Year(u16),
+    /// BIT(n).
     Bit(Bits),
+    /// ENUM: the member's index, 1-based (0 is the error value).
     Enum(u16),
+    /// SET: one bit per member, bit 0 for the first.
     Set(u64),
+    /// JSON, as UTF-8 JSON text.
     Json(Bytes),
+    /// GEOMETRY and its subtypes.
     Geometry(Geometry),
+    /// CHAR, VARCHAR, TEXT.
     String(Text),
+    /// BINARY, VARBINARY, BLOB.
     Binary(Bytes),
 }
 
@@ -88,6 +106,7 @@ impl Value {
         }
     }
 
+    /// Whether it is NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -162,11 +181,14 @@ impl fmt::Debug for Value {
 /// A BIT(n) value: `n` (1..=64) and the bits, right-aligned.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Bits {
+    /// Bits in the column, 1..=64.
     pub width: u8,
+    /// The bits, right-aligned.
     pub value: u64,
 }
 
 impl Bits {
+    /// Checks that `value` fits in `width` bits.
     pub fn new(width: u8, value: u64) -> Result<Bits, ValueError> {
         if !(1..=64).contains(&width) || (width < 64 && value >> width != 0) {
             return Err(ValueError::OutOfRange { ty: "BIT", value: format!("{value:#b} in BIT({width})") });
@@ -190,7 +212,9 @@ impl fmt::Debug for Bits {
 /// A spatial value: SRID and well-known binary, as the servers store it.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Geometry {
+    /// The spatial reference system id.
     pub srid: u32,
+    /// The shape as well-known binary.
     pub wkb: Bytes,
 }
 
@@ -222,15 +246,19 @@ impl fmt::Debug for Geometry {
 /// A non-binary string: its bytes exactly as stored, and the charset they are in.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Text {
+    /// The charset `bytes` are in.
     pub charset: Charset,
+    /// The bytes as stored.
     pub bytes: Bytes,
 }
 
 impl Text {
+    /// A string of `bytes` in `charset`.
     pub fn new(charset: Charset, bytes: impl Into<Bytes>) -> Text {
         Text { charset, bytes: bytes.into() }
     }
 
+    /// A utf8mb4 string.
     pub fn utf8mb4(s: &str) -> Text {
         Text::new(Charset::UTF8MB4, Bytes::copy_from_slice(s.as_bytes()))
     }
@@ -248,16 +276,48 @@ impl fmt::Debug for Text {
 /// Why a value could not be built, read or rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
+    /// The text or bytes are not a value of the type.
     #[error("invalid {ty} value {text}: {reason}")]
-    Invalid { ty: &'static str, text: String, reason: String },
+    Invalid {
+        /// The type.
+        ty: &'static str,
+        /// What was read.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The value is outside the type's range.
     #[error("{ty} value {value} is out of range")]
-    OutOfRange { ty: &'static str, value: String },
+    OutOfRange {
+        /// The type.
+        ty: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A NaN or infinite float.
     #[error("{kind} value {value} cannot be stored in MySQL or MariaDB, which have no NaN or infinity")]
-    NonFinite { kind: &'static str, value: String },
+    NonFinite {
+        /// FLOAT or DOUBLE.
+        kind: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// The value is of another kind than the column.
     #[error("a {found} value does not fit a column of type {column_type}")]
-    TypeMismatch { column_type: String, found: String },
+    TypeMismatch {
+        /// The column's type.
+        column_type: String,
+        /// The value's kind.
+        found: String,
+    },
+    /// An ENUM or SET label that is not a member.
     #[error("{label} is not a member of {column_type}")]
-    UnknownMember { column_type: String, label: String },
+    UnknownMember {
+        /// The column's type.
+        column_type: String,
+        /// The label.
+        label: String,
+    },
 }
 
 impl ValueError {

@@ -18,7 +18,9 @@ use crate::column::{ColumnType, LobSize};
 pub struct Case {
     /// A short name, usable as a column name.
     pub name: &'static str,
+    /// The column type.
     pub ty: ColumnType,
+    /// Its edge values.
     pub values: Vec<Value>,
 }
 

@@ -16,14 +16,19 @@ use super::ValueError;
 /// checked against 31, as the servers allow with ALLOW_INVALID_DATES.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Date {
+    /// 0..=9999.
     pub year: u16,
+    /// 0..=12.
     pub month: u8,
+    /// 0..=31.
     pub day: u8,
 }
 
 impl Date {
+    /// `0000-00-00`.
     pub const ZERO: Date = Date { year: 0, month: 0, day: 0 };
 
+    /// Checks the parts' ranges.
     pub fn new(year: u16, month: u8, day: u8) -> Result<Date, ValueError> {
         if year > 9999 || month > 12 || day > 31 {
             return Err(ValueError::OutOfRange { ty: "DATE", value: format!("{year:04}-{month:02}-{day:02}") });
@@ -31,10 +36,12 @@ impl Date {
         Ok(Date { year, month, day })
     }
 
+    /// Whether it is `0000-00-00`.
     pub fn is_zero(&self) -> bool {
         *self == Date::ZERO
     }
 
+    /// Reads `YYYY-MM-DD`, as the servers write it.
     pub fn parse(text: &[u8]) -> Result<Date, ValueError> {
         let mut p = Cursor::new(text, "DATE");
         let d = p.date()?;
@@ -58,16 +65,23 @@ impl fmt::Debug for Date {
 /// A wall-clock date and time with microseconds, in no particular time zone (DATETIME).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DateTime {
+    /// The date.
     pub date: Date,
+    /// 0..=23.
     pub hour: u8,
+    /// 0..=59.
     pub minute: u8,
+    /// 0..=59.
     pub second: u8,
+    /// Microseconds, 0..=999999.
     pub micro: u32,
 }
 
 impl DateTime {
+    /// `0000-00-00 00:00:00`.
     pub const ZERO: DateTime = DateTime { date: Date::ZERO, hour: 0, minute: 0, second: 0, micro: 0 };
 
+    /// Checks the parts' ranges.
     pub fn new(date: Date, hour: u8, minute: u8, second: u8, micro: u32) -> Result<DateTime, ValueError> {
         if hour > 23 || minute > 59 || second > 59 || micro > 999_999 {
             return Err(ValueError::OutOfRange {
@@ -78,6 +92,7 @@ impl DateTime {
         Ok(DateTime { date, hour, minute, second, micro })
     }
 
+    /// Reads `YYYY-MM-DD hh:mm:ss[.ffffff]`, as the servers write it.
     pub fn parse(text: &[u8]) -> Result<DateTime, ValueError> {
         let mut p = Cursor::new(text, "DATETIME");
         let date = p.date()?;
@@ -106,13 +121,17 @@ impl fmt::Debug for DateTime {
 /// the TIMESTAMP range, which starts at second 1).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Timestamp {
+    /// Seconds since the epoch (0: the zero timestamp).
     pub secs: u32,
+    /// Microseconds, 0..=999999 (0 for the zero timestamp).
     pub micro: u32,
 }
 
 impl Timestamp {
+    /// The zero timestamp, `0000-00-00 00:00:00`.
     pub const ZERO: Timestamp = Timestamp { secs: 0, micro: 0 };
 
+    /// Checks the parts' ranges.
     pub fn new(secs: u32, micro: u32) -> Result<Timestamp, ValueError> {
         if micro > 999_999 || (secs == 0 && micro != 0) {
             return Err(ValueError::OutOfRange { ty: "TIMESTAMP", value: format!("{secs}.{micro:06}") });
@@ -120,6 +139,7 @@ impl Timestamp {
         Ok(Timestamp { secs, micro })
     }
 
+    /// Whether it is the zero timestamp.
     pub fn is_zero(&self) -> bool {
         self.secs == 0
     }
@@ -185,10 +205,15 @@ pub const MAX_TIME_HOURS: u16 = 838;
 /// A TIME: a signed duration up to 838:59:59.999999, not only a time of day.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Time {
+    /// Below zero (never for zero itself).
     pub negative: bool,
+    /// 0..=838.
     pub hours: u16,
+    /// 0..=59.
     pub minute: u8,
+    /// 0..=59.
     pub second: u8,
+    /// Microseconds, 0..=999999.
     pub micro: u32,
 }
 
@@ -205,6 +230,7 @@ impl Time {
         Ok(Time { negative: negative && !zero, hours, minute, second, micro })
     }
 
+    /// Reads `[-]h..h:mm:ss[.ffffff]`, as the servers write it.
     pub fn parse(text: &[u8]) -> Result<Time, ValueError> {
         let mut p = Cursor::new(text, "TIME");
         let negative = p.eat(b'-');

@@ -1,0 +1,61 @@
+//! Runs the example programs as a user would and checks what they print.
+//!
+//! `cargo test` builds the examples before it runs tests; to run this file alone, build them
+//! first: `cargo build -p dts-binlog --examples && cargo test -p dts-binlog --test examples`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use dts_testkit::Sandbox;
+use mysql::prelude::Queryable;
+
+/// The built example `name`, next to this test binary (`target/<profile>/examples/`).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap().join("examples");
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build -p dts-binlog --examples` first (`cargo test` does it)",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn tail_binlog_prints_each_row_change_of_the_source() {
+    let sb = Sandbox::start("examples").unwrap();
+    let db = sb.fresh_database("tail").unwrap();
+    let mut c = sb.conn().unwrap();
+    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, name VARCHAR(20))")).unwrap();
+    let (file, offset): (String, u64) = c
+        .query_first("SHOW MASTER STATUS")
+        .unwrap()
+        .map(|r: mysql::Row| (r.get(0).unwrap(), r.get(1).unwrap()))
+        .unwrap();
+    c.query_drop(format!("INSERT INTO `{db}`.t VALUES (1, 'one'), (2, NULL)")).unwrap();
+    c.query_drop(format!("UPDATE `{db}`.t SET name = 'uno' WHERE id = 1")).unwrap();
+    c.query_drop(format!("DELETE FROM `{db}`.t WHERE id = 2")).unwrap();
+
+    let out = Command::new(example("tail_binlog"))
+        .args([sb.host(), &sb.port().to_string(), sb.user(), &format!("{file}:{offset}")])
+        .env("DTS_PASSWORD", sb.password().expose())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "tail_binlog failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+
+    let changes: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("BEGIN") && !l.starts_with("COMMIT")).collect();
+    assert_eq!(
+        changes,
+        [
+            format!("INSERT `{db}`.`t` (id=1, name=_utf8mb4'one')"),
+            format!("INSERT `{db}`.`t` (id=2, name=NULL)"),
+            format!("UPDATE `{db}`.`t` (id=1, name=_utf8mb4'one') -> (id=1, name=_utf8mb4'uno')"),
+            format!("DELETE `{db}`.`t` (id=2, name=NULL)"),
+        ],
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().filter(|l| *l == "BEGIN").count(), 3, "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("COMMIT ")).count(), 3, "{stdout}");
+}
