@@ -52,13 +52,7 @@ fn main() {
 }
 
 /// Prints the error with its whole cause chain and exits.
-fn fail(e: &dyn Error) -> ! {
-    let mut message = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        message.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    eprintln!("embed_task: {message}");
+fn fail(e: &(dyn Error + 'static)) -> ! {
+    eprintln!("embed_task: {}", dts_types::describe::chain(e));
     std::process::exit(1);
 }
