@@ -135,7 +135,7 @@ impl Applier {
                 return Err(ApplyError::RetriesExhausted {
                     what: class.name(),
                     minutes: window.as_secs() / 60,
-                    last: e.to_string(),
+                    last: Box::new(e),
                 });
             }
             std::thread::sleep(restart_backoff(f.attempt));

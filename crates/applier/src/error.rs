@@ -35,14 +35,15 @@ pub enum ApplyError {
     #[error("reading the input")]
     Input(#[source] InputError),
     /// A transient error kept coming back for the whole retry window.
-    #[error("retrying {what} for {minutes} min did not succeed; last error: {last}")]
+    #[error("retrying {what} errors for {minutes} min did not succeed")]
     RetriesExhausted {
         /// The error's class ([`ErrorClass::name`]).
         what: &'static str,
         /// The retry window.
         minutes: u64,
         /// The last error.
-        last: String,
+        #[source]
+        last: Box<ApplyError>,
     },
     /// The input broke the Begin / rows / Commit structure of a transaction.
     #[error("input broke the transaction structure: {0}")]

@@ -127,12 +127,13 @@ pub enum BinlogError {
         seconds: u64,
     },
     /// Reconnecting kept failing for longer than the retry window.
-    #[error("reconnecting to the source failed for {minutes} min, longer than the retry window; last error: {last}")]
+    #[error("reconnecting to the source failed for {minutes} min, longer than the retry window")]
     RetryWindowExceeded {
         /// The retry window.
         minutes: u64,
         /// The last reconnection's error.
-        last: String,
+        #[source]
+        last: Box<BinlogError>,
     },
     /// Reading a binlog file failed.
     #[error("reading {path}: {source}")]

@@ -203,16 +203,17 @@ impl BinlogReader {
         let Source::Replica(src) = &mut self.source else { return Err(err) };
         let since = *self.failing_since.get_or_insert_with(Instant::now);
         let mut attempt = 0u32;
-        let mut last = err.to_string();
+        let mut last = err;
         loop {
             if since.elapsed() > self.retry_window {
-                return Err(BinlogError::RetryWindowExceeded { minutes: self.retry_window.as_secs() / 60, last });
+                let minutes = self.retry_window.as_secs() / 60;
+                return Err(BinlogError::RetryWindowExceeded { minutes, last: Box::new(last) });
             }
             std::thread::sleep(backoff(attempt));
             attempt += 1;
             match src.reconnect(&self.resume) {
                 Ok(()) => break,
-                Err(e) if e.is_transient() => last = e.to_string(),
+                Err(e) if e.is_transient() => last = e,
                 Err(e) => return Err(e),
             }
         }
