@@ -70,8 +70,9 @@ enum Payload {
 
 /// Copies `tables` from `source` to `dest` (whose tables must exist, see dts-schema's sync).
 pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) -> Result<CopyReport, CopyError> {
-    let mut src = Conn::new(exact(source.clone()))?;
-    let mut dst = Conn::new(exact(dest.clone()))?;
+    let mut src = Conn::new(exact(source.clone())).map_err(|source| CopyError::Connect { server: "source", source })?;
+    let mut dst =
+        Conn::new(exact(dest.clone())).map_err(|source| CopyError::Connect { server: "destination", source })?;
     let meta = Meta { task: o.task.clone(), db: o.meta_db.clone() };
     meta.ensure(&mut dst)?;
     let low = match meta.low(&mut dst)? {
@@ -192,12 +193,13 @@ fn read_chunks(
     batch_bytes: usize,
     o: &CopyOptions,
 ) -> Result<(), CopyError> {
-    let mut src = Conn::new(exact(source))?;
+    let mut src = Conn::new(exact(source)).map_err(|source| CopyError::Connect { server: "source", source })?;
     while let Ok((ti, chunk)) = tasks.recv() {
         if abort.load(Ordering::SeqCst) {
             return Ok(());
         }
         let job = &jobs[ti];
+        let read_err = |source: mysql::Error| CopyError::Read { table: job.map.source.to_string(), source };
         let cond = chunk::condition(job, &chunk)?;
         let filter = job.map.filter.as_ref().map(|f| format!(" AND ({f})")).unwrap_or_default();
         let q = format!(
@@ -213,9 +215,9 @@ fn read_chunks(
         let payload = if o.load_data && job.loadable() && job.text_exact() {
             // Text protocol: the server's text form goes straight into the LOAD DATA fields.
             let mut tsv = TsvChunk::new(&o.throttle, batch_bytes);
-            let mut result = src.query_iter(q)?;
+            let mut result = src.query_iter(q).map_err(read_err)?;
             for row in result.by_ref() {
-                let row = row?;
+                let row = row.map_err(read_err)?;
                 for i in 0..ncopied {
                     tsv.separate(i);
                     crate::tsv::push_text_field(&mut tsv.buf, row.as_ref(i).expect("selected column"))?;
@@ -225,10 +227,10 @@ fn read_chunks(
             rows = tsv.rows;
             Payload::Load(tsv.finish())
         } else if o.load_data && job.loadable() {
-            let mut result = src.exec_iter(q, ())?;
+            let mut result = src.exec_iter(q, ()).map_err(read_err)?;
             let mut tsv = TsvChunk::new(&o.throttle, batch_bytes);
             for row in result.by_ref() {
-                let mut values = row?.unwrap();
+                let mut values = row.map_err(read_err)?.unwrap();
                 values.truncate(ncopied);
                 for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
                     tsv.separate(i);
@@ -248,13 +250,13 @@ fn read_chunks(
                     format!(" ON DUPLICATE KEY UPDATE {c} = {c}")
                 }
             };
-            let mut result = src.exec_iter(q, ())?;
+            let mut result = src.exec_iter(q, ()).map_err(read_err)?;
             let mut statements = Vec::new();
             let mut batch_rows = 0u64;
             let mut sql = String::with_capacity(batch_bytes + 4096);
             sql.push_str(&prefix);
             for row in result.by_ref() {
-                let mut values = row?.unwrap();
+                let mut values = row.map_err(read_err)?.unwrap();
                 values.truncate(ncopied);
                 if batch_rows > 0 {
                     sql.push(',');
@@ -337,7 +339,8 @@ fn write_chunks(
                     .collect::<Vec<_>>(),
             )
             .local_infile_handler(Some(handler)),
-    )?;
+    )
+    .map_err(|source| CopyError::Connect { server: "destination", source })?;
     while let Ok(c) = input.recv() {
         if abort.load(Ordering::SeqCst) {
             return Ok(());

@@ -153,12 +153,31 @@ pub enum CopyError {
         /// What is wrong.
         reason: String,
     },
+    /// Connecting to a server failed.
+    #[error("connecting to the {server}")]
+    Connect {
+        /// `source` or `destination`.
+        server: &'static str,
+        /// The connection's error.
+        #[source]
+        source: mysql::Error,
+    },
+    /// Reading a chunk's rows from the source failed.
+    #[error("reading {table} on the source failed")]
+    Read {
+        /// The table.
+        table: String,
+        /// The source's error.
+        #[source]
+        source: mysql::Error,
+    },
     /// The destination refused a chunk's rows.
-    #[error("writing {table} on the destination failed: {source}")]
+    #[error("writing {table} on the destination failed")]
     Write {
         /// The table.
         table: String,
         /// The destination's error.
+        #[source]
         source: mysql::Error,
     },
     /// The destination truncated or converted values (it warned): the copy would not be exact.
