@@ -8,14 +8,27 @@
 //! binary a source and a destination started once; each test takes its own databases with
 //! [`Sandbox::fresh_database`].
 //!
+//! Beside the servers it holds the helpers every test and benchmark shares, so none keeps a
+//! copy: [`binlog_position`] (where a binlog ends now), [`RowDigest`] (a table's rows as exact
+//! bytes, in any order), [`replica_server_id`] (a replica id no other reader uses) and
+//! [`exact_conn`] (a session that moves values exactly).
+//!
 //! It never touches a server it did not start, and it is for tests, benchmarks and demos only:
 //! its servers trade durability for speed (`innodb_flush_log_at_trx_commit=2`, `sync_binlog=0`).
 
 mod binaries;
+mod position;
+mod rows;
 mod sandbox;
+mod server_id;
+mod session;
 mod shared;
 mod watchdog;
 
 pub use binaries::{MariaDbBinaries, find_binaries};
+pub use position::{PositionError, binlog_position};
+pub use rows::RowDigest;
+pub use server_id::replica_server_id;
+pub use session::{exact_conn, exact_session};
 pub use sandbox::{Sandbox, SandboxBuilder, SandboxError};
 pub use shared::{SandboxPair, shared_pair, start_pair};

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use dts_types::{Endpoint, Ident, Secret, quote_ident};
+use dts_types::{BinlogPosition, Endpoint, Ident, Secret, quote_ident};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 
@@ -27,6 +27,8 @@ pub enum SandboxError {
     StartFailed { name: String, what: String, log: PathBuf, tail: String },
     #[error("sandbox {name}: {action}: {source}")]
     Sql { name: String, action: &'static str, source: mysql::Error },
+    #[error("sandbox {name}: reading the end of binlog: {source}")]
+    Position { name: String, source: crate::PositionError },
 }
 
 /// How long a server may take to answer after it was started.
@@ -373,6 +375,18 @@ impl Sandbox {
     /// A connection as `dts` over TCP.
     pub fn conn(&self) -> Result<Conn, SandboxError> {
         Conn::new(self.opts()).map_err(|e| self.sql("connecting over TCP", e))
+    }
+
+    /// A connection as `dts` over TCP with [`exact_session`](crate::exact_session) settings.
+    pub fn exact_conn(&self) -> Result<Conn, SandboxError> {
+        crate::exact_conn(self.opts()).map_err(|e| self.sql("connecting with exact session settings", e))
+    }
+
+    /// The server's current end of binlog (see [`binlog_position`](crate::binlog_position)).
+    pub fn binlog_position(&self) -> Result<BinlogPosition, SandboxError> {
+        let mut c = self.conn()?;
+        crate::binlog_position(&mut c)
+            .map_err(|e| SandboxError::Position { name: self.name().to_string(), source: e })
     }
 
     /// A connection as root over the server's socket.
