@@ -28,7 +28,7 @@ mod watchdog;
 pub use binaries::{MariaDbBinaries, find_binaries};
 pub use position::{PositionError, binlog_position};
 pub use rows::RowDigest;
+pub use sandbox::{Sandbox, SandboxBuilder, SandboxError};
 pub use server_id::replica_server_id;
 pub use session::{exact_conn, exact_session};
-pub use sandbox::{Sandbox, SandboxBuilder, SandboxError};
 pub use shared::{SandboxPair, shared_pair, start_pair};

@@ -385,8 +385,7 @@ impl Sandbox {
     /// The server's current end of binlog (see [`binlog_position`](crate::binlog_position)).
     pub fn binlog_position(&self) -> Result<BinlogPosition, SandboxError> {
         let mut c = self.conn()?;
-        crate::binlog_position(&mut c)
-            .map_err(|e| SandboxError::Position { name: self.name().to_string(), source: e })
+        crate::binlog_position(&mut c).map_err(|e| SandboxError::Position { name: self.name().to_string(), source: e })
     }
 
     /// A connection as root over the server's socket.
