@@ -382,6 +382,32 @@ impl Sandbox {
         crate::exact_conn(self.opts()).map_err(|e| self.sql("connecting with exact session settings", e))
     }
 
+    /// The [`RowDigest`](crate::RowDigest) of every row of `table` (`db`.`t`, quoted), read on
+    /// an exact session.
+    pub fn table_digest(&self, table: &str) -> Result<crate::RowDigest, SandboxError> {
+        let mut c = self.exact_conn()?;
+        crate::RowDigest::of_query(&mut c, &format!("SELECT * FROM {table}"))
+            .map_err(|e| self.sql("reading a table's rows", e))
+    }
+
+    /// A task file's `[<section>]` (`source` or `destination`) for this server's `dts` account,
+    /// its password in `<dir>/<section>.pw` (mode 0600) so it is never on a command line or in
+    /// the environment.
+    pub fn task_section(&self, section: &str, dir: &Path) -> Result<String, SandboxError> {
+        use std::os::unix::fs::PermissionsExt;
+        let file = dir.join(format!("{section}.pw"));
+        let io = |action| move |e| SandboxError::Io { name: self.name().to_string(), action, source: e };
+        fs::create_dir_all(dir).map_err(io("creating the password file's directory"))?;
+        fs::write(&file, self.password.expose()).map_err(io("writing a password file"))?;
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).map_err(io("chmod of a password file"))?;
+        Ok(format!(
+            "[{section}]\nhost = \"{}\"\nport = {}\nuser = \"{USER}\"\npassword_file = \"{}\"\n",
+            self.host(),
+            self.port,
+            file.display()
+        ))
+    }
+
     /// The server's current end of binlog (see [`binlog_position`](crate::binlog_position)).
     pub fn binlog_position(&self) -> Result<BinlogPosition, SandboxError> {
         let mut c = self.conn()?;
