@@ -54,12 +54,7 @@ fn copy_child(src_port: u16, dst_port: u16) {
     o.chunk_rows = env_num("CHUNK_ROWS", o.chunk_rows);
     let t = Instant::now();
     let r = dts_fullcopy::run(s, d, tables, &o).unwrap();
-    let hwm = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|st| {
-            st.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap().to_string())
-        })
-        .unwrap_or_default();
+    let hwm = dts_testkit::peak_rss_kib();
     println!(
         "rows={} bytes={} chunks={} secs={:.3} hwm_kb={hwm}",
         r.rows,

@@ -11,9 +11,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dts_benches::{BENCH_USER, bench_pair, env_num, median, peak_rss_kib, require, sysbench_prepare};
+use dts_benches::{BENCH_USER, bench_pair, env_num, median, require, sysbench_prepare};
 use dts_schema::selection::{DatabaseRule, Selection};
-use dts_testkit::Sandbox;
+use dts_testkit::{Sandbox, peak_rss_kib};
 use mysql::prelude::Queryable;
 
 const DB: &str = "sbtest";

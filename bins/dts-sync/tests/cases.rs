@@ -112,6 +112,10 @@ struct Case {
     spec: Spec,
 }
 
+/// The files a case folder may hold (see tests/cases/README.md).
+const CASE_FILES: &[&str] =
+    &["README", "case.toml", "task.toml", "before.sql", "destination.sql", "during.sql", "writer.sql"];
+
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases")
 }
@@ -134,6 +138,15 @@ fn discover() -> Vec<Case> {
         for f in ["task.toml", "README"] {
             assert!(dir.join(f).is_file(), "case {name} has no {f}");
         }
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().file_name().to_string_lossy().to_string();
+            assert!(CASE_FILES.contains(&f.as_str()), "case {name}: {f} is none of {CASE_FILES:?}");
+        }
+        assert_eq!(
+            spec.during.is_some(),
+            dir.join("during.sql").is_file(),
+            "case {name}: `during` and during.sql go together"
+        );
         cases.push(Case { name, dir, spec });
     }
     if let Some(o) = &only {
@@ -237,8 +250,8 @@ fn run_case(case: &Case) {
         ],
     };
     run.write_task_file(case.spec.copy_rows_per_sec.unwrap_or(0));
-    run.sql_file(&pair.source, "before.sql");
-    run.sql_file(&pair.destination, "destination.sql");
+    run.source_sql("before.sql");
+    run.sql_file(&pair.destination, None, "destination.sql");
     match &case.spec.expect {
         Expect::Identical(_) => run.identical(),
         Expect::Stop { stop_contains, exit } => {
@@ -277,12 +290,17 @@ impl Run<'_> {
         std::fs::write(&self.task_file, text).unwrap();
     }
 
-    /// Runs a case's SQL file on `sb`, if the case has it.
-    fn sql_file(&self, sb: &Sandbox, file: &str) {
+    /// Runs a case's SQL file on the source, in the case's database, if the case has it.
+    fn source_sql(&self, file: &str) {
+        self.sql_file(&shared_pair().source, Some(&self.db), file);
+    }
+
+    /// Runs a case's SQL file on `sb` (in `database`, if given), if the case has it.
+    fn sql_file(&self, sb: &Sandbox, database: Option<&Ident>, file: &str) {
         let Ok(text) = std::fs::read_to_string(self.case.dir.join(file)) else { return };
         let mut c = sb.conn().unwrap();
-        if sb.name() == shared_pair().source.name() {
-            c.query_drop(format!("USE {}", self.db.quoted())).unwrap();
+        if let Some(db) = database {
+            c.query_drop(format!("USE {}", db.quoted())).unwrap();
         }
         for stmt in statements(&self.fill(&text)) {
             c.query_drop(&stmt).unwrap_or_else(|e| panic!("{file}: {stmt}: {e}"));
@@ -339,7 +357,7 @@ impl Run<'_> {
         let pre = self.ok("precheck", &[]);
         assert!(pre.contains("the task may start"), "{pre}");
         if spec.during == Some(During::BeforeSnapshot) {
-            self.sql_file(&shared_pair().source, "during.sql");
+            self.source_sql("during.sql");
         }
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..spec.kill_9.copy {
@@ -359,7 +377,7 @@ impl Run<'_> {
                 std::thread::sleep(Duration::from_millis(100));
             }
             kill_9(&mut child);
-            self.sql_file(&shared_pair().source, "during.sql");
+            self.source_sql("during.sql");
         }
         // The throttle is only for the interruptions above.
         self.write_task_file(0);
@@ -377,7 +395,7 @@ impl Run<'_> {
                 kill_9(&mut child);
             }
             if spec.during == Some(During::Incremental) {
-                self.sql_file(&shared_pair().source, "during.sql");
+                self.source_sql("during.sql");
             }
             if writer {
                 std::thread::sleep(Duration::from_millis(700));
