@@ -116,6 +116,11 @@ struct Case {
 const CASE_FILES: &[&str] =
     &["README", "case.toml", "task.toml", "before.sql", "destination.sql", "during.sql", "writer.sql"];
 
+/// Where this test binary's cases keep their filled-in task files (one folder a case).
+fn runs_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cases-{}", std::process::id()))
+}
+
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases")
 }
@@ -191,6 +196,8 @@ fn every_case_in_tests_cases() {
         }
     });
     let results = results.into_inner().unwrap();
+    // Empty unless a case failed.
+    let _ = std::fs::remove_dir(runs_dir());
     let mut failed = Vec::new();
     for (name, r) in &results {
         match r {
@@ -214,8 +221,7 @@ struct Run<'a> {
 fn run_case(case: &Case) {
     let pair = shared_pair();
     let db = pair.source.fresh_database(&format!("case_{}", case.name)).unwrap();
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cases-{}", std::process::id())).join(db.as_str());
+    let dir = runs_dir().join(db.as_str());
     std::fs::create_dir_all(&dir).unwrap();
     let password_file = |name: &str, password: &str| {
         use std::os::unix::fs::PermissionsExt;
@@ -277,6 +283,8 @@ fn run_case(case: &Case) {
             }
         }
     }
+    // Kept when the case fails, to look at.
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 impl Run<'_> {
