@@ -56,6 +56,14 @@ pub fn bench_pair(extra: &[(&str, &str)]) -> (dts_testkit::Sandbox, dts_testkit:
     (src, dst)
 }
 
+/// `CHECKSUM TABLE` of `tables` in database `db` of `sb`: what a run must leave identical, and
+/// the baseline of the verify benchmark.
+pub fn checksum_tables(sb: &dts_testkit::Sandbox, db: &str, tables: &[String]) -> Vec<(String, Option<i64>)> {
+    use mysql::prelude::Queryable;
+    let list: Vec<String> = tables.iter().map(|t| format!("{db}.{t}")).collect();
+    sb.conn().unwrap().query(format!("CHECKSUM TABLE {}", list.join(", "))).unwrap()
+}
+
 /// Fails with what to install when a tool is missing.
 pub fn require(tools: &[&str], install: &str) {
     for tool in tools {

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use dts_applier::{Applier, ApplyOptions};
-use dts_benches::{BENCH_USER, env_num, median};
+use dts_benches::{BENCH_USER, checksum_tables, env_num, median};
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
 use dts_task::config::Config;
 use dts_task::input::BinlogInput;
@@ -36,11 +36,6 @@ fn task_config(src: &Sandbox, dst: &Sandbox) -> Config {
     let path = dir.join("task.toml");
     std::fs::write(&path, text).unwrap();
     Config::load(&path).unwrap()
-}
-
-fn checksums(sb: &Sandbox, tables: &[String]) -> Vec<(String, Option<i64>)> {
-    let list: Vec<String> = tables.iter().map(|t| format!("{DB}.{t}")).collect();
-    sb.conn().unwrap().query(format!("CHECKSUM TABLE {}", list.join(", "))).unwrap()
 }
 
 /// Puts the pre-workload data (kept in `sbtest_tpl`) back into `sbtest` on a destination.
@@ -128,7 +123,7 @@ fn main() {
     sysbench("run", &format!("--threads=4 --events={events} --time=0 --rate=0"));
     let to = binlog_position(&mut s).unwrap();
     assert_eq!(from.file, to.file);
-    let src_sums = checksums(&src, &names);
+    let src_sums = checksum_tables(&src, DB, &names);
     let changes = {
         let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(from.clone()));
         o.stop_at_end = true;
@@ -158,7 +153,7 @@ fn main() {
             let mut a = Applier::new(dst.opts(), o).unwrap();
             let stats = a.run(&mut input).unwrap();
             ours[i].push(t.elapsed());
-            assert_eq!(checksums(&dst, &names), src_sums, "dts applied the workload exactly");
+            assert_eq!(checksum_tables(&dst, DB, &names), src_sums, "dts applied the workload exactly");
             assert_eq!(stats.row_changes as f64, changes);
         }
         hwm = hwm.max(peak_rss_kib());
@@ -199,7 +194,7 @@ fn main() {
             }
             out.push(t.elapsed());
             r.query_drop("STOP SLAVE").unwrap();
-            assert_eq!(checksums(&rep, &names), src_sums, "native replication applied the workload exactly");
+            assert_eq!(checksum_tables(&rep, DB, &names), src_sums, "native replication applied the workload exactly");
         }
     }
     let (m0, m4) = (median(native0).as_secs_f64(), median(native4).as_secs_f64());
