@@ -224,11 +224,7 @@ fn run_case(case: &Case) {
     let dir = runs_dir().join(db.as_str());
     std::fs::create_dir_all(&dir).unwrap();
     let password_file = |name: &str, password: &str| {
-        use std::os::unix::fs::PermissionsExt;
-        let path = dir.join(name);
-        std::fs::write(&path, password).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        path.display().to_string()
+        dts_testkit::password_file(&dir.join(name), password).unwrap().display().to_string()
     };
     let unused_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let placeholders = vec![

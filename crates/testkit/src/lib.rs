@@ -31,7 +31,7 @@ pub use binaries::{MariaDbBinaries, find_binaries};
 pub use memory::peak_rss_kib;
 pub use position::{PositionError, binlog_position};
 pub use rows::RowDigest;
-pub use sandbox::{Sandbox, SandboxBuilder, SandboxError};
+pub use sandbox::{Sandbox, SandboxBuilder, SandboxError, password_file};
 pub use server_id::replica_server_id;
 pub use session::{exact_conn, exact_session};
 pub use shared::{SandboxPair, shared_pair, start_pair};

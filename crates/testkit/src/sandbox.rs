@@ -394,12 +394,9 @@ impl Sandbox {
     /// its password in `<dir>/<section>.pw` (mode 0600) so it is never on a command line or in
     /// the environment.
     pub fn task_section(&self, section: &str, dir: &Path) -> Result<String, SandboxError> {
-        use std::os::unix::fs::PermissionsExt;
-        let file = dir.join(format!("{section}.pw"));
-        let io = |action| move |e| SandboxError::Io { name: self.name().to_string(), action, source: e };
-        fs::create_dir_all(dir).map_err(io("creating the password file's directory"))?;
-        fs::write(&file, self.password.expose()).map_err(io("writing a password file"))?;
-        fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).map_err(io("chmod of a password file"))?;
+        let file = password_file(&dir.join(format!("{section}.pw")), self.password.expose()).map_err(|e| {
+            SandboxError::Io { name: self.name().to_string(), action: "writing a password file", source: e }
+        })?;
         Ok(format!(
             "[{section}]\nhost = \"{}\"\nport = {}\nuser = \"{USER}\"\npassword_file = \"{}\"\n",
             self.host(),
@@ -490,6 +487,18 @@ impl Sandbox {
         let log = self.error_log();
         SandboxError::StartFailed { name: self.settings.name.clone(), what, tail: tail(&log, offset), log }
     }
+}
+
+/// Writes `password` to `path` (its directory created), readable by its owner only (mode
+/// 0600), as a task file's `password_file` wants it; returns `path`.
+pub fn password_file(path: &Path, password: &str) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    fs::write(path, password)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    Ok(path.to_path_buf())
 }
 
 impl Drop for Sandbox {
