@@ -7,8 +7,10 @@ use mysql::prelude::Queryable;
 /// Why the end of binlog could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum PositionError {
+    /// The statement failed.
     #[error("SHOW MASTER STATUS: {0}")]
     Sql(#[from] mysql::Error),
+    /// The server writes no binlog.
     #[error("SHOW MASTER STATUS returned no binlog file: the server's binlog is off")]
     BinlogOff,
 }

@@ -27,8 +27,14 @@ pub enum SandboxError {
     StartFailed { name: String, what: String, log: PathBuf, tail: String },
     #[error("sandbox {name}: {action}: {source}")]
     Sql { name: String, action: &'static str, source: mysql::Error },
+    /// The end of binlog could not be read.
     #[error("sandbox {name}: reading the end of binlog: {source}")]
-    Position { name: String, source: crate::PositionError },
+    Position {
+        /// The sandbox.
+        name: String,
+        /// Why.
+        source: crate::PositionError,
+    },
 }
 
 /// How long a server may take to answer after it was started.
