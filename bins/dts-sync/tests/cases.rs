@@ -284,8 +284,20 @@ fn run_case(case: &Case) {
 }
 
 impl Run<'_> {
+    /// `text` with every placeholder filled; a `{name}` that is no placeholder is a mistake in
+    /// the case (`{i}` is the writer's round, `{rows_per_sec}` the task file's throttle).
     fn fill(&self, text: &str) -> String {
-        self.placeholders.iter().fold(text.to_string(), |t, (k, v)| t.replace(k.as_str(), v))
+        let filled = self.placeholders.iter().fold(text.to_string(), |t, (k, v)| t.replace(k.as_str(), v));
+        for word in filled.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(w, _)| w)) {
+            let placeholder_like =
+                !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+            assert!(
+                !placeholder_like || word == "i" || word == "rows_per_sec",
+                "case {}: {{{word}}} is no placeholder (see tests/cases/README.md)",
+                self.case.name
+            );
+        }
+        filled
     }
 
     fn write_task_file(&self, rows_per_sec: u64) {
