@@ -210,9 +210,9 @@ impl InputSource for BinlogInput {
         if self.exit_when_caught_up && self.stop_at.is_none() {
             self.stop_at = Some(source_end(&self.source)?);
         }
-        if self.stop_at.as_ref().is_some_and(|s| at >= *s) {
-            self.finished = true;
-        }
+        // Decided afresh at every start: after a restart from the checkpoint, what was handed
+        // over before the restart but not committed must come again.
+        self.finished = self.stop_at.as_ref().is_some_and(|s| at >= *s);
         let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at));
         o.heartbeat = Duration::from_secs(1);
         self.reader = None;
