@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use dts_applier::{Applier, ApplyOptions};
+use dts_applier::{Applier, ApplyOptions, Input, InputSource};
 use dts_task::config::Config;
 use dts_task::input::BinlogInput;
 use dts_testkit::{RowDigest, Sandbox, binlog_position, replica_server_id, shared_pair};
-use dts_types::{BinlogPosition, Ident};
+use dts_types::{BinlogPosition, Ident, SourcePosition};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
@@ -151,6 +151,31 @@ fn mixed_workload(workers: usize) {
     check(&db, &target);
 }
 
+/// The applier restarts its input from the checkpoint after an error: whatever the input handed
+/// over before (even the last transaction before the end it was to stop at) comes again.
+#[test]
+fn the_input_restarted_from_the_checkpoint_hands_the_transactions_over_again() {
+    let pair = shared_pair();
+    let (db, target, start) = setup("ap_restart", &["CREATE TABLE kv (id INT PRIMARY KEY, v BIGINT, s VARCHAR(200))"]);
+    let mut s = pair.source.conn().unwrap();
+    for i in 1..=3 {
+        s.query_drop(format!("INSERT INTO {}.kv VALUES ({i}, {i}, 'x')", db.quoted())).unwrap();
+    }
+    let mut input = binlog_input(&task_file(&db, &target), &start);
+    let rows = |input: &mut BinlogInput| {
+        let mut n = 0;
+        while let Some(item) = input.next_input() {
+            n += u32::from(matches!(item.unwrap(), Input::Row { .. }));
+        }
+        n
+    };
+    input.start(None).unwrap();
+    assert_eq!(rows(&mut input), 3, "to the end of binlog as it was at the start");
+    // As after an error with nothing committed: from the position before the three.
+    input.start(Some(&SourcePosition { binlog: start.clone(), gtid: None })).unwrap();
+    assert_eq!(rows(&mut input), 3, "again after the restart");
+}
+
 #[test]
 fn rows_already_in_the_destination_are_overwritten_and_counted() {
     let pair = shared_pair();
@@ -246,8 +271,10 @@ fn connections_killed_during_apply_resume_from_the_checkpoint() {
         std::thread::spawn(move || {
             let mut c = Conn::new(opts).unwrap();
             let mut kills = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(50));
+            // A statement runs for a fraction of a millisecond between throttled pauses: look
+            // often, let the applier get on for a while after a kill, and stop after a few.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && kills < 5 {
+                std::thread::sleep(Duration::from_millis(5));
                 // Only this test's applier: its statements name its database or its task.
                 let ids: Vec<u64> = c
                     .exec(
@@ -259,6 +286,7 @@ fn connections_killed_during_apply_resume_from_the_checkpoint() {
                 if let Some(id) = ids.first() {
                     if c.query_drop(format!("KILL CONNECTION {id}")).is_ok() {
                         kills += 1;
+                        std::thread::sleep(Duration::from_millis(200));
                     }
                 }
             }
@@ -269,7 +297,7 @@ fn connections_killed_during_apply_resume_from_the_checkpoint() {
     let stats = a.run(&mut input).unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let kills = killer.join().unwrap();
-    assert!(kills > 0 && stats.restarts > 0, "kills {kills}, restarts {} ({task})", stats.restarts);
+    assert!(kills > 0 && stats.restarts > 0, "kills {kills}, restarts {} ({task}): {stats:?}", stats.restarts);
     check(&db, &target);
 }
 
