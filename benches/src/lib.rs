@@ -29,16 +29,6 @@ pub fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number")))
 }
 
-/// This process's peak resident set size (VmHWM), in KiB.
-pub fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|st| {
-            st.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// The account sysbench and the baselines' tools log in with: passwordless on the throwaway
 /// sandboxes (127.0.0.1 only), so no password goes on their command lines.
 pub const BENCH_USER: &str = "bench";
@@ -64,6 +54,14 @@ pub fn bench_pair(extra: &[(&str, &str)]) -> (dts_testkit::Sandbox, dts_testkit:
         c.query_drop(format!("GRANT ALL ON *.* TO '{BENCH_USER}'@'127.0.0.1'")).unwrap();
     }
     (src, dst)
+}
+
+/// `CHECKSUM TABLE` of `tables` in database `db` of `sb`: what a run must leave identical, and
+/// the baseline of the verify benchmark.
+pub fn checksum_tables(sb: &dts_testkit::Sandbox, db: &str, tables: &[String]) -> Vec<(String, Option<i64>)> {
+    use mysql::prelude::Queryable;
+    let list: Vec<String> = tables.iter().map(|t| format!("{db}.{t}")).collect();
+    sb.conn().unwrap().query(format!("CHECKSUM TABLE {}", list.join(", "))).unwrap()
 }
 
 /// Fails with what to install when a tool is missing.

@@ -44,11 +44,7 @@ fn a_write_on_the_source_lands_in_its_binlog_with_a_gtid() {
     assert_ne!(before, after, "the writes got GTIDs");
     assert!(after.starts_with("1-"), "the source writes in GTID domain 1: {after}");
 
-    let (file, _pos): (String, u64) = c
-        .query_first("SHOW MASTER STATUS")
-        .unwrap()
-        .map(|r: mysql::Row| (r.get::<String, _>(0).unwrap(), r.get::<u64, _>(1).unwrap()))
-        .unwrap();
+    let file = dts_testkit::binlog_position(&mut c).unwrap().file;
     let events: Vec<mysql::Row> = c.query(format!("SHOW BINLOG EVENTS IN '{file}'")).unwrap();
     let kinds: Vec<String> = events.iter().map(|r| r.get::<String, _>(2).unwrap()).collect();
     assert!(kinds.iter().any(|k| k == "Write_rows_v1"), "row events in the binlog: {kinds:?}");

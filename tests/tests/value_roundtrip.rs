@@ -2,7 +2,6 @@
 //! bound parameter, reads back as exactly the same value.
 
 use dts_testkit::shared_pair;
-use dts_tests::exact_conn;
 use dts_types::value::samples::{Case, edge_cases};
 use dts_types::{ColumnType, Value};
 use mysql::prelude::Queryable;
@@ -26,7 +25,7 @@ fn read_back(c: &mut mysql::Conn, table: &str, ty: &ColumnType) -> Vec<Value> {
 fn literals_round_trip_through_the_server() {
     let sb = &shared_pair().source;
     let db = sb.fresh_database("values_literal").unwrap();
-    let mut c = exact_conn(sb.opts());
+    let mut c = sb.exact_conn().unwrap();
     for case in edge_cases() {
         let table = format!("{}.{}", db.quoted(), dts_types::quote_ident(case.name));
         create_table(&mut c, &table, &case);
@@ -45,7 +44,7 @@ fn literals_round_trip_through_the_server() {
 fn parameters_round_trip_through_the_server() {
     let sb = &shared_pair().destination;
     let db = sb.fresh_database("values_param").unwrap();
-    let mut c = exact_conn(sb.opts());
+    let mut c = sb.exact_conn().unwrap();
     for case in edge_cases() {
         let table = format!("{}.{}", db.quoted(), dts_types::quote_ident(case.name));
         create_table(&mut c, &table, &case);
@@ -63,7 +62,7 @@ fn literals_match_in_where_clauses() {
     // A value rendered as a literal finds its own row: what an applier's key lookup relies on.
     let sb = &shared_pair().source;
     let db = sb.fresh_database("values_where").unwrap();
-    let mut c = exact_conn(sb.opts());
+    let mut c = sb.exact_conn().unwrap();
     for case in edge_cases() {
         if matches!(case.ty, ColumnType::Json | ColumnType::Geometry | ColumnType::Float) {
             continue; // compared by other means than `=`: JSON and GEOMETRY, and FLOAT (double vs float)

@@ -9,79 +9,33 @@
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use dts_applier::{Applier, ApplyOptions, Input, InputSource, RowTarget};
-use dts_benches::median;
+use dts_applier::{Applier, ApplyOptions};
+use dts_benches::{BENCH_USER, checksum_tables, env_num, median};
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
-use dts_testkit::Sandbox;
-use dts_types::{BinlogPosition, Ident, SourcePosition, TableId};
+use dts_task::BinlogInput;
+use dts_task::config::Config;
+use dts_testkit::{Sandbox, binlog_position, peak_rss_kib, replica_server_id};
+use dts_types::BinlogPosition;
 use mysql::prelude::Queryable;
 
 const DB: &str = "sbtest";
-const BENCH_USER: &str = "bench";
 
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number")))
-}
-
-fn master_pos(c: &mut mysql::Conn) -> BinlogPosition {
-    let row: mysql::Row = c.query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    BinlogPosition::new(row.get::<String, _>(0).unwrap(), row.get::<u64, _>(1).unwrap())
-}
-
-/// The binlog of `sbtest` from `start` to `stop`, as applier input.
-struct Input_ {
-    opts: mysql::Opts,
-    start: BinlogPosition,
-    stop: BinlogPosition,
-    reader: Option<BinlogReader>,
-    done: bool,
-}
-
-impl InputSource for Input_ {
-    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), dts_applier::InputError> {
-        let at = from.map_or(self.start.clone(), |p| p.binlog.clone());
-        self.done = at >= self.stop;
-        let mut o = ReplicaOptions::new(3_500_000 + std::process::id(), StartPosition::File(at));
-        o.stop_at_end = true;
-        self.reader = Some(
-            BinlogReader::connect(self.opts.clone(), o, ReaderParts::default())
-                .map_err(dts_applier::InputError::new)?,
-        );
-        Ok(())
-    }
-
-    fn next_input(&mut self) -> Option<Result<Input, dts_applier::InputError>> {
-        if self.done {
-            return None;
-        }
-        loop {
-            let item = match self.reader.as_mut()?.next()? {
-                Ok(i) => i,
-                Err(e) => return Some(Err(dts_applier::InputError::new(e))),
-            };
-            return Some(Ok(match item {
-                Item::Begin(_) => Input::Begin,
-                Item::Commit(p) => {
-                    self.done = p.binlog >= self.stop;
-                    Input::Commit(p)
-                }
-                Item::Heartbeat(_) => Input::Idle,
-                Item::Row(tc) => {
-                    let names: Vec<Ident> = tc.table.columns.iter().map(|c| c.name.clone()).collect();
-                    let target = TableId::new(tc.table.id.database.clone(), tc.table.id.table.clone());
-                    Input::Row { target: Arc::new(RowTarget::identity(target, &names)), change: tc.change }
-                }
-                Item::Statement(_) => continue,
-            }));
-        }
-    }
-}
-
-fn checksums(sb: &Sandbox, tables: &[String]) -> Vec<(String, Option<i64>)> {
-    let list: Vec<String> = tables.iter().map(|t| format!("{DB}.{t}")).collect();
-    sb.conn().unwrap().query(format!("CHECKSUM TABLE {}", list.join(", "))).unwrap()
+/// A task file for `sbtest` from `src` to `dst` (no heartbeat: nothing but the recorded
+/// workload is in the source's binlog); the applier reads through the task's own input.
+fn task_config(src: &Sandbox, dst: &Sandbox) -> Config {
+    let dir = src.dir().join("bench-task");
+    let text = format!(
+        "{}\n{}\n[task]\nname = \"bench\"\nserver_id = {}\nheartbeat = false\n\n[[objects]]\ndatabase = \"{DB}\"\n",
+        src.task_section("source", &dir).unwrap(),
+        dst.task_section("destination", &dir).unwrap(),
+        replica_server_id()
+    );
+    let path = dir.join("task.toml");
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path).unwrap()
 }
 
 /// Puts the pre-workload data (kept in `sbtest_tpl`) back into `sbtest` on a destination.
@@ -164,14 +118,14 @@ fn main() {
             }
         }
     }
-    let from = master_pos(&mut s);
+    let from = binlog_position(&mut s).unwrap();
     eprintln!("sysbench oltp_write_only: {events} transactions, 4 threads...");
     sysbench("run", &format!("--threads=4 --events={events} --time=0 --rate=0"));
-    let to = master_pos(&mut s);
+    let to = binlog_position(&mut s).unwrap();
     assert_eq!(from.file, to.file);
-    let src_sums = checksums(&src, &names);
+    let src_sums = checksum_tables(&src, DB, &names);
     let changes = {
-        let mut o = ReplicaOptions::new(3_400_000, StartPosition::File(from.clone()));
+        let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(from.clone()));
         o.stop_at_end = true;
         BinlogReader::connect(src.opts(), o, ReaderParts::default())
             .unwrap()
@@ -179,6 +133,7 @@ fn main() {
             .count() as f64
     };
     let txns = events as f64;
+    let config = task_config(&src, &dst);
     // The applier with one worker (in order on one connection) and with WORKERS in parallel.
     let worker_counts = [1usize, env_num("WORKERS", 4) as usize];
     let mut ours: Vec<Vec<Duration>> = vec![Vec::new(); worker_counts.len()];
@@ -190,26 +145,18 @@ fn main() {
             eprintln!("run {}/{runs}: dts applier, {workers} worker(s)", run + 1);
             reset(&dst, &names);
             let t = Instant::now();
+            // From the workload's start to the source's end of binlog (the workload's end).
             let mut input =
-                Input_ { opts: src.opts(), start: from.clone(), stop: to.clone(), reader: None, done: false };
+                BinlogInput::new(&config, from.clone(), Arc::new(AtomicBool::new(false)), true, Arc::default());
             let mut o = ApplyOptions::new("bench");
             o.workers = workers;
             let mut a = Applier::new(dst.opts(), o).unwrap();
             let stats = a.run(&mut input).unwrap();
             ours[i].push(t.elapsed());
-            assert_eq!(checksums(&dst, &names), src_sums, "dts applied the workload exactly");
+            assert_eq!(checksum_tables(&dst, DB, &names), src_sums, "dts applied the workload exactly");
             assert_eq!(stats.row_changes as f64, changes);
         }
-        hwm = hwm.max(
-            std::fs::read_to_string("/proc/self/status")
-                .ok()
-                .and_then(|st| {
-                    st.lines()
-                        .find(|l| l.starts_with("VmHWM:"))
-                        .map(|l| l.split_whitespace().nth(1).unwrap().parse().unwrap())
-                })
-                .unwrap_or(0),
-        );
+        hwm = hwm.max(peak_rss_kib());
         for (threads, out) in [(0, &mut native0), (4, &mut native4)] {
             eprintln!("run {}/{runs}: native replication, {threads} threads", run + 1);
             reset(&rep, &names);
@@ -247,7 +194,7 @@ fn main() {
             }
             out.push(t.elapsed());
             r.query_drop("STOP SLAVE").unwrap();
-            assert_eq!(checksums(&rep, &names), src_sums, "native replication applied the workload exactly");
+            assert_eq!(checksum_tables(&rep, DB, &names), src_sums, "native replication applied the workload exactly");
         }
     }
     let (m0, m4) = (median(native0).as_secs_f64(), median(native4).as_secs_f64());

@@ -20,20 +20,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dts_benches::median;
+use dts_benches::{env_num, median};
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
-use dts_testkit::Sandbox;
+use dts_testkit::{Sandbox, binlog_position, replica_server_id};
 use dts_types::BinlogPosition;
 use mysql::prelude::Queryable;
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} must be a number")))
-}
-
-fn master_pos(c: &mut mysql::Conn) -> BinlogPosition {
-    let row: mysql::Row = c.query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    BinlogPosition::new(row.get::<String, _>(0).unwrap(), row.get::<u64, _>(1).unwrap())
-}
 
 /// The child mode: read `start..stop` with dts-binlog, print counters.
 fn read_child(args: &[String]) {
@@ -47,7 +38,7 @@ fn read_child(args: &[String]) {
         .prefer_socket(false);
     let start: BinlogPosition = start.parse().unwrap();
     let stop: BinlogPosition = stop.parse().unwrap();
-    let mut o = ReplicaOptions::new(3_000_000_000 + std::process::id(), StartPosition::File(start));
+    let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(start));
     o.stop_at_end = true;
     let mut reader = BinlogReader::connect(opts.into(), o, ReaderParts::default()).unwrap();
     let (mut rows, mut values) = (0u64, 0u64);
@@ -64,12 +55,7 @@ fn read_child(args: &[String]) {
     }
     let secs = t.elapsed().as_secs_f64();
     let s = reader.stats();
-    let hwm = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|st| {
-            st.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap().to_string())
-        })
-        .unwrap_or_default();
+    let hwm = dts_testkit::peak_rss_kib();
     println!("events={} bytes={} rows={rows} values={values} secs={secs:.3} hwm_kb={hwm}", s.events, s.bytes);
 }
 
@@ -120,7 +106,7 @@ fn main() {
     c.query_drop(format!("CREATE TABLE sb.multi {ddl}")).unwrap();
 
     eprintln!("writing {rows} single-row transactions...");
-    let a_start = master_pos(&mut c);
+    let a_start = binlog_position(&mut c).unwrap();
     let t = Instant::now();
     let batch = 2000u64;
     let mut id = 0u64;
@@ -137,14 +123,14 @@ fn main() {
         c.query_drop(sql).unwrap();
     }
     eprintln!("  {:.1} s", t.elapsed().as_secs_f64());
-    let a_stop = master_pos(&mut c);
+    let a_stop = binlog_position(&mut c).unwrap();
     // Each workload in a binlog file of its own, so `--raw` (which ignores --stop-position)
     // fetches exactly the same events as the others.
     c.query_drop("FLUSH BINARY LOGS").unwrap();
-    let b_start = master_pos(&mut c);
+    let b_start = binlog_position(&mut c).unwrap();
     eprintln!("writing {rows} rows in one INSERT ... SELECT...");
     c.query_drop("INSERT INTO sb.multi SELECT * FROM sb.single").unwrap();
-    let b_stop = master_pos(&mut c);
+    let b_stop = binlog_position(&mut c).unwrap();
     c.query_drop("FLUSH BINARY LOGS").unwrap();
     assert_eq!(a_start.file, a_stop.file, "workload A must stay in one binlog file");
     assert_eq!(b_start.file, b_stop.file, "workload B must stay in one binlog file");

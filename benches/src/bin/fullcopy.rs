@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use dts_benches::{BENCH_USER, bench_pair, env_num, median, require, sysbench_prepare};
+use dts_benches::{BENCH_USER, bench_pair, checksum_tables, env_num, median, require, sysbench_prepare};
 use dts_fullcopy::CopyOptions;
 use dts_schema::{DatabaseRule, Selection};
 use dts_testkit::Sandbox;
@@ -54,12 +54,7 @@ fn copy_child(src_port: u16, dst_port: u16) {
     o.chunk_rows = env_num("CHUNK_ROWS", o.chunk_rows);
     let t = Instant::now();
     let r = dts_fullcopy::run(s, d, tables, &o).unwrap();
-    let hwm = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|st| {
-            st.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap().to_string())
-        })
-        .unwrap_or_default();
+    let hwm = dts_testkit::peak_rss_kib();
     println!(
         "rows={} bytes={} chunks={} secs={:.3} hwm_kb={hwm}",
         r.rows,
@@ -90,12 +85,6 @@ fn sh(cmd: &str) -> (f64, Option<u64>) {
     (secs, rss)
 }
 
-fn checksums(sb: &Sandbox, tables: &[String]) -> Vec<(String, Option<i64>)> {
-    let mut c = sb.conn().unwrap();
-    let list: Vec<String> = tables.iter().map(|t| format!("{DB}.{t}")).collect();
-    c.query(format!("CHECKSUM TABLE {}", list.join(", "))).unwrap()
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("copy-child") {
@@ -120,7 +109,7 @@ fn main() {
         ))
         .unwrap()
         .unwrap();
-    let src_sums = checksums(&src, &names);
+    let src_sums = checksum_tables(&src, DB, &names);
     let rows = (tables * size) as f64;
     let mb = bytes as f64 / 1_048_576.0;
     let base = format!("-h 127.0.0.1 -u {BENCH_USER}");
@@ -199,7 +188,7 @@ fn main() {
             }
             entry.1.push(std::time::Duration::from_secs_f64(secs));
             entry.2 = entry.2.max(rss.unwrap_or(0));
-            assert_eq!(checksums(&dst, &names), src_sums, "{} copied the data exactly", entry.0);
+            assert_eq!(checksum_tables(&dst, DB, &names), src_sums, "{} copied the data exactly", entry.0);
         }
     }
     let _ = std::fs::remove_dir_all(&shared);

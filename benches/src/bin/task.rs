@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use dts_benches::{BENCH_USER, bench_pair, env_num, peak_rss_kib, require, sysbench_prepare};
+use dts_benches::{BENCH_USER, bench_pair, env_num, require, sysbench_prepare};
 use dts_task::Config;
 use dts_task::RunOptions;
-use dts_testkit::Sandbox;
+use dts_testkit::{Sandbox, peak_rss_kib};
 use mysql::prelude::Queryable;
 
 const DB: &str = "sbtest";
@@ -59,19 +59,16 @@ fn main() {
     let baseline = t.elapsed();
     dst.conn().unwrap().query_drop("DROP DATABASE IF EXISTS baseline").unwrap();
 
-    let dir = src.dir();
-    std::fs::write(dir.join("src.pw"), src.password().expose()).unwrap();
-    std::fs::write(dir.join("dst.pw"), dst.password().expose()).unwrap();
-    let task = dir.join("bench-task.toml");
+    let dir = src.dir().join("bench-task");
+    let task = dir.join("task.toml");
     std::fs::write(
         &task,
         format!(
-            "[source]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"dts\"\npassword_file = \"src.pw\"\n\n\
-             [destination]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"dts\"\npassword_file = \"dst.pw\"\n\n\
-             [task]\nname = \"bench\"\nserver_id = 4242\n\n[[objects]]\ndatabase = \"{DB}\"\n\n\
+            "{}\n{}\n[task]\nname = \"bench\"\nserver_id = {}\n\n[[objects]]\ndatabase = \"{DB}\"\n\n\
              [full]\nthreads = 2\n\n[incremental]\nworkers = 4\n",
-            src.port(),
-            dst.port()
+            src.task_section("source", &dir).unwrap(),
+            dst.task_section("destination", &dir).unwrap(),
+            dts_testkit::replica_server_id()
         ),
     )
     .unwrap();

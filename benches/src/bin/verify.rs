@@ -11,21 +11,15 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dts_benches::{BENCH_USER, bench_pair, env_num, median, peak_rss_kib, require, sysbench_prepare};
+use dts_benches::{BENCH_USER, bench_pair, checksum_tables, env_num, median, require, sysbench_prepare};
 use dts_schema::{DatabaseRule, Selection};
-use dts_testkit::Sandbox;
-use mysql::prelude::Queryable;
+use dts_testkit::peak_rss_kib;
 
 const DB: &str = "sbtest";
 
 fn sh(script: &str) {
     let out = Command::new("sh").args(["-c", script]).output().unwrap();
     assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn checksum_table(sb: &Sandbox, tables: &[String]) -> Vec<(String, Option<i64>)> {
-    let list: Vec<String> = tables.iter().map(|t| format!("{DB}.{t}")).collect();
-    sb.conn().unwrap().query(format!("CHECKSUM TABLE {}", list.join(", "))).unwrap()
 }
 
 fn main() {
@@ -45,7 +39,7 @@ fn main() {
         dst.port()
     ));
     let names: Vec<String> = (1..=tables).map(|i| format!("sbtest{i}")).collect();
-    assert_eq!(checksum_table(&src, &names), checksum_table(&dst, &names), "the copy is identical");
+    assert_eq!(checksum_tables(&src, DB, &names), checksum_tables(&dst, DB, &names), "the copy is identical");
     let selection =
         Selection { databases: vec![DatabaseRule { database: DB.into(), ..Default::default() }], ..Default::default() };
     let o = dts_verify::VerifyOptions { threads, chunk_rows, ..Default::default() };
@@ -54,8 +48,8 @@ fn main() {
     for run in 0..runs {
         eprintln!("run {}/{runs}: CHECKSUM TABLE on the source, then on the destination", run + 1);
         let t = Instant::now();
-        let a = checksum_table(&src, &names);
-        let b = checksum_table(&dst, &names);
+        let a = checksum_tables(&src, DB, &names);
+        let b = checksum_tables(&dst, DB, &names);
         baseline.push(t.elapsed());
         assert_eq!(a, b);
         eprintln!("run {}/{runs}: dts-verify, {threads} threads, chunks of {chunk_rows} rows", run + 1);

@@ -1,4 +1,5 @@
-//! The binary as a user runs it: help, version, and a clear message when MariaDB is missing.
+//! The binary as a user runs it: help, version, a missing task file, and a clear message when
+//! MariaDB is missing.
 
 use std::process::Command;
 
@@ -22,6 +23,12 @@ fn bad_usage_exits_2() {
     let out = dts_sync().arg("no-such-command").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"));
+}
+
+#[test]
+fn a_missing_task_file_exits_2() {
+    let out = dts_sync().args(["status", "--config", "/nonexistent/dts-test/missing.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

@@ -4,37 +4,19 @@
 use std::time::Duration;
 
 use dts_binlog::{BinlogError, BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition, TxnGtid};
-use dts_testkit::{Sandbox, shared_pair};
+use dts_testkit::{Sandbox, binlog_position, replica_server_id, shared_pair};
 use dts_types::value::samples::edge_cases;
-use dts_types::{
-    BinlogPosition, ColumnType, GtidPosition, Ident, MariaGtidList, RowChange, TableChange, Value, session,
-};
+use dts_types::{ColumnType, GtidPosition, Ident, MariaGtidList, RowChange, TableChange, Value};
+use mysql::Conn;
 use mysql::prelude::Queryable;
-use mysql::{Conn, OptsBuilder};
-
-fn exact_conn(sb: &Sandbox) -> Conn {
-    Conn::new(OptsBuilder::from_opts(sb.opts()).init(session::init_statements().to_vec())).unwrap()
-}
-
-fn master_pos(c: &mut Conn) -> BinlogPosition {
-    let row: mysql::Row = c.query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    BinlogPosition::new(row.get::<String, _>(0).unwrap(), row.get::<u64, _>(1).unwrap())
-}
 
 fn gtid_pos(c: &mut Conn) -> MariaGtidList {
     let s: String = c.query_first("SELECT @@gtid_binlog_pos").unwrap().unwrap();
     s.parse().unwrap()
 }
 
-/// A unique replica server_id for each reader of this test binary.
-fn replica_id() -> u32 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(1_000_000);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
-
 fn options(start: StartPosition) -> ReplicaOptions {
-    let mut o = ReplicaOptions::new(replica_id(), start);
+    let mut o = ReplicaOptions::new(replica_server_id(), start);
     o.stop_at_end = true;
     o.heartbeat = Duration::from_millis(500);
     o.silence_timeout = Duration::from_secs(10);
@@ -93,8 +75,8 @@ fn inserted_rows(txns: &[Vec<Item>], table: &str) -> Vec<Vec<Value>> {
 fn every_column_type_arrives_decoded_exactly() {
     let sb = &shared_pair().source;
     let db = sb.fresh_database("bl_types").unwrap();
-    let mut c = exact_conn(sb);
-    let start = master_pos(&mut c);
+    let mut c = sb.exact_conn().unwrap();
+    let start = binlog_position(&mut c).unwrap();
     let cases = edge_cases();
     for case in &cases {
         let t = format!("{}.{}", db.quoted(), dts_types::quote_ident(case.name));
@@ -143,10 +125,10 @@ fn every_column_type_arrives_decoded_exactly() {
 fn updates_and_deletes_carry_both_images_and_a_4mib_blob_streams() {
     let sb = &shared_pair().source;
     let db = sb.fresh_database("bl_images").unwrap();
-    let mut c = exact_conn(sb);
+    let mut c = sb.exact_conn().unwrap();
     let t = format!("{}.t", db.quoted());
     c.query_drop(format!("CREATE TABLE {t} (id INT UNSIGNED PRIMARY KEY, b LONGBLOB, s VARCHAR(10))")).unwrap();
-    let start = master_pos(&mut c);
+    let start = binlog_position(&mut c).unwrap();
     let big: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     c.exec_drop(format!("INSERT INTO {t} VALUES (4294967295, ?, 'a')"), (big.clone(),)).unwrap();
     c.query_drop(format!("UPDATE {t} SET s = 'b' WHERE id = 4294967295")).unwrap();
@@ -172,10 +154,10 @@ fn updates_and_deletes_carry_both_images_and_a_4mib_blob_streams() {
 fn positions_survive_rotation_and_resuming_gives_no_gap_and_no_repeat() {
     let sb = &shared_pair().source;
     let db = sb.fresh_database("bl_rotate").unwrap();
-    let mut c = exact_conn(sb);
+    let mut c = sb.exact_conn().unwrap();
     let t = format!("{}.t", db.quoted());
     c.query_drop(format!("CREATE TABLE {t} (id INT PRIMARY KEY)")).unwrap();
-    let start = master_pos(&mut c);
+    let start = binlog_position(&mut c).unwrap();
     let gtid_start = gtid_pos(&mut c);
     for i in 0..6 {
         c.query_drop(format!("INSERT INTO {t} VALUES ({i})")).unwrap();
@@ -212,8 +194,8 @@ fn positions_survive_rotation_and_resuming_gives_no_gap_and_no_repeat() {
 fn ddl_arrives_as_a_statement_with_its_context() {
     let sb = &shared_pair().source;
     let db = sb.fresh_database("bl_ddl").unwrap();
-    let mut c = exact_conn(sb);
-    let start = master_pos(&mut c);
+    let mut c = sb.exact_conn().unwrap();
+    let start = binlog_position(&mut c).unwrap();
     c.query_drop(format!("USE {}", db.quoted())).unwrap();
     c.query_drop("SET time_zone = '+05:30', sql_mode = 'ANSI_QUOTES'").unwrap();
     // A TIMESTAMP default reads the time zone, so the server logs it with the statement.
@@ -236,10 +218,10 @@ fn ddl_arrives_as_a_statement_with_its_context() {
 fn a_killed_dump_connection_is_detected_and_resumed_without_loss_or_repeat() {
     let sb = &shared_pair().source;
     let db = sb.fresh_database("bl_kill").unwrap();
-    let mut c = exact_conn(sb);
+    let mut c = sb.exact_conn().unwrap();
     let t = format!("{}.t", db.quoted());
     c.query_drop(format!("CREATE TABLE {t} (id INT PRIMARY KEY)")).unwrap();
-    let start = master_pos(&mut c);
+    let start = binlog_position(&mut c).unwrap();
     let mut opts = options(StartPosition::File(start));
     opts.stop_at_end = false;
     let mut reader = BinlogReader::connect(sb.opts(), opts, ReaderParts::default()).unwrap();
@@ -278,10 +260,10 @@ fn a_killed_dump_connection_is_detected_and_resumed_without_loss_or_repeat() {
 fn a_purged_start_position_is_a_clear_error() {
     let sb = Sandbox::start("purge").unwrap();
     let mut c = sb.conn().unwrap();
-    let old = master_pos(&mut c);
+    let old = binlog_position(&mut c).unwrap();
     c.query_drop("CREATE DATABASE p").unwrap();
     c.query_drop("FLUSH BINARY LOGS").unwrap();
-    let now = master_pos(&mut c);
+    let now = binlog_position(&mut c).unwrap();
     // MariaDB keeps a file until its binlog checkpoint has moved on: retry until it is gone.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -307,8 +289,8 @@ fn compressed_binlog_events_are_decompressed_not_dropped() {
         .option("log_bin_compress_min_len", "10")
         .start()
         .unwrap();
-    let mut c = exact_conn(&sb);
-    let start = master_pos(&mut c);
+    let mut c = sb.exact_conn().unwrap();
+    let start = binlog_position(&mut c).unwrap();
     c.query_drop("CREATE DATABASE z").unwrap();
     c.query_drop("CREATE TABLE z.t (id INT PRIMARY KEY, s TEXT)").unwrap();
     let long = "compressible ".repeat(100);
@@ -336,11 +318,11 @@ fn compressed_binlog_events_are_decompressed_not_dropped() {
 fn rows_of_unselected_tables_are_skipped_on_purpose_and_counted() {
     let sb = &shared_pair().source;
     let db = sb.fresh_database("bl_filter").unwrap();
-    let mut c = exact_conn(sb);
+    let mut c = sb.exact_conn().unwrap();
     for t in ["keep", "drop_me"] {
         c.query_drop(format!("CREATE TABLE {}.{t} (id INT PRIMARY KEY)", db.quoted())).unwrap();
     }
-    let start = master_pos(&mut c);
+    let start = binlog_position(&mut c).unwrap();
     c.query_drop(format!("INSERT INTO {0}.keep VALUES (1); INSERT INTO {0}.drop_me VALUES (2)", db.quoted())).unwrap();
     let selected = db.clone();
     let parts = ReaderParts {

@@ -5,16 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dts_binlog::{BinlogError, BinlogReader, Item, ReaderParts, ReplicaOptions, SchemaProvider, StartPosition};
-use dts_testkit::Sandbox;
+use dts_testkit::{Sandbox, binlog_position, replica_server_id};
 use dts_types::{
     BinlogPosition, Charset, ColumnDef, ColumnType, Ident, RowChange, TableChange, TableId, TableSchema, Text, Value,
 };
 use mysql::prelude::Queryable;
-
-fn master_pos(c: &mut mysql::Conn) -> BinlogPosition {
-    let row: mysql::Row = c.query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    BinlogPosition::new(row.get::<String, _>(0).unwrap(), row.get::<u64, _>(1).unwrap())
-}
 
 fn signal(sb: &Sandbox, sig: &str) {
     let ok = std::process::Command::new("kill").arg(sig).arg(sb.pid().unwrap().to_string()).status().unwrap();
@@ -22,7 +17,7 @@ fn signal(sb: &Sandbox, sig: &str) {
 }
 
 fn follow(sb: &Sandbox, start: BinlogPosition, retry: Duration) -> BinlogReader {
-    let mut o = ReplicaOptions::new(2_000_001, StartPosition::File(start));
+    let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(start));
     o.heartbeat = Duration::from_millis(300);
     o.silence_timeout = Duration::from_millis(1500);
     o.retry_window = retry;
@@ -44,7 +39,7 @@ fn a_silent_source_is_detected_and_resumed_and_idle_heartbeats_are_no_silence() 
     let mut c = sb.conn().unwrap();
     c.query_drop("CREATE DATABASE s").unwrap();
     c.query_drop("CREATE TABLE s.t (id INT PRIMARY KEY)").unwrap();
-    let start = master_pos(&mut c);
+    let start = binlog_position(&mut c).unwrap();
     let mut r = follow(&sb, start, Duration::from_secs(60));
     c.query_drop("INSERT INTO s.t VALUES (1)").unwrap();
     assert_eq!(next_insert(&mut r), Value::Int(1));
@@ -79,7 +74,7 @@ fn a_silent_source_is_detected_and_resumed_and_idle_heartbeats_are_no_silence() 
 fn reconnecting_stops_at_the_end_of_the_retry_window() {
     let sb = Sandbox::start("window").unwrap();
     let mut c = sb.conn().unwrap();
-    let start = master_pos(&mut c);
+    let start = binlog_position(&mut c).unwrap();
     let mut r = follow(&sb, start, Duration::from_secs(3));
     signal(&sb, "-STOP");
     let t = Instant::now();
@@ -114,10 +109,10 @@ fn without_table_map_metadata_the_callers_schema_decodes_the_rows() {
     let mut c = sb.conn().unwrap();
     c.query_drop("CREATE DATABASE m").unwrap();
     c.query_drop("CREATE TABLE m.t (id INT UNSIGNED PRIMARY KEY, name VARCHAR(10) CHARACTER SET latin1)").unwrap();
-    let start = master_pos(&mut c);
+    let start = binlog_position(&mut c).unwrap();
     c.query_drop("INSERT INTO m.t VALUES (4294967295, _latin1 X'E9')").unwrap();
     let read = |parts: ReaderParts| -> Result<Vec<Item>, BinlogError> {
-        let mut o = ReplicaOptions::new(2_000_002, StartPosition::File(start.clone()));
+        let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(start.clone()));
         o.stop_at_end = true;
         BinlogReader::connect(sb.opts(), o, parts)?.collect()
     };
@@ -153,10 +148,10 @@ fn events_larger_than_one_16mib_packet_arrive_whole() {
     let mut c = sb.conn().unwrap();
     c.query_drop("CREATE DATABASE b").unwrap();
     c.query_drop("CREATE TABLE b.t (id INT PRIMARY KEY, v LONGBLOB)").unwrap();
-    let start = master_pos(&mut c);
+    let start = binlog_position(&mut c).unwrap();
     let big: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i * 7 % 253) as u8).collect();
     c.exec_drop("INSERT INTO b.t VALUES (1, ?)", (big.clone(),)).unwrap();
-    let mut o = ReplicaOptions::new(2_000_003, StartPosition::File(start));
+    let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(start));
     o.stop_at_end = true;
     let items: Vec<Item> =
         BinlogReader::connect(sb.opts(), o, ReaderParts::default()).unwrap().map(Result::unwrap).collect();

@@ -8,23 +8,15 @@ use std::time::Duration;
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
 use dts_fullcopy::{CopyError, CopyOptions, ExistingRows, Throttle, run};
 use dts_schema::{DatabaseRule, Selection, TableRule};
-use dts_testkit::{Sandbox, shared_pair};
+use dts_testkit::{RowDigest, Sandbox, replica_server_id, shared_pair};
 use dts_types::value::samples::edge_cases;
-use dts_types::{Ident, RowChange, SourcePosition, TableChange, session};
+use dts_types::{Ident, RowChange, SourcePosition, TableChange};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
 
-fn exact(sb: &Sandbox) -> Conn {
-    Conn::new(OptsBuilder::from_opts(sb.opts()).init(session::init_statements().to_vec())).unwrap()
-}
-
-/// Every row of a table (a multiset, so sorted), through the binary protocol (exact floats).
-fn rows(sb: &Sandbox, table: &str) -> Vec<Vec<mysql::Value>> {
-    let mut c = exact(sb);
-    let rs: Vec<mysql::Row> = c.exec(format!("SELECT * FROM {table}"), ()).unwrap();
-    let mut v: Vec<Vec<mysql::Value>> = rs.into_iter().map(|r| r.unwrap()).collect();
-    v.sort_by_cached_key(|r| format!("{r:?}"));
-    v
+/// Every row of a table as exact bytes, in any order.
+fn rows(sb: &Sandbox, table: &str) -> RowDigest {
+    sb.table_digest(table).unwrap()
 }
 
 fn selection_of(db: &Ident, target: &str, tables: Option<Vec<TableRule>>) -> Selection {
@@ -69,7 +61,7 @@ fn every_edge_value_copies_byte_exactly() {
     let pair = shared_pair();
     let (src, dst) = (&pair.source, &pair.destination);
     let db = src.fresh_database("fc_types").unwrap();
-    let mut c = exact(src);
+    let mut c = src.exact_conn().unwrap();
     for case in edge_cases() {
         let t = format!("{}.{}", db.quoted(), dts_types::quote_ident(case.name));
         c.query_drop(format!("CREATE TABLE {t} (id INT PRIMARY KEY, v {} NULL)", case.ty)).unwrap();
@@ -219,9 +211,9 @@ fn ddl_on_a_table_during_its_copy_stops_with_a_clear_error() {
 /// Applies the binlog's row changes of `table` from `from` to the end, as the applier will:
 /// a row's full after image replaces it, a delete removes it.
 fn replay(src: &Sandbox, dst: &Sandbox, from: &SourcePosition, db: &Ident, target: &str) {
-    let mut o = ReplicaOptions::new(8_000_000 + dst.port() as u32, StartPosition::File(from.binlog.clone()));
+    let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(from.binlog.clone()));
     o.stop_at_end = true;
-    let mut d = exact(dst);
+    let mut d = dst.exact_conn().unwrap();
     for item in BinlogReader::connect(src.opts(), o, ReaderParts::default()).unwrap() {
         let Item::Row(TableChange { table, change }) = item.unwrap() else { continue };
         if table.id.database != *db {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use dts_precheck::{ConflictingTables, Report, Status, SyncTypes, Task};
 use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
-use dts_testkit::{Sandbox, shared_pair};
+use dts_testkit::{Sandbox, replica_server_id, shared_pair};
 use dts_types::{BinlogPosition, Endpoint, Ident, Secret, TlsMode};
 use mysql::prelude::Queryable;
 
@@ -25,7 +25,7 @@ fn task(src: Endpoint, dst: Endpoint, selection: Selection) -> Task {
         source: src,
         destination: dst,
         types: ALL,
-        server_id: 0x5000_0000 + std::process::id() % 0x10_0000,
+        server_id: replica_server_id(),
         meta_database: "dts_meta".into(),
         conflicting_tables: ConflictingTables::Precheck,
         selection,
@@ -262,7 +262,7 @@ fn binlog_settings_fail_on_a_misconfigured_source() {
     expect(&r, "source.checkpoint_binlog", Status::Failure, "no longer on the source");
     // The passing side of each: the shared source.
     let pair = shared_pair();
-    let file = master_file(&pair.source);
+    let file = pair.source.binlog_position().unwrap().file;
     let mut t = pair_task(Selection::everything());
     t.resume_from = Some(BinlogPosition::new(file, 4));
     let r = dts_precheck::run(&t);
@@ -296,14 +296,14 @@ fn the_replica_server_id_must_be_unique() {
     t.server_id = pair.source.server_id();
     expect(&dts_precheck::run(&t), "source.server_id", Status::Failure, "the source's own server_id");
     // A replica connected with the id the task wants.
-    let id = 0x5100_0000 + std::process::id() % 0x10_0000;
-    let file = master_file(&pair.source);
+    let id = replica_server_id();
+    let file = pair.source.binlog_position().unwrap().file;
     let o = dts_binlog::ReplicaOptions::new(id, dts_binlog::StartPosition::File(BinlogPosition::new(file, 4)));
     let reader = dts_binlog::BinlogReader::connect(pair.source.opts(), o, dts_binlog::ReaderParts::default()).unwrap();
     t.server_id = id;
     expect(&dts_precheck::run(&t), "source.server_id", Status::Failure, "already connected");
     drop(reader);
-    t.server_id = id + 1;
+    t.server_id = replica_server_id();
     expect(&dts_precheck::run(&t), "source.server_id", Status::Pass, "connected replica");
 }
 
@@ -498,9 +498,4 @@ fn a_small_packet_read_only_destination_fails() {
     expect(&r, "destination.max_allowed_packet", Status::Pass, "largest row");
     expect(&r, "destination.read_only", Status::Pass, "OFF");
     expect(&r, "destination.local_infile", Status::Pass, "ON");
-}
-
-fn master_file(sb: &Sandbox) -> String {
-    let row: mysql::Row = sb.conn().unwrap().query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    row.get(0).unwrap()
 }

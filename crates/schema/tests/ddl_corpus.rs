@@ -4,7 +4,7 @@
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
 use dts_schema::{DatabaseRule, Selection};
 use dts_schema::{Decision, TranslateConfig, Translator};
-use dts_testkit::{Sandbox, shared_pair};
+use dts_testkit::{Sandbox, binlog_position, replica_server_id, shared_pair};
 use dts_types::{BinlogPosition, Ident};
 use mysql::prelude::Queryable;
 
@@ -77,14 +77,9 @@ const CORPUS: &[&str] = &[
     "CREATE TABLE t9 (id INT) /*M!100100 COMMENT 'mariadb only' */",
 ];
 
-fn master_pos(c: &mut mysql::Conn) -> BinlogPosition {
-    let row: mysql::Row = c.query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    BinlogPosition::new(row.get::<String, _>(0).unwrap(), row.get::<u64, _>(1).unwrap())
-}
-
 /// The statements of `db` in the source's binlog from `start`.
 fn statements(sb: &Sandbox, start: BinlogPosition) -> Vec<(String, Option<String>, u64)> {
-    let mut o = ReplicaOptions::new(5_000_000 + sb.port() as u32, StartPosition::File(start));
+    let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(start));
     o.stop_at_end = true;
     BinlogReader::connect(sb.opts(), o, ReaderParts::default())
         .unwrap()
@@ -136,7 +131,7 @@ fn a_ddl_corpus_translated_under_a_renamed_database_ends_in_equal_schemas() {
 
     let mut c = src.conn().unwrap();
     c.query_drop(format!("CREATE TABLE {}.u (id INT)", other.quoted())).unwrap();
-    let start = master_pos(&mut c);
+    let start = binlog_position(&mut c).unwrap();
     c.query_drop(format!("USE {}", db.quoted())).unwrap();
     for sql in CORPUS {
         c.query_drop(*sql).unwrap_or_else(|e| panic!("source rejected {sql}: {e}"));

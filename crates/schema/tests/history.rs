@@ -8,7 +8,7 @@ use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, SchemaProvider
 use dts_schema::catalog;
 use dts_schema::{DatabaseRule, Selection};
 use dts_schema::{SchemaHistory, SchemaTracker};
-use dts_testkit::{Sandbox, shared_pair};
+use dts_testkit::{Sandbox, binlog_position, replica_server_id, shared_pair};
 use dts_types::{BinlogPosition, Charset, Ident, RowChange, TableChange, TableId, TableSchema, Text, Value};
 use mysql::prelude::Queryable;
 
@@ -28,13 +28,8 @@ impl SchemaProvider for FromHistory {
     }
 }
 
-fn master_pos(c: &mut mysql::Conn) -> BinlogPosition {
-    let row: mysql::Row = c.query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    BinlogPosition::new(row.get::<String, _>(0).unwrap(), row.get::<u64, _>(1).unwrap())
-}
-
-fn reader(src: &Sandbox, start: &BinlogPosition, provider: FromHistory, id: u32) -> BinlogReader {
-    let mut o = ReplicaOptions::new(id, StartPosition::File(start.clone()));
+fn reader(src: &Sandbox, start: &BinlogPosition, provider: FromHistory) -> BinlogReader {
+    let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(start.clone()));
     o.stop_at_end = true;
     BinlogReader::connect(src.opts(), o, ReaderParts { schema: Some(Box::new(provider)), ..Default::default() })
         .unwrap()
@@ -49,7 +44,7 @@ fn old_events_decode_with_the_schema_they_were_written_under() {
     let mut s = src.conn().unwrap();
     s.query_drop("CREATE DATABASE h").unwrap();
     s.query_drop("CREATE TABLE h.t (a INT UNSIGNED, s VARCHAR(5) CHARACTER SET latin1)").unwrap();
-    let start = master_pos(&mut s);
+    let start = binlog_position(&mut s).unwrap();
 
     let selection = Selection {
         databases: vec![DatabaseRule { database: "h".into(), ..Default::default() }],
@@ -85,7 +80,7 @@ fn old_events_decode_with_the_schema_they_were_written_under() {
         out
     };
     let provider = || FromHistory { history: tracker.history().clone(), conn: dst.conn().unwrap() };
-    let live = rows(reader(&src, &start, provider(), 7_000_001), Some(&mut tracker), &mut d);
+    let live = rows(reader(&src, &start, provider()), Some(&mut tracker), &mut d);
     let latin = |b: &[u8]| Value::String(Text::new(Charset::LATIN1, b.to_vec()));
     let want = vec![
         vec![Value::UInt(4_294_967_295), latin(b"\xe9")],
@@ -96,12 +91,7 @@ fn old_events_decode_with_the_schema_they_were_written_under() {
 
     // A restart: nothing in memory, the history alone decodes the old events.
     let again = rows(
-        reader(
-            &src,
-            &start,
-            FromHistory { history: SchemaHistory::new(&task, meta), conn: dst.conn().unwrap() },
-            7_000_002,
-        ),
+        reader(&src, &start, FromHistory { history: SchemaHistory::new(&task, meta), conn: dst.conn().unwrap() }),
         None,
         &mut d,
     );

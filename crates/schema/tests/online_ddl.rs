@@ -5,14 +5,9 @@ use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition}
 use dts_schema::OnlineDdlMode;
 use dts_schema::{DatabaseRule, Selection};
 use dts_schema::{Decision, TranslateConfig, Translator};
-use dts_testkit::{Sandbox, shared_pair};
-use dts_types::{BinlogPosition, Ident};
+use dts_testkit::{Sandbox, binlog_position, replica_server_id, shared_pair};
+use dts_types::Ident;
 use mysql::prelude::Queryable;
-
-fn master_pos(c: &mut mysql::Conn) -> BinlogPosition {
-    let row: mysql::Row = c.query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    BinlogPosition::new(row.get::<String, _>(0).unwrap(), row.get::<u64, _>(1).unwrap())
-}
 
 fn gh_ost() -> Vec<&'static str> {
     vec![
@@ -66,7 +61,7 @@ fn run(tool: &str, steps: Vec<&str>, mode: OnlineDdlMode) {
     let target: Ident = Ident::new(format!("{}_d", db.as_str())).unwrap();
     dst.conn().unwrap().query_drop(format!("CREATE DATABASE {}", target.quoted())).unwrap();
     let mut c = src.conn().unwrap();
-    let start = master_pos(&mut c);
+    let start = binlog_position(&mut c).unwrap();
     c.query_drop(format!("USE {}", db.quoted())).unwrap();
     for s in &steps {
         c.query_drop(*s).unwrap_or_else(|e| panic!("{s}: {e}"));
@@ -80,10 +75,7 @@ fn run(tool: &str, steps: Vec<&str>, mode: OnlineDdlMode) {
         ..Default::default()
     };
     let mut tr = Translator::new(TranslateConfig { selection, online_ddl: mode, ..Default::default() });
-    // Each reader registers with its own server_id: the source refuses two replicas with one.
-    static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(6_000_000);
-    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut o = ReplicaOptions::new(id, StartPosition::File(start));
+    let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(start));
     o.stop_at_end = true;
     let mut d = dst.conn().unwrap();
     let mut shadow_rows = 0;

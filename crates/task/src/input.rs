@@ -79,6 +79,8 @@ fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Incremental sync's input: the source's binlog read as a replica, selected, mapped, filtered
+/// and translated for the applier ([`dts_applier::InputSource`]).
 pub struct BinlogInput {
     source: Opts,
     server_id: u32,
@@ -100,6 +102,7 @@ pub struct BinlogInput {
     verify_feed: Option<crate::continuous::Feed>,
     /// The source's heartbeat table, and where its rows go (this task's row only).
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
+    /// What it handed over, shared with the monitor.
     pub stats: Arc<InputStats>,
     /// The last position handed over (a commit) or seen idle (a heartbeat).
     pub last_position: Option<BinlogPosition>,
@@ -112,6 +115,8 @@ impl std::fmt::Debug for BinlogInput {
 }
 
 impl BinlogInput {
+    /// The input of `config`'s task, starting at `first_start` when the applier has no
+    /// checkpoint; it ends when `stop` is set, or once caught up with `exit_when_caught_up`.
     pub fn new(
         config: &Config,
         first_start: BinlogPosition,
@@ -215,9 +220,9 @@ impl InputSource for BinlogInput {
         if self.exit_when_caught_up && self.stop_at.is_none() {
             self.stop_at = Some(source_end(&self.source)?);
         }
-        if self.stop_at.as_ref().is_some_and(|s| at >= *s) {
-            self.finished = true;
-        }
+        // Decided afresh at every start: after a restart from the checkpoint, what was handed
+        // over before the restart but not committed must come again.
+        self.finished = self.stop_at.as_ref().is_some_and(|s| at >= *s);
         let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at));
         o.heartbeat = Duration::from_secs(1);
         self.reader = None;

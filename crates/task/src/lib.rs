@@ -38,7 +38,7 @@ mod verify;
 pub use config::{Config, ConfigError};
 pub use continuous::Counters as VerifyCounters;
 pub use filter::{Filter, FilterError};
-pub use input::{InputStats, SourceError};
+pub use input::{BinlogInput, InputStats, SourceError};
 pub use run::{RunOptions, RunReport, SchemaProgress, TaskError, precheck_now, run};
 pub use state::{Counters as TaskCounters, Phase};
 pub use status::{Status, TableStatus, read as read_status};

@@ -8,6 +8,12 @@
 //! binary a source and a destination started once; each test takes its own databases with
 //! [`Sandbox::fresh_database`].
 //!
+//! Beside the servers it holds the helpers every test and benchmark shares, so none keeps a
+//! copy: [`binlog_position`] (where a binlog ends now), [`RowDigest`] (a table's rows as exact
+//! bytes, in any order), [`replica_server_id`] (a replica id no other reader uses) and
+//! [`exact_conn`] (a session that moves values exactly) and [`peak_rss_kib`] (this process's
+//! peak memory).
+//!
 //! It never touches a server it did not start, and it is for tests, benchmarks and demos only:
 //! its servers trade durability for speed (`innodb_flush_log_at_trx_commit=2`, `sync_binlog=0`).
 //!
@@ -27,10 +33,20 @@
 #![warn(missing_docs)]
 
 mod binaries;
+mod memory;
+mod position;
+mod rows;
 mod sandbox;
+mod server_id;
+mod session;
 mod shared;
 mod watchdog;
 
 pub use binaries::{MariaDbBinaries, find_binaries};
-pub use sandbox::{Sandbox, SandboxBuilder, SandboxError};
+pub use memory::peak_rss_kib;
+pub use position::{PositionError, binlog_position};
+pub use rows::RowDigest;
+pub use sandbox::{Sandbox, SandboxBuilder, SandboxError, password_file};
+pub use server_id::replica_server_id;
+pub use session::{exact_conn, exact_session};
 pub use shared::{SandboxPair, shared_pair, start_pair};

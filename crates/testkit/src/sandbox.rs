@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use dts_types::{Endpoint, Ident, Secret, quote_ident};
+use dts_types::{BinlogPosition, Endpoint, Ident, Secret, quote_ident};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 
@@ -58,6 +58,14 @@ pub enum SandboxError {
         action: &'static str,
         /// The server's error.
         source: mysql::Error,
+    },
+    /// The end of binlog could not be read.
+    #[error("sandbox {name}: reading the end of binlog")]
+    Position {
+        /// The sandbox.
+        name: String,
+        /// Why.
+        source: crate::PositionError,
     },
 }
 
@@ -416,6 +424,40 @@ impl Sandbox {
         Conn::new(self.opts()).map_err(|e| self.sql("connecting over TCP", e))
     }
 
+    /// A connection as `dts` over TCP with [`exact_session`](crate::exact_session) settings.
+    pub fn exact_conn(&self) -> Result<Conn, SandboxError> {
+        crate::exact_conn(self.opts()).map_err(|e| self.sql("connecting with exact session settings", e))
+    }
+
+    /// The [`RowDigest`](crate::RowDigest) of every row of `table` (`db`.`t`, quoted), read on
+    /// an exact session.
+    pub fn table_digest(&self, table: &str) -> Result<crate::RowDigest, SandboxError> {
+        let mut c = self.exact_conn()?;
+        crate::RowDigest::of_query(&mut c, &format!("SELECT * FROM {table}"))
+            .map_err(|e| self.sql("reading a table's rows", e))
+    }
+
+    /// A task file's `[<section>]` (`source` or `destination`) for this server's `dts` account,
+    /// its password in `<dir>/<section>.pw` (mode 0600) so it is never on a command line or in
+    /// the environment.
+    pub fn task_section(&self, section: &str, dir: &Path) -> Result<String, SandboxError> {
+        let file = password_file(&dir.join(format!("{section}.pw")), self.password.expose()).map_err(|e| {
+            SandboxError::Io { name: self.name().to_string(), action: "writing a password file", source: e }
+        })?;
+        Ok(format!(
+            "[{section}]\nhost = \"{}\"\nport = {}\nuser = \"{USER}\"\npassword_file = \"{}\"\n",
+            self.host(),
+            self.port,
+            file.display()
+        ))
+    }
+
+    /// The server's current end of binlog (see [`binlog_position`](crate::binlog_position)).
+    pub fn binlog_position(&self) -> Result<BinlogPosition, SandboxError> {
+        let mut c = self.conn()?;
+        crate::binlog_position(&mut c).map_err(|e| SandboxError::Position { name: self.name().to_string(), source: e })
+    }
+
     /// A connection as root over the server's socket.
     pub fn root_conn(&self) -> Result<Conn, SandboxError> {
         let o = OptsBuilder::new()
@@ -492,6 +534,18 @@ impl Sandbox {
         let log = self.error_log();
         SandboxError::StartFailed { name: self.settings.name.clone(), what, tail: tail(&log, offset), log }
     }
+}
+
+/// Writes `password` to `path` (its directory created), readable by its owner only (mode
+/// 0600), as a task file's `password_file` wants it; returns `path`.
+pub fn password_file(path: &Path, password: &str) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    fs::write(path, password)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    Ok(path.to_path_buf())
 }
 
 impl Drop for Sandbox {

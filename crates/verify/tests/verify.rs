@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dts_schema::{DatabaseRule, Selection, TableRule};
-use dts_testkit::{Sandbox, shared_pair};
+use dts_testkit::{Sandbox, replica_server_id, shared_pair};
 use dts_types::{BinlogPosition, Ident};
 use dts_verify::{Progress, VerifyOptions};
 use mysql::prelude::Queryable;
@@ -222,9 +222,8 @@ fn a_comparison_during_a_write_workload_reports_no_false_difference() {
     let pair = shared_pair();
     let source = &pair.source;
     let db = source.fresh_database("vf_live").unwrap();
-    let replica = Sandbox::builder("verify-replica").server_id(77).start().unwrap();
-    let start: mysql::Row = source.conn().unwrap().query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    let (file, pos): (String, u64) = (start.get(0).unwrap(), start.get(1).unwrap());
+    let replica = Sandbox::builder("verify-replica").server_id(replica_server_id()).start().unwrap();
+    let BinlogPosition { file, offset: pos } = source.binlog_position().unwrap();
     run_sql(
         source,
         db.as_str(),
@@ -289,11 +288,8 @@ fn a_comparison_during_a_write_workload_reports_no_false_difference() {
         eprintln!("during the workload: {} row(s) unsettled", aware.unsettled());
     });
     // Caught up and quiet: identical without any help.
-    let end: mysql::Row = source.conn().unwrap().query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    assert!(ReplicaProgress(&replica).wait_applied(
-        &BinlogPosition::new(end.get::<String, _>(0).unwrap(), end.get(1).unwrap()),
-        Duration::from_secs(30)
-    ));
+    let end = source.binlog_position().unwrap();
+    assert!(ReplicaProgress(&replica).wait_applied(&end, Duration::from_secs(30)));
     let r = dts_verify::run(&source.opts(), &replica.opts(), &select(&db), &options(), None).unwrap();
     assert!(r.identical(), "{}", r.to_table());
 }

@@ -1,123 +1,51 @@
-//! The applier against real servers, fed from the source's binlog: mixed workloads, kill -9 and
+//! The applier against real servers, fed from the source's binlog through the task's own input
+//! (`dts_task::BinlogInput`, built from a task file): mixed workloads, kill -9 and
 //! resume, killed connections, unique-key swaps, keyless duplicates, a huge transaction.
+//!
+//! These live here, not in dts-applier's tests: dts-applier cannot dev-depend on dts-task (a
+//! cycle would build two copies of the applier's types), and a private copy of the binlog glue
+//! would test another path than the one the task uses.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use dts_applier::{Applier, ApplyOptions, Ddl, Input, InputSource, RowTarget};
-use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
-use dts_schema::{DatabaseRule, Selection};
-use dts_schema::{Decision, TranslateConfig, Translator};
-use dts_testkit::{Sandbox, shared_pair};
-use dts_types::{BinlogPosition, Ident, SourcePosition, TableId};
+use dts_applier::{Applier, ApplyOptions, Input, InputSource};
+use dts_task::BinlogInput;
+use dts_task::Config;
+use dts_testkit::{RowDigest, Sandbox, binlog_position, replica_server_id, shared_pair};
+use dts_types::{BinlogPosition, Ident, SourcePosition};
+use mysql::Conn;
 use mysql::prelude::Queryable;
-use mysql::{Conn, Opts, OptsBuilder};
 
-/// The binary's glue, in small: the binlog of one database, mapped to another.
-struct BinlogInput {
-    source: Opts,
-    start: BinlogPosition,
-    src_db: Ident,
-    dst_db: Ident,
-    server_id: u32,
-    reader: Option<BinlogReader>,
-    translator: Translator,
+/// A task file for `db` on the source renamed to `target` on the destination; the tests feed
+/// the applier through the task's own binlog input, built from it.
+fn task_file(db: &Ident, target: &Ident) -> PathBuf {
+    let pair = shared_pair();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("apply-{}", std::process::id()));
+    let text = format!(
+        "{}\n{}\n[task]\nname = \"apply_{db}\"\nserver_id = {}\nheartbeat = false\n\n\
+         [[objects]]\ndatabase = \"{db}\"\nrename = \"{target}\"\n",
+        pair.source.task_section("source", &dir).unwrap(),
+        pair.destination.task_section("destination", &dir).unwrap(),
+        replica_server_id(),
+    );
+    let path = dir.join(format!("{db}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
-impl BinlogInput {
-    fn new(source: Opts, start: BinlogPosition, src_db: &Ident, dst_db: &Ident) -> Self {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(9_000_000);
-        let selection = Selection {
-            databases: vec![DatabaseRule {
-                database: src_db.to_string(),
-                rename: Some(dst_db.to_string()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        BinlogInput {
-            source,
-            start,
-            src_db: src_db.clone(),
-            dst_db: dst_db.clone(),
-            // Unique across the processes of this binary (children included): the source drops a
-            // replica whose server_id another one registers with.
-            server_id: 0x4000_0000
-                | (std::process::id() % 0x10_0000) << 8
-                | (NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 256),
-            reader: None,
-            translator: Translator::new(TranslateConfig { selection, ..Default::default() }),
-        }
-    }
+/// The task's binlog input for the task file at `path`, from `start` (or the applier's
+/// checkpoint) to the source's end of binlog now.
+fn binlog_input(path: &Path, start: &BinlogPosition) -> BinlogInput {
+    let config = Config::load(path).unwrap();
+    BinlogInput::new(&config, start.clone(), Arc::new(AtomicBool::new(false)), true, Arc::default())
 }
 
-impl InputSource for BinlogInput {
-    fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), dts_applier::InputError> {
-        let at = from.map_or(self.start.clone(), |p| p.binlog.clone());
-        let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at));
-        o.stop_at_end = true;
-        self.reader = None;
-        self.reader = Some(
-            BinlogReader::connect(self.source.clone(), o, ReaderParts::default())
-                .map_err(dts_applier::InputError::new)?,
-        );
-        Ok(())
-    }
-
-    fn next_input(&mut self) -> Option<Result<Input, dts_applier::InputError>> {
-        loop {
-            let item = match self.reader.as_mut()?.next()? {
-                Ok(i) => i,
-                Err(e) => return Some(Err(dts_applier::InputError::new(e))),
-            };
-            return Some(Ok(match item {
-                Item::Begin(_) => Input::Begin,
-                Item::Commit(p) => Input::Commit(p),
-                Item::Heartbeat(_) => Input::Idle,
-                Item::Row(tc) => {
-                    if tc.table.id.database != self.src_db {
-                        continue;
-                    }
-                    let names: Vec<Ident> = tc.table.columns.iter().map(|c| c.name.clone()).collect();
-                    let target = TableId::new(self.dst_db.clone(), tc.table.id.table.clone());
-                    Input::Row { target: Arc::new(RowTarget::identity(target, &names)), change: tc.change }
-                }
-                Item::Statement(s) => {
-                    let ctx = &s.context;
-                    match self.translator.translate(
-                        &s.sql_lossy(),
-                        ctx.database.as_deref(),
-                        ctx.sql_mode.unwrap_or(0) & 4 != 0,
-                    ) {
-                        Ok(Decision::Apply { statements, database, .. }) => Input::Ddl(Ddl {
-                            statements,
-                            database,
-                            sql_mode: ctx.sql_mode,
-                            time_zone: ctx.time_zone.clone(),
-                            charset: ctx.charset,
-                            timestamp: Some((ctx.timestamp, ctx.microseconds)),
-                        }),
-                        Ok(Decision::Skip { .. }) => continue,
-                        Err(e) => return Some(Err(dts_applier::InputError::new(e))),
-                    }
-                }
-            }));
-        }
-    }
-}
-
-fn master_pos(c: &mut Conn) -> BinlogPosition {
-    let row: mysql::Row = c.query_first("SHOW MASTER STATUS").unwrap().unwrap();
-    BinlogPosition::new(row.get::<String, _>(0).unwrap(), row.get::<u64, _>(1).unwrap())
-}
-
-fn rows(sb: &Sandbox, table: &str) -> Vec<Vec<mysql::Value>> {
-    let mut c =
-        Conn::new(OptsBuilder::from_opts(sb.opts()).init(dts_types::session::init_statements().to_vec())).unwrap();
-    let rs: Vec<mysql::Row> = c.exec(format!("SELECT * FROM {table}"), ()).unwrap();
-    let mut v: Vec<Vec<mysql::Value>> = rs.into_iter().map(|r| r.unwrap()).collect();
-    v.sort_by_cached_key(|r| format!("{r:?}"));
-    v
+/// Every row of a table as exact bytes, in any order.
+fn rows(sb: &Sandbox, table: &str) -> RowDigest {
+    sb.table_digest(table).unwrap()
 }
 
 /// A source database and an empty destination copy of its tables, with the position before
@@ -136,7 +64,7 @@ fn setup(prefix: &str, ddl: &[&str]) -> (Ident, Ident, BinlogPosition) {
         d.query_drop(format!("USE {}", target.quoted())).unwrap();
         d.query_drop(*stmt).unwrap();
     }
-    let start = master_pos(&mut s);
+    let start = binlog_position(&mut s).unwrap();
     (db, target, start)
 }
 
@@ -206,21 +134,46 @@ fn mixed_workload(workers: usize) {
         .query_drop(format!("ALTER TABLE {}.kv ADD COLUMN extra INT DEFAULT 7", db.quoted()))
         .unwrap();
     workload(&pair.source, &db, 500, 7);
-    let mut input = BinlogInput::new(pair.source.opts(), start, &db, &target);
+    let task = task_file(&db, &target);
     let mut o = ApplyOptions::new(&format!("mixed_{db}"));
     o.workers = workers;
     o.group_transactions = 20;
     let mut a = Applier::new(pair.destination.opts(), o).unwrap();
-    let stats = a.run(&mut input).unwrap();
+    let stats = a.run(&mut binlog_input(&task, &start)).unwrap();
     assert!(stats.ddl_failed.is_empty(), "{:?}", stats.ddl_failed);
     assert_eq!(stats.ddl_applied, 1);
     assert!(stats.row_changes > 1000);
     assert!(stats.commits < stats.transactions, "small transactions are grouped: {stats:?}");
     check(&db, &target);
     // Applying again from the checkpoint changes nothing.
-    let again = a.run(&mut input).unwrap();
+    let again = a.run(&mut binlog_input(&task, &start)).unwrap();
     assert_eq!(again.row_changes, stats.row_changes, "nothing after the checkpoint");
     check(&db, &target);
+}
+
+/// The applier restarts its input from the checkpoint after an error: whatever the input handed
+/// over before (even the last transaction before the end it was to stop at) comes again.
+#[test]
+fn the_input_restarted_from_the_checkpoint_hands_the_transactions_over_again() {
+    let pair = shared_pair();
+    let (db, target, start) = setup("ap_restart", &["CREATE TABLE kv (id INT PRIMARY KEY, v BIGINT, s VARCHAR(200))"]);
+    let mut s = pair.source.conn().unwrap();
+    for i in 1..=3 {
+        s.query_drop(format!("INSERT INTO {}.kv VALUES ({i}, {i}, 'x')", db.quoted())).unwrap();
+    }
+    let mut input = binlog_input(&task_file(&db, &target), &start);
+    let rows = |input: &mut BinlogInput| {
+        let mut n = 0;
+        while let Some(item) = input.next_input() {
+            n += u32::from(matches!(item.unwrap(), Input::Row { .. }));
+        }
+        n
+    };
+    input.start(None).unwrap();
+    assert_eq!(rows(&mut input), 3, "to the end of binlog as it was at the start");
+    // As after an error with nothing committed: from the position before the three.
+    input.start(Some(&SourcePosition { binlog: start.clone(), gtid: None })).unwrap();
+    assert_eq!(rows(&mut input), 3, "again after the restart");
 }
 
 #[test]
@@ -231,7 +184,7 @@ fn rows_already_in_the_destination_are_overwritten_and_counted() {
     let mut d = pair.destination.conn().unwrap();
     // Row 2 exists on the source before the sync starts, but not on the destination.
     s.query_drop(format!("INSERT INTO {}.kv VALUES (2, 2, 'b')", db.quoted())).unwrap();
-    let start = master_pos(&mut s);
+    let start = binlog_position(&mut s).unwrap();
     // Rows 1, 3 and 5 are on the destination already (stale or extra).
     d.query_drop(format!("INSERT INTO {}.kv VALUES (1, -1, 'stale'), (3, 3, 'extra'), (5, 5, 'e')", target.quoted()))
         .unwrap();
@@ -242,18 +195,18 @@ fn rows_already_in_the_destination_are_overwritten_and_counted() {
     s.query_drop(format!("INSERT INTO {}.kv VALUES (5, 50, 'e2')", db.quoted())).unwrap();
     s.query_drop(format!("INSERT INTO {}.kv VALUES (6, 6, 'f')", db.quoted())).unwrap();
     // Row 6 vanishes from the destination before its delete arrives: nothing to delete.
-    let mut input = BinlogInput::new(pair.source.opts(), start.clone(), &db, &target);
+    let task = task_file(&db, &target);
     let mut a = Applier::new(pair.destination.opts(), ApplyOptions::new(&format!("conflict_{db}"))).unwrap();
-    a.run(&mut input).unwrap();
+    a.run(&mut binlog_input(&task, &start)).unwrap();
     d.query_drop(format!("DELETE FROM {}.kv WHERE id = 6", target.quoted())).unwrap();
     s.query_drop(format!("DELETE FROM {}.kv WHERE id = 6", db.quoted())).unwrap();
-    let stats = a.run(&mut input).unwrap();
+    // A new input: the first one stopped at the end of binlog as it was then.
+    let stats = a.run(&mut binlog_input(&task, &start)).unwrap();
     assert_eq!(stats.insert_existing, 2, "rows 1 and 5 existed: {stats:?}");
     assert_eq!(stats.update_missing, 1, "row 2 was missing: {stats:?}");
     assert_eq!(stats.delete_missing, 1, "row 6 was gone: {stats:?}");
     let got: Vec<(i32, i64)> = d.query(format!("SELECT id, v FROM {}.kv ORDER BY id", target.quoted())).unwrap();
     assert_eq!(got, vec![(1, 1), (2, 20), (3, 3), (5, 50)]);
-    let _ = start;
 }
 
 #[test]
@@ -287,7 +240,7 @@ fn swaps(workers: usize) {
         s.query_drop(format!("UPDATE u SET name = 'X{}' WHERE id = 2", i + 1000)).unwrap();
         s.query_drop(format!("UPDATE u SET name = 'X{i}' WHERE id = 2")).ok();
     }
-    let mut input = BinlogInput::new(pair.source.opts(), start, &db, &target);
+    let mut input = binlog_input(&task_file(&db, &target), &start);
     let mut o = ApplyOptions::new(&format!("swap_{db}"));
     o.workers = workers;
     o.group_transactions = 2;
@@ -306,7 +259,7 @@ fn connections_killed_during_apply_resume_from_the_checkpoint() {
     let pair = shared_pair();
     let (db, target, start) = setup("ap_killconn", TABLES);
     workload(&pair.source, &db, 4000, 99);
-    let mut input = BinlogInput::new(pair.source.opts(), start, &db, &target);
+    let mut input = binlog_input(&task_file(&db, &target), &start);
     let mut o = ApplyOptions::new(&format!("killconn_{db}"));
     o.group_transactions = 5;
     o.rows_per_sec = 2000;
@@ -318,8 +271,10 @@ fn connections_killed_during_apply_resume_from_the_checkpoint() {
         std::thread::spawn(move || {
             let mut c = Conn::new(opts).unwrap();
             let mut kills = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(50));
+            // A statement runs for a fraction of a millisecond between throttled pauses: look
+            // often, let the applier get on for a while after a kill, and stop after a few.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && kills < 5 {
+                std::thread::sleep(Duration::from_millis(5));
                 // Only this test's applier: its statements name its database or its task.
                 let ids: Vec<u64> = c
                     .exec(
@@ -331,6 +286,7 @@ fn connections_killed_during_apply_resume_from_the_checkpoint() {
                 if let Some(id) = ids.first() {
                     if c.query_drop(format!("KILL CONNECTION {id}")).is_ok() {
                         kills += 1;
+                        std::thread::sleep(Duration::from_millis(200));
                     }
                 }
             }
@@ -341,7 +297,7 @@ fn connections_killed_during_apply_resume_from_the_checkpoint() {
     let stats = a.run(&mut input).unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let kills = killer.join().unwrap();
-    assert!(kills > 0 && stats.restarts > 0, "kills {kills}, restarts {} ({task})", stats.restarts);
+    assert!(kills > 0 && stats.restarts > 0, "kills {kills}, restarts {} ({task}): {stats:?}", stats.restarts);
     check(&db, &target);
 }
 
@@ -351,59 +307,23 @@ const CHILD: &str = "DTS_APPLIER_CHILD";
 fn child_applies_until_killed() {
     let Ok(spec) = std::env::var(CHILD) else { return };
     let p: Vec<&str> = spec.split('|').collect();
-    let opts = |port: &str| -> Opts {
-        OptsBuilder::new()
-            .ip_or_hostname(Some("127.0.0.1"))
-            .tcp_port(port.parse().unwrap())
-            .user(Some("dts"))
-            .pass(std::env::var(format!("DTS_PW_{port}")).ok())
-            .prefer_socket(false)
-            .into()
-    };
-    let start = BinlogPosition::new(p[2], p[3].parse().unwrap());
-    let (db, target) = (Ident::new(p[4]).unwrap(), Ident::new(p[5]).unwrap());
-    let mut input = BinlogInput::new(opts(p[0]), start, &db, &target);
-    let mut o = ApplyOptions::new(p[6]);
+    let task = PathBuf::from(p[0]);
+    let start = BinlogPosition::new(p[1], p[2].parse().unwrap());
+    let mut o = ApplyOptions::new(p[3]);
     o.group_transactions = 3;
-    o.rows_per_sec = p[7].parse().unwrap();
-    o.workers = p[8].parse().unwrap();
-    let stats = Applier::new(opts(p[1]), o).unwrap().run(&mut input).unwrap();
-    if let Some(hwm) = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-    {
-        println!("APPLIED {} rows, {hwm}", stats.row_changes);
-    }
+    o.rows_per_sec = p[4].parse().unwrap();
+    o.workers = p[5].parse().unwrap();
+    let destination = Config::load(&task).unwrap().destination.opts();
+    let stats = Applier::new(destination, o).unwrap().run(&mut binlog_input(&task, &start)).unwrap();
+    println!("APPLIED {} rows, peak {} KiB", stats.row_changes, dts_testkit::peak_rss_kib());
 }
 
-fn spawn_child(
-    db: &Ident,
-    target: &Ident,
-    start: &BinlogPosition,
-    task: &str,
-    rate: u64,
-    workers: usize,
-) -> std::process::Child {
-    let pair = shared_pair();
-    let (src, dst) = (&pair.source, &pair.destination);
+/// This test binary again, running only [`child_applies_until_killed`] for the task file
+/// `task_file` (passwords in files, so none on the command line or in the environment).
+fn spawn_child(task_file: &Path, start: &BinlogPosition, task: &str, rate: u64, workers: usize) -> std::process::Child {
     std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_applies_until_killed", "--test-threads=1", "--nocapture"])
-        .env(
-            CHILD,
-            format!(
-                "{}|{}|{}|{}|{}|{}|{}|{}|{workers}",
-                src.port(),
-                dst.port(),
-                start.file,
-                start.offset,
-                db,
-                target,
-                task,
-                rate
-            ),
-        )
-        .env(format!("DTS_PW_{}", src.port()), src.password().expose())
-        .env(format!("DTS_PW_{}", dst.port()), dst.password().expose())
+        .env(CHILD, format!("{}|{}|{}|{task}|{rate}|{workers}", task_file.display(), start.file, start.offset))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -431,9 +351,10 @@ fn kill_9(workers: usize) {
     let (db, target, start) = setup(&format!("ap_kill9_{workers}"), TABLES);
     workload(&pair.source, &db, 3000, 1234);
     let task = format!("kill9_{db}");
+    let file = task_file(&db, &target);
     let mut x = 0x2545_f491_4f6c_dd1du64;
     for round in 0..5 {
-        let mut child = spawn_child(&db, &target, &start, &task, 3000, workers);
+        let mut child = spawn_child(&file, &start, &task, 3000, workers);
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -442,7 +363,7 @@ fn kill_9(workers: usize) {
         child.wait().unwrap();
         let _ = round;
     }
-    let out = spawn_child(&db, &target, &start, &task, 0, workers).wait_with_output().unwrap();
+    let out = spawn_child(&file, &start, &task, 0, workers).wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "the last run finished: {}\n{}",
@@ -468,7 +389,7 @@ fn a_million_row_transaction_applies_within_the_memory_bound() {
         .unwrap()
         .query_drop(format!("INSERT INTO {}.big SELECT seq, seq FROM mysql.seq_1_to_1000000", db.quoted()))
         .unwrap();
-    let out = spawn_child(&db, &target, &start, &format!("huge_{db}"), 0, 4).wait_with_output().unwrap();
+    let out = spawn_child(&task_file(&db, &target), &start, &format!("huge_{db}"), 0, 4).wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -477,6 +398,7 @@ fn a_million_row_transaction_applies_within_the_memory_bound() {
     );
     let line = stdout.lines().find_map(|l| l.split_once("APPLIED ").map(|x| x.1)).unwrap_or_else(|| panic!("{stdout}"));
     let kb: u64 = line.split_whitespace().rev().nth(1).unwrap().parse().unwrap();
+    assert!(kb > 0, "no peak RSS measured: {line}");
     assert!(kb < 256 * 1024, "peak RSS {kb} KiB for a 1M-row transaction");
     let n: u64 = pair
         .destination

@@ -1,0 +1,571 @@
+//! The end-to-end cases of `tests/cases/`: one folder a case (its task file, the SQL run on the
+//! source before and during sync, and what must hold afterwards), each run through the
+//! `dts-sync` binary against the shared pair of real servers, in databases of its own.
+//! The case format is in `tests/cases/README.md`.
+//!
+//! `CASE=name` (or `CASE=a,b`) runs only those cases; `CASE_JOBS=n` runs n cases at once
+//! (default 3). Every failing case is reported by name with its reason.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use dts_task::config::Config;
+use dts_testkit::{RowDigest, Sandbox, replica_server_id, shared_pair};
+use dts_types::{Ident, quote_ident};
+use mysql::prelude::Queryable;
+use serde::Deserialize;
+
+/// A password no server has: the wrong-password cases use it, and no output may show it.
+const WRONG_PASSWORD: &str = "wrong-password-xyz";
+
+/// `case.toml`: how a case runs and what must hold afterwards.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    /// The dts-sync command of a stop case (`run`, `precheck`, `status`, ...).
+    #[serde(default = "run_command")]
+    command: String,
+    /// Extra arguments to every `run` (identical cases) or to `command` (stop cases).
+    #[serde(default)]
+    run_args: Vec<String>,
+    expect: Expect,
+    /// When `during.sql` runs.
+    during: Option<During>,
+    #[serde(default)]
+    kill_9: Kill9,
+    /// The full copy's rate limit (`{rows_per_sec}` in task.toml) until the runner has stopped
+    /// the copy; the resumed runs copy unthrottled.
+    copy_rows_per_sec: Option<u64>,
+    /// What `dts-sync status --json` says at the end.
+    #[serde(default)]
+    status: StatusExpect,
+    /// Destination table => its columns, in order.
+    #[serde(default)]
+    columns: BTreeMap<String, Vec<String>>,
+    /// Source table => more than this many of its rows are selected.
+    #[serde(default)]
+    min_rows: BTreeMap<String, u64>,
+}
+
+fn run_command() -> String {
+    "run".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+enum Expect {
+    /// `"identical"`: every selected table ends with the source's rows, exactly.
+    Identical(IdenticalWord),
+    /// `command` exits with `exit`, its output naming every one of `stop_contains`.
+    Stop { stop_contains: Vec<String>, exit: i32 },
+    /// `precheck --json` exits 1 with the item `precheck_fails` a failure.
+    PrecheckFails { precheck_fails: String, found_contains: Option<String> },
+}
+
+#[derive(Debug, Deserialize)]
+enum IdenticalWord {
+    #[serde(rename = "identical")]
+    Identical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum During {
+    /// After precheck, before the task first runs (and so before its snapshot).
+    BeforeSnapshot,
+    /// In the middle of the full copy: the run is killed once status says `full`, the SQL runs,
+    /// the task resumes.
+    Copy,
+    /// After the task has caught up once; the next run applies it from the binlog.
+    Incremental,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Kill9 {
+    /// Runs killed with SIGKILL during the full copy (which must still be on afterwards).
+    #[serde(default)]
+    copy: u32,
+    /// Runs killed with SIGKILL during incremental sync (under the writer, if any).
+    #[serde(default)]
+    incremental: u32,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusExpect {
+    phase: Option<String>,
+    /// Dotted paths into the status JSON that must be numbers above 0.
+    #[serde(default)]
+    nonzero: Vec<String>,
+}
+
+/// One case folder, read.
+#[derive(Debug)]
+struct Case {
+    name: String,
+    dir: PathBuf,
+    spec: Spec,
+}
+
+/// The files a case folder may hold (see tests/cases/README.md).
+const CASE_FILES: &[&str] =
+    &["README", "case.toml", "task.toml", "before.sql", "destination.sql", "during.sql", "writer.sql"];
+
+/// Where this test binary's cases keep their filled-in task files (one folder a case).
+fn runs_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cases-{}", std::process::id()))
+}
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases")
+}
+
+fn discover() -> Vec<Case> {
+    let only: Option<Vec<String>> =
+        std::env::var("CASE").ok().filter(|s| !s.is_empty()).map(|s| s.split(',').map(str::to_string).collect());
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(cases_dir()).expect("tests/cases") {
+        let dir = entry.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        if only.as_ref().is_some_and(|o| !o.contains(&name)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(dir.join("case.toml")).unwrap_or_else(|e| panic!("{name}/case.toml: {e}"));
+        let spec: Spec = toml::from_str(&text).unwrap_or_else(|e| panic!("{name}/case.toml: {e}"));
+        for f in ["task.toml", "README"] {
+            assert!(dir.join(f).is_file(), "case {name} has no {f}");
+        }
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().file_name().to_string_lossy().to_string();
+            assert!(CASE_FILES.contains(&f.as_str()), "case {name}: {f} is none of {CASE_FILES:?}");
+        }
+        assert_eq!(
+            spec.during.is_some(),
+            dir.join("during.sql").is_file(),
+            "case {name}: `during` and during.sql go together"
+        );
+        cases.push(Case { name, dir, spec });
+    }
+    if let Some(o) = &only {
+        for n in o {
+            assert!(cases.iter().any(|c| &c.name == n), "CASE={n}: no folder tests/cases/{n}");
+        }
+    }
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    cases
+}
+
+#[test]
+fn every_case_in_tests_cases() {
+    let cases = discover();
+    assert!(!cases.is_empty(), "no case in {}", cases_dir().display());
+    let jobs: usize = std::env::var("CASE_JOBS").ok().and_then(|j| j.parse().ok()).unwrap_or(3).max(1);
+    shared_pair();
+    let queue = Mutex::new(cases.into_iter());
+    let results: Mutex<Vec<(String, Result<Duration, String>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                loop {
+                    let Some(case) = queue.lock().unwrap().next() else { break };
+                    let t = Instant::now();
+                    let name = case.name.clone();
+                    let outcome = std::thread::Builder::new()
+                        .name(name.clone())
+                        .spawn(move || run_case(&case))
+                        .unwrap()
+                        .join()
+                        .map(|()| t.elapsed())
+                        .map_err(|p| {
+                            p.downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_default()
+                        });
+                    results.lock().unwrap().push((name, outcome));
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap();
+    // Empty unless a case failed.
+    let _ = std::fs::remove_dir(runs_dir());
+    let mut failed = Vec::new();
+    for (name, r) in &results {
+        match r {
+            Ok(t) => eprintln!("case {name}: ok ({:.1} s)", t.as_secs_f64()),
+            Err(why) => failed.push(format!("case {name} FAILED:\n{why}")),
+        }
+    }
+    assert!(failed.is_empty(), "{} of {} cases failed:\n\n{}", failed.len(), results.len(), failed.join("\n\n"));
+}
+
+/// Where a case runs: its database, task file and placeholders.
+struct Run<'a> {
+    case: &'a Case,
+    db: Ident,
+    task_file: PathBuf,
+    placeholders: Vec<(String, String)>,
+    /// Every password a server or case uses: none may appear in any output.
+    secrets: Vec<String>,
+}
+
+fn run_case(case: &Case) {
+    let pair = shared_pair();
+    let db = pair.source.fresh_database(&format!("case_{}", case.name)).unwrap();
+    let dir = runs_dir().join(db.as_str());
+    std::fs::create_dir_all(&dir).unwrap();
+    let password_file = |name: &str, password: &str| {
+        dts_testkit::password_file(&dir.join(name), password).unwrap().display().to_string()
+    };
+    let unused_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let placeholders = vec![
+        ("{db}".into(), db.to_string()),
+        ("{task}".into(), db.to_string()),
+        ("{server_id}".into(), replica_server_id().to_string()),
+        ("{source.port}".into(), pair.source.port().to_string()),
+        ("{source.user}".into(), pair.source.user().to_string()),
+        ("{source.password_file}".into(), password_file("source.pw", pair.source.password().expose())),
+        ("{destination.port}".into(), pair.destination.port().to_string()),
+        ("{destination.user}".into(), pair.destination.user().to_string()),
+        ("{destination.password_file}".into(), password_file("destination.pw", pair.destination.password().expose())),
+        ("{wrong_password_file}".into(), password_file("wrong.pw", WRONG_PASSWORD)),
+        ("{unused_port}".into(), unused_port.to_string()),
+    ];
+    let run = Run {
+        case,
+        db,
+        task_file: dir.join("task.toml"),
+        placeholders,
+        secrets: vec![
+            pair.source.password().expose().to_string(),
+            pair.destination.password().expose().to_string(),
+            WRONG_PASSWORD.to_string(),
+        ],
+    };
+    run.write_task_file(case.spec.copy_rows_per_sec.unwrap_or(0));
+    run.source_sql("before.sql");
+    run.sql_file(&pair.destination, None, "destination.sql");
+    match &case.spec.expect {
+        Expect::Identical(_) => run.identical(),
+        Expect::Stop { stop_contains, exit } => {
+            let out = run.dts_sync(&case.spec.command, &case.spec.run_args);
+            let all = run.output_text(&out);
+            assert_eq!(out.status.code(), Some(*exit), "{} exit code\n{all}", case.spec.command);
+            for s in stop_contains {
+                assert!(all.contains(s.as_str()), "the output does not name {s:?}:\n{all}");
+            }
+        }
+        Expect::PrecheckFails { precheck_fails, found_contains } => {
+            let out = run.dts_sync("precheck", &["--json".to_string()]);
+            let all = run.output_text(&out);
+            assert_eq!(out.status.code(), Some(1), "precheck exit code\n{all}");
+            let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {all}"));
+            let item = j["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|i| i["id"] == precheck_fails.as_str()))
+                .unwrap_or_else(|| panic!("no precheck item {precheck_fails}: {all}"));
+            assert_eq!(item["status"], "failure", "{item}");
+            if let Some(f) = found_contains {
+                assert!(item["found"].as_str().unwrap_or_default().contains(f.as_str()), "{item}");
+            }
+        }
+    }
+    // Kept when the case fails, to look at.
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+impl Run<'_> {
+    /// `text` with every placeholder filled; a `{name}` that is no placeholder is a mistake in
+    /// the case (`{i}` is the writer's round, `{rows_per_sec}` the task file's throttle).
+    fn fill(&self, text: &str) -> String {
+        let filled = self.placeholders.iter().fold(text.to_string(), |t, (k, v)| t.replace(k.as_str(), v));
+        for word in filled.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(w, _)| w)) {
+            let placeholder_like =
+                !word.is_empty() && word.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+            assert!(
+                !placeholder_like || word == "i" || word == "rows_per_sec",
+                "case {}: {{{word}}} is no placeholder (see tests/cases/README.md)",
+                self.case.name
+            );
+        }
+        filled
+    }
+
+    fn write_task_file(&self, rows_per_sec: u64) {
+        let text = std::fs::read_to_string(self.case.dir.join("task.toml")).unwrap();
+        let text = self.fill(&text).replace("{rows_per_sec}", &rows_per_sec.to_string());
+        std::fs::write(&self.task_file, text).unwrap();
+    }
+
+    /// Runs a case's SQL file on the source, in the case's database, if the case has it.
+    fn source_sql(&self, file: &str) {
+        self.sql_file(&shared_pair().source, Some(&self.db), file);
+    }
+
+    /// Runs a case's SQL file on `sb` (in `database`, if given), if the case has it.
+    fn sql_file(&self, sb: &Sandbox, database: Option<&Ident>, file: &str) {
+        let Ok(text) = std::fs::read_to_string(self.case.dir.join(file)) else { return };
+        let mut c = sb.conn().unwrap();
+        if let Some(db) = database {
+            c.query_drop(format!("USE {}", db.quoted())).unwrap();
+        }
+        for stmt in statements(&self.fill(&text)) {
+            c.query_drop(&stmt).unwrap_or_else(|e| panic!("{file}: {stmt}: {e}"));
+        }
+    }
+
+    fn command(&self, cmd: &str, args: &[String]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dts-sync"));
+        c.arg(cmd).args(args).arg("--config").arg(&self.task_file).env("DTS_LOG", "warn");
+        c
+    }
+
+    fn dts_sync(&self, cmd: &str, args: &[String]) -> Output {
+        let out = self.command(cmd, args).output().unwrap();
+        let all = self.output_text(&out);
+        for s in &self.secrets {
+            assert!(!all.contains(s.as_str()), "a password is in the output of {cmd}:\n{all}");
+        }
+        out
+    }
+
+    fn output_text(&self, out: &Output) -> String {
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    }
+
+    /// Runs `cmd`, which must succeed; returns its stdout.
+    #[track_caller]
+    fn ok(&self, cmd: &str, args: &[&str]) -> String {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let out = self.dts_sync(cmd, &args);
+        assert!(out.status.success(), "{cmd} {args:?}: exit {:?}\n{}", out.status.code(), self.output_text(&out));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn run_until_caught_up(&self) {
+        let mut args = vec!["--exit-when-caught-up"];
+        args.extend(self.case.spec.run_args.iter().map(String::as_str));
+        self.ok("run", &args);
+    }
+
+    fn spawn_run(&self) -> Child {
+        self.command("run", &self.case.spec.run_args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let text = self.ok("status", &["--json"]);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+
+    /// The whole life of a task that must end identical: precheck, the interruptions and SQL
+    /// the case asks for, catch-up runs, then every check.
+    fn identical(&self) {
+        let spec = &self.case.spec;
+        let pre = self.ok("precheck", &[]);
+        assert!(pre.contains("the task may start"), "{pre}");
+        if spec.during == Some(During::BeforeSnapshot) {
+            self.source_sql("during.sql");
+        }
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..spec.kill_9.copy {
+            let mut child = self.spawn_run();
+            std::thread::sleep(Duration::from_millis(200 + xorshift(&mut x) % 500));
+            kill_9(&mut child);
+        }
+        if spec.kill_9.copy > 0 {
+            let st = self.status();
+            assert_eq!(st["phase"], "full", "still copying after {} kills: {st}", spec.kill_9.copy);
+        }
+        if spec.during == Some(During::Copy) {
+            let mut child = self.spawn_run();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while self.status()["phase"] != "full" {
+                assert!(Instant::now() < deadline, "never reached the full copy: {}", self.status());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            kill_9(&mut child);
+            self.source_sql("during.sql");
+        }
+        // The throttle is only for the interruptions above.
+        self.write_task_file(0);
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let writer = self.case.dir.join("writer.sql").is_file();
+            if writer {
+                s.spawn(|| self.writer(&stop));
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            self.run_until_caught_up();
+            for _ in 0..spec.kill_9.incremental {
+                let mut child = self.spawn_run();
+                std::thread::sleep(Duration::from_millis(300 + xorshift(&mut x) % 700));
+                kill_9(&mut child);
+            }
+            if spec.during == Some(During::Incremental) {
+                self.source_sql("during.sql");
+            }
+            if writer {
+                std::thread::sleep(Duration::from_millis(700));
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+        self.run_until_caught_up();
+        self.compare_tables();
+        self.check_verify();
+        self.check_status();
+    }
+
+    /// `writer.sql` on the source again and again until `stop`, `{i}` the round (1, 2, ...);
+    /// a statement the source refuses (a key collision) is skipped, as a client would.
+    fn writer(&self, stop: &AtomicBool) {
+        let text = std::fs::read_to_string(self.case.dir.join("writer.sql")).unwrap();
+        let stmts = statements(&self.fill(&text));
+        let mut c = shared_pair().source.conn().unwrap();
+        c.query_drop(format!("USE {}", self.db.quoted())).unwrap();
+        let mut i = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            i += 1;
+            for s in &stmts {
+                let _ = c.query_drop(s.replace("{i}", &i.to_string()));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Independent of the tool: every selected source table against its destination table,
+    /// by row digest (the selected columns, the filter's rows), the destination's tables and
+    /// columns exactly the mapped ones.
+    fn compare_tables(&self) {
+        let pair = shared_pair();
+        let config = Config::load(&self.task_file).unwrap();
+        let mut src = pair.source.exact_conn().unwrap();
+        let mut dst = pair.destination.exact_conn().unwrap();
+        let columns = |c: &mut mysql::Conn, db: &str| -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
+            let rows: Vec<(String, String)> = c
+                .exec(
+                    "SELECT c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c \
+                     JOIN information_schema.TABLES t USING (TABLE_SCHEMA, TABLE_NAME) \
+                     WHERE c.TABLE_SCHEMA = ? AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
+                    (db,),
+                )
+                .unwrap();
+            let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (t, col) in rows {
+                tables.entry(t).or_default().push(col);
+            }
+            [(db.to_string(), tables)].into()
+        };
+        let catalog = columns(&mut src, self.db.as_str());
+        let mapped = config.selection.mapped(&catalog);
+        let mut expected_tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut checked: Vec<String> = Vec::new();
+        for m in &mapped {
+            let (sdb, st) = (m.source.database.as_str(), m.source.table.as_str());
+            let (tdb, tt) = (m.target.database.as_str(), m.target.table.as_str());
+            expected_tables.entry(tdb.to_string()).or_default().push(tt.to_string());
+            let pairs = m.columns.columns.clone().unwrap_or_default();
+            let (scols, tcols): (Vec<String>, Vec<String>) = pairs.into_iter().unzip();
+            let dest = columns(&mut dst, tdb);
+            let got = dest.get(tdb).and_then(|t| t.get(tt)).cloned().unwrap_or_default();
+            assert_eq!(got, tcols, "the columns of {tdb}.{tt}");
+            let list = |cols: &[String]| cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+            let filter = m.filter.as_ref().map(|f| format!(" WHERE {f}")).unwrap_or_default();
+            let sq = format!("SELECT {} FROM {}.{}{filter}", list(&scols), quote_ident(sdb), quote_ident(st));
+            let dq = format!("SELECT {} FROM {}.{}", list(&tcols), quote_ident(tdb), quote_ident(tt));
+            let s = RowDigest::of_query(&mut src, &sq).unwrap_or_else(|e| panic!("{sq}: {e}"));
+            let d = RowDigest::of_query(&mut dst, &dq).unwrap_or_else(|e| panic!("{dq}: {e}"));
+            assert_eq!(s, d, "{sdb}.{st} (source: {s}) and {tdb}.{tt} (destination: {d}) differ");
+            if let Some(min) = self.case.spec.min_rows.get(st) {
+                assert!(s.rows > *min, "{sdb}.{st}: {} rows selected, expected more than {min}", s.rows);
+            }
+            checked.push(st.to_string());
+        }
+        assert!(!checked.is_empty(), "the task selects no table of {}", self.db);
+        for (tdb, mut want) in expected_tables {
+            let mut have: Vec<String> = columns(&mut dst, &tdb).remove(&tdb).unwrap_or_default().into_keys().collect();
+            want.sort();
+            have.sort();
+            assert_eq!(have, want, "the tables of {tdb} on the destination");
+        }
+        for (table, want) in &self.case.spec.columns {
+            let m = mapped.iter().find(|m| m.target.table.as_str() == table.as_str());
+            let m = m.unwrap_or_else(|| panic!("columns: no destination table {table} in the task"));
+            let tdb = m.target.database.as_str();
+            let have = columns(&mut dst, tdb).remove(tdb).and_then(|mut t| t.remove(table.as_str()));
+            assert_eq!(have.as_ref(), Some(want), "the columns of {tdb}.{table}");
+        }
+        for t in self.case.spec.min_rows.keys() {
+            assert!(checked.contains(t), "min_rows: the task selects no table {t}");
+        }
+    }
+
+    /// The tool agrees: `dts-sync verify` finds no difference.
+    fn check_verify(&self) {
+        let out = self.dts_sync("verify", &["--json".to_string()]);
+        let all = self.output_text(&out);
+        assert_eq!(out.status.code(), Some(0), "verify\n{all}");
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {all}"));
+        assert_eq!(j["differences"], 0, "{all}");
+    }
+
+    fn check_status(&self) {
+        let st = self.status();
+        let expect = &self.case.spec.status;
+        if let Some(phase) = &expect.phase {
+            assert_eq!(st["phase"], phase.as_str(), "{st}");
+        }
+        for path in &expect.nonzero {
+            let v = path.split('.').fold(&st, |v, k| &v[k]);
+            assert!(v.as_u64().is_some_and(|n| n > 0), "{path} is {v}: {st}");
+        }
+        if st["phase"] == "incremental" {
+            // Other cases write on the shared source, so it may be ahead again: the lag is measured.
+            assert!(st["checkpoint"].is_string() && st["lag_bytes"].is_u64(), "{st}");
+            // Checked again after it ran, the task is a resumed one: its own tables are no conflict.
+            let pre = self.ok("precheck", &["--json"]);
+            assert!(pre.contains("\"passed\": true") && pre.contains("checkpoint_binlog"), "{pre}");
+        }
+    }
+}
+
+/// The statements of a SQL file: each ends with `;` at the end of a line; `--` lines are
+/// comments.
+fn statements(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with("--") {
+            continue;
+        }
+        cur.push_str(line);
+        cur.push('\n');
+        if t.ends_with(';') {
+            out.push(cur.trim().trim_end_matches(';').trim_end().to_string());
+            cur.clear();
+        }
+    }
+    assert!(cur.trim().is_empty(), "a statement without its closing `;`: {cur}");
+    out
+}
+
+fn kill_9(child: &mut Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}

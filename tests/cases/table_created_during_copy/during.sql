@@ -1,0 +1,2 @@
+CREATE TABLE late (id INT PRIMARY KEY, v VARCHAR(10));
+INSERT INTO late VALUES (1, 'a'), (2, 'b');
