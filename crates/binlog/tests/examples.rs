@@ -9,17 +9,9 @@ use std::process::Command;
 use dts_testkit::Sandbox;
 use mysql::prelude::Queryable;
 
-/// The built example `name`, next to this test binary (`target/<profile>/examples/`).
+/// The built example `name` of this package.
 fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap().join("examples");
-    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is not built: run `cargo build -p dts-binlog --examples` first (`cargo test` does it)",
-        path.display()
-    );
-    path
+    dts_testkit::example_program("dts-binlog", name)
 }
 
 #[test]

@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 mod binaries;
+mod examples;
 mod memory;
 mod position;
 mod rows;
@@ -43,6 +44,7 @@ mod shared;
 mod watchdog;
 
 pub use binaries::{MariaDbBinaries, find_binaries};
+pub use examples::example_program;
 pub use memory::peak_rss_kib;
 pub use position::{PositionError, binlog_position};
 pub use rows::RowDigest;
