@@ -427,8 +427,12 @@ impl Config {
             if let Some(ts) = &o.tables {
                 let mut rules = Vec::new();
                 for t in ts {
+                    // The full copy and verify send the SQL rendered from the parsed filter, never
+                    // the text as written.
+                    let mut rendered = None;
                     if let Some(f) = &t.filter {
                         let parsed = Filter::parse(f).map_err(|e| invalid("objects.tables.filter", e.to_string()))?;
+                        rendered = Some(parsed.sql().to_string());
                         filters.insert((o.database.clone(), t.name.clone()), parsed);
                     }
                     rules.push(TableRule {
@@ -437,7 +441,7 @@ impl Config {
                         columns: t.columns.clone(),
                         exclude_columns: t.exclude_columns.clone(),
                         column_renames: t.column_renames.clone(),
-                        filter: t.filter.clone(),
+                        filter: rendered,
                     });
                 }
                 tables = Some(rules);

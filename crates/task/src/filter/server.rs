@@ -1,0 +1,258 @@
+//! The source server decides the filter over row images: each image's filter columns go into a
+//! scratch temporary table with the source table's own column definitions, and the filter's
+//! rendered SQL selects the ones that pass.
+
+use std::collections::HashMap;
+
+use dts_types::{ColumnType, TableId, TableSchema, Value, quote_ident, session};
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder};
+
+use super::{Filter, FilterError};
+
+/// Decisions remembered per (filter, table, filter columns' values), at most this many.
+const CACHE_LIMIT: usize = 65_536;
+
+/// The column of the scratch table that numbers the images of one batch.
+const ROW_NO: &str = "dts_sync_row_no";
+
+/// Why a filter could not be decided.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The filter does not fit the table (a missing column, a JSON column).
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    /// The source refused or lost the evaluation query.
+    #[error("the source could not evaluate filter {filter:?} on rows of {table}")]
+    Server {
+        /// The filter as written.
+        filter: String,
+        /// The source table.
+        table: String,
+        /// The server's error.
+        #[source]
+        source: mysql::Error,
+    },
+    /// A value of the row image cannot be written as a literal (a NaN float).
+    #[error("a value of {table} cannot be written for the filter")]
+    Value {
+        /// The source table.
+        table: String,
+        /// What is wrong with it.
+        #[source]
+        source: dts_types::ValueError,
+    },
+}
+
+/// A scratch table: its quoted name and the filter columns it holds (positions in the row
+/// image and their types, to notice a schema change).
+struct Scratch {
+    name: String,
+    columns: Vec<(usize, ColumnType)>,
+}
+
+/// Decides filters exactly: in-process where that is exact (integer filters), otherwise on a
+/// connection of its own to the source, one round trip per batch of row images not decided
+/// before. Temporary tables are not written to a row-format binlog, so the source's binlog
+/// does not change.
+pub struct Evaluator {
+    source: Opts,
+    conn: Option<Conn>,
+    scratch: HashMap<TableId, Scratch>,
+    next_scratch: u32,
+    cache: HashMap<String, bool>,
+    /// Row images the source decided (cache misses), for the tests and the benchmark.
+    pub server_decisions: u64,
+}
+
+impl std::fmt::Debug for Evaluator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator").field("server_decisions", &self.server_decisions).finish()
+    }
+}
+
+impl Evaluator {
+    /// An evaluator asking `source` (connected at the first row only the server can decide).
+    pub fn new(source: Opts) -> Self {
+        Evaluator {
+            source,
+            conn: None,
+            scratch: HashMap::new(),
+            next_scratch: 0,
+            cache: HashMap::new(),
+            server_decisions: 0,
+        }
+    }
+
+    /// Whether each of `rows` (in `schema`'s column order) passes `filter`: the condition is
+    /// true on the source (not false, not unknown).
+    pub fn decide(&mut self, filter: &Filter, schema: &TableSchema, rows: &[&[Value]]) -> Result<Vec<bool>, EvalError> {
+        filter.check_columns(schema)?;
+        let mut out: Vec<Option<bool>> = rows.iter().map(|r| filter.decide_in_process(schema, r)).collect();
+        if out.iter().all(Option::is_some) {
+            return Ok(out.into_iter().map(|b| b == Some(true)).collect());
+        }
+        let positions = positions(filter, schema);
+        if self.scratch.get(&schema.id).is_some_and(|s| s.columns != positions) {
+            // The table changed: decisions made under its old columns no longer hold.
+            self.cache.clear();
+        }
+        let mut keys: Vec<Option<String>> = vec![None; rows.len()];
+        let mut ask: Vec<usize> = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            if out[i].is_some() {
+                continue;
+            }
+            let key = cache_key(filter, schema, &positions, row)?;
+            match self.cache.get(&key) {
+                Some(b) => out[i] = Some(*b),
+                None if keys.iter().flatten().any(|k| *k == key) => {}
+                None => ask.push(i),
+            }
+            keys[i] = Some(key);
+        }
+        if !ask.is_empty() {
+            let asked: Vec<&[Value]> = ask.iter().map(|&i| rows[i]).collect();
+            let passed = self.ask_server(filter, schema, &positions, &asked)?;
+            self.server_decisions += ask.len() as u64;
+            if self.cache.len() + ask.len() > CACHE_LIMIT {
+                self.cache.clear();
+            }
+            for (j, &i) in ask.iter().enumerate() {
+                self.cache.insert(keys[i].clone().expect("asked rows have keys"), passed[j]);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .zip(keys)
+            .map(|(b, k)| b.unwrap_or_else(|| k.and_then(|k| self.cache.get(&k).copied()).unwrap_or(false)))
+            .collect())
+    }
+
+    fn ask_server(
+        &mut self,
+        filter: &Filter,
+        schema: &TableSchema,
+        positions: &[(usize, ColumnType)],
+        rows: &[&[Value]],
+    ) -> Result<Vec<bool>, EvalError> {
+        let server = |source| EvalError::Server { filter: filter.text().to_string(), table: schema.id.to_string(), source };
+        let result = self.try_ask(filter, schema, positions, rows);
+        if result.is_err() {
+            // A fresh connection (and fresh scratch tables) for the next attempt.
+            self.conn = None;
+            self.scratch.clear();
+        }
+        result.map_err(|e| match e {
+            Attempt::Server(e) => server(e),
+            Attempt::Value(source) => EvalError::Value { table: schema.id.to_string(), source },
+        })
+    }
+
+    fn try_ask(
+        &mut self,
+        filter: &Filter,
+        schema: &TableSchema,
+        positions: &[(usize, ColumnType)],
+        rows: &[&[Value]],
+    ) -> Result<Vec<bool>, Attempt> {
+        if self.conn.is_none() {
+            let opts = OptsBuilder::from_opts(self.source.clone()).init(session::init_statements().to_vec());
+            self.conn = Some(Conn::new(opts)?);
+        }
+        let stale = self.scratch.get(&schema.id).is_some_and(|s| s.columns != positions);
+        if stale && let Some(old) = self.scratch.remove(&schema.id) {
+            self.conn.as_mut().expect("connected").query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {}", old.name))?;
+        }
+        if !self.scratch.contains_key(&schema.id) {
+            self.next_scratch += 1;
+            let name = format!(
+                "{}.{}",
+                quote_ident(schema.id.database.as_str()),
+                quote_ident(&format!("dts_sync_filter_{}", self.next_scratch))
+            );
+            let cols: Vec<String> =
+                positions.iter().map(|(i, _)| quote_ident(schema.columns[*i].name.as_str())).collect();
+            self.conn.as_mut().expect("connected").query_drop(format!(
+                "CREATE TEMPORARY TABLE {name} AS SELECT CAST(0 AS UNSIGNED) AS {}, {} FROM {}.{} LIMIT 0",
+                quote_ident(ROW_NO),
+                cols.join(", "),
+                quote_ident(schema.id.database.as_str()),
+                quote_ident(schema.id.table.as_str()),
+            ))?;
+            self.scratch.insert(schema.id.clone(), Scratch { name, columns: positions.to_vec() });
+        }
+        let scratch = &self.scratch[&schema.id];
+        let cols: Vec<String> = std::iter::once(quote_ident(ROW_NO))
+            .chain(positions.iter().map(|(i, _)| quote_ident(schema.columns[*i].name.as_str())))
+            .collect();
+        let mut sql = format!("INSERT INTO {} ({}) VALUES ", scratch.name, cols.join(", "));
+        for (n, row) in rows.iter().enumerate() {
+            sql.push_str(if n == 0 { "(" } else { ", (" });
+            sql.push_str(&n.to_string());
+            for (i, _) in positions {
+                sql.push_str(", ");
+                row.get(*i).unwrap_or(&Value::Null).write_sql_literal(&mut sql).map_err(Attempt::Value)?;
+            }
+            sql.push(')');
+        }
+        sql.push_str(&format!(
+            "; SELECT {} FROM {} WHERE {}; DELETE FROM {}",
+            quote_ident(ROW_NO),
+            scratch.name,
+            filter.sql(),
+            scratch.name
+        ));
+        let conn = self.conn.as_mut().expect("connected");
+        let mut passed = vec![false; rows.len()];
+        let mut result = conn.query_iter(sql)?;
+        while let Some(set) = result.iter() {
+            for row in set {
+                let n: u64 = row?.get(0).unwrap_or(u64::MAX);
+                if let Some(p) = passed.get_mut(n as usize) {
+                    *p = true;
+                }
+            }
+        }
+        Ok(passed)
+    }
+}
+
+enum Attempt {
+    Server(mysql::Error),
+    Value(dts_types::ValueError),
+}
+
+impl From<mysql::Error> for Attempt {
+    fn from(e: mysql::Error) -> Self {
+        Attempt::Server(e)
+    }
+}
+
+/// The filter's columns: their positions in `schema` and their types.
+fn positions(filter: &Filter, schema: &TableSchema) -> Vec<(usize, ColumnType)> {
+    filter
+        .columns()
+        .iter()
+        .filter_map(|c| schema.columns.iter().position(|d| d.name.as_str().eq_ignore_ascii_case(c)))
+        .map(|i| (i, schema.columns[i].ty.clone()))
+        .collect()
+}
+
+/// What a decision depends on: the filter, the table and the values of the filter's columns.
+fn cache_key(
+    filter: &Filter,
+    schema: &TableSchema,
+    positions: &[(usize, ColumnType)],
+    row: &[Value],
+) -> Result<String, EvalError> {
+    let mut key = format!("{}\0{}", schema.id, filter.sql());
+    for (i, _) in positions {
+        key.push('\0');
+        row.get(*i)
+            .unwrap_or(&Value::Null)
+            .write_sql_literal(&mut key)
+            .map_err(|source| EvalError::Value { table: schema.id.to_string(), source })?;
+    }
+    Ok(key)
+}
