@@ -164,7 +164,7 @@ pub struct TableConfig {
     /// Source column name to destination column name.
     #[serde(default)]
     pub column_renames: BTreeMap<String, String>,
-    /// A row filter (an SQL condition on the source's columns).
+    /// A row filter (an SQL condition on the source's columns, see [`crate::Filter`]).
     pub filter: Option<String>,
 }
 

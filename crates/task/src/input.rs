@@ -138,7 +138,10 @@ impl BinlogInput {
             first_start,
             selection: config.selection.clone(),
             filters: config.filters.clone(),
-            filter_eval: Evaluator::new(config.source.opts()),
+            filter_eval: Evaluator::new(config.source.opts()).with_retry(dts_types::retry::RetryWindows {
+                connection: config.connection_retry(),
+                other: config.other_retry(),
+            }),
             translator,
             reader: None,
             routes: HashMap::new(),

@@ -4,6 +4,9 @@
 
 use std::collections::HashMap;
 
+use std::time::{Duration, Instant};
+
+use dts_types::retry::{RetryWindows, classify};
 use dts_types::{ColumnType, TableId, TableSchema, Value, quote_ident, session};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
@@ -61,6 +64,7 @@ pub struct Evaluator {
     scratch: HashMap<TableId, Scratch>,
     next_scratch: u32,
     cache: HashMap<String, bool>,
+    retry: RetryWindows,
     /// Row images the source decided (cache misses), for the tests and the benchmark.
     pub server_decisions: u64,
 }
@@ -80,8 +84,16 @@ impl Evaluator {
             scratch: HashMap::new(),
             next_scratch: 0,
             cache: HashMap::new(),
+            retry: RetryWindows::default(),
             server_decisions: 0,
         }
+    }
+
+    /// How long a lost connection or a lock wait on the evaluation connection is retried (the
+    /// task's `connection_retry` and `other_retry`).
+    pub fn with_retry(mut self, retry: RetryWindows) -> Self {
+        self.retry = retry;
+        self
     }
 
     /// Whether each of `rows` (in `schema`'s column order) passes `filter`: the condition is
@@ -136,17 +148,29 @@ impl Evaluator {
         positions: &[(usize, ColumnType)],
         rows: &[&[Value]],
     ) -> Result<Vec<bool>, EvalError> {
-        let server = |source| EvalError::Server { filter: filter.text().to_string(), table: schema.id.to_string(), source };
-        let result = self.try_ask(filter, schema, positions, rows);
-        if result.is_err() {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let result = self.try_ask(filter, schema, positions, rows);
+            let error = match result {
+                Ok(passed) => return Ok(passed),
+                Err(Attempt::Value(source)) => return Err(EvalError::Value { table: schema.id.to_string(), source }),
+                Err(Attempt::Server(e)) => e,
+            };
             // A fresh connection (and fresh scratch tables) for the next attempt.
             self.conn = None;
             self.scratch.clear();
+            let window = self.retry.for_class(classify(&error));
+            if window.is_none_or(|w| started.elapsed() + pause > w) {
+                return Err(EvalError::Server {
+                    filter: filter.text().to_string(),
+                    table: schema.id.to_string(),
+                    source: error,
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(10));
         }
-        result.map_err(|e| match e {
-            Attempt::Server(e) => server(e),
-            Attempt::Value(source) => EvalError::Value { table: schema.id.to_string(), source },
-        })
     }
 
     fn try_ask(
