@@ -39,18 +39,27 @@ fn main() {
     let sb = Sandbox::start("bench-filter").unwrap();
     let mut c = sb.exact_conn().unwrap();
     c.query_drop("CREATE DATABASE bench").unwrap();
-    c.query_drop("CREATE TABLE bench.distinct_values (id INT PRIMARY KEY, city VARCHAR(40) COLLATE utf8mb4_general_ci)")
-        .unwrap();
+    c.query_drop(
+        "CREATE TABLE bench.distinct_values (id INT PRIMARY KEY, city VARCHAR(40) COLLATE utf8mb4_general_ci)",
+    )
+    .unwrap();
     c.query_drop("CREATE TABLE bench.few_values (id INT PRIMARY KEY, city VARCHAR(40) COLLATE utf8mb4_general_ci)")
         .unwrap();
     let start = binlog_position(&mut c).unwrap();
     for lo in (0..n).step_by(1000) {
         let ids = lo..(lo + 1000).min(n);
-        let rows = |city: &dyn Fn(u64) -> String| ids.clone().map(|i| format!("({i}, '{}')", city(i))).collect::<Vec<_>>();
-        c.query_drop(format!("INSERT INTO bench.distinct_values VALUES {}", rows(&|i| format!("Zürich {i}")).join(",")))
-            .unwrap();
-        c.query_drop(format!("INSERT INTO bench.few_values VALUES {}", rows(&|i| format!("Zürich {}", i % 10)).join(",")))
-            .unwrap();
+        let rows =
+            |city: &dyn Fn(u64) -> String| ids.clone().map(|i| format!("({i}, '{}')", city(i))).collect::<Vec<_>>();
+        c.query_drop(format!(
+            "INSERT INTO bench.distinct_values VALUES {}",
+            rows(&|i| format!("Zürich {i}")).join(",")
+        ))
+        .unwrap();
+        c.query_drop(format!(
+            "INSERT INTO bench.few_values VALUES {}",
+            rows(&|i| format!("Zürich {}", i % 10)).join(",")
+        ))
+        .unwrap();
     }
     let (distinct_schema, distinct) = images(&sb, "distinct_values", start.clone());
     let (few_schema, few) = images(&sb, "few_values", start);
@@ -73,9 +82,10 @@ fn main() {
     let baseline = rate(measure(&integer, &distinct_schema, &distinct, 1), distinct.len());
     println!("{} rows, median of {runs} runs", distinct.len());
     println!("in-process, integer filter, batch 1 (baseline): {baseline:.0} rows/s");
-    for (what, schema, rows) in
-        [("server, every value distinct", &distinct_schema, &distinct), ("server, 10 distinct values", &few_schema, &few)]
-    {
+    for (what, schema, rows) in [
+        ("server, every value distinct", &distinct_schema, &distinct),
+        ("server, 10 distinct values", &few_schema, &few),
+    ] {
         for batch in [1, 100, 1000] {
             let r = rate(measure(&string, schema, rows, batch), rows.len());
             println!("{what}, batch {batch}: {r:.0} rows/s ({:.3} of the baseline)", r / baseline);

@@ -479,7 +479,8 @@ impl Run<'_> {
             assert_eq!(got, tcols, "the columns of {tdb}.{tt}");
             let list = |cols: &[String]| cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
             // The filter as the case wrote it (the tool sends the SQL it renders from it).
-            let written = config.raw.objects.iter().filter(|o| o.database == sdb).flat_map(|o| o.tables.iter().flatten());
+            let written =
+                config.raw.objects.iter().filter(|o| o.database == sdb).flat_map(|o| o.tables.iter().flatten());
             let written = written.filter(|t| t.name == st).find_map(|t| t.filter.clone());
             let filter = written.or(m.filter.clone()).map(|f| format!(" WHERE {f}")).unwrap_or_default();
             let sq = format!("SELECT {} FROM {}.{}{filter}", list(&scols), quote_ident(sdb), quote_ident(st));

@@ -272,10 +272,9 @@ impl Parser<'_> {
             Kind::Number if is_decimal_number(&tok.text) => Ok(Expr::Num(tok.text)),
             Kind::Number => Err(self.err(format!("number {} is not supported in filters", tok.text))),
             Kind::Str if tok.text.starts_with(['\'', '"']) => Ok(Expr::Str(string_value(&tok.text))),
-            Kind::Str => Err(self.err(format!(
-                "{} (an introducer or a hex/bit literal) is not supported in filters",
-                tok.text
-            ))),
+            Kind::Str => {
+                Err(self.err(format!("{} (an introducer or a hex/bit literal) is not supported in filters", tok.text)))
+            }
             Kind::Punct if tok.text == "(" => {
                 let e = self.or()?;
                 self.expect(")")?;

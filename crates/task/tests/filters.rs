@@ -24,8 +24,29 @@ struct Family {
 }
 
 const STRING_VALUES: &[&str] = &[
-    "'Zürich'", "'zurich'", "'ZURICH'", "'zurich  '", "'zurich\\t'", "'ábc'", "'abc'", "'ABC'", "'ab'", "'Ab%x'",
-    "''", "' '", "NULL", "'10'", "'10abc'", "' 5'", "'1e1'", "'ß'", "'ss'", "'a_c'", "'m'", "'Ä'", "'ae'",
+    "'Zürich'",
+    "'zurich'",
+    "'ZURICH'",
+    "'zurich  '",
+    "'zurich\\t'",
+    "'ábc'",
+    "'abc'",
+    "'ABC'",
+    "'ab'",
+    "'Ab%x'",
+    "''",
+    "' '",
+    "NULL",
+    "'10'",
+    "'10abc'",
+    "' 5'",
+    "'1e1'",
+    "'ß'",
+    "'ss'",
+    "'a_c'",
+    "'m'",
+    "'Ä'",
+    "'ae'",
 ];
 const STRING_FILTERS: &[&str] = &[
     "c = 'zurich'",
@@ -169,7 +190,11 @@ const FAMILIES: &[Family] = &[
 ];
 
 /// Every row image of each table of `db` from `start` to the binlog's end, with its schema.
-fn images(sb: &Sandbox, db: &str, start: dts_types::BinlogPosition) -> BTreeMap<String, (Arc<TableSchema>, Vec<Vec<Value>>)> {
+fn images(
+    sb: &Sandbox,
+    db: &str,
+    start: dts_types::BinlogPosition,
+) -> BTreeMap<String, (Arc<TableSchema>, Vec<Vec<Value>>)> {
     let mut o = ReplicaOptions::new(replica_server_id(), StartPosition::File(start));
     o.stop_at_end = true;
     o.heartbeat = Duration::from_millis(500);
@@ -221,7 +246,8 @@ fn every_construct_on_every_type_and_collation_decides_as_the_server() {
             let server = |sql: &str, names: &str| -> Result<BTreeSet<i64>, mysql::Error> {
                 let mut c = sb.exact_conn().unwrap();
                 c.query_drop(format!("SET NAMES {names}")).unwrap();
-                c.query(format!("SELECT id FROM `{db}`.`{table}` WHERE {sql}")).map(|v: Vec<i64>| v.into_iter().collect())
+                c.query(format!("SELECT id FROM `{db}`.`{table}` WHERE {sql}"))
+                    .map(|v: Vec<i64>| v.into_iter().collect())
             };
             let want = server(text, "utf8mb4");
             let rendered = server(filter.sql(), "binary");
@@ -238,7 +264,10 @@ fn every_construct_on_every_type_and_collation_decides_as_the_server() {
                         })
                         .collect();
                     if want != rendered {
-                        wrong.push(format!("{ty}: {text}: the rendered SQL {} selects {rendered:?}, the text {want:?}", filter.sql()));
+                        wrong.push(format!(
+                            "{ty}: {text}: the rendered SQL {} selects {rendered:?}, the text {want:?}",
+                            filter.sql()
+                        ));
                     }
                     if want != got {
                         wrong.push(format!("{ty}: {text}: the server selects {want:?}, the evaluator {got:?}"));
@@ -260,13 +289,17 @@ fn every_construct_on_every_type_and_collation_decides_as_the_server() {
                 // The server refuses the filter on some rows (an out-of-range result): the
                 // evaluator reports that, it does not decide otherwise.
                 (Err(_), Err(_), Err(EvalError::Server { .. })) => refused_by_server += 1,
-                (want, rendered, got) => wrong.push(format!("{ty}: {text}: server {want:?}, rendered {rendered:?}, evaluator {got:?}")),
+                (want, rendered, got) => {
+                    wrong.push(format!("{ty}: {text}: server {want:?}, rendered {rendered:?}, evaluator {got:?}"))
+                }
             }
         }
     }
     assert!(wrong.is_empty(), "{} disagreements:\n{}", wrong.len(), wrong.join("\n"));
     assert!(in_process > 100 && compared > 2000, "compared {compared} decisions, {in_process} in-process");
-    eprintln!("compared {compared} decisions ({in_process} in-process, {refused_by_server} filters refused by the server)");
+    eprintln!(
+        "compared {compared} decisions ({in_process} in-process, {refused_by_server} filters refused by the server)"
+    );
 
     // The scratch tables never reach the binlog (incremental sync would otherwise read them).
     let end = binlog_position(&mut c).unwrap();
@@ -294,7 +327,8 @@ fn repeated_values_are_decided_once() {
     c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, city VARCHAR(20) COLLATE utf8mb4_general_ci)"))
         .unwrap();
     let start = binlog_position(&mut c).unwrap();
-    c.query_drop(format!("INSERT INTO `{db}`.t VALUES (1, 'Zürich'), (2, 'Bern'), (3, 'Zürich'), (4, 'zurich')")).unwrap();
+    c.query_drop(format!("INSERT INTO `{db}`.t VALUES (1, 'Zürich'), (2, 'Bern'), (3, 'Zürich'), (4, 'zurich')"))
+        .unwrap();
     let (schema, rows) = &images(sb, db.as_str(), start)["t"];
     let refs: Vec<&[Value]> = rows.iter().map(|r| r.as_slice()).collect();
     let mut eval = Evaluator::new(sb.opts());

@@ -79,7 +79,8 @@ fn cmp(a: Int, b: Int) -> Option<Ordering> {
 /// A result the server returns as a value: signed results within BIGINT, unsigned ones
 /// within BIGINT UNSIGNED; anything else is an error there, so undecided here.
 fn in_range(v: i128, unsigned: bool) -> Option<Int> {
-    let ok = if unsigned { (0..=u64::MAX as i128).contains(&v) } else { (i64::MIN as i128..=i64::MAX as i128).contains(&v) };
+    let ok =
+        if unsigned { (0..=u64::MAX as i128).contains(&v) } else { (i64::MIN as i128..=i64::MAX as i128).contains(&v) };
     ok.then_some(Int::Val(v, unsigned))
 }
 

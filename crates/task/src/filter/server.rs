@@ -34,7 +34,7 @@ pub enum EvalError {
         table: String,
         /// The server's error.
         #[source]
-        source: mysql::Error,
+        source: Box<mysql::Error>,
     },
     /// A value of the row image cannot be written as a literal (a NaN float).
     #[error("a value of {table} cannot be written for the filter")]
@@ -165,7 +165,7 @@ impl Evaluator {
                 return Err(EvalError::Server {
                     filter: filter.text().to_string(),
                     table: schema.id.to_string(),
-                    source: error,
+                    source: Box::new(error),
                 });
             }
             std::thread::sleep(pause);
@@ -186,7 +186,10 @@ impl Evaluator {
         }
         let stale = self.scratch.get(&schema.id).is_some_and(|s| s.columns != positions);
         if stale && let Some(old) = self.scratch.remove(&schema.id) {
-            self.conn.as_mut().expect("connected").query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {}", old.name))?;
+            self.conn
+                .as_mut()
+                .expect("connected")
+                .query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {}", old.name))?;
         }
         if !self.scratch.contains_key(&schema.id) {
             self.next_scratch += 1;
