@@ -566,6 +566,9 @@ filter = "id > 100 AND amount >= 10"
         assert_eq!(c.destination.port, 3307);
         assert_eq!(c.selection.database("shop").as_deref(), Some("shop_copy"));
         assert!(c.filter("shop", "orders").is_some());
+        // The full copy and verify get the SQL rendered from the parsed filter.
+        let rule = &c.selection.databases[0].tables.as_ref().unwrap()[0];
+        assert_eq!(rule.filter.as_deref(), Some("((`id` > 100) AND (`amount` >= 10))"));
         assert_eq!(c.meta_db.as_str(), "dts_meta");
     }
 
