@@ -200,8 +200,13 @@ impl Evaluator {
             );
             let cols: Vec<String> =
                 positions.iter().map(|(i, _)| quote_ident(schema.columns[*i].name.as_str())).collect();
+            // MEMORY keeps the round trip short; it cannot hold BLOB and TEXT columns.
+            let lob = positions.iter().any(|(_, ty)| {
+                matches!(ty, ColumnType::Text { .. } | ColumnType::Blob { .. } | ColumnType::Json | ColumnType::Geometry)
+            });
             self.conn.as_mut().expect("connected").query_drop(format!(
-                "CREATE TEMPORARY TABLE {name} AS SELECT CAST(0 AS UNSIGNED) AS {}, {} FROM {}.{} LIMIT 0",
+                "CREATE TEMPORARY TABLE {name}{} AS SELECT CAST(0 AS UNSIGNED) AS {}, {} FROM {}.{} LIMIT 0",
+                if lob { "" } else { " ENGINE=MEMORY" },
                 quote_ident(ROW_NO),
                 cols.join(", "),
                 quote_ident(schema.id.database.as_str()),
