@@ -21,12 +21,15 @@
 //! [`Evaluator`]: collations, pad-space, ENUM/SET by index, binary strings, string-number
 //! coercions, temporal literals and NULL logic are the server's by construction.
 //!
-//! The one exception is decided in-process because its result is exact there: a filter that
-//! reads only integer columns and holds only integer literals, with no `/`, `LIKE` or strings
-//! (`tenant_id = 7`, `id % 4 IN (0, 1)`). Integer arithmetic is exact in 128 bits; where the
-//! server could raise an out-of-range error (a signed overflow, a negative unsigned result), the
-//! row goes to the server as well, so the in-process evaluator never decides otherwise than the
-//! server would.
+//! What is exact in-process is decided in-process: filters that read only integer, DECIMAL,
+//! DATE, DATETIME and TIMESTAMP columns, and compare them with integer or decimal literals and
+//! canonical temporal literals (`DATE '2024-03-01'`, `'2024-03-01 10:00:00'`), with no `/`,
+//! `LIKE` or other strings (`tenant_id = 7`, `id % 4 IN (0, 1)`, `created >= '2024-01-01'`).
+//! Integers are exact in 128 bits, decimals as digit strings, temporal values field by field.
+//! Where the server could raise an out-of-range error (a signed overflow, a negative unsigned
+//! result), or a row's values are of kinds compared otherwise (a temporal column and a number),
+//! that row goes to the server as well, so the in-process evaluator never decides otherwise
+//! than the server would (`crates/task/tests/filters.rs` compares them on a real server).
 
 mod eval;
 mod server;
@@ -584,9 +587,9 @@ impl Filter {
         Ok(())
     }
 
-    /// Whether the filter is decided in-process on rows of `schema`: it reads only integer
-    /// columns and holds only integer literals, with no `/`, `LIKE`, strings or temporal
-    /// literals (see the module documentation).
+    /// Whether the filter may be decided in-process on rows of `schema`: it reads only integer,
+    /// DECIMAL, DATE, DATETIME and TIMESTAMP columns, with no `/`, `LIKE` or `TIME` literal
+    /// (see the module documentation).
     pub fn decided_in_process(&self, schema: &TableSchema) -> bool {
         eval::exact_in_process(&self.expr, schema)
     }

@@ -202,7 +202,10 @@ impl Evaluator {
                 positions.iter().map(|(i, _)| quote_ident(schema.columns[*i].name.as_str())).collect();
             // MEMORY keeps the round trip short; it cannot hold BLOB and TEXT columns.
             let lob = positions.iter().any(|(_, ty)| {
-                matches!(ty, ColumnType::Text { .. } | ColumnType::Blob { .. } | ColumnType::Json | ColumnType::Geometry)
+                matches!(
+                    ty,
+                    ColumnType::Text { .. } | ColumnType::Blob { .. } | ColumnType::Json | ColumnType::Geometry
+                )
             });
             self.conn.as_mut().expect("connected").query_drop(format!(
                 "CREATE TEMPORARY TABLE {name}{} AS SELECT CAST(0 AS UNSIGNED) AS {}, {} FROM {}.{} LIMIT 0",

@@ -41,6 +41,7 @@ fn integer_filters_are_decided_in_process_with_sql_logic() {
     assert_eq!(decide("id > 100 OR id = 7 XOR TRUE", &r), Some(false), "XOR binds tighter than OR");
     assert_eq!(decide("id DIV 0 IS NULL", &r), Some(true));
     assert_eq!(decide("u > -1", &r), Some(true), "signed and unsigned compare as numbers");
+    assert_eq!(decide("id = 7.0 AND id < 7.000001 AND id > -0.5", &r), Some(true), "exact decimals");
 }
 
 #[test]
@@ -49,7 +50,7 @@ fn what_the_server_could_refuse_or_compare_otherwise_is_left_to_it() {
     assert_eq!(decide("u - 10 < 0", &r), None, "a negative unsigned result is an error on the server");
     assert_eq!(decide("n + 1 > 0", &r), None, "a BIGINT overflow is an error on the server");
     assert_eq!(decide("-u = -5", &r), None);
-    for f in ["name = 'x'", "id / 2 = 3.5", "id = 7.0", "id = '7'", "name LIKE 'x%'", "id = 1e1"] {
+    for f in ["name = 'x'", "id / 2 = 3.5", "id = '7'", "name LIKE 'x%'", "id = 1e1", "id = '2024-01-01'"] {
         assert_eq!(decide(f, &r), None, "{f}");
     }
 }
