@@ -384,4 +384,20 @@ fn repeated_values_are_decided_once() {
     assert_eq!(eval.server_decisions, 3, "'Zürich' twice is asked once");
     assert_eq!(eval.decide(&f, schema, &refs).unwrap(), [true, false, true, true]);
     assert_eq!(eval.server_decisions, 3, "decisions are remembered");
+
+    // Long values are not remembered, yet a value repeated in one batch is still asked once.
+    c.query_drop(format!("CREATE TABLE `{db}`.long_values (id INT PRIMARY KEY, body TEXT)")).unwrap();
+    let start = binlog_position(&mut c).unwrap();
+    c.query_drop(format!(
+        "INSERT INTO `{db}`.long_values VALUES (1, REPEAT('a', 5000)), (2, REPEAT('a', 5000)), (3, REPEAT('b', 5000))"
+    ))
+    .unwrap();
+    let (schema, rows) = &images(sb, db.as_str(), start)["long_values"];
+    let refs: Vec<&[Value]> = rows.iter().map(|r| r.as_slice()).collect();
+    let f = Filter::parse("body LIKE 'A%'").unwrap();
+    let mut eval = Evaluator::new(sb.opts());
+    assert_eq!(eval.decide(&f, schema, &refs).unwrap(), [true, true, false]);
+    assert_eq!(eval.server_decisions, 2);
+    assert_eq!(eval.decide(&f, schema, &refs).unwrap(), [true, true, false]);
+    assert_eq!(eval.server_decisions, 4, "long values are asked again");
 }

@@ -16,6 +16,9 @@ use super::{Filter, FilterError};
 /// Decisions remembered per (filter, table, filter columns' values), at most this many.
 const CACHE_LIMIT: usize = 65_536;
 
+/// Decisions on longer values (a large TEXT) are not remembered, so the cache stays small.
+const CACHE_KEY_LIMIT: usize = 4096;
+
 /// The column of the scratch table that numbers the images of one batch.
 const ROW_NO: &str = "dts_sync_row_no";
 
@@ -109,36 +112,44 @@ impl Evaluator {
             // The table changed: decisions made under its old columns no longer hold.
             self.cache.clear();
         }
-        let mut keys: Vec<Option<String>> = vec![None; rows.len()];
+        // Rows to ask, each distinct value once: the first row of each, and which asked row
+        // answers each row.
         let mut ask: Vec<usize> = Vec::new();
+        let mut asked: HashMap<String, usize> = HashMap::new();
+        let mut answered_by: Vec<(usize, usize)> = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             if out[i].is_some() {
                 continue;
             }
             let key = cache_key(filter, schema, &positions, row)?;
-            match self.cache.get(&key) {
-                Some(b) => out[i] = Some(*b),
-                None if keys.iter().flatten().any(|k| *k == key) => {}
-                None => ask.push(i),
+            if let Some(b) = self.cache.get(&key) {
+                out[i] = Some(*b);
+                continue;
             }
-            keys[i] = Some(key);
+            let next = ask.len();
+            let j = *asked.entry(key).or_insert_with(|| {
+                ask.push(i);
+                next
+            });
+            answered_by.push((i, j));
         }
         if !ask.is_empty() {
-            let asked: Vec<&[Value]> = ask.iter().map(|&i| rows[i]).collect();
-            let passed = self.ask_server(filter, schema, &positions, &asked)?;
+            let images: Vec<&[Value]> = ask.iter().map(|&i| rows[i]).collect();
+            let passed = self.ask_server(filter, schema, &positions, &images)?;
             self.server_decisions += ask.len() as u64;
-            if self.cache.len() + ask.len() > CACHE_LIMIT {
+            for (i, j) in answered_by {
+                out[i] = Some(passed[j]);
+            }
+            if self.cache.len() + asked.len() > CACHE_LIMIT {
                 self.cache.clear();
             }
-            for (j, &i) in ask.iter().enumerate() {
-                self.cache.insert(keys[i].clone().expect("asked rows have keys"), passed[j]);
+            for (key, j) in asked {
+                if key.len() <= CACHE_KEY_LIMIT {
+                    self.cache.insert(key, passed[j]);
+                }
             }
         }
-        Ok(out
-            .into_iter()
-            .zip(keys)
-            .map(|(b, k)| b.unwrap_or_else(|| k.and_then(|k| self.cache.get(&k).copied()).unwrap_or(false)))
-            .collect())
+        Ok(out.into_iter().map(|b| b.expect("every row is decided in-process, remembered or asked")).collect())
     }
 
     fn ask_server(
@@ -200,21 +211,28 @@ impl Evaluator {
             );
             let cols: Vec<String> =
                 positions.iter().map(|(i, _)| quote_ident(schema.columns[*i].name.as_str())).collect();
-            // MEMORY keeps the round trip short; it cannot hold BLOB and TEXT columns.
+            let create = |engine: &str| {
+                format!(
+                    "CREATE TEMPORARY TABLE {name}{engine} AS SELECT CAST(0 AS UNSIGNED) AS {}, {} FROM {}.{} LIMIT 0",
+                    quote_ident(ROW_NO),
+                    cols.join(", "),
+                    quote_ident(schema.id.database.as_str()),
+                    quote_ident(schema.id.table.as_str()),
+                )
+            };
+            // MEMORY keeps the round trip short; it holds no BLOB or TEXT column and rows of
+            // at most 64 KiB, so a table it refuses gets the server's default engine.
             let lob = positions.iter().any(|(_, ty)| {
                 matches!(
                     ty,
                     ColumnType::Text { .. } | ColumnType::Blob { .. } | ColumnType::Json | ColumnType::Geometry
                 )
             });
-            self.conn.as_mut().expect("connected").query_drop(format!(
-                "CREATE TEMPORARY TABLE {name}{} AS SELECT CAST(0 AS UNSIGNED) AS {}, {} FROM {}.{} LIMIT 0",
-                if lob { "" } else { " ENGINE=MEMORY" },
-                quote_ident(ROW_NO),
-                cols.join(", "),
-                quote_ident(schema.id.database.as_str()),
-                quote_ident(schema.id.table.as_str()),
-            ))?;
+            let conn = self.conn.as_mut().expect("connected");
+            let in_memory = !lob && conn.query_drop(create(" ENGINE=MEMORY")).is_ok();
+            if !in_memory {
+                conn.query_drop(create(""))?;
+            }
             self.scratch.insert(schema.id.clone(), Scratch { name, columns: positions.to_vec() });
         }
         let scratch = &self.scratch[&schema.id];
