@@ -478,7 +478,11 @@ impl Run<'_> {
             let got = dest.get(tdb).and_then(|t| t.get(tt)).cloned().unwrap_or_default();
             assert_eq!(got, tcols, "the columns of {tdb}.{tt}");
             let list = |cols: &[String]| cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
-            let filter = m.filter.as_ref().map(|f| format!(" WHERE {f}")).unwrap_or_default();
+            // The filter as the case wrote it (the tool sends the SQL it renders from it).
+            let written =
+                config.raw.objects.iter().filter(|o| o.database == sdb).flat_map(|o| o.tables.iter().flatten());
+            let written = written.filter(|t| t.name == st).find_map(|t| t.filter.clone());
+            let filter = written.or(m.filter.clone()).map(|f| format!(" WHERE {f}")).unwrap_or_default();
             let sq = format!("SELECT {} FROM {}.{}{filter}", list(&scols), quote_ident(sdb), quote_ident(st));
             let dq = format!("SELECT {} FROM {}.{}", list(&tcols), quote_ident(tdb), quote_ident(tt));
             let s = RowDigest::of_query(&mut src, &sq).unwrap_or_else(|e| panic!("{sq}: {e}"));

@@ -255,6 +255,11 @@ fn source_needs(task: &Task, objects: &SourceObjects, mapped: &[MappedTable]) ->
     for m in mapped {
         let cols: Vec<String> = m.columns.columns.iter().flatten().map(|(c, _)| c.clone()).collect();
         needs.push(privileges::on_table("SELECT", m.source.database.as_str(), m.source.table.as_str(), cols));
+        // Incremental sync asks the source to decide row filters over a scratch temporary
+        // table in the filtered table's database (`dts_task::Evaluator`).
+        if task.types.incremental && m.filter.is_some() {
+            needs.push(privileges::on_database("CREATE TEMPORARY TABLES", m.source.database.as_str()));
+        }
     }
     if task.heartbeat {
         for p in ["CREATE", "INSERT", "UPDATE"] {

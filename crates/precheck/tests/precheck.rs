@@ -366,6 +366,33 @@ fn source_privileges_are_read_from_grants_and_roles() {
 }
 
 #[test]
+fn a_filtered_table_needs_temporary_tables_on_the_source() {
+    let pair = shared_pair();
+    let db = pair.source.fresh_database("pc_filter").unwrap();
+    source_sql(&db, &["CREATE TABLE t (id INT PRIMARY KEY, city VARCHAR(20))"]);
+    let q = db.quoted();
+    let mut sel = select(&db);
+    sel.databases[0].tables =
+        Some(vec![TableRule { name: "t".into(), filter: Some("(`city` = 'x')".into()), ..Default::default() }]);
+    let base = [
+        format!("GRANT SELECT ON {q}.* TO {{u}}"),
+        "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO {u}".into(),
+        "GRANT CREATE, INSERT, UPDATE ON dts_meta.* TO {u}".into(),
+    ];
+    // Incremental sync has the source decide the filter over a scratch temporary table.
+    let ep = account(&pair.source, "pc_filt", &base);
+    let r = dts_precheck::run(&task(ep, pair.destination.endpoint(), sel.clone()));
+    expect(&r, "source.privileges", Status::Failure, &format!("CREATE TEMPORARY TABLES ON {q}.*"));
+    let ep = account(
+        &pair.source,
+        "pc_filt",
+        &[&base[..], &[format!("GRANT CREATE TEMPORARY TABLES ON {q}.* TO {{u}}")]].concat(),
+    );
+    let r = dts_precheck::run(&task(ep, pair.destination.endpoint(), sel));
+    expect(&r, "source.privileges", Status::Pass, "holds all");
+}
+
+#[test]
 fn destination_privileges_cover_the_target_and_metadata_databases() {
     let pair = shared_pair();
     let db = pair.source.fresh_database("pc_dpriv").unwrap();

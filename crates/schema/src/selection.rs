@@ -68,7 +68,8 @@ pub struct TableRule {
     /// Column renames: source name to destination name.
     #[serde(default)]
     pub column_renames: BTreeMap<String, String>,
-    /// A WHERE condition on source columns for the rows to sync.
+    /// A WHERE condition on source columns for the rows to sync (a task puts the SQL rendered
+    /// from its parsed filter here, `dts_task::Filter::sql`).
     #[serde(default)]
     pub filter: Option<String>,
 }

@@ -164,7 +164,7 @@ pub struct TableConfig {
     /// Source column name to destination column name.
     #[serde(default)]
     pub column_renames: BTreeMap<String, String>,
-    /// A row filter (an SQL condition on the source's columns).
+    /// A row filter (an SQL condition on the source's columns, see [`crate::Filter`]).
     pub filter: Option<String>,
 }
 
@@ -427,8 +427,12 @@ impl Config {
             if let Some(ts) = &o.tables {
                 let mut rules = Vec::new();
                 for t in ts {
+                    // The full copy and verify send the SQL rendered from the parsed filter, never
+                    // the text as written.
+                    let mut rendered = None;
                     if let Some(f) = &t.filter {
                         let parsed = Filter::parse(f).map_err(|e| invalid("objects.tables.filter", e.to_string()))?;
+                        rendered = Some(parsed.sql().to_string());
                         filters.insert((o.database.clone(), t.name.clone()), parsed);
                     }
                     rules.push(TableRule {
@@ -437,7 +441,7 @@ impl Config {
                         columns: t.columns.clone(),
                         exclude_columns: t.exclude_columns.clone(),
                         column_renames: t.column_renames.clone(),
-                        filter: t.filter.clone(),
+                        filter: rendered,
                     });
                 }
                 tables = Some(rules);
@@ -562,6 +566,9 @@ filter = "id > 100 AND amount >= 10"
         assert_eq!(c.destination.port, 3307);
         assert_eq!(c.selection.database("shop").as_deref(), Some("shop_copy"));
         assert!(c.filter("shop", "orders").is_some());
+        // The full copy and verify get the SQL rendered from the parsed filter.
+        let rule = &c.selection.databases[0].tables.as_ref().unwrap()[0];
+        assert_eq!(rule.filter.as_deref(), Some("((`id` > 100) AND (`amount` >= 10))"));
         assert_eq!(c.meta_db.as_str(), "dts_meta");
     }
 

@@ -15,7 +15,7 @@ use dts_types::{BinlogPosition, Ident, RowChange, SourcePosition, TableId, Table
 use mysql::Opts;
 
 use crate::config::Config;
-use crate::filter::{Filter, FilterError};
+use crate::filter::{EvalError, Evaluator, Filter};
 
 /// Why incremental sync's input stopped.
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +31,9 @@ pub enum SourceError {
     Filter {
         /// The source table, `db.table`.
         table: String,
-        /// What is wrong with the filter.
+        /// What is wrong with the filter, or why the source could not decide it.
         #[source]
-        source: FilterError,
+        source: EvalError,
     },
     /// A statement from the binlog that the DDL translator cannot read.
     #[error("cannot translate the source's statement {statement:?}")]
@@ -88,6 +88,8 @@ pub struct BinlogInput {
     first_start: BinlogPosition,
     selection: Selection,
     filters: std::collections::BTreeMap<(String, String), Filter>,
+    /// Decides the row filters exactly as the source does.
+    filter_eval: Evaluator,
     translator: Translator,
     reader: Option<BinlogReader>,
     routes: HashMap<TableId, Option<Route>>,
@@ -136,6 +138,10 @@ impl BinlogInput {
             first_start,
             selection: config.selection.clone(),
             filters: config.filters.clone(),
+            filter_eval: Evaluator::new(config.source.opts()).with_retry(dts_types::retry::RetryWindows {
+                connection: config.connection_retry(),
+                other: config.other_retry(),
+            }),
             translator,
             reader: None,
             routes: HashMap::new(),
@@ -171,7 +177,7 @@ impl BinlogInput {
                 let filter = crate::config::find_filter(&self.filters, db, table).cloned();
                 if let Some(f) = &filter {
                     f.check_columns(schema)
-                        .map_err(|source| SourceError::Filter { table: format!("{db}.{table}"), source })?;
+                        .map_err(|e| SourceError::Filter { table: format!("{db}.{table}"), source: e.into() })?;
                 }
                 Some(Route { target: Arc::new(RowTarget { target: m.target, columns }), filter })
             }
@@ -182,19 +188,27 @@ impl BinlogInput {
 
     /// Applies the row filter: an update that leaves the filter becomes a delete, one that
     /// enters it an insert.
-    fn filtered(f: &Filter, schema: &TableSchema, change: RowChange) -> Result<Option<RowChange>, SourceError> {
-        let m = |row: &[dts_types::Value]| {
-            f.matches(schema, row).map_err(|source| SourceError::Filter { table: schema.id.to_string(), source })
+    fn filtered(
+        eval: &mut Evaluator,
+        f: &Filter,
+        schema: &TableSchema,
+        change: RowChange,
+    ) -> Result<Option<RowChange>, SourceError> {
+        let mut m = |rows: &[&[dts_types::Value]]| {
+            eval.decide(f, schema, rows).map_err(|source| SourceError::Filter { table: schema.id.to_string(), source })
         };
         Ok(match change {
-            RowChange::Insert { after } => m(&after)?.then_some(RowChange::Insert { after }),
-            RowChange::Delete { before } => m(&before)?.then_some(RowChange::Delete { before }),
-            RowChange::Update { before, after } => match (m(&before)?, m(&after)?) {
-                (true, true) => Some(RowChange::Update { before, after }),
-                (true, false) => Some(RowChange::Delete { before }),
-                (false, true) => Some(RowChange::Insert { after }),
-                (false, false) => None,
-            },
+            RowChange::Insert { after } => m(&[&after])?[0].then_some(RowChange::Insert { after }),
+            RowChange::Delete { before } => m(&[&before])?[0].then_some(RowChange::Delete { before }),
+            RowChange::Update { before, after } => {
+                let passes = m(&[&before, &after])?;
+                match (passes[0], passes[1]) {
+                    (true, true) => Some(RowChange::Update { before, after }),
+                    (true, false) => Some(RowChange::Delete { before }),
+                    (false, true) => Some(RowChange::Insert { after }),
+                    (false, false) => None,
+                }
+            }
         })
     }
 
@@ -284,7 +298,7 @@ impl InputSource for BinlogInput {
                     };
                     let change = match &route.filter {
                         None => tc.change,
-                        Some(f) => match Self::filtered(f, &tc.table, tc.change) {
+                        Some(f) => match Self::filtered(&mut self.filter_eval, f, &tc.table, tc.change) {
                             Ok(Some(c)) => c,
                             Ok(None) => {
                                 bump(&self.stats.rows_filtered_out);

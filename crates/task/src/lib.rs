@@ -37,7 +37,7 @@ mod verify;
 
 pub use config::{Config, ConfigError};
 pub use continuous::Counters as VerifyCounters;
-pub use filter::{Filter, FilterError};
+pub use filter::{EvalError, Evaluator, Filter, FilterError};
 pub use input::{BinlogInput, InputStats, SourceError};
 pub use run::{RunOptions, RunReport, SchemaProgress, TaskError, precheck_now, run};
 pub use state::{Counters as TaskCounters, Phase};

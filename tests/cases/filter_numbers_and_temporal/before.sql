@@ -1,0 +1,6 @@
+CREATE TABLE payments (id INT PRIMARY KEY, amount DECIMAL(10,2), paid_at DATETIME(3) NOT NULL,
+  seen TIMESTAMP(6) NULL, y YEAR, n INT NOT NULL);
+INSERT INTO payments SELECT seq, IF(seq % 11 = 0, NULL, (seq % 40) / 2), '2024-02-20' + INTERVAL seq % 20 DAY,
+  '2024-05-25' + INTERVAL seq % 14 DAY, 2020 + seq % 6, 0 FROM seq_1_to_2000;
+CREATE TABLE ledger (id BIGINT PRIMARY KEY, n TINYINT UNSIGNED NOT NULL);
+INSERT INTO ledger SELECT seq, seq % 6 FROM seq_1_to_2000;
