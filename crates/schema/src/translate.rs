@@ -17,7 +17,7 @@ use dts_types::{TableId, quote_ident};
 
 use crate::lexer::{Kind, Token, splice};
 use crate::online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
-use crate::selection::{NameCase, Selection};
+use crate::selection::{MappedTable, NameCase, Selection};
 use crate::statement::{NameRef, ParseError, Statement, StatementKind, parse};
 
 /// How a task treats DDL.
@@ -83,20 +83,29 @@ impl Translator {
     }
 
     /// The destination of a source table, or `None` when it is not synced (also for online
-    /// schema change shadow tables in [`OnlineDdlMode::ApplyAtCutOver`]). The binlog reader's
-    /// table filter should agree with this.
+    /// schema change shadow tables in [`OnlineDdlMode::ApplyAtCutOver`]).
     pub fn table_target(&self, db: &str, table: &str) -> Option<TableId> {
-        if let Some((role, base)) = self.cfg.shadow_names.classify(table)
-            && self.cfg.selection.table(db, &base).is_some()
+        self.table_mapping(db, table).map(|m| m.target)
+    }
+
+    /// How a source table's rows are synced, or `None` when they are not: the selection's
+    /// mapping, except for an online schema change tool's shadow table of a selected table,
+    /// whose rows are skipped ([`OnlineDdlMode::ApplyAtCutOver`]) or go to the shadow's name
+    /// next to the real table's destination ([`OnlineDdlMode::Copy`]) with the real table's
+    /// column rules. `source` is the table whose rules apply (the real table for a shadow), so
+    /// its row filter is looked up by that name.
+    pub fn table_mapping(&self, db: &str, table: &str) -> Option<MappedTable> {
+        if let Some((_, base)) = self.cfg.shadow_names.classify(table)
+            && let Some(mut m) = self.cfg.selection.table(db, &base)
         {
             if self.cfg.online_ddl == OnlineDdlMode::ApplyAtCutOver {
                 return None;
             }
-            let m = self.cfg.selection.table(db, &base)?;
-            let name = self.cfg.shadow_names.name_for(role, m.target.table.as_str())?;
-            return TableId::parse(m.target.database.as_str(), &name).ok();
+            let name = self.cfg.shadow_names.with_base(table, m.target.table.as_str())?;
+            m.target = TableId::parse(m.target.database.as_str(), &name).ok()?;
+            return Some(m);
         }
-        self.cfg.selection.table(db, table).map(|m| m.target)
+        self.cfg.selection.table(db, table)
     }
 
     fn shadow(&self, db: &str, table: &str) -> Option<(ShadowRole, String)> {
