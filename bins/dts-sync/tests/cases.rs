@@ -402,6 +402,8 @@ impl Run<'_> {
         self.write_task_file(0);
         let stop = AtomicBool::new(false);
         std::thread::scope(|s| {
+            // A failure below must stop the writer too, or the scope would wait for it forever.
+            let _stop_writer = StopOnDrop(&stop);
             let writer = self.case.dir.join("writer.sql").is_file();
             if writer {
                 s.spawn(|| self.writer(&stop));
@@ -605,6 +607,15 @@ fn statements(text: &str) -> Vec<String> {
     }
     assert!(cur.trim().is_empty(), "a statement without its closing `;`: {cur}");
     out
+}
+
+/// Sets its flag when dropped, also while unwinding from a failed assertion.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 fn kill_9(child: &mut Child) {
