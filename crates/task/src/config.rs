@@ -662,6 +662,20 @@ name_case = \"lower\"\ntriggers = true",
         let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
         assert!(e.contains("DTS_TEST_UNSET_PW is not set") && e.contains("line 5"), "{e}");
     }
+
+    #[test]
+    fn online_ddl_table_names_replace_the_defaults_and_need_table_once() {
+        let c = Config::parse(GOOD, Path::new("t.toml")).unwrap();
+        assert_eq!(c.shadow_names(), ShadowNames::default());
+        let custom = format!("{GOOD}\n[online_ddl_tables]\nghost = [\"{{table}}__new\"]\n");
+        let names = Config::parse(&custom, Path::new("t.toml")).unwrap().shadow_names();
+        assert_eq!(names.classify("orders__new"), Some((dts_schema::ShadowRole::Ghost, "orders".into())));
+        assert_eq!(names.classify("_orders_gho"), None);
+        assert_eq!(names.classify("_orders_ghc").map(|c| c.0), Some(dts_schema::ShadowRole::Changelog));
+        let bad = format!("{GOOD}\n[online_ddl_tables]\nold = [\"_old\"]\n");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("online_ddl_tables.old") && e.contains("\"_old\"") && e.contains("{table}"), "{e}");
+    }
 }
 
 #[cfg(test)]
@@ -690,5 +704,6 @@ mod example_tests {
             c.selection.table_with_columns("shop", "orders", &["id".into(), "total".into(), "note".into()]).unwrap();
         assert_eq!(m.target.to_string(), "`shop_replica`.`orders_2024`");
         assert!(c.selection.table("shop", "tmp_1").is_none());
+        assert_eq!(c.shadow_names(), ShadowNames::default());
     }
 }

@@ -65,6 +65,9 @@ pub struct InputStats {
     pub ddl: AtomicU64,
     /// Statements the translator skipped (logged with the reason).
     pub ddl_skipped: AtomicU64,
+    /// Warnings about statements, logged at WARN: a RENAME out of or into the selection, a
+    /// CREATE TABLE ... LIKE an unselected table, a statement applied in part.
+    pub ddl_warnings: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -216,14 +219,16 @@ impl InputSource for BinlogInput {
                     Err(e) => return Some(Err(e.into())),
                 },
                 Item::Statement(s) => match self.router.statement(&s) {
-                    Ok(RoutedStatement::Apply(ddl)) => {
+                    Ok(RoutedStatement::Apply { ddl, warnings }) => {
+                        self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
                         if let Some(feed) = &self.verify_feed {
                             feed.send(crate::continuous::Msg::Reset);
                         }
                         bump(&self.stats.ddl);
                         Input::Ddl(ddl)
                     }
-                    Ok(RoutedStatement::Skipped) => {
+                    Ok(RoutedStatement::Skipped { warnings }) => {
+                        self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
                         bump(&self.stats.ddl_skipped);
                         continue;
                     }

@@ -41,17 +41,26 @@ pub enum Routed {
     NotSynced,
 }
 
-/// What the router made of a statement.
+/// What the router made of a statement; `warnings` counts what the operator was warned of
+/// (logged at WARN: a table that stops syncing or misses rows, a statement applied in part).
 #[derive(Debug)]
 pub enum RoutedStatement {
     /// Run it on the destination.
-    Apply(Ddl),
+    Apply {
+        /// The translated statement(s) with their session.
+        ddl: Ddl,
+        /// Warnings logged.
+        warnings: usize,
+    },
     /// Not applied; the reason is logged.
-    Skipped,
+    Skipped {
+        /// Warnings logged.
+        warnings: usize,
+    },
 }
 
 /// How a source table's rows are handled (cached per table until the next DDL).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Route {
     target: Arc<RowTarget>,
     filter: Option<Filter>,
@@ -62,7 +71,8 @@ struct Route {
 pub struct Router {
     translator: Translator,
     filters: BTreeMap<(String, String), Filter>,
-    routes: HashMap<TableId, Option<Route>>,
+    /// Shared, so a row costs one lookup and no copy of the filter.
+    routes: HashMap<TableId, Option<Arc<Route>>>,
     /// The source's heartbeat table, where its rows go, and this task's name (its row only).
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
 }
@@ -119,12 +129,12 @@ impl Router {
             Some(f) => filtered(f, table, change)?,
         };
         Ok(match change {
-            Some(change) => Routed::Row { target: route.target, change },
+            Some(change) => Routed::Row { target: route.target.clone(), change },
             None => Routed::FilteredOut,
         })
     }
 
-    fn route(&mut self, schema: &TableSchema) -> Result<Option<Route>, SourceError> {
+    fn route(&mut self, schema: &TableSchema) -> Result<Option<Arc<Route>>, SourceError> {
         if let Some(r) = self.routes.get(&schema.id) {
             return Ok(r.clone());
         }
@@ -148,7 +158,7 @@ impl Router {
                     f.check_columns(schema)
                         .map_err(|source| SourceError::Filter { table: format!("{db}.{table}"), source })?;
                 }
-                Some(Route { target: Arc::new(RowTarget { target: m.target, columns }), filter })
+                Some(Arc::new(Route { target: Arc::new(RowTarget { target: m.target, columns }), filter }))
             }
         };
         self.routes.insert(schema.id.clone(), route.clone());
@@ -162,25 +172,26 @@ impl Router {
         let sql = s.sql_lossy();
         match self.translator.translate(&sql, ctx.database.as_deref(), ctx.sql_mode.unwrap_or(0) & 4 != 0) {
             Ok(Decision::Apply { statements, database, warnings }) => {
-                for w in warnings {
+                for w in &warnings {
                     tracing::warn!(statement = %sql, "{w}");
                 }
                 self.routes.clear();
-                Ok(RoutedStatement::Apply(Ddl {
+                let ddl = Ddl {
                     statements,
                     database,
                     sql_mode: ctx.sql_mode,
                     time_zone: ctx.time_zone.clone(),
                     charset: ctx.charset,
                     timestamp: Some((ctx.timestamp, ctx.microseconds)),
-                }))
+                };
+                Ok(RoutedStatement::Apply { ddl, warnings: warnings.len() })
             }
             Ok(Decision::Skip { reason, warnings }) => {
-                for w in warnings {
+                for w in &warnings {
                     tracing::warn!(statement = %sql, "{w}");
                 }
                 tracing::debug!(statement = %sql, reason, "statement not applied");
-                Ok(RoutedStatement::Skipped)
+                Ok(RoutedStatement::Skipped { warnings: warnings.len() })
             }
             Err(source) => Err(SourceError::Translate { statement: sql, source }),
         }
@@ -203,4 +214,76 @@ fn filtered(f: &Filter, schema: &TableSchema, change: RowChange) -> Result<Optio
             (false, false) => None,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use dts_types::{ColumnDef, Value};
+
+    use super::*;
+
+    fn router(objects: &str, online_ddl: &str) -> Router {
+        let text = format!(
+            "[source]\nhost = \"a\"\nuser = \"u\"\n[destination]\nhost = \"b\"\nuser = \"u\"\n\
+             [task]\nname = \"t\"\nserver_id = 7\nheartbeat = false\nonline_ddl = \"{online_ddl}\"\n{objects}"
+        );
+        Router::new(&Config::parse(&text, Path::new("task.toml")).unwrap())
+    }
+
+    fn table(name: &str) -> TableSchema {
+        let col = |n: &str| ColumnDef {
+            name: Ident::new(n).unwrap(),
+            ty: dts_schema::parse_column_type("int(11)", None).unwrap(),
+            nullable: false,
+        };
+        TableSchema {
+            id: TableId::new(Ident::new("shop").unwrap(), Ident::new(name).unwrap()),
+            columns: vec![col("id"), col("qty")],
+            primary_key: vec![0],
+        }
+    }
+
+    /// Where a row inserted into `shop.<name>` goes, as `db.table`, or `None`.
+    fn target(r: &mut Router, name: &str) -> Option<String> {
+        let change = RowChange::Insert { after: vec![Value::Int(1), Value::Int(2)] };
+        match r.row(&table(name), change).unwrap() {
+            Routed::Row { target, .. } => Some(format!("{}.{}", target.target.database, target.target.table)),
+            Routed::NotSynced => None,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn shadow_tables_get_rows_exactly_when_their_ddl_reaches_the_destination() {
+        let whole = "[[objects]]\ndatabase = \"shop\"\n";
+        let mut r = router(whole, "apply_at_cutover");
+        let filter = r.table_filter();
+        for shadow in ["_items_gho", "_items_ghc", "_items_del", "_items_new", "_items_old"] {
+            // The real table exists under that base name: these are a tool's.
+            assert_eq!(target(&mut r, shadow), None, "{shadow}");
+            assert!(!filter(&table(shadow).id), "{shadow}");
+        }
+        assert_eq!(target(&mut r, "items").as_deref(), Some("shop.items"));
+        assert!(filter(&table("items").id));
+
+        let mut r = router(whole, "copy");
+        assert_eq!(target(&mut r, "_items_ghc").as_deref(), Some("shop._items_ghc"));
+
+        let one = "[[objects]]\ndatabase = \"shop\"\n[[objects.tables]]\nname = \"items\"\nrename = \"goods\"\n";
+        let mut r = router(one, "copy");
+        let filter = r.table_filter();
+        assert_eq!(target(&mut r, "_items_gho").as_deref(), Some("shop._goods_gho"));
+        assert_eq!(target(&mut r, "_items_new").as_deref(), Some("shop._goods_new"));
+        assert_eq!(target(&mut r, "_items_old").as_deref(), Some("shop._goods_old"));
+        assert_eq!(target(&mut r, "items").as_deref(), Some("shop.goods"));
+        assert_eq!(target(&mut r, "other"), None);
+        assert_eq!(target(&mut r, "_other_gho"), None);
+        assert!(filter(&table("_items_gho").id) && !filter(&table("other").id));
+
+        let mut r = router(one, "apply_at_cutover");
+        assert_eq!(target(&mut r, "_items_gho"), None);
+        assert_eq!(target(&mut r, "items").as_deref(), Some("shop.goods"));
+    }
 }
