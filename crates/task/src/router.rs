@@ -285,5 +285,13 @@ mod tests {
         let mut r = router(one, "apply_at_cutover");
         assert_eq!(target(&mut r, "_items_gho"), None);
         assert_eq!(target(&mut r, "items").as_deref(), Some("shop.goods"));
+
+        // The ghost holds the real table's rows, so its filter applies; the changelog is whole.
+        let mut r = router(&format!("{one}filter = \"qty < 1\"\n"), "copy");
+        for filtered in ["items", "_items_gho"] {
+            let change = RowChange::Insert { after: vec![Value::Int(1), Value::Int(2)] };
+            assert!(matches!(r.row(&table(filtered), change).unwrap(), Routed::FilteredOut), "{filtered}");
+        }
+        assert_eq!(target(&mut r, "_items_ghc").as_deref(), Some("shop._goods_ghc"));
     }
 }
