@@ -82,6 +82,9 @@ enum During {
     Copy,
     /// After the task has caught up once; the next run applies it from the binlog.
     Incremental,
+    /// After the task has caught up once, with a `dts-sync run` connected throughout, which
+    /// must still be running afterwards.
+    WhileRunning,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,7 +117,7 @@ struct Case {
 
 /// The files a case folder may hold (see tests/cases/README.md).
 const CASE_FILES: &[&str] =
-    &["README", "case.toml", "task.toml", "before.sql", "destination.sql", "during.sql", "writer.sql"];
+    &["README", "case.toml", "task.toml", "before.sql", "destination.sql", "during.sql", "during.sh", "writer.sql"];
 
 /// Where this test binary's cases keep their filled-in task files (one folder a case).
 fn runs_dir() -> PathBuf {
@@ -149,8 +152,8 @@ fn discover() -> Vec<Case> {
         }
         assert_eq!(
             spec.during.is_some(),
-            dir.join("during.sql").is_file(),
-            "case {name}: `during` and during.sql go together"
+            dir.join("during.sql").is_file() || dir.join("during.sh").is_file(),
+            "case {name}: `during` and during.sql (or during.sh) go together"
         );
         cases.push(Case { name, dir, spec });
     }
@@ -399,6 +402,8 @@ impl Run<'_> {
         self.write_task_file(0);
         let stop = AtomicBool::new(false);
         std::thread::scope(|s| {
+            // A failure below must stop the writer too, or the scope would wait for it forever.
+            let _stop_writer = StopOnDrop(&stop);
             let writer = self.case.dir.join("writer.sql").is_file();
             if writer {
                 s.spawn(|| self.writer(&stop));
@@ -411,7 +416,10 @@ impl Run<'_> {
                 kill_9(&mut child);
             }
             if spec.during == Some(During::Incremental) {
-                self.source_sql("during.sql");
+                self.during();
+            }
+            if spec.during == Some(During::WhileRunning) {
+                self.during_while_running();
             }
             if writer {
                 std::thread::sleep(Duration::from_millis(700));
@@ -422,6 +430,40 @@ impl Run<'_> {
         self.compare_tables();
         self.check_verify();
         self.check_status();
+    }
+
+    /// `during.sql` on the source, then `during.sh` (placeholders filled) with bash.
+    fn during(&self) {
+        self.source_sql("during.sql");
+        let Ok(text) = std::fs::read_to_string(self.case.dir.join("during.sh")) else { return };
+        let script = self.task_file.with_file_name("during.sh");
+        std::fs::write(&script, self.fill(&text)).unwrap();
+        let out = Command::new("bash").arg(&script).output().unwrap();
+        let all = self.output_text(&out);
+        for s in &self.secrets {
+            assert!(!all.contains(s.as_str()), "a password is in the output of during.sh:\n{all}");
+        }
+        assert!(out.status.success(), "during.sh: exit {:?}\n{all}", out.status.code());
+    }
+
+    /// [`Self::during`] with a `run` connected throughout; the run must not have stopped.
+    fn during_while_running(&self) {
+        let log = self.task_file.with_file_name("run-while-during.log");
+        let mut child = self
+            .command("run", &self.case.spec.run_args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        self.during();
+        std::thread::sleep(Duration::from_millis(1000));
+        let exited = child.try_wait().unwrap();
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if exited.is_none() {
+            kill_9(&mut child);
+        }
+        assert!(exited.is_none(), "the run stopped during during.sql/during.sh ({exited:?}):\n{text}");
     }
 
     /// `writer.sql` on the source again and again until `stop`, `{i}` the round (1, 2, ...);
@@ -494,6 +536,15 @@ impl Run<'_> {
             checked.push(st.to_string());
         }
         assert!(!checked.is_empty(), "the task selects no table of {}", self.db);
+        let triggers = |c: &mut mysql::Conn, db: &str| -> Vec<String> {
+            c.exec("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?", (db,)).unwrap()
+        };
+        let source_triggers = triggers(&mut src, self.db.as_str());
+        for tdb in expected_tables.keys() {
+            let extra: Vec<String> =
+                triggers(&mut dst, tdb).into_iter().filter(|t| !source_triggers.contains(t)).collect();
+            assert!(extra.is_empty(), "triggers on the destination's {tdb} the source does not have: {extra:?}");
+        }
         for (tdb, mut want) in expected_tables {
             let mut have: Vec<String> = columns(&mut dst, &tdb).remove(&tdb).unwrap_or_default().into_keys().collect();
             want.sort();
@@ -560,6 +611,15 @@ fn statements(text: &str) -> Vec<String> {
     }
     assert!(cur.trim().is_empty(), "a statement without its closing `;`: {cur}");
     out
+}
+
+/// Sets its flag when dropped, also while unwinding from a failed assertion.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 fn kill_9(child: &mut Child) {

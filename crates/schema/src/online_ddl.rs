@@ -56,6 +56,17 @@ impl Default for ShadowNames {
 impl ShadowNames {
     /// If `name` is a shadow table, its role and the real table's name.
     pub fn classify(&self, name: &str) -> Option<(ShadowRole, String)> {
+        self.matching(name).map(|(role, base, _)| (role, base.to_string()))
+    }
+
+    /// The shadow table `name` renamed for a real table called `base` (the template that
+    /// matches `name` filled with `base`): `_orders_new` for `goods` is `_goods_new`.
+    pub fn with_base(&self, name: &str, base: &str) -> Option<String> {
+        self.matching(name).map(|(_, _, template)| template.replace("{table}", base))
+    }
+
+    /// The first template matching `name`: its role, the real table's name and the template.
+    fn matching<'a>(&'a self, name: &'a str) -> Option<(ShadowRole, &'a str, &'a str)> {
         for (role, templates) in
             [(ShadowRole::Ghost, &self.ghost), (ShadowRole::Changelog, &self.changelog), (ShadowRole::Old, &self.old)]
         {
@@ -64,21 +75,11 @@ impl ShadowNames {
                 if let Some(base) = name.strip_prefix(pre).and_then(|r| r.strip_suffix(post))
                     && !base.is_empty()
                 {
-                    return Some((role, base.to_string()));
+                    return Some((role, base, t));
                 }
             }
         }
         None
-    }
-
-    /// The shadow name of `table` for the first template of `role`.
-    pub fn name_for(&self, role: ShadowRole, table: &str) -> Option<String> {
-        let list = match role {
-            ShadowRole::Ghost => &self.ghost,
-            ShadowRole::Changelog => &self.changelog,
-            ShadowRole::Old => &self.old,
-        };
-        list.first().map(|t| t.replace("{table}", table))
     }
 
     /// Whether a trigger is one the tool created.
@@ -101,5 +102,8 @@ mod tests {
         assert_eq!(s.classify("orders"), None);
         assert_eq!(s.classify("__gho"), None);
         assert!(s.is_tool_trigger("pt_osc_shop_orders_ins"));
+        assert_eq!(s.with_base("_orders_new", "goods").as_deref(), Some("_goods_new"));
+        assert_eq!(s.with_base("_orders_ghc", "goods").as_deref(), Some("_goods_ghc"));
+        assert_eq!(s.with_base("orders", "goods"), None);
     }
 }

@@ -147,6 +147,11 @@ impl ColumnMap {
             .unwrap_or_else(|| self.case.apply(column))
     }
 
+    /// Every column under its own name (in letter case `case`).
+    pub fn every_column(case: NameCase) -> ColumnMap {
+        ColumnMap { columns: None, renames: BTreeMap::new(), include: None, exclude: Vec::new(), case }
+    }
+
     /// Whether every column is synced under its own name.
     pub fn is_identity(&self) -> bool {
         self.include.is_none() && self.exclude.is_empty() && self.renames.is_empty() && self.case == NameCase::Source

@@ -17,7 +17,7 @@ use dts_types::{TableId, quote_ident};
 
 use crate::lexer::{Kind, Token, splice};
 use crate::online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
-use crate::selection::{NameCase, Selection};
+use crate::selection::{ColumnMap, MappedTable, NameCase, Selection};
 use crate::statement::{NameRef, ParseError, Statement, StatementKind, parse};
 
 /// How a task treats DDL.
@@ -83,20 +83,35 @@ impl Translator {
     }
 
     /// The destination of a source table, or `None` when it is not synced (also for online
-    /// schema change shadow tables in [`OnlineDdlMode::ApplyAtCutOver`]). The binlog reader's
-    /// table filter should agree with this.
+    /// schema change shadow tables in [`OnlineDdlMode::ApplyAtCutOver`]).
     pub fn table_target(&self, db: &str, table: &str) -> Option<TableId> {
+        self.table_mapping(db, table).map(|m| m.target)
+    }
+
+    /// How a source table's rows are synced, or `None` when they are not: the selection's
+    /// mapping, except for an online schema change tool's shadow table of a selected table,
+    /// whose rows are skipped ([`OnlineDdlMode::ApplyAtCutOver`]) or go to the shadow's name
+    /// next to the real table's destination ([`OnlineDdlMode::Copy`]): a ghost or old table
+    /// with the real table's column rules and row filter (it holds the real table's rows), a
+    /// changelog table whole. `source` is the table whose rules apply (the real table for a
+    /// ghost or old table), so its row filter is looked up by that name.
+    pub fn table_mapping(&self, db: &str, table: &str) -> Option<MappedTable> {
         if let Some((role, base)) = self.cfg.shadow_names.classify(table)
-            && self.cfg.selection.table(db, &base).is_some()
+            && let Some(mut m) = self.cfg.selection.table(db, &base)
         {
             if self.cfg.online_ddl == OnlineDdlMode::ApplyAtCutOver {
                 return None;
             }
-            let m = self.cfg.selection.table(db, &base)?;
-            let name = self.cfg.shadow_names.name_for(role, m.target.table.as_str())?;
-            return TableId::parse(m.target.database.as_str(), &name).ok();
+            let name = self.cfg.shadow_names.with_base(table, m.target.table.as_str())?;
+            m.target = TableId::parse(m.target.database.as_str(), &name).ok()?;
+            if role == ShadowRole::Changelog {
+                m.source = TableId::parse(db, table).ok()?;
+                m.columns = ColumnMap::every_column(self.cfg.selection.name_case);
+                m.filter = None;
+            }
+            return Some(m);
         }
-        self.cfg.selection.table(db, table).map(|m| m.target)
+        self.cfg.selection.table(db, table)
     }
 
     fn shadow(&self, db: &str, table: &str) -> Option<(ShadowRole, String)> {
@@ -454,7 +469,8 @@ impl Translator {
     /// Applies the column mapping and name-case policy of `db.table` to a CREATE/ALTER TABLE and
     /// splices all edits.
     fn finish(&self, st: &Statement, mut edits: Vec<(usize, usize, String)>, db: &str, table: &str) -> String {
-        let Some(m) = self.cfg.selection.table(db, table) else { return splice(&st.sql, edits) };
+        // A shadow table (copied) takes its real table's column names, as its rows do.
+        let Some(m) = self.table_mapping(db, table) else { return splice(&st.sql, edits) };
         let case = self.cfg.selection.name_case;
         let taken: Vec<(usize, usize)> = edits.iter().map(|e| (e.0, e.1)).collect();
         for t in &st.tokens {

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dts_schema::OnlineDdlMode;
 use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
+use dts_schema::{OnlineDdlMode, ShadowNames};
 use dts_types::{Endpoint, Ident, Secret, TlsMode};
 use serde::Deserialize;
 
@@ -311,6 +311,48 @@ pub struct RawConfig {
     /// `[verify]`.
     #[serde(default)]
     pub verify: VerifySection,
+    /// `[online_ddl_tables]`: the names of online schema change tools' tables.
+    #[serde(default)]
+    pub online_ddl_tables: OnlineDdlTables,
+}
+
+/// `[online_ddl_tables]`: how the shadow tables of online schema change tools are named, as
+/// templates where `{table}` stands for the real table's name (each list replaces the default).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnlineDdlTables {
+    /// The new table being built (default gh-ost's `_{table}_gho`, pt-osc's `_{table}_new`).
+    #[serde(default = "default_ghost")]
+    pub ghost: Vec<String>,
+    /// gh-ost's changelog table (default `_{table}_ghc`).
+    #[serde(default = "default_changelog")]
+    pub changelog: Vec<String>,
+    /// The old table after the swap (default `_{table}_del`, `_{table}_old`).
+    #[serde(default = "default_old")]
+    pub old: Vec<String>,
+    /// The tools' trigger names, as wildcards (default `pt_osc_*`).
+    #[serde(default = "default_triggers")]
+    pub triggers: Vec<String>,
+}
+
+impl Default for OnlineDdlTables {
+    fn default() -> Self {
+        let d = ShadowNames::default();
+        OnlineDdlTables { ghost: d.ghost, changelog: d.changelog, old: d.old, triggers: d.triggers }
+    }
+}
+
+fn default_ghost() -> Vec<String> {
+    ShadowNames::default().ghost
+}
+fn default_changelog() -> Vec<String> {
+    ShadowNames::default().changelog
+}
+fn default_old() -> Vec<String> {
+    ShadowNames::default().old
+}
+fn default_triggers() -> Vec<String> {
+    ShadowNames::default().triggers
 }
 
 /// `[verify]`.
@@ -374,6 +416,17 @@ impl Config {
         }
     }
 
+    /// The name templates of online schema change tools' tables and triggers.
+    pub fn shadow_names(&self) -> ShadowNames {
+        let t = &self.raw.online_ddl_tables;
+        ShadowNames {
+            ghost: t.ghost.clone(),
+            changelog: t.changelog.clone(),
+            old: t.old.clone(),
+            triggers: t.triggers.clone(),
+        }
+    }
+
     /// Reads and checks a task file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text =
@@ -415,6 +468,16 @@ impl Config {
         }
         if raw.incremental.workers == 0 || raw.incremental.workers > 64 {
             return Err(invalid("incremental.workers", "must be between 1 and 64".into()));
+        }
+        let t = &raw.online_ddl_tables;
+        for (key, templates) in [
+            ("online_ddl_tables.ghost", &t.ghost),
+            ("online_ddl_tables.changelog", &t.changelog),
+            ("online_ddl_tables.old", &t.old),
+        ] {
+            if let Some(bad) = templates.iter().find(|t| t.matches("{table}").count() != 1) {
+                return Err(invalid(key, format!("{bad:?} must hold {{table}} exactly once")));
+            }
         }
         let meta_db = Ident::new(&raw.task.meta_database)
             .map_err(|e| invalid("task.meta_database", format!("is not a valid database name: {e}")))?;
@@ -606,6 +669,20 @@ name_case = \"lower\"\ntriggers = true",
         let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
         assert!(e.contains("DTS_TEST_UNSET_PW is not set") && e.contains("line 5"), "{e}");
     }
+
+    #[test]
+    fn online_ddl_table_names_replace_the_defaults_and_need_table_once() {
+        let c = Config::parse(GOOD, Path::new("t.toml")).unwrap();
+        assert_eq!(c.shadow_names(), ShadowNames::default());
+        let custom = format!("{GOOD}\n[online_ddl_tables]\nghost = [\"{{table}}__new\"]\n");
+        let names = Config::parse(&custom, Path::new("t.toml")).unwrap().shadow_names();
+        assert_eq!(names.classify("orders__new"), Some((dts_schema::ShadowRole::Ghost, "orders".into())));
+        assert_eq!(names.classify("_orders_gho"), None);
+        assert_eq!(names.classify("_orders_ghc").map(|c| c.0), Some(dts_schema::ShadowRole::Changelog));
+        let bad = format!("{GOOD}\n[online_ddl_tables]\nold = [\"_old\"]\n");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("online_ddl_tables.old") && e.contains("\"_old\"") && e.contains("{table}"), "{e}");
+    }
 }
 
 #[cfg(test)]
@@ -634,5 +711,6 @@ mod example_tests {
             c.selection.table_with_columns("shop", "orders", &["id".into(), "total".into(), "note".into()]).unwrap();
         assert_eq!(m.target.to_string(), "`shop_replica`.`orders_2024`");
         assert!(c.selection.table("shop", "tmp_1").is_none());
+        assert_eq!(c.shadow_names(), ShadowNames::default());
     }
 }

@@ -1,21 +1,20 @@
-//! The binlog as the applier's input: the source's transactions with the task's selection,
-//! renames, column subsets and row filters applied, and its DDL translated. It also decides
-//! when to stop: on a stop request or once caught up, always at a transaction boundary.
+//! The binlog as the applier's input: the source's transactions, each row and statement passed
+//! through the task's [`Router`] (selection, renames, column subsets, shadow tables, row
+//! filters, DDL translation). It also decides when to stop: on a stop request or once caught
+//! up, always at a transaction boundary.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use dts_applier::{Ddl, Input, InputError, InputSource, RowTarget};
+use dts_applier::{Input, InputError, InputSource};
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
-use dts_schema::Selection;
-use dts_schema::{Decision, TranslateConfig, Translator};
-use dts_types::{BinlogPosition, Ident, RowChange, SourcePosition, TableId, TableSchema};
+use dts_types::{BinlogPosition, SourcePosition};
 use mysql::Opts;
 
 use crate::config::Config;
-use crate::filter::{EvalError, Evaluator, Filter};
+use crate::filter::EvalError;
+use crate::router::{Routed, RoutedStatement, Router};
 
 /// Why incremental sync's input stopped.
 #[derive(Debug, thiserror::Error)]
@@ -52,13 +51,6 @@ impl From<SourceError> for InputError {
     }
 }
 
-/// How a source table's rows are handled (cached per table until the next DDL).
-#[derive(Debug, Clone)]
-struct Route {
-    target: Arc<RowTarget>,
-    filter: Option<Filter>,
-}
-
 /// What incremental sync has handed to the applier in this process: shared with the monitor,
 /// which serves them as Prometheus counters.
 #[derive(Debug, Default)]
@@ -73,6 +65,9 @@ pub struct InputStats {
     pub ddl: AtomicU64,
     /// Statements the translator skipped (logged with the reason).
     pub ddl_skipped: AtomicU64,
+    /// Warnings about statements, logged at WARN: a RENAME out of or into the selection, a
+    /// CREATE TABLE ... LIKE an unselected table, a statement applied in part.
+    pub ddl_warnings: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -86,13 +81,9 @@ pub struct BinlogInput {
     server_id: u32,
     /// Where incremental sync begins when the applier has no checkpoint yet.
     first_start: BinlogPosition,
-    selection: Selection,
-    filters: std::collections::BTreeMap<(String, String), Filter>,
-    /// Decides the row filters exactly as the source does.
-    filter_eval: Evaluator,
-    translator: Translator,
+    /// Selection, mapping, row filters and DDL translation: the only route to the applier.
+    router: Router,
     reader: Option<BinlogReader>,
-    routes: HashMap<TableId, Option<Route>>,
     in_txn: bool,
     /// Stop at the next transaction boundary.
     stop: Arc<AtomicBool>,
@@ -102,8 +93,6 @@ pub struct BinlogInput {
     finished: bool,
     /// Continuous verification's queue, when on.
     verify_feed: Option<crate::continuous::Feed>,
-    /// The source's heartbeat table, and where its rows go (this task's row only).
-    heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
     /// What it handed over, shared with the monitor.
     pub stats: Arc<InputStats>,
     /// The last position handed over (a commit) or seen idle (a heartbeat).
@@ -126,90 +115,21 @@ impl BinlogInput {
         exit_when_caught_up: bool,
         stats: Arc<InputStats>,
     ) -> Self {
-        let translator = Translator::new(TranslateConfig {
-            selection: config.selection.clone(),
-            online_ddl: config.online_ddl(),
-            sync_triggers: config.raw.task.triggers,
-            ..Default::default()
-        });
         BinlogInput {
             source: config.source.opts(),
             server_id: config.raw.task.server_id,
             first_start,
-            selection: config.selection.clone(),
-            filters: config.filters.clone(),
-            filter_eval: Evaluator::new(config.source.opts()).with_retry(dts_types::retry::RetryWindows {
-                connection: config.connection_retry(),
-                other: config.other_retry(),
-            }),
-            translator,
+            router: Router::new(config),
             reader: None,
-            routes: HashMap::new(),
             in_txn: false,
             stop,
             stop_at: None,
             exit_when_caught_up,
             finished: false,
             verify_feed: None,
-            heartbeat: config.raw.task.heartbeat.then(|| {
-                let id = TableId::new(config.meta_db.clone(), Ident::new(crate::heartbeat::TABLE).expect("valid"));
-                let names = [Ident::new("task").expect("valid"), Ident::new("ts").expect("valid")];
-                (id.clone(), Arc::new(RowTarget::identity(id, &names)), config.name().to_string())
-            }),
             stats,
             last_position: None,
         }
-    }
-
-    fn route(&mut self, schema: &TableSchema) -> Result<Option<Route>, SourceError> {
-        if let Some(r) = self.routes.get(&schema.id) {
-            return Ok(r.clone());
-        }
-        let (db, table) = (schema.id.database.as_str(), schema.id.table.as_str());
-        let names: Vec<String> = schema.columns.iter().map(|c| c.name.as_str().to_string()).collect();
-        let route = match self.selection.table_with_columns(db, table, &names) {
-            None => None,
-            Some(m) => {
-                let columns = names
-                    .iter()
-                    .map(|n| if m.columns.selected(n) { Ident::new(m.columns.target(n)).ok() } else { None })
-                    .collect();
-                let filter = crate::config::find_filter(&self.filters, db, table).cloned();
-                if let Some(f) = &filter {
-                    f.check_columns(schema)
-                        .map_err(|e| SourceError::Filter { table: format!("{db}.{table}"), source: e.into() })?;
-                }
-                Some(Route { target: Arc::new(RowTarget { target: m.target, columns }), filter })
-            }
-        };
-        self.routes.insert(schema.id.clone(), route.clone());
-        Ok(route)
-    }
-
-    /// Applies the row filter: an update that leaves the filter becomes a delete, one that
-    /// enters it an insert.
-    fn filtered(
-        eval: &mut Evaluator,
-        f: &Filter,
-        schema: &TableSchema,
-        change: RowChange,
-    ) -> Result<Option<RowChange>, SourceError> {
-        let mut m = |rows: &[&[dts_types::Value]]| {
-            eval.decide(f, schema, rows).map_err(|source| SourceError::Filter { table: schema.id.to_string(), source })
-        };
-        Ok(match change {
-            RowChange::Insert { after } => m(&[&after])?[0].then_some(RowChange::Insert { after }),
-            RowChange::Delete { before } => m(&[&before])?[0].then_some(RowChange::Delete { before }),
-            RowChange::Update { before, after } => {
-                let passes = m(&[&before, &after])?;
-                match (passes[0], passes[1]) {
-                    (true, true) => Some(RowChange::Update { before, after }),
-                    (true, false) => Some(RowChange::Delete { before }),
-                    (false, true) => Some(RowChange::Insert { after }),
-                    (false, false) => None,
-                }
-            }
-        })
     }
 
     /// Sends the key of every applied row to continuous verification.
@@ -278,82 +198,42 @@ impl InputSource for BinlogInput {
                     }
                     Input::Idle
                 }
-                Item::Row(tc) => {
-                    if let Some((id, target, task)) = &self.heartbeat
-                        && tc.table.id == *id
-                    {
-                        // Only this task's heartbeat, applied like data.
-                        let ours = tc.change.after().or(tc.change.before()).and_then(|r| r.first()).is_some_and(
-                            |v| matches!(v, dts_types::Value::String(t) if t.bytes.as_ref() == task.as_bytes()),
-                        );
-                        if !ours {
-                            continue;
+                Item::Row(tc) => match self.router.row(&tc.table, tc.change) {
+                    Ok(Routed::Row { target, change }) => {
+                        bump(&self.stats.rows);
+                        if let Some(feed) = &self.verify_feed
+                            && !tc.table.primary_key.is_empty()
+                            && let Some(row) = change.after().or(change.before())
+                        {
+                            let key = tc.table.primary_key.iter().map(|&i| row[i].clone()).collect();
+                            feed.send(crate::continuous::Msg::Row(tc.table.id.clone(), key));
                         }
-                        return Some(Ok(Input::Row { target: target.clone(), change: tc.change }));
+                        Input::Row { target, change }
                     }
-                    let route = match self.route(&tc.table) {
-                        Ok(Some(r)) => r,
-                        Ok(None) => continue,
-                        Err(e) => return Some(Err(e.into())),
-                    };
-                    let change = match &route.filter {
-                        None => tc.change,
-                        Some(f) => match Self::filtered(&mut self.filter_eval, f, &tc.table, tc.change) {
-                            Ok(Some(c)) => c,
-                            Ok(None) => {
-                                bump(&self.stats.rows_filtered_out);
-                                continue;
-                            }
-                            Err(e) => return Some(Err(e.into())),
-                        },
-                    };
-                    bump(&self.stats.rows);
-                    if let Some(feed) = &self.verify_feed
-                        && !tc.table.primary_key.is_empty()
-                        && let Some(row) = change.after().or(change.before())
-                    {
-                        let key = tc.table.primary_key.iter().map(|&i| row[i].clone()).collect();
-                        feed.send(crate::continuous::Msg::Row(tc.table.id.clone(), key));
+                    Ok(Routed::Heartbeat { target, change }) => Input::Row { target, change },
+                    Ok(Routed::FilteredOut) => {
+                        bump(&self.stats.rows_filtered_out);
+                        continue;
                     }
-                    Input::Row { target: route.target.clone(), change }
-                }
-                Item::Statement(s) => {
-                    let ctx = &s.context;
-                    match self.translator.translate(
-                        &s.sql_lossy(),
-                        ctx.database.as_deref(),
-                        ctx.sql_mode.unwrap_or(0) & 4 != 0,
-                    ) {
-                        Ok(Decision::Apply { statements, database, warnings }) => {
-                            for w in warnings {
-                                tracing::warn!(statement = %s.sql_lossy(), "{w}");
-                            }
-                            // Columns may have changed: map rows afresh.
-                            self.routes.clear();
-                            if let Some(feed) = &self.verify_feed {
-                                feed.send(crate::continuous::Msg::Reset);
-                            }
-                            bump(&self.stats.ddl);
-                            Input::Ddl(Ddl {
-                                statements,
-                                database,
-                                sql_mode: ctx.sql_mode,
-                                time_zone: ctx.time_zone.clone(),
-                                charset: ctx.charset,
-                                timestamp: Some((ctx.timestamp, ctx.microseconds)),
-                            })
+                    Ok(Routed::NotSynced) => continue,
+                    Err(e) => return Some(Err(e.into())),
+                },
+                Item::Statement(s) => match self.router.statement(&s) {
+                    Ok(RoutedStatement::Apply { ddl, warnings }) => {
+                        self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
+                        if let Some(feed) = &self.verify_feed {
+                            feed.send(crate::continuous::Msg::Reset);
                         }
-                        Ok(Decision::Skip { reason, .. }) => {
-                            bump(&self.stats.ddl_skipped);
-                            tracing::debug!(statement = %s.sql_lossy(), reason, "statement not applied");
-                            continue;
-                        }
-                        Err(source) => {
-                            let statement = s.sql_lossy();
-                            return Some(Err(SourceError::Translate { statement, source }.into()));
-                        }
+                        bump(&self.stats.ddl);
+                        Input::Ddl(ddl)
                     }
-                }
+                    Ok(RoutedStatement::Skipped { warnings }) => {
+                        self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
+                        bump(&self.stats.ddl_skipped);
+                        continue;
+                    }
+                    Err(e) => return Some(Err(e.into())),
+                },
             }));
         }
     }
