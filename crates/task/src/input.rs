@@ -35,6 +35,10 @@ pub enum SourceError {
         #[source]
         source: FilterError,
     },
+    /// The schema history (the schema each event is decoded with) could not be read or
+    /// written.
+    #[error("the schema history")]
+    History(#[from] dts_schema::HistoryError),
     /// A statement from the binlog that the DDL translator cannot read.
     #[error("cannot translate the source's statement {statement:?}")]
     Translate {
@@ -73,6 +77,8 @@ pub struct InputStats {
     pub ddl: AtomicU64,
     /// Statements the translator skipped (logged with the reason).
     pub ddl_skipped: AtomicU64,
+    /// Row events the reader skipped before decoding them, their table not selected.
+    pub rows_events_skipped: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -102,6 +108,12 @@ pub struct BinlogInput {
     verify_feed: Option<crate::continuous::Feed>,
     /// The source's heartbeat table, and where its rows go (this task's row only).
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
+    /// The task, for the schema history (opened at the first start).
+    config: Config,
+    /// The schema history: the reader's schema provider, fed every statement read.
+    history: Option<crate::history::TaskHistory>,
+    /// Row events skipped by earlier readers of this input (each start makes a new reader).
+    skipped_before: u64,
     /// What it handed over, shared with the monitor.
     pub stats: Arc<InputStats>,
     /// The last position handed over (a commit) or seen idle (a heartbeat).
@@ -150,6 +162,9 @@ impl BinlogInput {
                 let names = [Ident::new("task").expect("valid"), Ident::new("ts").expect("valid")];
                 (id.clone(), Arc::new(RowTarget::identity(id, &names)), config.name().to_string())
             }),
+            config: config.clone(),
+            history: None,
+            skipped_before: 0,
             stats,
             last_position: None,
         }
@@ -225,10 +240,20 @@ impl InputSource for BinlogInput {
         self.finished = self.stop_at.as_ref().is_some_and(|s| at >= *s);
         let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at));
         o.heartbeat = Duration::from_secs(1);
-        self.reader = None;
+        if let Some(r) = self.reader.take() {
+            self.skipped_before += r.stats().skipped_rows_events;
+        }
         self.in_txn = false;
-        self.reader =
-            Some(BinlogReader::connect(self.source.clone(), o, ReaderParts::default()).map_err(SourceError::from)?);
+        if self.history.is_none() {
+            let h = crate::history::TaskHistory::open(&self.config, &self.first_start).map_err(SourceError::from)?;
+            self.history = Some(h);
+        }
+        let parts = ReaderParts {
+            schema: self.history.as_ref().map(|h| h.provider()),
+            filter: Some(crate::history::ReaderTables::of(&self.config).into_filter()),
+            positional_names: false,
+        };
+        self.reader = Some(BinlogReader::connect(self.source.clone(), o, parts).map_err(SourceError::from)?);
         Ok(())
     }
 
@@ -237,7 +262,12 @@ impl InputSource for BinlogInput {
             if self.finished || (!self.in_txn && self.stop_now()) {
                 return None;
             }
-            let item = match self.reader.as_mut()?.next()? {
+            let reader = self.reader.as_mut()?;
+            let next = reader.next();
+            self.stats
+                .rows_events_skipped
+                .store(self.skipped_before + reader.stats().skipped_rows_events, Ordering::Relaxed);
+            let item = match next? {
                 Ok(i) => i,
                 Err(e) => return Some(Err(SourceError::from(e).into())),
             };
@@ -305,11 +335,14 @@ impl InputSource for BinlogInput {
                 }
                 Item::Statement(s) => {
                     let ctx = &s.context;
-                    match self.translator.translate(
-                        &s.sql_lossy(),
-                        ctx.database.as_deref(),
-                        ctx.sql_mode.unwrap_or(0) & 4 != 0,
-                    ) {
+                    let ansi_quotes = ctx.sql_mode.unwrap_or(0) & 4 != 0;
+                    // Recorded before the reader decodes the events after it.
+                    if let Some(h) = self.history.as_mut()
+                        && let Err(e) = h.on_statement(&s.sql_lossy(), ctx.database.as_deref(), ansi_quotes, &s.end)
+                    {
+                        return Some(Err(SourceError::from(e).into()));
+                    }
+                    match self.translator.translate(&s.sql_lossy(), ctx.database.as_deref(), ansi_quotes) {
                         Ok(Decision::Apply { statements, database, warnings }) => {
                             for w in warnings {
                                 tracing::warn!(statement = %s.sql_lossy(), "{w}");
