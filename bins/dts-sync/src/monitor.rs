@@ -99,6 +99,11 @@ fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> Stri
         ("rows_filtered_out_total", "row changes the row filters left out", &input.rows_filtered_out),
         ("ddl_total", "DDL statements applied", &input.ddl),
         ("ddl_skipped_total", "DDL statements not applied (not selected, or nothing to do)", &input.ddl_skipped),
+        (
+            "rows_events_skipped_total",
+            "row events of unselected tables the binlog reader skipped before decoding them",
+            &input.rows_events_skipped,
+        ),
     ] {
         out.push_str(&format!(
             "# HELP dts_{name} {help}\n# TYPE dts_{name} counter\ndts_{name} {}\n",

@@ -230,7 +230,11 @@ struct Run<'a> {
 fn run_case(case: &Case) {
     let pair = shared_pair();
     let own_source = (!case.spec.source_options.is_empty()).then(|| {
-        let b = case.spec.source_options.iter().fold(Sandbox::builder("source").gtid_domain_id(1), |b, (k, v)| b.option(k, v));
+        let b = case
+            .spec
+            .source_options
+            .iter()
+            .fold(Sandbox::builder("source").gtid_domain_id(1), |b, (k, v)| b.option(k, v));
         b.start().unwrap_or_else(|e| panic!("starting the case's own source: {e}"))
     });
     let source = own_source.as_ref().unwrap_or(&pair.source);

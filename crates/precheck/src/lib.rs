@@ -280,7 +280,9 @@ fn destination_needs(task: &Task, objects: &SourceObjects, mapped: &[MappedTable
     dbs.extend(objects.selected_databases(&task.selection).iter().filter_map(|db| task.selection.database(db)));
     dbs.push(task.meta_database.clone());
     if task.types.incremental {
-        dbs.extend(objects.selected_databases(&task.selection).iter().map(|db| dts_schema::shadow_name(&task.name, db)));
+        dbs.extend(
+            objects.selected_databases(&task.selection).iter().map(|db| dts_schema::shadow_name(&task.name, db)),
+        );
     }
     let mut needs = Vec::new();
     for db in &dbs {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use dts_binlog::{SchemaError, SchemaProvider, TableFilter};
-use dts_schema::{HistoryEntry, HistoryError, Selection, ShadowNames, SchemaTracker};
+use dts_schema::{HistoryEntry, HistoryError, SchemaTracker, Selection, ShadowNames};
 use dts_types::{BinlogPosition, ColumnDef, ColumnType, Ident, TableId, TableSchema};
 use mysql::{Conn, Opts, OptsBuilder};
 
@@ -187,15 +187,18 @@ pub struct ReaderTables {
 impl ReaderTables {
     /// The tables `config`'s task reads rows of.
     pub fn of(config: &Config) -> ReaderTables {
-        ReaderTables {
-            selection: config.selection.clone(),
-            shadow_names: ShadowNames::default(),
-            heartbeat: config
-                .raw
-                .task
-                .heartbeat
-                .then(|| TableId::new(config.meta_db.clone(), Ident::new(crate::heartbeat::TABLE).expect("valid"))),
-        }
+        let heartbeat = config
+            .raw
+            .task
+            .heartbeat
+            .then(|| TableId::new(config.meta_db.clone(), Ident::new(crate::heartbeat::TABLE).expect("valid")));
+        ReaderTables::new(config.selection.clone(), heartbeat)
+    }
+
+    /// The tables of `selection` (with the default shadow table names), and the heartbeat
+    /// table if the task writes one.
+    pub fn new(selection: Selection, heartbeat: Option<TableId>) -> ReaderTables {
+        ReaderTables { selection, shadow_names: ShadowNames::default(), heartbeat }
     }
 
     /// Whether rows of `table` are decoded.
