@@ -23,7 +23,10 @@ use crate::config::Config;
 /// Every recorded schema per table, in position order: what the reader looks up, shared between
 /// the reader (through [`HistoryProvider`]) and the input that records DDL.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Timeline(Arc<Mutex<BTreeMap<TableId, Vec<(BinlogPosition, Option<Arc<TableSchema>>)>>>>);
+pub(crate) struct Timeline(Arc<Mutex<BTreeMap<TableId, Vec<Recorded>>>>);
+
+/// A table's schema from a position on (`None`: dropped or renamed away).
+type Recorded = (BinlogPosition, Option<Arc<TableSchema>>);
 
 impl Timeline {
     fn add(&self, entries: Vec<HistoryEntry>) {
