@@ -105,7 +105,7 @@ impl SchemaHistory {
     pub fn entries(&self, dest: &mut mysql::Conn) -> Result<Vec<HistoryEntry>, HistoryError> {
         let rows: Vec<(String, String, String, u64, Option<String>)> = dest.exec(
             format!(
-                "SELECT db, tbl, binlog_file, pos, schema_json FROM {} WHERE task = ? AND db <> '' \
+                "SELECT db, tbl, binlog_file, pos, schema_json FROM {} WHERE task = ? AND tbl <> '' \
                  ORDER BY db, tbl, file_seq, pos",
                 self.table()
             ),
@@ -122,6 +122,22 @@ impl SchemaHistory {
                 Ok(HistoryEntry { table, at: BinlogPosition::new(file, pos), schema })
             })
             .collect()
+    }
+
+    /// Records that `db` has a shadow database (a row with an empty table name), so that a
+    /// restarted tracker follows it even while it holds no table.
+    fn record_database(&self, dest: &mut mysql::Conn, db: &str, at: &BinlogPosition) -> Result<(), HistoryError> {
+        let seq = at.file_sequence().1.unwrap_or(0);
+        dest.exec_drop(
+            format!("REPLACE INTO {} VALUES (?, ?, '', ?, ?, ?, NULL)", self.table()),
+            (&self.task, db, seq, at.offset, &at.file),
+        )?;
+        Ok(())
+    }
+
+    /// The source databases that have a shadow database.
+    fn databases(&self, dest: &mut mysql::Conn) -> Result<Vec<String>, HistoryError> {
+        Ok(dest.exec(format!("SELECT DISTINCT db FROM {} WHERE task = ? AND db <> ''", self.table()), (&self.task,))?)
     }
 
     /// Where the shadow databases stand: the position of the last statement applied to them
@@ -236,15 +252,13 @@ impl SchemaTracker {
     pub fn resume(&mut self, dest: &mut mysql::Conn) -> Result<bool, HistoryError> {
         let Some(at) = self.history.applied_to(dest)? else { return Ok(false) };
         self.applied_to = Some(at);
-        let mut dbs = std::collections::BTreeSet::new();
         for e in self.history.entries(dest)? {
-            dbs.insert(e.table.database.as_str().to_string());
             match e.schema {
                 Some(s) => self.known.insert(e.table, s),
                 None => self.known.remove(&e.table),
             };
         }
-        for db in dbs {
+        for db in self.history.databases(dest)? {
             self.shadow_rule(&db);
         }
         Ok(true)
@@ -283,6 +297,7 @@ impl SchemaTracker {
                 continue;
             }
             self.shadow_rule(db);
+            self.history.record_database(dest, db, at)?;
             let sdb = quote_ident(&shadow_name(&self.history.task, db));
             dest.query_drop(format!("DROP DATABASE IF EXISTS {sdb}"))?;
             dest.query_drop(format!("CREATE DATABASE {sdb}"))?;
@@ -322,6 +337,7 @@ impl SchemaTracker {
             && self.selection.database(&database.name).is_some()
         {
             self.shadow_rule(&database.name);
+            self.history.record_database(dest, &database.name, at)?;
         }
         let Decision::Apply { statements, database, .. } = self.shadow.translate(sql, default_db, ansi_quotes)? else {
             return Ok(Vec::new());
