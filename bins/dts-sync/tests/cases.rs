@@ -423,6 +423,8 @@ impl Run<'_> {
         self.write_task_file(0);
         let stop = AtomicBool::new(false);
         std::thread::scope(|s| {
+            // Stops the writer on a failed step too, so the case fails instead of waiting forever.
+            let _stop_writer = SetOnDrop(&stop);
             let writer = self.case.dir.join("writer.sql").is_file();
             if writer {
                 s.spawn(|| self.writer(&stop));
@@ -558,6 +560,15 @@ impl Run<'_> {
             let pre = self.ok("precheck", &["--json"]);
             assert!(pre.contains("\"passed\": true") && pre.contains("checkpoint_binlog"), "{pre}");
         }
+    }
+}
+
+/// Sets its flag when dropped (also while unwinding from a panic).
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 

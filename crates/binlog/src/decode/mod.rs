@@ -161,8 +161,9 @@ impl Decoder {
                 q.end = at.position.clone();
                 if self.schema.is_some() && !is_transaction_control(&q.sql) {
                     // A DDL may change a table without changing its table map's bytes (INT to
-                    // INT UNSIGNED under binlog_row_metadata=NO_LOG): plans made with the
-                    // schema provider are made again, with the schema after it.
+                    // INT UNSIGNED under binlog_row_metadata=NO_LOG); MariaDB gives the altered
+                    // table a new table id, but nothing promises it: plans made with the schema
+                    // provider are made again, with the schema after the statement.
                     self.tables.clear();
                 }
                 Decoded::Query(q)
