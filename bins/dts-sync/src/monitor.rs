@@ -104,6 +104,11 @@ fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> Stri
             "warnings about DDL, logged at WARN (a rename out of or into the selection, CREATE ... LIKE an unselected table)",
             &input.ddl_warnings,
         ),
+        (
+            "rows_events_skipped_total",
+            "row events of unselected tables the binlog reader skipped before decoding them",
+            &input.rows_events_skipped,
+        ),
     ] {
         out.push_str(&format!(
             "# HELP dts_{name} {help}\n# TYPE dts_{name} counter\ndts_{name} {}\n",

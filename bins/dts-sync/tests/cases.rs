@@ -49,6 +49,13 @@ struct Spec {
     /// Source table => more than this many of its rows are selected.
     #[serde(default)]
     min_rows: BTreeMap<String, u64>,
+    /// mariadbd options of a source of the case's own (`binlog_row_metadata = "NO_LOG"`),
+    /// started for it instead of the shared one.
+    #[serde(default)]
+    source_options: BTreeMap<String, String>,
+    /// Precheck warnings acknowledged (`--ignore`) by every `precheck` and `run`.
+    #[serde(default)]
+    acknowledge: Vec<String>,
 }
 
 fn run_command() -> String {
@@ -214,6 +221,8 @@ fn every_case_in_tests_cases() {
 /// Where a case runs: its database, task file and placeholders.
 struct Run<'a> {
     case: &'a Case,
+    /// The source: the shared one, or the case's own (`source_options`).
+    source: &'a Sandbox,
     db: Ident,
     task_file: PathBuf,
     placeholders: Vec<(String, String)>,
@@ -223,7 +232,16 @@ struct Run<'a> {
 
 fn run_case(case: &Case) {
     let pair = shared_pair();
-    let db = pair.source.fresh_database(&format!("case_{}", case.name)).unwrap();
+    let own_source = (!case.spec.source_options.is_empty()).then(|| {
+        let b = case
+            .spec
+            .source_options
+            .iter()
+            .fold(Sandbox::builder("source").gtid_domain_id(1), |b, (k, v)| b.option(k, v));
+        b.start().unwrap_or_else(|e| panic!("starting the case's own source: {e}"))
+    });
+    let source = own_source.as_ref().unwrap_or(&pair.source);
+    let db = source.fresh_database(&format!("case_{}", case.name)).unwrap();
     let dir = runs_dir().join(db.as_str());
     std::fs::create_dir_all(&dir).unwrap();
     let password_file = |name: &str, password: &str| {
@@ -234,9 +252,9 @@ fn run_case(case: &Case) {
         ("{db}".into(), db.to_string()),
         ("{task}".into(), db.to_string()),
         ("{server_id}".into(), replica_server_id().to_string()),
-        ("{source.port}".into(), pair.source.port().to_string()),
-        ("{source.user}".into(), pair.source.user().to_string()),
-        ("{source.password_file}".into(), password_file("source.pw", pair.source.password().expose())),
+        ("{source.port}".into(), source.port().to_string()),
+        ("{source.user}".into(), source.user().to_string()),
+        ("{source.password_file}".into(), password_file("source.pw", source.password().expose())),
         ("{destination.port}".into(), pair.destination.port().to_string()),
         ("{destination.user}".into(), pair.destination.user().to_string()),
         ("{destination.password_file}".into(), password_file("destination.pw", pair.destination.password().expose())),
@@ -245,11 +263,12 @@ fn run_case(case: &Case) {
     ];
     let run = Run {
         case,
+        source,
         db,
         task_file: dir.join("task.toml"),
         placeholders,
         secrets: vec![
-            pair.source.password().expose().to_string(),
+            source.password().expose().to_string(),
             pair.destination.password().expose().to_string(),
             WRONG_PASSWORD.to_string(),
         ],
@@ -311,7 +330,7 @@ impl Run<'_> {
 
     /// Runs a case's SQL file on the source, in the case's database, if the case has it.
     fn source_sql(&self, file: &str) {
-        self.sql_file(&shared_pair().source, Some(&self.db), file);
+        self.sql_file(self.source, Some(&self.db), file);
     }
 
     /// Runs a case's SQL file on `sb` (in `database`, if given), if the case has it.
@@ -329,6 +348,11 @@ impl Run<'_> {
     fn command(&self, cmd: &str, args: &[String]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_dts-sync"));
         c.arg(cmd).args(args).arg("--config").arg(&self.task_file).env("DTS_LOG", "warn");
+        if cmd == "run" || cmd == "precheck" {
+            for id in &self.case.spec.acknowledge {
+                c.arg("--ignore").arg(id);
+            }
+        }
         c
     }
 
@@ -471,7 +495,7 @@ impl Run<'_> {
     fn writer(&self, stop: &AtomicBool) {
         let text = std::fs::read_to_string(self.case.dir.join("writer.sql")).unwrap();
         let stmts = statements(&self.fill(&text));
-        let mut c = shared_pair().source.conn().unwrap();
+        let mut c = self.source.conn().unwrap();
         c.query_drop(format!("USE {}", self.db.quoted())).unwrap();
         let mut i = 0u64;
         while !stop.load(Ordering::Relaxed) {
@@ -489,7 +513,7 @@ impl Run<'_> {
     fn compare_tables(&self) {
         let pair = shared_pair();
         let config = Config::load(&self.task_file).unwrap();
-        let mut src = pair.source.exact_conn().unwrap();
+        let mut src = self.source.exact_conn().unwrap();
         let mut dst = pair.destination.exact_conn().unwrap();
         let columns = |c: &mut mysql::Conn, db: &str| -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
             let rows: Vec<(String, String)> = c

@@ -159,6 +159,20 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
         assert!(std::time::Instant::now() < deadline + Duration::from_secs(30), "no rows checked:\n{m}");
         std::thread::sleep(Duration::from_millis(300));
     }
+    // Rows of a table the task does not select are skipped before decoding, and counted.
+    let other = shared_pair().source.fresh_database("e2e_mon_other").unwrap();
+    sql(&[
+        format!("CREATE TABLE {}.t (id INT PRIMARY KEY)", other.quoted()),
+        format!("INSERT INTO {}.t VALUES (1), (2)", other.quoted()),
+    ]);
+    loop {
+        let m = http_get(port, "/metrics");
+        if metric(&m, "rows_events_skipped_total") >= 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline + Duration::from_secs(40), "no row event skipped:\n{m}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
     // SIGTERM stops it cleanly.
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let st = child.wait().unwrap();

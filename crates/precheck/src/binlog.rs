@@ -107,12 +107,17 @@ pub fn items(
             "this server has no binlog_row_metadata (MySQL 5.7): row events carry no column names, and the task reads them from the binlog",
             "use MySQL 8.0+ or MariaDB 10.5+ with binlog_row_metadata = FULL; acknowledge only if no selected table changes shape",
         ),
-        m => Item::failure(
+        m => Item::warning(
             "source.binlog_row_metadata",
             "full row metadata",
-            format!("binlog_row_metadata = {m}: row events lack column names and charsets, which the task reads from the binlog"),
             format!(
-                "{} (MariaDB's default is NO_LOG); binlogs written before the change still lack them, so start or resume the task after it",
+                "binlog_row_metadata = {m}: row events lack column names, signedness, charsets and ENUM/SET members; \
+                 the task takes them from its schema history (the source's schema at the start, and every DDL replayed \
+                 into row-less shadow databases on the destination)"
+            ),
+            format!(
+                "acknowledge to sync with the schema history; or {} (MariaDB's default is NO_LOG), so every row event \
+                 carries its own columns: no shadow databases, and events stay readable whatever DDL ran in between",
                 set_global("binlog_row_metadata", "FULL")
             ),
         ),

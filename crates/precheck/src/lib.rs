@@ -277,13 +277,18 @@ fn source_needs(task: &Task, objects: &SourceObjects, mapped: &[MappedTable]) ->
 }
 
 /// On the destination: creating and writing the target databases and the metadata database.
-/// (The schema history's shadow databases are not used by a task yet: binlog_row_metadata=FULL
-/// carries the column names.)
+/// With incremental sync, also the schema history's shadow database of every selected
+/// database (`dts_shadow_<hash>`, row-less copies the task replays DDL into).
 fn destination_needs(task: &Task, objects: &SourceObjects, mapped: &[MappedTable]) -> Vec<Need> {
     const WRITE: &[&str] = &["CREATE", "ALTER", "DROP", "INDEX", "INSERT", "UPDATE", "DELETE", "SELECT"];
     let mut dbs: Vec<String> = mapped.iter().map(|m| m.target.database.as_str().to_string()).collect();
     dbs.extend(objects.selected_databases(&task.selection).iter().filter_map(|db| task.selection.database(db)));
     dbs.push(task.meta_database.clone());
+    if task.types.incremental {
+        dbs.extend(
+            objects.selected_databases(&task.selection).iter().map(|db| dts_schema::shadow_name(&task.name, db)),
+        );
+    }
     let mut needs = Vec::new();
     for db in &dbs {
         for p in WRITE {

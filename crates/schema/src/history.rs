@@ -34,6 +34,18 @@ pub enum HistoryError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The shadow database refused a statement (so the destination will too); what the
+    /// statement still changed is recorded.
+    #[error("schema history: the shadow database refused {statement:?}")]
+    Refused {
+        /// The statement as the source logged it.
+        statement: String,
+        /// What was recorded all the same.
+        recorded: Vec<HistoryEntry>,
+        /// The server's error.
+        #[source]
+        source: mysql::Error,
+    },
     /// A DDL statement could not be read for the shadow database.
     #[error("schema history: {0}")]
     Translate(#[from] crate::statement::ParseError),
@@ -88,6 +100,69 @@ impl SchemaHistory {
         Ok(())
     }
 
+    /// Every record of the task, in position order per table: what a reader needs in memory to
+    /// answer [`SchemaHistory::lookup`] without a round trip per table map.
+    pub fn entries(&self, dest: &mut mysql::Conn) -> Result<Vec<HistoryEntry>, HistoryError> {
+        let rows: Vec<(String, String, String, u64, Option<String>)> = dest.exec(
+            format!(
+                "SELECT db, tbl, binlog_file, pos, schema_json FROM {} WHERE task = ? AND tbl <> '' \
+                 ORDER BY db, tbl, file_seq, pos",
+                self.table()
+            ),
+            (&self.task,),
+        )?;
+        rows.into_iter()
+            .map(|(db, tbl, file, pos, json)| {
+                let corrupt = |reason: String| HistoryError::Corrupt { table: format!("{db}.{tbl}"), reason };
+                let table = TableId::parse(&db, &tbl).map_err(|e| corrupt(e.to_string()))?;
+                let schema = match json {
+                    None => None,
+                    Some(j) => Some(serde_json::from_str(&j).map_err(|e| corrupt(e.to_string()))?),
+                };
+                Ok(HistoryEntry { table, at: BinlogPosition::new(file, pos), schema })
+            })
+            .collect()
+    }
+
+    /// Records that `db` has a shadow database (a row with an empty table name), so that a
+    /// restarted tracker follows it even while it holds no table.
+    fn record_database(&self, dest: &mut mysql::Conn, db: &str, at: &BinlogPosition) -> Result<(), HistoryError> {
+        let seq = at.file_sequence().1.unwrap_or(0);
+        dest.exec_drop(
+            format!("REPLACE INTO {} VALUES (?, ?, '', ?, ?, ?, NULL)", self.table()),
+            (&self.task, db, seq, at.offset, &at.file),
+        )?;
+        Ok(())
+    }
+
+    /// The source databases that have a shadow database.
+    fn databases(&self, dest: &mut mysql::Conn) -> Result<Vec<String>, HistoryError> {
+        Ok(dest.exec(format!("SELECT DISTINCT db FROM {} WHERE task = ? AND db <> ''", self.table()), (&self.task,))?)
+    }
+
+    /// Where the shadow databases stand: the position of the last statement applied to them
+    /// (the bootstrap's position at first), or `None` before the bootstrap.
+    pub fn applied_to(&self, dest: &mut mysql::Conn) -> Result<Option<BinlogPosition>, HistoryError> {
+        self.ensure(dest)?;
+        let row: Option<(String, u64)> = dest.exec_first(
+            format!("SELECT binlog_file, pos FROM {} WHERE task = ? AND db = '' AND tbl = ''", self.table()),
+            (&self.task,),
+        )?;
+        Ok(row.map(|(f, p)| BinlogPosition::new(f, p)))
+    }
+
+    fn set_applied_to(&self, dest: &mut mysql::Conn, at: &BinlogPosition) -> Result<(), HistoryError> {
+        let seq = at.file_sequence().1.unwrap_or(0);
+        dest.query_drop("START TRANSACTION")?;
+        dest.exec_drop(format!("DELETE FROM {} WHERE task = ? AND db = '' AND tbl = ''", self.table()), (&self.task,))?;
+        dest.exec_drop(
+            format!("INSERT INTO {} VALUES (?, '', '', ?, ?, ?, NULL)", self.table()),
+            (&self.task, seq, at.offset, &at.file),
+        )?;
+        dest.query_drop("COMMIT")?;
+        Ok(())
+    }
+
     /// The schema of `table` as of position `at`: the last one recorded at or before it.
     pub fn lookup(
         &self,
@@ -113,6 +188,17 @@ impl SchemaHistory {
     }
 }
 
+/// One record of the history: `table`'s schema from `at` on (`None`: it no longer exists).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// The source table.
+    pub table: TableId,
+    /// The position from which the schema holds (the end of the DDL's event).
+    pub at: BinlogPosition,
+    /// The table's schema, or `None` once it was dropped or renamed away.
+    pub schema: Option<TableSchema>,
+}
+
 /// Keeps shadow databases in step with the source's DDL and records every change in the
 /// history.
 #[derive(Debug)]
@@ -122,6 +208,20 @@ pub struct SchemaTracker {
     shadow: Translator,
     /// Last recorded schema per source table.
     known: BTreeMap<TableId, TableSchema>,
+    /// The position of the last statement applied to the shadows: a statement read again
+    /// after a restart (at or before it) is not applied twice.
+    applied_to: Option<BinlogPosition>,
+}
+
+/// The shadows follow every table of a selected database, online schema change tools' shadow
+/// tables included (their rows may be synced too, with `online_ddl = "copy"`).
+fn shadow_config(selection: Selection) -> TranslateConfig {
+    TranslateConfig {
+        selection,
+        online_ddl: crate::online_ddl::OnlineDdlMode::Copy,
+        sync_triggers: false,
+        ..Default::default()
+    }
 }
 
 /// A stable shadow database name for a task's source database (at most 64 characters).
@@ -137,8 +237,31 @@ pub fn shadow_name(task: &str, db: &str) -> String {
 impl SchemaTracker {
     /// A tracker for `task`'s selected databases.
     pub fn new(task: &str, meta_db: Ident, selection: Selection) -> Self {
-        let shadow = Translator::new(TranslateConfig { sync_triggers: false, ..Default::default() });
-        SchemaTracker { history: SchemaHistory::new(task, meta_db), selection, shadow, known: BTreeMap::new() }
+        let shadow = Translator::new(shadow_config(Selection::default()));
+        SchemaTracker {
+            history: SchemaHistory::new(task, meta_db),
+            selection,
+            shadow,
+            known: BTreeMap::new(),
+            applied_to: None,
+        }
+    }
+
+    /// Picks up where a previous run left the history: the last schema of every table and the
+    /// position the shadows stand at. `false` when the history was never bootstrapped.
+    pub fn resume(&mut self, dest: &mut mysql::Conn) -> Result<bool, HistoryError> {
+        let Some(at) = self.history.applied_to(dest)? else { return Ok(false) };
+        self.applied_to = Some(at);
+        for e in self.history.entries(dest)? {
+            match e.schema {
+                Some(s) => self.known.insert(e.table, s),
+                None => self.known.remove(&e.table),
+            };
+        }
+        for db in self.history.databases(dest)? {
+            self.shadow_rule(&db);
+        }
+        Ok(true)
     }
 
     /// The history it records into.
@@ -154,24 +277,27 @@ impl SchemaTracker {
         }
         let mut sel = cfg.selection.clone();
         sel.databases.push(DatabaseRule { database: db.to_string(), rename: Some(name), ..Default::default() });
-        self.shadow = Translator::new(TranslateConfig { selection: sel, sync_triggers: false, ..Default::default() });
+        self.shadow = Translator::new(shadow_config(sel));
     }
 
     /// Copies the current definitions of the selected databases' tables (from the source) into
-    /// their shadows and records them at `at`, the position the sync starts from.
+    /// their shadows and records them at `at`, the position the sync starts from. Returns what
+    /// it recorded.
     pub fn bootstrap(
         &mut self,
         source: &mut mysql::Conn,
         dest: &mut mysql::Conn,
         catalog: &crate::selection::Catalog,
         at: &BinlogPosition,
-    ) -> Result<(), HistoryError> {
+    ) -> Result<Vec<HistoryEntry>, HistoryError> {
         self.history.ensure(dest)?;
+        let mut recorded = Vec::new();
         for (db, tables) in catalog {
             if self.selection.database(db).is_none() {
                 continue;
             }
             self.shadow_rule(db);
+            self.history.record_database(dest, db, at)?;
             let sdb = quote_ident(&shadow_name(&self.history.task, db));
             dest.query_drop(format!("DROP DATABASE IF EXISTS {sdb}"))?;
             dest.query_drop(format!("CREATE DATABASE {sdb}"))?;
@@ -184,13 +310,17 @@ impl SchemaTracker {
                 dest.query_drop(format!("USE {sdb}"))?;
                 dest.query_drop(create)?;
             }
-            self.snapshot(dest, db, at)?;
+            recorded.extend(self.snapshot(dest, db, at)?);
         }
-        Ok(())
+        self.history.set_applied_to(dest, at)?;
+        self.applied_to = Some(at.clone());
+        Ok(recorded)
     }
 
     /// A statement from the binlog at `at` (the end of its event): applied to the shadows when
-    /// it changes a selected database, and every resulting change recorded.
+    /// it changes a selected database, and every resulting change recorded and returned. A
+    /// statement at or before the position the shadows stand at (read again after a restart)
+    /// was applied already and changes nothing.
     pub fn on_statement(
         &mut self,
         dest: &mut mysql::Conn,
@@ -198,32 +328,54 @@ impl SchemaTracker {
         default_db: Option<&str>,
         ansi_quotes: bool,
         at: &BinlogPosition,
-    ) -> Result<(), HistoryError> {
+    ) -> Result<Vec<HistoryEntry>, HistoryError> {
+        if self.applied_to.as_ref().is_some_and(|a| at <= a) {
+            return Ok(Vec::new());
+        }
         if let Ok(st) = crate::statement::parse(sql, ansi_quotes)
             && let crate::statement::StatementKind::CreateDatabase { database } = &st.kind
             && self.selection.database(&database.name).is_some()
         {
             self.shadow_rule(&database.name);
+            self.history.record_database(dest, &database.name, at)?;
         }
         let Decision::Apply { statements, database, .. } = self.shadow.translate(sql, default_db, ansi_quotes)? else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         dest.query_drop("SET SESSION foreign_key_checks = 0")?;
         if let Some(d) = &database {
             dest.query_drop(format!("USE {}", quote_ident(d)))?;
         }
+        // The statement runs as the destination would run it; one the shadow refuses is
+        // refused there too (the applier records it), and the shadow keeps its schema.
+        let mut refused = None;
         for s in &statements {
-            dest.query_drop(s)?;
+            if let Err(e) = dest.query_drop(s) {
+                refused = Some(e);
+                break;
+            }
         }
         let dbs: Vec<String> = self.shadow.config().selection.databases.iter().map(|r| r.database.clone()).collect();
+        let mut recorded = Vec::new();
         for db in dbs {
-            self.snapshot(dest, &db, at)?;
+            recorded.extend(self.snapshot(dest, &db, at)?);
         }
-        Ok(())
+        self.history.set_applied_to(dest, at)?;
+        self.applied_to = Some(at.clone());
+        match refused {
+            Some(e) => Err(HistoryError::Refused { statement: sql.to_string(), recorded, source: e }),
+            None => Ok(recorded),
+        }
     }
 
     /// Records every table of a shadow whose columns differ from the last record.
-    fn snapshot(&mut self, dest: &mut mysql::Conn, db: &str, at: &BinlogPosition) -> Result<(), HistoryError> {
+    fn snapshot(
+        &mut self,
+        dest: &mut mysql::Conn,
+        db: &str,
+        at: &BinlogPosition,
+    ) -> Result<Vec<HistoryEntry>, HistoryError> {
+        let mut recorded = Vec::new();
         let sdb = shadow_name(&self.history.task, db);
         let rows: Vec<(String, String, String, Option<String>, String)> = dest.exec(
             "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, CHARACTER_SET_NAME, IS_NULLABLE FROM information_schema.COLUMNS \
@@ -263,13 +415,15 @@ impl SchemaTracker {
         for id in gone {
             self.history.record(dest, &id, None, at)?;
             self.known.remove(&id);
+            recorded.push(HistoryEntry { table: id, at: at.clone(), schema: None });
         }
         for (id, schema) in now {
             if self.known.get(&id) != Some(&schema) {
                 self.history.record(dest, &id, Some(&schema), at)?;
+                recorded.push(HistoryEntry { table: id.clone(), at: at.clone(), schema: Some(schema.clone()) });
                 self.known.insert(id, schema);
             }
         }
-        Ok(())
+        Ok(recorded)
     }
 }

@@ -42,7 +42,7 @@ mod sync;
 mod translate;
 
 pub use column_type::{TypeError, parse_column_type};
-pub use history::{HistoryError, SchemaHistory, SchemaTracker};
+pub use history::{HistoryEntry, HistoryError, SchemaHistory, SchemaTracker, shadow_name};
 pub use online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
 pub use reader::{DatabaseSchema, catalog, read_database};
 pub use selection::{

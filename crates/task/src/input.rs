@@ -34,6 +34,10 @@ pub enum SourceError {
         #[source]
         source: EvalError,
     },
+    /// The schema history (the schema each event is decoded with) could not be read or
+    /// written.
+    #[error("the schema history")]
+    History(#[from] dts_schema::HistoryError),
     /// A statement from the binlog that the DDL translator cannot read.
     #[error("cannot translate the source's statement {statement:?}")]
     Translate {
@@ -68,6 +72,8 @@ pub struct InputStats {
     /// Warnings about statements, logged at WARN: a RENAME out of or into the selection, a
     /// CREATE TABLE ... LIKE an unselected table, a statement applied in part.
     pub ddl_warnings: AtomicU64,
+    /// Row events the reader skipped before decoding them, their table not selected.
+    pub rows_events_skipped: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -93,6 +99,12 @@ pub struct BinlogInput {
     finished: bool,
     /// Continuous verification's queue, when on.
     verify_feed: Option<crate::continuous::Feed>,
+    /// The task, for the schema history (opened at the first start).
+    config: Config,
+    /// The schema history: the reader's schema provider, fed every statement read.
+    history: Option<crate::history::TaskHistory>,
+    /// Row events skipped by earlier readers of this input (each start makes a new reader).
+    skipped_before: u64,
     /// What it handed over, shared with the monitor.
     pub stats: Arc<InputStats>,
     /// The last position handed over (a commit) or seen idle (a heartbeat).
@@ -127,6 +139,9 @@ impl BinlogInput {
             exit_when_caught_up,
             finished: false,
             verify_feed: None,
+            config: config.clone(),
+            history: None,
+            skipped_before: 0,
             stats,
             last_position: None,
         }
@@ -159,10 +174,20 @@ impl InputSource for BinlogInput {
         self.finished = self.stop_at.as_ref().is_some_and(|s| at >= *s);
         let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at));
         o.heartbeat = Duration::from_secs(1);
-        self.reader = None;
+        if let Some(r) = self.reader.take() {
+            self.skipped_before += r.stats().skipped_rows_events;
+        }
         self.in_txn = false;
-        self.reader =
-            Some(BinlogReader::connect(self.source.clone(), o, ReaderParts::default()).map_err(SourceError::from)?);
+        if self.history.is_none() {
+            let h = crate::history::TaskHistory::open(&self.config, &self.first_start).map_err(SourceError::from)?;
+            self.history = Some(h);
+        }
+        let parts = ReaderParts {
+            schema: self.history.as_ref().map(|h| h.provider()),
+            filter: Some(self.router.table_filter()),
+            positional_names: false,
+        };
+        self.reader = Some(BinlogReader::connect(self.source.clone(), o, parts).map_err(SourceError::from)?);
         Ok(())
     }
 
@@ -171,7 +196,12 @@ impl InputSource for BinlogInput {
             if self.finished || (!self.in_txn && self.stop_now()) {
                 return None;
             }
-            let item = match self.reader.as_mut()?.next()? {
+            let reader = self.reader.as_mut()?;
+            let next = reader.next();
+            self.stats
+                .rows_events_skipped
+                .store(self.skipped_before + reader.stats().skipped_rows_events, Ordering::Relaxed);
+            let item = match next? {
                 Ok(i) => i,
                 Err(e) => return Some(Err(SourceError::from(e).into())),
             };
@@ -218,22 +248,32 @@ impl InputSource for BinlogInput {
                     Ok(Routed::NotSynced) => continue,
                     Err(e) => return Some(Err(e.into())),
                 },
-                Item::Statement(s) => match self.router.statement(&s) {
-                    Ok(RoutedStatement::Apply { ddl, warnings }) => {
-                        self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
-                        if let Some(feed) = &self.verify_feed {
-                            feed.send(crate::continuous::Msg::Reset);
+                Item::Statement(s) => {
+                    // Recorded in the schema history before the reader decodes the events after it.
+                    let ansi_quotes = s.context.sql_mode.unwrap_or(0) & 4 != 0;
+                    if let Some(h) = self.history.as_mut()
+                        && let Err(e) =
+                            h.on_statement(&s.sql_lossy(), s.context.database.as_deref(), ansi_quotes, &s.end)
+                    {
+                        return Some(Err(SourceError::from(e).into()));
+                    }
+                    match self.router.statement(&s) {
+                        Ok(RoutedStatement::Apply { ddl, warnings }) => {
+                            self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
+                            if let Some(feed) = &self.verify_feed {
+                                feed.send(crate::continuous::Msg::Reset);
+                            }
+                            bump(&self.stats.ddl);
+                            Input::Ddl(ddl)
                         }
-                        bump(&self.stats.ddl);
-                        Input::Ddl(ddl)
+                        Ok(RoutedStatement::Skipped { warnings }) => {
+                            self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
+                            bump(&self.stats.ddl_skipped);
+                            continue;
+                        }
+                        Err(e) => return Some(Err(e.into())),
                     }
-                    Ok(RoutedStatement::Skipped { warnings }) => {
-                        self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
-                        bump(&self.stats.ddl_skipped);
-                        continue;
-                    }
-                    Err(e) => return Some(Err(e.into())),
-                },
+                }
             }));
         }
     }

@@ -29,6 +29,7 @@ pub mod config;
 mod continuous;
 mod filter;
 mod heartbeat;
+mod history;
 mod input;
 mod router;
 mod run;

@@ -232,6 +232,7 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                             Some(p) => p,
                             None => {
                                 let p = crate::input::source_end(&config.source.opts())?;
+                                crate::history::bootstrap(config, &p).map_err(crate::input::SourceError::from)?;
                                 state.set_incremental_from(&mut dst, &p).map_err(TaskError::Destination)?;
                                 p
                             }
@@ -402,6 +403,10 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
     if meta.low(&mut dst)?.is_none() {
         let p = dts_fullcopy::source_position(&mut src)?;
         meta.set_low(&mut dst, &p)?;
+        if config.incremental() {
+            // Incremental sync replays from here: the schema as of here is where its history starts.
+            crate::history::bootstrap(config, &p.binlog).map_err(crate::input::SourceError::from)?;
+        }
     }
     let tables = mapped_tables(config, &mut src).map_err(TaskError::Source)?;
     drop(src);

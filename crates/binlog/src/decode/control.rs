@@ -105,6 +105,9 @@ pub struct Statement {
     pub sql: Bytes,
     /// The session it ran in.
     pub context: StatementContext,
+    /// The end of its event in the binlog: the position its effect (a DDL's new schema) holds
+    /// from. Offset 0 inside a MySQL TRANSACTION_PAYLOAD, whose nested events have none.
+    pub end: dts_types::BinlogPosition,
 }
 
 impl Statement {
@@ -140,7 +143,7 @@ pub(crate) fn query(
         ctx.database = Some(String::from_utf8_lossy(db).into_owned());
     }
     let sql = if compressed { Bytes::from(mariadb_uncompress(c.rest())?) } else { Bytes::copy_from_slice(c.rest()) };
-    Ok(Statement { sql, context: ctx })
+    Ok(Statement { sql, context: ctx, end: dts_types::BinlogPosition::new(String::new(), 0) })
 }
 
 fn status_vars(bytes: &[u8]) -> Result<StatementContext, String> {

@@ -45,6 +45,12 @@ pub enum Decoded {
     Informational,
 }
 
+/// Whether a statement only opens or closes a transaction (and so cannot change a table).
+fn is_transaction_control(sql: &[u8]) -> bool {
+    let word: Vec<u8> = sql.iter().take_while(|b| b.is_ascii_alphabetic()).map(u8::to_ascii_uppercase).collect();
+    matches!(word.as_slice(), b"BEGIN" | b"COMMIT" | b"ROLLBACK" | b"SAVEPOINT" | b"XA" | b"RELEASE")
+}
+
 /// Decides which tables' rows are decoded; rows of other tables are skipped on purpose.
 pub type TableFilter = Box<dyn Fn(&TableId) -> bool + Send>;
 
@@ -150,8 +156,16 @@ impl Decoder {
                 Decoded::Rotate { file, position }
             }
             types::QUERY | types::QUERY_COMPRESSED => {
-                let q = control::query(body, ph(types::QUERY), h.timestamp, t == types::QUERY_COMPRESSED)
+                let mut q = control::query(body, ph(types::QUERY), h.timestamp, t == types::QUERY_COMPRESSED)
                     .map_err(&malformed)?;
+                q.end = at.position.clone();
+                if self.schema.is_some() && !is_transaction_control(&q.sql) {
+                    // A DDL may change a table without changing its table map's bytes (INT to
+                    // INT UNSIGNED under binlog_row_metadata=NO_LOG); MariaDB gives the altered
+                    // table a new table id, but nothing promises it: plans made with the schema
+                    // provider are made again, with the schema after the statement.
+                    self.tables.clear();
+                }
                 Decoded::Query(q)
             }
             types::XID => Decoded::Xid,
