@@ -141,10 +141,11 @@ fn discover() -> Vec<Case> {
     let mut cases = Vec::new();
     for entry in std::fs::read_dir(cases_dir()).expect("tests/cases") {
         let dir = entry.unwrap().path();
-        if !dir.is_dir() {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        // `_shared/` holds files several cases link to; it is no case.
+        if !dir.is_dir() || name.starts_with('_') {
             continue;
         }
-        let name = dir.file_name().unwrap().to_string_lossy().to_string();
         if only.as_ref().is_some_and(|o| !o.contains(&name)) {
             continue;
         }

@@ -1,4 +1,1 @@
-CREATE TABLE items (id BIGINT PRIMARY KEY, qty INT NOT NULL, label VARCHAR(50)) DEFAULT CHARSET=utf8mb4;
-INSERT INTO items (id, qty, label) SELECT seq, seq % 50, CONCAT('item ', seq) FROM seq_1_to_200;
-CREATE TABLE other (id INT PRIMARY KEY, v INT);
-INSERT INTO other VALUES (1, 1), (2, 2);
+../_shared/online_ddl_before.sql
