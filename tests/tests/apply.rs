@@ -409,3 +409,69 @@ fn a_million_row_transaction_applies_within_the_memory_bound() {
         .unwrap();
     assert_eq!(n, 1_000_000);
 }
+
+/// gh-ost's statements (tests/cases/_shared/gh_ost_migration.sql), split at the ALTER of its
+/// ghost table: those up to and including it, and the rest (the row copy and the cut-over).
+fn gh_ost_statements() -> (Vec<String>, Vec<String>) {
+    let text = include_str!("../cases/_shared/gh_ost_migration.sql");
+    let statements: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--") && !l.trim().is_empty())
+        .map(|l| l.trim().trim_end_matches(';').to_string())
+        .collect();
+    let alter = statements.iter().position(|s| s.starts_with("ALTER")).expect("gh-ost's ALTER") + 1;
+    let rest = statements[alter..].to_vec();
+    (statements[..alter].to_vec(), rest)
+}
+
+/// The ALTER gh-ost ran on its ghost table is kept in memory until the cut-over; a task that
+/// restarts between the two has lost it, so the cut-over must stop the task naming the table
+/// (before, the swap was skipped and the destination silently kept the old table).
+#[test]
+fn a_restart_between_the_ghost_alter_and_the_cut_over_stops_at_the_cut_over() {
+    let pair = shared_pair();
+    let (db, target, start) =
+        setup("ap_cutover", &["CREATE TABLE items (id INT PRIMARY KEY, qty INT NOT NULL, label VARCHAR(20) NOT NULL)"]);
+    let mut s = pair.source.conn().unwrap();
+    s.query_drop(format!("USE {}", db.quoted())).unwrap();
+    s.query_drop("INSERT INTO items VALUES (1, 1, 'a'), (150, 2, 'b'), (300, 3, 'c')").unwrap();
+    let (to_alter, rest) = gh_ost_statements();
+    for sql in &to_alter {
+        s.query_drop(sql).unwrap();
+    }
+    // A row after the ALTER, so the checkpoint is past it.
+    s.query_drop("UPDATE items SET qty = 10 WHERE id = 150").unwrap();
+    let task = task_file(&db, &target);
+    let name = format!("cutover_{db}");
+    // The first run reads up to just after the ghost's ALTER, then is gone (as after kill -9).
+    Applier::new(pair.destination.opts(), ApplyOptions::new(&name))
+        .unwrap()
+        .run(&mut binlog_input(&task, &start))
+        .unwrap();
+    s.query_drop("UPDATE items SET qty = 20 WHERE id = 1").unwrap();
+    for sql in &rest {
+        s.query_drop(sql).unwrap();
+    }
+    assert!(rest.iter().any(|r| r.starts_with("RENAME")), "the cut-over is in the rest: {rest:?}");
+    // The second run resumes from the checkpoint, after the ALTER.
+    let err = Applier::new(pair.destination.opts(), ApplyOptions::new(&name))
+        .unwrap()
+        .run(&mut binlog_input(&task, &start))
+        .expect_err("the cut-over must not go through without the ghost's ALTER");
+    let text = dts_types::describe::chain(&err);
+    assert!(text.contains(&format!("{db}.items")) && text.contains("full sync"), "{text}");
+    // A restart does not get past it either: the task stays stopped until the fix.
+    let again = Applier::new(pair.destination.opts(), ApplyOptions::new(&name))
+        .unwrap()
+        .run(&mut binlog_input(&task, &start))
+        .expect_err("a restart must stop at the cut-over again");
+    assert!(dts_types::describe::chain(&again).contains("full sync"));
+    // What the first run applied stays; the destination still has the old table.
+    let qty: Option<i64> = pair
+        .destination
+        .conn()
+        .unwrap()
+        .query_first(format!("SELECT qty FROM {}.items WHERE id = 150", target.quoted()))
+        .unwrap();
+    assert_eq!(qty, Some(10));
+}

@@ -11,7 +11,7 @@
 //! was not selected) is skipped with a warning that the table's rows are not on the destination
 //! and it needs a full sync. A table never stops syncing without such a warning.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dts_types::{TableId, quote_ident};
 
@@ -54,6 +54,14 @@ pub enum Decision {
         /// What the operator must know.
         warnings: Vec<String>,
     },
+    /// Do not run it, and stop the task: running on would lose a change on the destination
+    /// (the cut-over of an online schema change whose ALTER this process did not see).
+    Stop {
+        /// The source table concerned, `db.table`.
+        table: String,
+        /// What happened and how to fix it.
+        reason: String,
+    },
 }
 
 impl Decision {
@@ -69,12 +77,17 @@ pub struct Translator {
     cfg: TranslateConfig,
     /// (database, real table) -> ALTER specifications seen on its shadow table.
     pending: BTreeMap<(String, String), Vec<String>>,
+    /// (database, real table) whose shadow table's CREATE this translator saw: only for those
+    /// can `pending` hold every ALTER of the shadow. The ALTERs live in memory only, so after
+    /// a restart between a tool's ALTER and its cut-over they are gone, and the cut-over
+    /// stops the task ([`Decision::Stop`]) instead of renaming without them.
+    shadows_created: BTreeSet<(String, String)>,
 }
 
 impl Translator {
     /// A translator with nothing pending.
     pub fn new(cfg: TranslateConfig) -> Self {
-        Translator { cfg, pending: BTreeMap::new() }
+        Translator { cfg, pending: BTreeMap::new(), shadows_created: BTreeSet::new() }
     }
 
     /// Its configuration.
@@ -145,6 +158,11 @@ impl Translator {
                 }
                 let Some(db) = db_of(table) else { return Ok(Decision::skip("no database for the table")) };
                 if self.online_skip(&db, &table.name) {
+                    if let Some((ShadowRole::Ghost, base)) = self.shadow(&db, &table.name) {
+                        // A new migration: its ALTERs follow.
+                        self.pending.remove(&(db.clone(), base.clone()));
+                        self.shadows_created.insert((db.clone(), base));
+                    }
                     return Ok(Decision::skip(format!("online schema change shadow table {db}.{}", table.name)));
                 }
                 let Some(target) = self.table_target(&db, &table.name) else {
@@ -355,8 +373,22 @@ impl Translator {
                 if let Some((ShadowRole::Ghost, base)) = self.shadow(&fdb, &from.name)
                     && base == to.name
                 {
+                    let key = (fdb.clone(), base.clone());
+                    if !self.shadows_created.remove(&key) {
+                        return Decision::Stop {
+                            table: format!("{tdb}.{}", to.name),
+                            reason: format!(
+                                "cut-over of an online schema change: {fdb}.{} replaces {tdb}.{}, but this run did not \
+                                 see {fdb}.{} created (the task restarted during the migration, or started after \
+                                 its start), so the ALTER the tool ran on it is not known and would be lost on the \
+                                 destination. Fix: run a full sync of {tdb}.{} (or of the task) from a position \
+                                 after this cut-over",
+                                from.name, to.name, from.name, to.name
+                            ),
+                        };
+                    }
                     let target = self.table_target(&tdb, &to.name);
-                    for spec in self.pending.remove(&(fdb.clone(), base.clone())).unwrap_or_default() {
+                    for spec in self.pending.remove(&key).unwrap_or_default() {
                         if let Some(t) = &target {
                             statements.push(format!("ALTER TABLE {} {spec}", t.quoted()));
                         }
@@ -559,6 +591,7 @@ mod tests {
         match d {
             Decision::Apply { statements, warnings, .. } => (statements, warnings),
             Decision::Skip { reason, .. } => panic!("skipped: {reason}"),
+            Decision::Stop { reason, .. } => panic!("stopped: {reason}"),
         }
     }
 
@@ -566,6 +599,7 @@ mod tests {
         match d {
             Decision::Skip { reason, warnings } => (reason, warnings),
             Decision::Apply { statements, .. } => panic!("applied: {statements:?}"),
+            Decision::Stop { reason, .. } => panic!("stopped: {reason}"),
         }
     }
 
@@ -658,5 +692,35 @@ mod tests {
         );
         assert_eq!(s, ["ALTER TABLE `shop2`.`purchases` ADD COLUMN note TEXT"]);
         skip(t.translate("DROP TABLE IF EXISTS _orders_del", Some("shop"), false).unwrap());
+    }
+
+    #[test]
+    fn a_cut_over_whose_alter_was_not_seen_stops_instead_of_losing_it() {
+        let (create, alter, cut_over) = (
+            "CREATE TABLE _orders_gho LIKE orders",
+            "ALTER TABLE _orders_gho ADD COLUMN note TEXT",
+            "RENAME TABLE orders TO _orders_del, _orders_gho TO orders",
+        );
+        let mut before = tr(tables_only());
+        skip(before.translate(create, Some("shop"), false).unwrap());
+        skip(before.translate(alter, Some("shop"), false).unwrap());
+        // The task restarts here: a new translator reads on from after the ALTER.
+        let mut after = tr(tables_only());
+        match after.translate(cut_over, Some("shop"), false).unwrap() {
+            Decision::Stop { table, reason } => {
+                assert_eq!(table, "shop.orders");
+                assert!(reason.contains("shop._orders_gho") && reason.contains("full sync"), "{reason}");
+            }
+            other => panic!("the cut-over went on without the ALTER: {other:?}"),
+        }
+        // pt-osc's shadow table likewise.
+        let mut t = tr(tables_only());
+        let d = t.translate("RENAME TABLE items TO _items_old, _items_new TO items", Some("shop"), false).unwrap();
+        assert!(matches!(d, Decision::Stop { .. }), "{d:?}");
+        // With its CREATE seen, a migration without an ALTER cuts over; the next needs its own CREATE.
+        skip(t.translate("CREATE TABLE _items_new LIKE items", Some("shop"), false).unwrap());
+        skip(t.translate("RENAME TABLE items TO _items_old, _items_new TO items", Some("shop"), false).unwrap());
+        let d = t.translate("RENAME TABLE items TO _items_old, _items_new TO items", Some("shop"), false).unwrap();
+        assert!(matches!(d, Decision::Stop { .. }), "{d:?}");
     }
 }

@@ -169,6 +169,7 @@ fn a_ddl_corpus_translated_under_a_renamed_database_ends_in_equal_schemas() {
                     "a statement of the selected database was skipped: {sql}: {reason}"
                 );
             }
+            Decision::Stop { reason, .. } => panic!("the task stopped at {sql}: {reason}"),
         }
     }
     assert!(applied >= 60, "{applied} statements applied");

@@ -95,6 +95,7 @@ fn run(tool: &str, steps: Vec<&str>, mode: OnlineDdlMode) {
                     Decision::Skip { reason, .. } => {
                         assert!(!reason.is_empty());
                     }
+                    Decision::Stop { reason, .. } => panic!("{tool} {mode:?}: the task stopped: {reason}"),
                 }
             }
             Item::Row(tc) if tc.table.id.database == db => {

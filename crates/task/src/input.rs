@@ -47,6 +47,17 @@ pub enum SourceError {
         #[source]
         source: dts_schema::ParseError,
     },
+    /// The translator refused a statement: applying it or skipping it would lose a change on
+    /// the destination ([`dts_schema::Decision::Stop`]).
+    #[error("cannot go on at the source's statement {statement:?} on {table}: {reason}")]
+    Refused {
+        /// The statement as the source logged it.
+        statement: String,
+        /// The source table concerned, `db.table`.
+        table: String,
+        /// What happened and how to fix it.
+        reason: String,
+    },
 }
 
 impl From<SourceError> for InputError {

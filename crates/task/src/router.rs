@@ -201,6 +201,7 @@ impl Router {
                 tracing::debug!(statement = %sql, reason, "statement not applied");
                 Ok(RoutedStatement::Skipped { warnings: warnings.len() })
             }
+            Ok(Decision::Stop { table, reason }) => Err(SourceError::Refused { statement: sql, table, reason }),
             Err(source) => Err(SourceError::Translate { statement: sql, source }),
         }
     }
