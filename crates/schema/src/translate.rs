@@ -387,9 +387,10 @@ impl Translator {
                                 "cut-over of an online schema change: {fdb}.{} replaces {tdb}.{}, but this run did not \
                                  see {fdb}.{} created (the task restarted during the migration, or started after \
                                  its start), so the ALTER the tool ran on it is not known and would be lost on the \
-                                 destination. Fix: run a full sync of {tdb}.{} (or of the task) from a position \
-                                 after this cut-over",
-                                from.name, to.name, from.name, to.name
+                                 destination. Fix: run the task's full sync again from scratch (drop its tables on the \
+                                 destination and its rows in the task's metadata database, then `dts-sync run`); \
+                                 `online_ddl = \"copy\"` survives a restart in the middle of a migration",
+                                from.name, to.name, from.name
                             ),
                         };
                     }
