@@ -40,9 +40,12 @@ fn apply(dest: &Opts, d: &Ddl, stats: &mut ApplyStats) -> Result<(), ApplyError>
     let setup = session(d)?;
     let mut c = connect(dest)?;
     for s in &setup {
-        // The session as the source had it; a setting the destination lacks is reported
-        // with the statement below if it matters.
-        let _ = c.query_drop(s);
+        // The session as the source had it. A setting the destination lacks (a newer sql_mode
+        // flag, a named time zone without time zone tables) is logged and the DDL still runs:
+        // where the setting matters the statement itself fails and is reported below.
+        if let Err(e) = c.query_drop(s) {
+            tracing::warn!(setting = %s, error = %dts_types::describe::chain(&e), "the destination refused a DDL session setting");
+        }
     }
     for s in &d.statements {
         match c.query_drop(s) {

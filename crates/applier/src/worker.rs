@@ -93,6 +93,8 @@ impl Drop for Pool {
         self.groups = None;
         self.completions = None;
         for h in self.handles.drain(..) {
+            // A worker that panicked has already printed its panic, and the dispatcher saw its
+            // group never complete ("workers stopped"): nothing more to report here.
             let _ = h.join();
         }
     }
@@ -105,6 +107,7 @@ fn worker_loop(writer: Writer, setup: &WorkerSetup, groups: &Receiver<Group>, co
         Err(e) => {
             // Report on the first group this worker gets.
             if let Ok(g) = groups.recv() {
+                // Fails only when the dispatcher is gone: then nobody waits for this error.
                 let _ = completions.send(Completion { group: g.id, result: Err(e) });
             }
             return;

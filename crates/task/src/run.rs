@@ -250,6 +250,7 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                         );
                     }
                     let _stop_heartbeat = StopAndJoin(heartbeat_stop, None);
+                    // No state row's counters yet (the first run): they start from zero.
                     let base =
                         state.read(&mut dst).map_err(TaskError::Destination)?.map(|s| s.counters).unwrap_or_default();
                     let persister = Arc::new(AtomicBool::new(false));
@@ -286,7 +287,8 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
         }
     })();
     if let Err(e) = &result {
-        // Best effort: the status shows it.
+        // Best effort, for `status`: the error itself is returned (and printed by the binary)
+        // whether or not the destination can record it.
         if let Ok(mut c) = connect(config.destination.opts()) {
             let _ = state.set_error(&mut c, &dts_types::describe::chain(e));
         }
