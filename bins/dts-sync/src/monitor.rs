@@ -97,7 +97,7 @@ fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> Stri
         ("transactions_total", "source transactions handed to the applier", &input.transactions),
         ("row_changes_total", "row changes handed to the applier", &input.rows),
         ("rows_filtered_out_total", "row changes the row filters left out", &input.rows_filtered_out),
-        ("ddl_total", "DDL statements applied", &input.ddl),
+        ("ddl_total", "DDL statements handed to the applier to run", &input.ddl),
         ("ddl_skipped_total", "DDL statements not applied (not selected, or nothing to do)", &input.ddl_skipped),
         (
             "ddl_warnings_total",
@@ -114,6 +114,15 @@ fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> Stri
             "# HELP dts_{name} {help}\n# TYPE dts_{name} counter\ndts_{name} {}\n",
             c.load(std::sync::atomic::Ordering::Relaxed)
         ));
+    }
+    if let Some(s) = s {
+        out.push_str(
+            "# HELP dts_ddl_outcomes_total source DDL statements by outcome over the task's life (its DDL log)\n\
+         # TYPE dts_ddl_outcomes_total counter\n",
+        );
+        for (outcome, n) in [("applied", s.ddl.applied), ("skipped", s.ddl.skipped), ("failed", s.ddl.failed)] {
+            out.push_str(&format!("dts_ddl_outcomes_total{{outcome=\"{outcome}\"}} {n}\n"));
+        }
     }
     let mut gauge = |name: &str, help: &str, v: f64| {
         out.push_str(&format!("# HELP dts_{name} {help}\n# TYPE dts_{name} gauge\ndts_{name} {v}\n"));

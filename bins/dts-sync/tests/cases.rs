@@ -56,6 +56,10 @@ struct Spec {
     /// Precheck warnings acknowledged (`--ignore`) by every `precheck` and `run`.
     #[serde(default)]
     acknowledge: Vec<String>,
+    /// Stop cases: after the stop, list the failed DDL's position (from `status`) in
+    /// `[incremental] skip_ddl` and go on as an identical case.
+    #[serde(default)]
+    resume_skipping_the_failed_ddl: bool,
 }
 
 fn run_command() -> String {
@@ -105,13 +109,16 @@ struct Kill9 {
     incremental: u32,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StatusExpect {
     phase: Option<String>,
     /// Dotted paths into the status JSON that must be numbers above 0.
     #[serde(default)]
     nonzero: Vec<String>,
+    /// Dotted paths (array items by index) => text the string there must contain.
+    #[serde(default)]
+    contains: BTreeMap<String, String>,
 }
 
 /// One case folder, read.
@@ -280,11 +287,20 @@ fn run_case(case: &Case) {
     match &case.spec.expect {
         Expect::Identical(_) => run.identical(),
         Expect::Stop { stop_contains, exit } => {
+            if case.spec.during == Some(During::Incremental) {
+                run.run_until_caught_up();
+                run.during();
+            }
             let out = run.dts_sync(&case.spec.command, &case.spec.run_args);
             let all = run.output_text(&out);
             assert_eq!(out.status.code(), Some(*exit), "{} exit code\n{all}", case.spec.command);
             for s in stop_contains {
                 assert!(all.contains(s.as_str()), "the output does not name {s:?}:\n{all}");
+            }
+            if case.spec.resume_skipping_the_failed_ddl {
+                run.resume_skipping_the_failed_ddl();
+            } else if case.spec.status != StatusExpect::default() {
+                run.check_status();
             }
         }
         Expect::PrecheckFails { precheck_fails, found_contains } => {
@@ -380,8 +396,10 @@ impl Run<'_> {
     }
 
     fn run_until_caught_up(&self) {
-        let mut args = vec!["--exit-when-caught-up"];
-        args.extend(self.case.spec.run_args.iter().map(String::as_str));
+        let mut args: Vec<&str> = self.case.spec.run_args.iter().map(String::as_str).collect();
+        if !args.contains(&"--exit-when-caught-up") {
+            args.insert(0, "--exit-when-caught-up");
+        }
         self.ok("run", &args);
     }
 
@@ -451,6 +469,23 @@ impl Run<'_> {
             }
             stop.store(true, Ordering::Relaxed);
         });
+        self.run_until_caught_up();
+        self.compare_tables();
+        self.check_verify();
+        self.check_status();
+    }
+
+    /// After a DDL stop: the statement's position from `status`, listed in `[incremental]
+    /// skip_ddl` (the task file must have no `[incremental]` section of its own), then the rest
+    /// of an identical case.
+    fn resume_skipping_the_failed_ddl(&self) {
+        let st = self.status();
+        let failed = &st["ddl_attention"][0];
+        assert_eq!(failed["outcome"], "failed", "{st}");
+        let position = failed["position"].as_str().unwrap_or_else(|| panic!("no position: {st}"));
+        let mut text = std::fs::read_to_string(&self.task_file).unwrap();
+        text.push_str(&format!("\n[incremental]\nskip_ddl = [{position:?}]\n"));
+        std::fs::write(&self.task_file, text).unwrap();
         self.run_until_caught_up();
         self.compare_tables();
         self.check_verify();
@@ -603,9 +638,19 @@ impl Run<'_> {
         if let Some(phase) = &expect.phase {
             assert_eq!(st["phase"], phase.as_str(), "{st}");
         }
+        let at = |path: &str| {
+            path.split('.').fold(&st, |v, k| match k.parse::<usize>() {
+                Ok(i) => &v[i],
+                Err(_) => &v[k],
+            })
+        };
         for path in &expect.nonzero {
-            let v = path.split('.').fold(&st, |v, k| &v[k]);
+            let v = at(path);
             assert!(v.as_u64().is_some_and(|n| n > 0), "{path} is {v}: {st}");
+        }
+        for (path, text) in &expect.contains {
+            let v = at(path);
+            assert!(v.as_str().is_some_and(|s| s.contains(text.as_str())), "{path} is {v}, not containing {text:?}: {st}");
         }
         if st["phase"] == "incremental" {
             // Other cases write on the shared source, so it may be ahead again: the lag is measured.

@@ -25,7 +25,8 @@ pub struct ApplyStats {
     pub statements: u64,
     /// DDL statements the destination ran.
     pub ddl_applied: u64,
-    /// DDL the destination refused: logged with the statement, sync went on.
+    /// DDL the destination refused with `ddl_errors = skip`: logged at WARN and recorded in
+    /// the DDL log, sync went on.
     pub ddl_failed: Vec<String>,
     /// Inserts whose key already existed (the row was overwritten).
     pub insert_existing: u64,
@@ -62,6 +63,8 @@ pub struct Applier {
     pub(crate) plans: Plans,
     pub(crate) stats: ApplyStats,
     pub(crate) throttle: Throttle,
+    /// Where DDL outcomes go and what a refused one does.
+    pub(crate) ddl: crate::ddl::DdlContext,
 }
 
 /// A destination connection as the applier uses it: the session settings every writer
@@ -106,8 +109,11 @@ impl Applier {
         let mut conn = connect(&dest)?;
         let ck = Checkpoint { task: o.task.clone(), db: o.meta_db.clone() };
         ck.ensure(&mut conn)?;
+        let log = crate::DdlLog { task: o.task.clone(), db: o.meta_db.clone() };
+        log.ensure(&mut conn)?;
+        let ddl = crate::ddl::DdlContext { log, errors: o.ddl_errors };
         let throttle = Throttle::new(o.rows_per_sec, o.bytes_per_sec);
-        Ok(Applier { dest, o, conn, plans: Plans::default(), ck, stats: ApplyStats::default(), throttle })
+        Ok(Applier { dest, o, conn, plans: Plans::default(), ck, stats: ApplyStats::default(), throttle, ddl })
     }
 
     /// The position every committed transaction reaches.

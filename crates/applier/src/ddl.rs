@@ -2,41 +2,71 @@
 //! the source (sql_mode, time_zone, charset, timestamp, default database).
 
 use dts_types::SourcePosition;
-use dts_types::retry::ErrorClass;
-use mysql::Opts;
+use dts_types::retry::{ErrorClass, is_already_done};
 use mysql::prelude::Queryable;
+use mysql::{Conn, Opts};
 
 use crate::apply::connect;
 use crate::checkpoint::{DoneRange, Writer};
+use crate::ddl_log::{DdlErrors, DdlLog, DdlOutcome};
 use crate::target::Plans;
 use crate::txn::DestTxn;
 use crate::{ApplyError, ApplyStats, Ddl};
 
 /// Runs a DDL once everything before it has committed (`txn` is not open), then commits its
-/// checkpoint at `at` on the applier's connection, with its done range in parallel mode. A
-/// crash in between runs the DDL again on resume, which then fails harmlessly the same way.
-/// The table plans are forgotten: columns may have changed.
+/// checkpoint at `at` on the applier's connection — with its outcome in the DDL log, and its
+/// done range in parallel mode. A statement the task skipped is only recorded. The table plans
+/// are forgotten: columns may have changed.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn barrier(
     txn: &mut DestTxn,
     dest: &Opts,
     plans: &mut Plans,
+    ctx: &DdlContext,
     d: &Ddl,
     at: &SourcePosition,
     done: Option<&DoneRange>,
     stats: &mut ApplyStats,
 ) -> Result<(), ApplyError> {
     debug_assert!(!txn.is_open(), "a DDL runs after what is before it has committed");
-    plans.clear();
-    apply(dest, d, stats)?;
+    let (outcome, reason) = match &d.skipped {
+        Some(reason) => {
+            tracing::debug!(statement = %d.source, reason, "statement not applied");
+            (DdlOutcome::Skipped, Some(reason.clone()))
+        }
+        None => {
+            plans.clear();
+            run(txn.conn(), dest, ctx, d, stats)?
+        }
+    };
+    txn.meta(&ctx.log.write_sql(d, outcome, reason.as_deref()))?;
     txn.commit_at(Writer::Main, Some(at), done, stats)?;
     stats.commits += 1;
     Ok(())
 }
 
-/// Runs the statements of `d`. A statement the destination refuses is recorded in
-/// `stats.ddl_failed` and sync goes on; a transient error stops (the caller retries from the
-/// checkpoint, which then runs the DDL again).
-fn apply(dest: &Opts, d: &Ddl, stats: &mut ApplyStats) -> Result<(), ApplyError> {
+/// What the DDL barrier needs besides the statement: where outcomes are recorded and what a
+/// refused statement does.
+#[derive(Debug, Clone)]
+pub(crate) struct DdlContext {
+    pub log: DdlLog,
+    pub errors: DdlErrors,
+}
+
+/// Runs the statements of `d` and says how it ended. A statement the destination refuses
+/// stops the task (`ddl_errors = stop`: the error, after its row says `failed`) or is
+/// recorded and logged at WARN (`skip`); a transient error stops so that the caller retries
+/// from the checkpoint, which then runs the DDL again.
+fn run(
+    meta: &mut Conn,
+    dest: &Opts,
+    ctx: &DdlContext,
+    d: &Ddl,
+    stats: &mut ApplyStats,
+) -> Result<(DdlOutcome, Option<String>), ApplyError> {
+    // A row still `running` is the last run's, stopped between the statement and its checkpoint.
+    let rerun = ctx.log.outcome_at(meta, &d.position)? == Some(DdlOutcome::Running);
+    meta.query_drop(ctx.log.write_sql(d, DdlOutcome::Running, None))?;
     let setup = session(d)?;
     let mut c = connect(dest)?;
     for s in &setup {
@@ -47,19 +77,36 @@ fn apply(dest: &Opts, d: &Ddl, stats: &mut ApplyStats) -> Result<(), ApplyError>
             tracing::warn!(setting = %s, error = %dts_types::describe::chain(&e), "the destination refused a DDL session setting");
         }
     }
+    let mut failures = Vec::new();
     for s in &d.statements {
         match c.query_drop(s) {
             Ok(()) => stats.ddl_applied += 1,
+            Err(e) if rerun && is_already_done(&e) => {
+                tracing::info!(statement = %s, position = %d.position, "DDL already applied before the last stop: {e}");
+                stats.ddl_applied += 1;
+            }
             Err(e) => {
                 let e = ApplyError::Sql(e);
                 if e.class() != ErrorClass::Definite {
                     return Err(e);
                 }
-                stats.ddl_failed.push(format!("{s}: {e}"));
+                let reason = format!("{s}: {}", dts_types::describe::chain(&e));
+                if ctx.errors == DdlErrors::Stop {
+                    meta.query_drop(ctx.log.write_sql(d, DdlOutcome::Failed, Some(&reason)))?;
+                    return Err(ApplyError::Ddl {
+                        position: d.position.to_string(),
+                        statement: s.clone(),
+                        source: Box::new(e),
+                    });
+                }
+                tracing::warn!(statement = %s, position = %d.position, error = %dts_types::describe::chain(&e),
+                    "the destination refused a DDL statement; going on (ddl_errors = skip)");
+                stats.ddl_failed.push(reason.clone());
+                failures.push(reason);
             }
         }
     }
-    Ok(())
+    Ok(if failures.is_empty() { (DdlOutcome::Applied, None) } else { (DdlOutcome::Failed, Some(failures.join("\n"))) })
 }
 
 /// The statements that set up the source's session.

@@ -160,7 +160,7 @@ impl<'a> Dispatcher<'a> {
         let range = (self.prev_end.clone(), at.binlog.clone());
         let app = &mut *self.app;
         let mut txn = DestTxn::new(&mut app.conn, &app.ck, app.o.batch_bytes);
-        crate::ddl::barrier(&mut txn, &app.dest, &mut app.plans, d, &at, Some(&range), &mut app.stats)?;
+        crate::ddl::barrier(&mut txn, &app.dest, &mut app.plans, &app.ddl, d, &at, Some(&range), &mut app.stats)?;
         self.prev_end = Some(at.binlog.clone());
         self.tracker.set_low(at);
         Ok(())
@@ -185,7 +185,7 @@ impl<'a> Dispatcher<'a> {
             self.prev_end = Some(at.binlog);
             return Ok(());
         }
-        if let Some(d) = ddl.or(held.ddl) {
+        if let Some(d) = ddl.or(held.ddl.map(Box::new)) {
             txn.commit_at(Writer::Main, None, None, &mut app.stats)?;
             drop(txn);
             return self.ddl_barrier(&d, at);

@@ -45,6 +45,22 @@ pub enum ApplyError {
         #[source]
         last: Box<ApplyError>,
     },
+    /// The destination refused a DDL statement (with `ddl_errors = stop`, the default).
+    #[error(
+        "the destination refused the DDL at source position {position}: {statement} (the task stops so that the \
+         destination's schema does not silently differ from the source's; fix the destination and run again, or skip \
+         this statement with `skip_ddl = [\"{position}\"]` or every refused one with `ddl_errors = \"skip\"` under \
+         [incremental])"
+    )]
+    Ddl {
+        /// Where the statement ends in the source's binlog (what `skip_ddl` takes).
+        position: String,
+        /// The statement as translated for the destination.
+        statement: String,
+        /// The destination's error.
+        #[source]
+        source: Box<ApplyError>,
+    },
     /// The input broke the Begin / rows / Commit structure of a transaction.
     #[error("input broke the transaction structure: {0}")]
     Protocol(String),

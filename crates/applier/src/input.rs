@@ -44,8 +44,17 @@ impl Input {
 }
 
 /// A DDL statement (translated) with the session context it ran in on the source.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Ddl {
+    /// The statement as the source logged it (for the DDL log).
+    pub source: String,
+    /// Where it ends in the source's binlog: its key in the DDL log.
+    pub position: dts_types::BinlogPosition,
+    /// Why it is not applied (a rule of the task), with `statements` empty: it is only
+    /// recorded.
+    pub skipped: Option<String>,
+    /// Warnings given about it, recorded with its outcome.
+    pub warnings: Vec<String>,
     /// The statements to run, in order (a translation may need several).
     pub statements: Vec<String>,
     /// The default database it ran in.

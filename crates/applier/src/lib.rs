@@ -63,6 +63,7 @@
 mod apply;
 pub mod checkpoint;
 mod ddl;
+mod ddl_log;
 mod dispatch;
 mod error;
 mod input;
@@ -80,6 +81,7 @@ mod worker;
 mod tests;
 
 pub use apply::{Applier, ApplyStats};
+pub use ddl_log::{DdlCounts, DdlEntry, DdlErrors, DdlLog, DdlOutcome};
 pub use error::ApplyError;
 pub use input::{Ddl, Input, InputError, InputSource};
 pub use options::ApplyOptions;

@@ -31,11 +31,13 @@ pub struct ApplyOptions {
     pub rows_per_sec: u64,
     /// Bytes of statements per second; 0 for no limit.
     pub bytes_per_sec: u64,
+    /// What a DDL statement the destination refuses does (stop, by default).
+    pub ddl_errors: crate::DdlErrors,
 }
 
 impl ApplyOptions {
     /// The defaults for task `task`: one worker, groups of 500 transactions or 20,000 rows or
-    /// 100 ms, batches of 1 MiB, the default retry windows, no rate limit.
+    /// 100 ms, batches of 1 MiB, the default retry windows, no rate limit, and a refused DDL stops.
     pub fn new(task: &str) -> Self {
         ApplyOptions {
             task: task.to_string(),
@@ -48,6 +50,7 @@ impl ApplyOptions {
             retry: RetryWindows::default(),
             rows_per_sec: 0,
             bytes_per_sec: 0,
+            ddl_errors: crate::DdlErrors::Stop,
         }
     }
 

@@ -38,7 +38,7 @@ impl Group {
 
 /// Applies the input in source order on the applier's own connection until it ends.
 pub(crate) fn run(app: &mut Applier, input: &mut dyn InputSource) -> Result<(), ApplyError> {
-    let Applier { dest, o, conn, ck, plans, stats, throttle } = app;
+    let Applier { dest, o, conn, ck, plans, stats, throttle, ddl: ddl_ctx } = app;
     let mut txn = DestTxn::new(conn, ck, o.batch_bytes);
     let mut group = Group::new();
     while let Some(item) = input.next_input() {
@@ -57,7 +57,7 @@ pub(crate) fn run(app: &mut Applier, input: &mut dyn InputSource) -> Result<(), 
                     if txn.is_open() {
                         commit(&mut txn, &mut group, stats, throttle)?;
                     }
-                    crate::ddl::barrier(&mut txn, dest, plans, &d, &at, None, stats)?;
+                    crate::ddl::barrier(&mut txn, dest, plans, ddl_ctx, &d, &at, None, stats)?;
                     group = Group::new();
                     continue;
                 }

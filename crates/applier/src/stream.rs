@@ -16,7 +16,7 @@ use crate::{ApplyError, ApplyStats, Ddl, Input, InputSource, RowTarget};
 pub(crate) enum Streamed {
     /// Its Commit arrived: where it ends, how many row changes were streamed here (after any
     /// the caller pushed), and its DDL if any.
-    Committed { at: SourcePosition, rows: usize, ddl: Option<Ddl> },
+    Committed { at: SourcePosition, rows: usize, ddl: Option<Box<Ddl>> },
     /// The input ended inside it (what it sent is not committed).
     InputEnded,
 }
@@ -67,7 +67,7 @@ impl Stream<'_, '_> {
                     self.row(&target, &change)?;
                     rows += 1;
                 }
-                Input::Ddl(d) => ddl = Some(d),
+                Input::Ddl(d) => ddl = Some(Box::new(d)),
                 Input::Commit(at) => return Ok(Streamed::Committed { at, rows, ddl }),
                 Input::Idle => {}
                 Input::Begin => return Err(ApplyError::Protocol("a transaction began inside another".into())),

@@ -79,6 +79,14 @@ impl<'a> DestTxn<'a> {
         Ok(bytes)
     }
 
+    /// Runs a statement of the applier's own metadata (the DDL log) inside the transaction, so
+    /// it commits exactly with the checkpoint.
+    pub fn meta(&mut self, sql: &str) -> Result<(), ApplyError> {
+        self.begin()?;
+        self.conn.query_drop(sql)?;
+        Ok(())
+    }
+
     /// Forgets the done ranges at or below `low` (a low watermark this transaction records):
     /// they are covered by it.
     pub fn prune_done(&mut self, low: &BinlogPosition) -> Result<(), ApplyError> {

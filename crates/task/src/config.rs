@@ -231,6 +231,25 @@ pub struct IncrementalConfig {
     /// Most megabytes per second (0: no limit).
     #[serde(default)]
     pub mb_per_sec: u64,
+    /// What a DDL statement the destination refuses does: `stop` the task (the default) or
+    /// `skip` it (recorded as failed, logged at WARN).
+    #[serde(default)]
+    pub ddl_errors: DdlErrorsConfig,
+    /// Statements to skip, by the source position they end at (`file:offset`, as a DDL stop
+    /// and `status` show it): the one-off way past a statement the destination refuses.
+    #[serde(default)]
+    pub skip_ddl: Vec<String>,
+}
+
+/// `[incremental] ddl_errors`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DdlErrorsConfig {
+    /// Stop the task, naming the statement.
+    #[default]
+    Stop,
+    /// Record it as failed, warn, go on.
+    Skip,
 }
 
 fn one() -> usize {
@@ -239,7 +258,13 @@ fn one() -> usize {
 
 impl Default for IncrementalConfig {
     fn default() -> Self {
-        IncrementalConfig { workers: 1, rows_per_sec: 0, mb_per_sec: 0 }
+        IncrementalConfig {
+            workers: 1,
+            rows_per_sec: 0,
+            mb_per_sec: 0,
+            ddl_errors: DdlErrorsConfig::Stop,
+            skip_ddl: Vec::new(),
+        }
     }
 }
 
@@ -400,6 +425,17 @@ impl Config {
     pub fn name(&self) -> &str {
         &self.raw.task.name
     }
+    /// The statements `[incremental] skip_ddl` skips (checked when the file loaded).
+    pub fn skip_ddl(&self) -> Vec<dts_types::BinlogPosition> {
+        self.raw.incremental.skip_ddl.iter().filter_map(|p| p.parse().ok()).collect()
+    }
+    /// What a DDL the destination refuses does, as the applier takes it.
+    pub fn ddl_errors(&self) -> dts_applier::DdlErrors {
+        match self.raw.incremental.ddl_errors {
+            DdlErrorsConfig::Stop => dts_applier::DdlErrors::Stop,
+            DdlErrorsConfig::Skip => dts_applier::DdlErrors::Skip,
+        }
+    }
     /// How long a lost connection is retried.
     pub fn connection_retry(&self) -> Duration {
         Duration::from_secs(self.raw.retry.connection_minutes * 60)
@@ -468,6 +504,12 @@ impl Config {
         }
         if raw.incremental.workers == 0 || raw.incremental.workers > 64 {
             return Err(invalid("incremental.workers", "must be between 1 and 64".into()));
+        }
+        if let Some(bad) = raw.incremental.skip_ddl.iter().find(|p| p.parse::<dts_types::BinlogPosition>().is_err()) {
+            return Err(invalid(
+                "incremental.skip_ddl",
+                format!("{bad:?} is not a source position: write FILE:OFFSET as the DDL stop names it"),
+            ));
         }
         let t = &raw.online_ddl_tables;
         for (key, templates) in [

@@ -277,10 +277,11 @@ impl InputSource for BinlogInput {
                             bump(&self.stats.ddl);
                             Input::Ddl(ddl)
                         }
-                        Ok(RoutedStatement::Skipped { warnings }) => {
+                        Ok(RoutedStatement::Skipped { ddl, warnings }) => {
                             self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
                             bump(&self.stats.ddl_skipped);
-                            continue;
+                            // Handed over all the same: the applier records why it was skipped.
+                            Input::Ddl(ddl)
                         }
                         Err(e) => return Some(Err(e.into())),
                     }

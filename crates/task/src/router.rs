@@ -52,8 +52,10 @@ pub enum RoutedStatement {
         /// Warnings logged.
         warnings: usize,
     },
-    /// Not applied; the reason is logged.
+    /// Not applied: `ddl` holds only what the applier records (the reason, the warnings).
     Skipped {
+        /// The statement, its reason and warnings, for the DDL log.
+        ddl: Ddl,
         /// Warnings logged.
         warnings: usize,
     },
@@ -77,6 +79,8 @@ pub struct Router {
     routes: HashMap<TableId, Option<Arc<Route>>>,
     /// The source's heartbeat table, where its rows go, and this task's name (its row only).
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
+    /// Statements skipped by position (`[incremental] skip_ddl`).
+    skip_ddl: Vec<dts_types::BinlogPosition>,
 }
 
 impl Router {
@@ -101,6 +105,7 @@ impl Router {
                 let names = [Ident::new("task").expect("valid"), Ident::new("ts").expect("valid")];
                 (id.clone(), Arc::new(RowTarget::identity(id, &names)), config.name().to_string())
             }),
+            skip_ddl: config.skip_ddl(),
         }
     }
 
@@ -174,32 +179,45 @@ impl Router {
     }
 
     /// Translates one statement; an applied one may change tables' columns, so rows are
-    /// routed afresh after it.
+    /// routed afresh after it. Applied or skipped, the applier records its outcome.
     pub fn statement(&mut self, s: &Statement) -> Result<RoutedStatement, SourceError> {
         let ctx = &s.context;
         let sql = s.sql_lossy();
+        let mut ddl = Ddl {
+            source: sql.clone(),
+            position: s.end.clone(),
+            skipped: None,
+            warnings: Vec::new(),
+            statements: Vec::new(),
+            database: None,
+            sql_mode: ctx.sql_mode,
+            time_zone: ctx.time_zone.clone(),
+            charset: ctx.charset,
+            timestamp: Some((ctx.timestamp, ctx.microseconds)),
+        };
+        if self.skip_ddl.contains(&s.end) {
+            tracing::warn!(statement = %sql, position = %s.end, "statement skipped: its position is listed in [incremental] skip_ddl");
+            ddl.skipped = Some("its position is listed in [incremental] skip_ddl".into());
+            ddl.warnings = vec!["skipped by [incremental] skip_ddl: the destination does not have this change".into()];
+            return Ok(RoutedStatement::Skipped { ddl, warnings: 1 });
+        }
         match self.translator.translate(&sql, ctx.database.as_deref(), ctx.sql_mode.unwrap_or(0) & 4 != 0) {
             Ok(Decision::Apply { statements, database, warnings }) => {
                 for w in &warnings {
-                    tracing::warn!(statement = %sql, "{w}");
+                    tracing::warn!(statement = %sql, position = %s.end, "{w}");
                 }
                 self.routes.clear();
-                let ddl = Ddl {
-                    statements,
-                    database,
-                    sql_mode: ctx.sql_mode,
-                    time_zone: ctx.time_zone.clone(),
-                    charset: ctx.charset,
-                    timestamp: Some((ctx.timestamp, ctx.microseconds)),
-                };
-                Ok(RoutedStatement::Apply { ddl, warnings: warnings.len() })
+                let n = warnings.len();
+                ddl = Ddl { statements, database, warnings, ..ddl };
+                Ok(RoutedStatement::Apply { ddl, warnings: n })
             }
             Ok(Decision::Skip { reason, warnings }) => {
                 for w in &warnings {
-                    tracing::warn!(statement = %sql, "{w}");
+                    tracing::warn!(statement = %sql, position = %s.end, "{w}");
                 }
-                tracing::debug!(statement = %sql, reason, "statement not applied");
-                Ok(RoutedStatement::Skipped { warnings: warnings.len() })
+                let n = warnings.len();
+                ddl = Ddl { skipped: Some(reason), warnings, ..ddl };
+                Ok(RoutedStatement::Skipped { ddl, warnings: n })
             }
             Ok(Decision::Stop { table, reason }) => Err(SourceError::Refused { statement: sql, table, reason }),
             Err(source) => Err(SourceError::Translate { statement: sql, source }),

@@ -358,6 +358,7 @@ fn apply_options(config: &Config) -> ApplyOptions {
     a.rows_per_sec = config.raw.incremental.rows_per_sec;
     a.bytes_per_sec = config.raw.incremental.mb_per_sec << 20;
     a.retry = dts_types::retry::RetryWindows { connection: config.connection_retry(), other: config.other_retry() };
+    a.ddl_errors = config.ddl_errors();
     a
 }
 

@@ -50,7 +50,14 @@ pub struct Status {
     pub lag_seconds: Option<f64>,
     /// What incremental sync handed to the applier, over all runs.
     pub counters: crate::state::Counters,
+    /// How the source's DDL statements ended (the DDL log in the metadata database).
+    pub ddl: dts_applier::DdlCounts,
+    /// The latest statements that failed or were warned about, newest first.
+    pub ddl_attention: Vec<dts_applier::DdlEntry>,
 }
+
+/// How many entries of the DDL log `status` lists.
+const DDL_SHOWN: usize = 5;
 
 impl Status {
     /// The status as `dts-sync status` prints it.
@@ -93,10 +100,38 @@ impl Status {
                 k.transactions, k.row_changes, k.rows_filtered_out, k.ddl
             ));
         }
+        let d = &self.ddl;
+        if d.applied + d.skipped + d.failed > 0 {
+            out.push_str(&format!(
+                "  DDL          {} applied, {} skipped, {} failed ({} with warnings)\n",
+                d.applied, d.skipped, d.failed, d.with_warnings
+            ));
+        }
+        for e in &self.ddl_attention {
+            out.push_str(&format!(
+                "    {} {} at {}: {}\n",
+                e.at,
+                e.outcome.as_str(),
+                e.position,
+                one_line(&e.statement)
+            ));
+            for line in e.reason.iter().chain(&e.warnings).flat_map(|t| t.lines()) {
+                out.push_str(&format!("      {line}\n"));
+            }
+        }
         if let Some(e) = &self.last_error {
             out.push_str(&format!("  last error   {e}\n"));
         }
         out
+    }
+}
+
+/// A statement on one line, cut at 120 characters.
+fn one_line(s: &str) -> String {
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(120) {
+        Some((i, _)) => format!("{}...", &flat[..i]),
+        None => flat,
     }
 }
 
@@ -162,6 +197,9 @@ pub fn read(config: &Config) -> Result<Status, mysql::Error> {
             st.checkpoint_at = at.map(|a| a.0);
         }
     }
+    let log = dts_applier::DdlLog { task: config.name().to_string(), db: config.meta_db.clone() };
+    st.ddl = log.counts(&mut dst)?;
+    st.ddl_attention = log.needing_attention(&mut dst, DDL_SHOWN)?;
     if config.raw.task.heartbeat
         && has(&mut dst, crate::heartbeat::TABLE)?
         && let Some(lag) = crate::heartbeat::applied_lag(&mut dst, &config.meta_db, config.name())

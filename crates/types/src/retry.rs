@@ -68,6 +68,34 @@ pub fn classify(e: &mysql::Error) -> ErrorClass {
     }
 }
 
+/// Whether a server error says that a DDL statement's change is already there: the object
+/// exists, or is already gone. After a stop between a DDL and its checkpoint, the statement
+/// runs again and fails so; that is the earlier run's success (the applier's DDL log tells
+/// such a re-run from a first run, where the same error is a real failure).
+pub fn is_already_done(e: &mysql::Error) -> bool {
+    const CODES: &[u16] = &[
+        1007, // database exists
+        1008, // database does not exist
+        1050, // table exists
+        1051, // unknown table (DROP)
+        1054, // unknown column (a dropped or renamed column)
+        1060, // duplicate column
+        1061, // duplicate key name
+        1068, // multiple primary key
+        1091, // can't drop column or key: it does not exist
+        1146, // table does not exist
+        1304, // routine exists
+        1305, // routine does not exist
+        1359, // trigger exists
+        1360, // trigger does not exist
+        1537, // event exists
+        1539, // unknown event
+        1826, // duplicate foreign key
+        4090, // sequence exists (MariaDB)
+    ];
+    matches!(e, mysql::Error::MySqlError(m) if CODES.contains(&m.code))
+}
+
 /// How long a failing operation keeps being retried, per class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryWindows {

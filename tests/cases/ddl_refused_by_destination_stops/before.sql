@@ -1,0 +1,2 @@
+CREATE TABLE items (id INT PRIMARY KEY, v INT);
+INSERT INTO items VALUES (1, 1);

@@ -1,0 +1,2 @@
+CREATE TABLE prices (id INT PRIMARY KEY, d DECIMAL(10,4));
+INSERT INTO prices VALUES (1, 1.2345), (2, 2.5);
