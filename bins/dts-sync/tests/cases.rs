@@ -650,7 +650,10 @@ impl Run<'_> {
         }
         for (path, text) in &expect.contains {
             let v = at(path);
-            assert!(v.as_str().is_some_and(|s| s.contains(text.as_str())), "{path} is {v}, not containing {text:?}: {st}");
+            assert!(
+                v.as_str().is_some_and(|s| s.contains(text.as_str())),
+                "{path} is {v}, not containing {text:?}: {st}"
+            );
         }
         if st["phase"] == "incremental" {
             // Other cases write on the shared source, so it may be ahead again: the lag is measured.

@@ -132,6 +132,27 @@ impl Translator {
         self.cfg.selection.table(db, &base).is_some().then_some((role, base))
     }
 
+    /// The source table whose definition a statement changes — CREATE TABLE, ALTER TABLE,
+    /// CREATE INDEX, DROP INDEX — as `(database, table)`; `None` for any other statement or one
+    /// that does not parse.
+    pub fn schema_change_target(
+        &self,
+        sql: &str,
+        default_db: Option<&str>,
+        ansi_quotes: bool,
+    ) -> Option<(String, String)> {
+        let st = parse(sql, ansi_quotes).ok()?;
+        use StatementKind as K;
+        let table = match &st.kind {
+            K::CreateTable { table, temporary: false, .. }
+            | K::AlterTable { table, .. }
+            | K::CreateIndex { table }
+            | K::DropIndex { table } => table,
+            _ => return None,
+        };
+        Some((table.database_or(default_db)?.to_string(), table.name.clone()))
+    }
+
     /// Translates one statement, run on the source with default database `default_db`.
     pub fn translate(
         &mut self,

@@ -34,6 +34,10 @@ pub enum SourceError {
         #[source]
         source: EvalError,
     },
+    /// The task's metadata on the destination (which tables schema sync created late) could
+    /// not be read.
+    #[error("reading the task's metadata on the destination")]
+    Destination(#[source] mysql::Error),
     /// The schema history (the schema each event is decoded with) could not be read or
     /// written.
     #[error("the schema history")]
@@ -192,6 +196,12 @@ impl InputSource for BinlogInput {
         if self.history.is_none() {
             let h = crate::history::TaskHistory::open(&self.config, &self.first_start).map_err(SourceError::from)?;
             self.history = Some(h);
+            let late = crate::late_tables::LateTables {
+                task: self.config.name().to_string(),
+                db: self.config.meta_db.clone(),
+            };
+            let created = mysql::Conn::new(self.config.destination.opts()).and_then(|mut c| late.read(&mut c));
+            self.router.set_created_late(created.map_err(SourceError::Destination)?);
         }
         let parts = ReaderParts {
             schema: self.history.as_ref().map(|h| h.provider()),

@@ -31,6 +31,7 @@ mod filter;
 mod heartbeat;
 mod history;
 mod input;
+mod late_tables;
 mod router;
 mod run;
 mod state;

@@ -81,6 +81,9 @@ pub struct Router {
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
     /// Statements skipped by position (`[incremental] skip_ddl`).
     skip_ddl: Vec<dts_types::BinlogPosition>,
+    /// Tables schema sync created after the low watermark: their definition changes up to the
+    /// position are already in it (`crate::late_tables`).
+    created_late: crate::late_tables::Created,
 }
 
 impl Router {
@@ -106,6 +109,7 @@ impl Router {
                 (id.clone(), Arc::new(RowTarget::identity(id, &names)), config.name().to_string())
             }),
             skip_ddl: config.skip_ddl(),
+            created_late: Default::default(),
         }
     }
 
@@ -119,6 +123,12 @@ impl Router {
             heartbeat.as_ref() == Some(id)
                 || translator.table_mapping(id.database.as_str(), id.table.as_str()).is_some()
         })
+    }
+
+    /// Tells the router which tables schema sync created late, and from which position on
+    /// their definition changes are new.
+    pub(crate) fn set_created_late(&mut self, created: crate::late_tables::Created) {
+        self.created_late = created;
     }
 
     /// Routes one row change.
@@ -201,7 +211,17 @@ impl Router {
             ddl.warnings = vec!["skipped by [incremental] skip_ddl: the destination does not have this change".into()];
             return Ok(RoutedStatement::Skipped { ddl, warnings: 1 });
         }
-        match self.translator.translate(&sql, ctx.database.as_deref(), ctx.sql_mode.unwrap_or(0) & 4 != 0) {
+        let ansi_quotes = ctx.sql_mode.unwrap_or(0) & 4 != 0;
+        if let Some((db, table)) = self.translator.schema_change_target(&sql, ctx.database.as_deref(), ansi_quotes)
+            && let Some(at) = self.created_late.get(&(db.clone(), table.clone()))
+            && s.end <= *at
+        {
+            ddl.skipped = Some(format!(
+                "already in the definition of {db}.{table}: schema sync created it from the source after {at}"
+            ));
+            return Ok(RoutedStatement::Skipped { ddl, warnings: 0 });
+        }
+        match self.translator.translate(&sql, ctx.database.as_deref(), ansi_quotes) {
             Ok(Decision::Apply { statements, database, warnings }) => {
                 for w in &warnings {
                     tracing::warn!(statement = %sql, position = %s.end, "{w}");

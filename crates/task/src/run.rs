@@ -384,11 +384,9 @@ fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &Schem
         progress.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match dst.query_drop(s) {
             Ok(()) => {}
-            // Already there: 1050 table, 1304 routine, 1359 trigger, 1826/1061 key, 1060 column.
-            Err(mysql::Error::MySqlError(e))
-                if keep_existing && [1050, 1304, 1359, 1826, 1061, 1060, 1022].contains(&e.code) =>
-            {
-                tracing::info!(statement = %s, "kept the existing object: {}", e.message);
+            // Already there (a table, routine, trigger, key or column).
+            Err(e) if keep_existing && dts_types::retry::is_already_done(&e) => {
+                tracing::info!(statement = %s, "kept the existing object: {}", dts_types::describe::chain(&e));
             }
             Err(source) => return Err(TaskError::SchemaStatement { statement: s.clone(), source }),
         }
@@ -412,7 +410,6 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
         }
     }
     let tables = mapped_tables(config, &mut src).map_err(TaskError::Source)?;
-    drop(src);
     // Tables created on the source after schema sync ran are created now.
     if config.schema() {
         let targets: Vec<(String, String)> = dst
@@ -421,14 +418,22 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
                 "('mysql', 'information_schema', 'performance_schema', 'sys')"
             ))
             .map_err(TaskError::Destination)?;
-        let missing = tables
+        let missing: Vec<(String, String)> = tables
             .iter()
-            .any(|m| !targets.iter().any(|(d, t)| d == m.target.database.as_str() && t == m.target.table.as_str()));
-        if missing {
+            .filter(|m| !targets.iter().any(|(d, t)| d == m.target.database.as_str() && t == m.target.table.as_str()))
+            .map(|m| (m.source.database.to_string(), m.source.table.to_string()))
+            .collect();
+        if !missing.is_empty() {
             tracing::info!("tables appeared on the source after schema sync: creating them");
+            // Before their definitions are read: incremental sync skips their DDL up to here.
+            let at = dts_fullcopy::source_position(&mut src)?;
             schema_sync(config, &mut dst, true, &SchemaProgress::default())?;
+            crate::late_tables::LateTables { task: config.name().to_string(), db: config.meta_db.clone() }
+                .record(&mut dst, &missing, &at.binlog)
+                .map_err(TaskError::Destination)?;
         }
     }
+    drop(src);
     let f = &config.raw.full;
     let mut o = CopyOptions::new(config.name());
     o.meta_db = config.meta_db.clone();

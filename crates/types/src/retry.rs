@@ -80,6 +80,7 @@ pub fn is_already_done(e: &mysql::Error) -> bool {
         1051, // unknown table (DROP)
         1054, // unknown column (a dropped or renamed column)
         1060, // duplicate column
+        1022, // duplicate key (a constraint of that name)
         1061, // duplicate key name
         1068, // multiple primary key
         1091, // can't drop column or key: it does not exist
