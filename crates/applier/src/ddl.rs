@@ -40,6 +40,9 @@ pub(crate) fn barrier(
         }
     };
     txn.meta(&ctx.log.write_sql(d, outcome, reason.as_deref()))?;
+    for r in &d.record {
+        txn.meta(r)?;
+    }
     txn.commit_at(Writer::Main, Some(at), done, stats)?;
     stats.commits += 1;
     Ok(())

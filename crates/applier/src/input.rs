@@ -55,6 +55,9 @@ pub struct Ddl {
     pub skipped: Option<String>,
     /// Warnings given about it, recorded with its outcome.
     pub warnings: Vec<String>,
+    /// Statements on the caller's own metadata tables that commit with this statement's
+    /// checkpoint (a task records the renames it follows), so they hold exactly when it does.
+    pub record: Vec<String>,
     /// The statements to run, in order (a translation may need several).
     pub statements: Vec<String>,
     /// The default database it ran in.

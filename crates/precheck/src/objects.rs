@@ -206,6 +206,7 @@ pub fn selection_items(
     selection: &Selection,
     dest: &ServerInfo,
     mapped: &[MappedTable],
+    resuming: bool,
 ) -> Vec<Item> {
     let mut out = Vec::new();
     let dbs = src.selected_databases(selection);
@@ -231,6 +232,18 @@ pub fn selection_items(
     let missing = pick(&|e| matches!(e, MappingError::Missing { .. }));
     out.push(if missing.is_empty() {
         Item::pass("objects.exist", "the objects named in the config exist", "every named object exists")
+    } else if resuming {
+        // They existed when the task started (its first precheck said so): renamed or dropped
+        // on the source since, which the task recorded and warned about when it happened (its
+        // DDL log, `status`). Stopping now would only keep it from resuming.
+        Item::pass(
+            "objects.exist",
+            "the objects named in the config exist",
+            format!(
+                "{} (gone from the source since the task started: renamed or dropped, see `status`)",
+                missing.join("; ")
+            ),
+        )
     } else {
         Item::failure(
             "objects.exist",

@@ -48,6 +48,11 @@ pub struct DatabaseRule {
     /// Table names or patterns left out.
     #[serde(default)]
     pub exclude_tables: Vec<String>,
+    /// With `tables` listed: a listed table renamed (inside the database) to a name the list
+    /// does not cover keeps syncing under its new name ([`Selection::follow_rename`]). A
+    /// database selected whole follows every rename inside it anyway.
+    #[serde(default)]
+    pub follow_renames: bool,
 }
 
 /// One selected table (or table pattern).
@@ -299,6 +304,31 @@ impl Selection {
             case: self.name_case,
         };
         Some(MappedTable { source, target, columns, filter: tr.and_then(|t| t.filter.clone()) })
+    }
+
+    /// Follows `db.from` renamed to `db.to`: when `from` is selected by a table list that
+    /// follows renames and `to` is not selected, `to` is selected from now on with `from`'s
+    /// rule (columns, filter, and an explicit destination name, which it keeps; without one the
+    /// destination name follows the source's) and `from` no longer is. Returns whether it did.
+    pub fn follow_rename(&mut self, db: &str, from: &str, to: &str) -> bool {
+        if self.table(db, from).is_none() || self.table(db, to).is_some() {
+            return false;
+        }
+        let Some(rule) = self.databases.iter_mut().find(|r| r.database == db) else { return false };
+        let follows = rule.follow_renames;
+        let Some(tables) = rule.tables.as_mut().filter(|_| follows) else { return false };
+        match tables.iter_mut().find(|t| t.name == from) {
+            Some(exact) => exact.name = to.to_string(),
+            None => {
+                let Some(pattern) = tables.iter().find(|t| is_pattern(&t.name) && wildcard_match(&t.name, from)) else {
+                    return false;
+                };
+                let mut followed = pattern.clone();
+                followed.name = to.to_string();
+                tables.insert(0, followed);
+            }
+        }
+        true
     }
 
     /// [`Selection::table`] with the column list resolved against the table's columns.

@@ -9,7 +9,9 @@
 //! (the new name is not selected) is skipped with a warning that the table stops syncing; the
 //! destination keeps its last copy under the old name. A rename into the selection (the old name
 //! was not selected) is skipped with a warning that the table's rows are not on the destination
-//! and it needs a full sync. A table never stops syncing without such a warning.
+//! and it needs a full sync. A table never stops syncing without such a warning. A table list
+//! that follows renames (`follow_renames`) follows a rename out of it inside its database
+//! instead: the table keeps syncing under its new name ([`Translator::take_followed`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,12 +84,14 @@ pub struct Translator {
     /// a restart between a tool's ALTER and its cut-over they are gone, and the cut-over
     /// stops the task ([`Decision::Stop`]) instead of renaming without them.
     shadows_created: BTreeSet<(String, String)>,
+    /// Renames followed and not yet taken (`take_followed`).
+    followed: Vec<(String, String, String)>,
 }
 
 impl Translator {
     /// A translator with nothing pending.
     pub fn new(cfg: TranslateConfig) -> Self {
-        Translator { cfg, pending: BTreeMap::new(), shadows_created: BTreeSet::new() }
+        Translator { cfg, pending: BTreeMap::new(), shadows_created: BTreeSet::new(), followed: Vec::new() }
     }
 
     /// Its configuration.
@@ -248,6 +252,9 @@ impl Translator {
                 let mut edits = self.name_edits(&st, table, &target);
                 if let Some(r) = rename_to {
                     let rdb = db_of(r).unwrap_or_default();
+                    if rdb == db && self.table_target(&rdb, &r.name).is_none() {
+                        self.follow(&db, &table.name, &r.name);
+                    }
                     match self.table_target(&rdb, &r.name) {
                         Some(rt) => edits.extend(self.name_edits(&st, r, &rt)),
                         None => warnings.push(format!(
@@ -373,6 +380,22 @@ impl Translator {
         })
     }
 
+    /// Follows a rename out of a table list that follows renames
+    /// ([`Selection::follow_rename`]), noting it for [`Translator::take_followed`].
+    fn follow(&mut self, db: &str, from: &str, to: &str) -> bool {
+        let followed = self.cfg.selection.follow_rename(db, from, to);
+        if followed {
+            self.followed.push((db.to_string(), from.to_string(), to.to_string()));
+        }
+        followed
+    }
+
+    /// The renames followed since the last call, as `(database, from, to)` source names, in
+    /// order: what a task records so that it follows them again after a restart.
+    pub fn take_followed(&mut self) -> Vec<(String, String, String)> {
+        std::mem::take(&mut self.followed)
+    }
+
     /// Whether a table is an online schema change shadow table this mode skips.
     fn online_skip(&self, db: &str, table: &str) -> bool {
         self.cfg.online_ddl == OnlineDdlMode::ApplyAtCutOver && self.shadow(db, table).is_some()
@@ -388,6 +411,7 @@ impl Translator {
         let mut out = Vec::new();
         let mut warnings = Vec::new();
         let mut statements = Vec::new();
+        let mut followed_in_place = Vec::new();
         for (from, to) in pairs {
             let (fdb, tdb) = (db_of(from), db_of(to));
             // Online schema change cut-over: `t -> old` and `shadow -> t`.
@@ -430,6 +454,12 @@ impl Translator {
             }
             match (self.table_target(&fdb, &from.name), self.table_target(&tdb, &to.name)) {
                 (Some(a), Some(b)) => out.push(format!("{} TO {}", a.quoted(), b.quoted())),
+                (Some(a), None) if fdb == tdb && self.follow(&fdb, &from.name, &to.name) => {
+                    match self.table_target(&tdb, &to.name) {
+                        Some(b) if b != a => out.push(format!("{} TO {}", a.quoted(), b.quoted())),
+                        _ => followed_in_place.push(format!("{fdb}.{}", to.name)),
+                    }
+                }
                 (Some(_), None) => warnings.push(format!(
                     "{fdb}.{} was renamed to {tdb}.{}, which is not selected: it stops syncing (the destination keeps its last copy)",
                     from.name, to.name
@@ -445,7 +475,15 @@ impl Translator {
             statements.insert(0, format!("RENAME TABLE {}", out.join(", ")));
         }
         if statements.is_empty() {
-            return Decision::Skip { reason: "no selected table is renamed".into(), warnings };
+            let reason = if followed_in_place.is_empty() {
+                "no selected table is renamed".to_string()
+            } else {
+                format!(
+                    "followed: {} keeps syncing into its destination table, whose name the task file gives",
+                    followed_in_place.join(", ")
+                )
+            };
+            return Decision::Skip { reason, warnings };
         }
         Decision::Apply { statements, database: target_default, warnings }
     }
@@ -763,5 +801,63 @@ mod tests {
         }
         skip(t.translate("CREATE TABLE _items_new LIKE items", Some("shop"), false).unwrap());
         skip(t.translate("RENAME TABLE items TO _items_old, _items_new TO items", Some("shop"), false).unwrap());
+    }
+}
+
+#[cfg(test)]
+mod follow_tests {
+    use super::*;
+    use crate::selection::{DatabaseRule, TableRule};
+
+    fn listed(follow_renames: bool) -> Translator {
+        let selection = Selection {
+            databases: vec![DatabaseRule {
+                database: "shop".into(),
+                follow_renames,
+                tables: Some(vec![
+                    TableRule { name: "items".into(), exclude_columns: vec!["secret".into()], ..Default::default() },
+                    TableRule { name: "orders".into(), rename: Some("purchases".into()), ..Default::default() },
+                ]),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        Translator::new(TranslateConfig { selection, ..Default::default() })
+    }
+
+    #[test]
+    fn a_listed_table_renamed_out_is_followed_only_when_asked() {
+        let mut t = listed(true);
+        let d = t.translate("RENAME TABLE items TO goods", Some("shop"), false).unwrap();
+        assert!(
+            matches!(&d, Decision::Apply { statements, .. } if statements == &["RENAME TABLE `shop`.`items` TO `shop`.`goods`"]),
+            "{d:?}"
+        );
+        assert_eq!(t.take_followed(), [("shop".into(), "items".into(), "goods".into())]);
+        // The rule moved with it: columns too, and the old name is no longer selected.
+        let m = t.table_mapping("shop", "goods").unwrap();
+        assert!(!m.columns.selected("secret") && m.columns.selected("qty"));
+        assert!(t.table_mapping("shop", "items").is_none());
+        // Again, by ALTER TABLE ... RENAME.
+        let d = t.translate("ALTER TABLE goods RENAME TO stock", Some("shop"), false).unwrap();
+        assert!(matches!(&d, Decision::Apply { statements, .. } if statements[0].contains("`shop`.`stock`")), "{d:?}");
+        assert_eq!(t.take_followed().len(), 1);
+        // An explicit destination name stays: nothing to run, the table still followed.
+        let d = t.translate("RENAME TABLE orders TO orders_v2", Some("shop"), false).unwrap();
+        assert!(
+            matches!(&d, Decision::Skip { reason, warnings } if reason.contains("followed") && warnings.is_empty()),
+            "{d:?}"
+        );
+        assert_eq!(t.table_mapping("shop", "orders_v2").unwrap().target.table.as_str(), "purchases");
+        assert_eq!(t.take_followed().len(), 1);
+        // Out of the database: never followed.
+        let d = t.translate("RENAME TABLE stock TO archive.stock", Some("shop"), false).unwrap();
+        assert!(matches!(&d, Decision::Skip { warnings, .. } if warnings[0].contains("stops syncing")), "{d:?}");
+        assert!(t.take_followed().is_empty());
+
+        let mut off = listed(false);
+        let d = off.translate("RENAME TABLE items TO goods", Some("shop"), false).unwrap();
+        assert!(matches!(&d, Decision::Skip { warnings, .. } if warnings[0].contains("stops syncing")), "{d:?}");
+        assert!(off.take_followed().is_empty() && off.table_mapping("shop", "goods").is_none());
     }
 }

@@ -181,6 +181,11 @@ pub struct ObjectConfig {
     /// Tables (or patterns) not to sync.
     #[serde(default)]
     pub exclude_tables: Vec<String>,
+    /// Whether a listed table renamed on the source (inside the database) to a name `tables`
+    /// does not list keeps syncing under its new name. Default: off with `tables` listed (the
+    /// rename is then a WARN, a `status` entry and `dts_ddl_warnings_total`); a database
+    /// selected whole follows every rename inside it, so `false` is refused there.
+    pub follow_renames: Option<bool>,
 }
 
 /// `[full]`: the full copy's parallelism and limits.
@@ -551,9 +556,20 @@ impl Config {
                 }
                 tables = Some(rules);
             }
+            if o.tables.is_none() && o.follow_renames == Some(false) {
+                return Err(invalid(
+                    "objects.follow_renames",
+                    format!(
+                        "is false for {}, which is selected whole: renames inside it are always followed; \
+                         list its tables ([[objects.tables]]) to choose",
+                        o.database
+                    ),
+                ));
+            }
             databases.push(DatabaseRule {
                 database: o.database.clone(),
                 rename: o.rename.clone(),
+                follow_renames: o.tables.is_some() && o.follow_renames.unwrap_or(false),
                 tables,
                 exclude_tables: o.exclude_tables.clone(),
             });

@@ -28,6 +28,7 @@
 pub mod config;
 mod continuous;
 mod filter;
+mod follow;
 mod heartbeat;
 mod history;
 mod input;

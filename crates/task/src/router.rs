@@ -6,8 +6,8 @@
 //! translator skipped never receives rows, and a shadow table it creates on the destination
 //! receives every row the source wrote to it.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
 
 use dts_applier::{Ddl, RowTarget};
 use dts_binlog::{Statement, TableFilter};
@@ -81,6 +81,11 @@ pub struct Router {
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
     /// Statements skipped by position (`[incremental] skip_ddl`).
     skip_ddl: Vec<dts_types::BinlogPosition>,
+    /// Tables whose rename this router followed (`follow_renames`): the binlog reader's table
+    /// filter, made at the start, learns them here.
+    followed: Arc<RwLock<BTreeSet<TableId>>>,
+    /// Where followed renames are recorded.
+    followed_log: crate::follow::FollowedRenames,
     /// Tables schema sync created after the low watermark: their definition changes up to the
     /// position are already in it (`crate::late_tables`).
     created_late: crate::late_tables::Created,
@@ -110,6 +115,8 @@ impl Router {
             }),
             skip_ddl: config.skip_ddl(),
             created_late: Default::default(),
+            followed: Default::default(),
+            followed_log: crate::follow::FollowedRenames::of(config),
         }
     }
 
@@ -119,9 +126,11 @@ impl Router {
     pub fn table_filter(&self) -> TableFilter {
         let translator = Translator::new(self.translator.config().clone());
         let heartbeat = self.heartbeat.as_ref().map(|(id, _, _)| id.clone());
+        let followed = self.followed.clone();
         Box::new(move |id: &TableId| {
             heartbeat.as_ref() == Some(id)
                 || translator.table_mapping(id.database.as_str(), id.table.as_str()).is_some()
+                || followed.read().is_ok_and(|f| f.contains(id))
         })
     }
 
@@ -198,6 +207,7 @@ impl Router {
             position: s.end.clone(),
             skipped: None,
             warnings: Vec::new(),
+            record: Vec::new(),
             statements: Vec::new(),
             database: None,
             sql_mode: ctx.sql_mode,
@@ -221,7 +231,19 @@ impl Router {
             ));
             return Ok(RoutedStatement::Skipped { ddl, warnings: 0 });
         }
-        match self.translator.translate(&sql, ctx.database.as_deref(), ansi_quotes) {
+        let decision = self.translator.translate(&sql, ctx.database.as_deref(), ansi_quotes);
+        for (db, from, to) in self.translator.take_followed() {
+            tracing::info!(statement = %sql, "following the rename of {db}.{from} to {db}.{to}: it keeps syncing under its new name");
+            if let Some(f) = crate::config::find_filter(&self.filters, &db, &from).cloned() {
+                self.filters.insert((db.clone(), to.clone()), f);
+            }
+            if let (Some(id), Ok(mut set)) = (crate::follow::table_id(&db, &to), self.followed.write()) {
+                set.insert(id);
+            }
+            ddl.record.push(self.followed_log.insert_sql(&db, &from, &to));
+            self.routes.clear();
+        }
+        match decision {
             Ok(Decision::Apply { statements, database, warnings }) => {
                 for w in &warnings {
                     tracing::warn!(statement = %sql, position = %s.end, "{w}");

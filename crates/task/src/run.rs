@@ -159,11 +159,14 @@ pub fn precheck_now(config: &Config) -> dts_precheck::Task {
         let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
         let current = state.read(&mut dst)?;
         let from = resume_position(config, &mut dst, current.as_ref())?;
-        Ok((current.is_some(), from))
+        let now = config.clone().with_followed_renames(&mut dst)?;
+        Ok((current.is_some(), from, now))
     })();
     // Unreachable destination: the precheck itself reports it.
-    let (resuming, from) = resumed.unwrap_or((false, None));
-    precheck_task(config, resuming, from)
+    match resumed {
+        Ok((resuming, from, now)) => precheck_task(&now, resuming, from),
+        Err(_) => precheck_task(config, false, None),
+    }
 }
 
 fn first_phase(config: &Config) -> Phase {
@@ -192,6 +195,7 @@ pub fn mapped_tables(config: &Config, src: &mut Conn) -> Result<Vec<MappedTable>
 /// Runs or resumes the task.
 pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
     let mut dst = connect(config.destination.opts()).map_err(TaskError::Destination)?;
+    let config = &config.clone().with_followed_renames(&mut dst).map_err(TaskError::Destination)?;
     let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
     let current = state.read(&mut dst).map_err(TaskError::Destination)?;
     let resuming = current.is_some();
@@ -238,6 +242,7 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                             }
                         };
                     tracing::info!(task = config.name(), from = %from, "incremental sync");
+                    crate::follow::FollowedRenames::of(config).ensure(&mut dst).map_err(TaskError::Destination)?;
                     o.in_incremental.store(true, std::sync::atomic::Ordering::Relaxed);
                     let heartbeat_stop = Arc::new(AtomicBool::new(false));
                     if config.raw.task.heartbeat {

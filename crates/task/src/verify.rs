@@ -36,6 +36,7 @@ impl Progress for CheckpointProgress {
 /// Compares the task's objects between source and destination. While incremental sync runs, a difference is re-checked once the applier has passed the position where it was seen.
 pub fn verify(config: &Config) -> Result<Report, VerifyError> {
     let mut dst = mysql::Conn::new(config.destination.opts())?;
+    let config = &config.clone().with_followed_renames(&mut dst)?;
     let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
     let incremental = state.read(&mut dst)?.is_some_and(|s| s.phase == Phase::Incremental);
     let progress = CheckpointProgress {

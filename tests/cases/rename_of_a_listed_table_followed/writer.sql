@@ -1,0 +1,4 @@
+UPDATE a SET qty = (qty + 1) % 50 WHERE id = ({i} * 7) % 300 + 1;
+UPDATE b SET qty = (qty + 1) % 50 WHERE id = ({i} * 11) % 300 + 1;
+UPDATE c SET qty = (qty + 1) % 50 WHERE id = ({i} * 13) % 300 + 1;
+UPDATE other SET v = v + 1;
