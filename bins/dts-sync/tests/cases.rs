@@ -134,8 +134,17 @@ struct Case {
 }
 
 /// The files a case folder may hold (see tests/cases/README.md).
-const CASE_FILES: &[&str] =
-    &["README", "case.toml", "task.toml", "before.sql", "destination.sql", "during.sql", "during.sh", "writer.sql"];
+const CASE_FILES: &[&str] = &[
+    "README",
+    "case.toml",
+    "task.toml",
+    "before.sql",
+    "destination.sql",
+    "during.sql",
+    "during.sh",
+    "after.sql",
+    "writer.sql",
+];
 
 /// Where this test binary's cases keep their filled-in task files (one folder a case).
 fn runs_dir() -> PathBuf {
@@ -357,6 +366,7 @@ impl Run<'_> {
     /// Runs a case's SQL file on `sb` (in `database`, if given), if the case has it.
     fn sql_file(&self, sb: &Sandbox, database: Option<&Ident>, file: &str) {
         let Ok(text) = std::fs::read_to_string(self.case.dir.join(file)) else { return };
+        let text = with_includes(&self.case.dir.join(file), &text);
         let mut c = sb.conn().unwrap();
         if let Some(db) = database {
             c.query_drop(format!("USE {}", db.quoted())).unwrap();
@@ -468,6 +478,8 @@ impl Run<'_> {
             if spec.during == Some(During::WhileRunning) {
                 self.during_while_running();
             }
+            // With no run connected: the next one starts from what the last one committed.
+            self.source_sql("after.sql");
             if writer {
                 std::thread::sleep(Duration::from_millis(700));
             }
@@ -669,6 +681,23 @@ impl Run<'_> {
             assert!(pre.contains("\"passed\": true") && pre.contains("checkpoint_binlog"), "{pre}");
         }
     }
+}
+
+/// A SQL file's text with each `-- include: FILE` line replaced by that file's text (relative
+/// to the including file's folder), so a shared sequence can be split without copying it.
+fn with_includes(path: &Path, text: &str) -> String {
+    let dir = std::fs::canonicalize(path).ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default();
+    text.lines()
+        .map(|line| match line.trim().strip_prefix("-- include:") {
+            Some(file) => {
+                let included = dir.join(file.trim());
+                let inner = std::fs::read_to_string(&included)
+                    .unwrap_or_else(|e| panic!("{}: include {}: {e}", path.display(), included.display()));
+                with_includes(&included, &inner)
+            }
+            None => format!("{line}\n"),
+        })
+        .collect()
 }
 
 /// The statements of a SQL file: each ends with `;` at the end of a line; `--` lines are

@@ -51,4 +51,4 @@ pub use selection::{
 };
 pub use statement::ParseError;
 pub use sync::{SchemaPlan, SyncError, plan};
-pub use translate::{Decision, TranslateConfig, Translator};
+pub use translate::{Decision, StateChange, TranslateConfig, Translator};

@@ -11,7 +11,7 @@
 //! was not selected) is skipped with a warning that the table's rows are not on the destination
 //! and it needs a full sync. A table never stops syncing without such a warning. A table list
 //! that follows renames (`follow_renames`) follows a rename out of it inside its database
-//! instead: the table keeps syncing under its new name ([`Translator::take_followed`]).
+//! instead: the table keeps syncing under its new name ([`StateChange::Followed`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -57,7 +57,7 @@ pub enum Decision {
         warnings: Vec<String>,
     },
     /// Do not run it, and stop the task: running on would lose a change on the destination
-    /// (the cut-over of an online schema change whose ALTER this process did not see).
+    /// (the cut-over of an online schema change whose shadow table the task never saw created).
     Stop {
         /// The source table concerned, `db.table`.
         table: String,
@@ -79,19 +79,53 @@ pub struct Translator {
     cfg: TranslateConfig,
     /// (database, real table) -> ALTER specifications seen on its shadow table.
     pending: BTreeMap<(String, String), Vec<String>>,
-    /// (database, real table) whose shadow table's CREATE this translator saw: only for those
-    /// can `pending` hold every ALTER of the shadow. The ALTERs live in memory only, so after
-    /// a restart between a tool's ALTER and its cut-over they are gone, and the cut-over
-    /// stops the task ([`Decision::Stop`]) instead of renaming without them.
+    /// (database, real table) whose shadow table's CREATE this translator saw (or was told of,
+    /// [`Translator::restore`]): only for those can `pending` hold every ALTER of the shadow. A
+    /// cut-over of another stops the task ([`Decision::Stop`]) instead of renaming without them.
     shadows_created: BTreeSet<(String, String)>,
-    /// Renames followed and not yet taken (`take_followed`).
-    followed: Vec<(String, String, String)>,
+    /// What changed in this state since the last [`Translator::take_changes`].
+    changes: Vec<StateChange>,
+}
+
+/// A change to what a translator knows beyond its configuration. A task records each (with the
+/// checkpoint that passes the statement) and gives them back to a new translator with
+/// [`Translator::restore`], so a restart decides every later statement as an uninterrupted run
+/// would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateChange {
+    /// A rename followed out of a table list ([`Selection::follow_rename`]); source names.
+    Followed {
+        /// The database.
+        database: String,
+        /// The old name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// An online schema change tool created the shadow (ghost) table of `table`: a new
+    /// migration, whose ALTERs follow.
+    ShadowCreated {
+        /// The database.
+        database: String,
+        /// The real table.
+        table: String,
+    },
+    /// The tool altered `table`'s shadow with `spec` (the ALTER's text after the table name),
+    /// to apply to the real table at the cut-over.
+    ShadowAltered {
+        /// The database.
+        database: String,
+        /// The real table.
+        table: String,
+        /// The ALTER specification.
+        spec: String,
+    },
 }
 
 impl Translator {
     /// A translator with nothing pending.
     pub fn new(cfg: TranslateConfig) -> Self {
-        Translator { cfg, pending: BTreeMap::new(), shadows_created: BTreeSet::new(), followed: Vec::new() }
+        Translator { cfg, pending: BTreeMap::new(), shadows_created: BTreeSet::new(), changes: Vec::new() }
     }
 
     /// Its configuration.
@@ -184,9 +218,7 @@ impl Translator {
                 let Some(db) = db_of(table) else { return Ok(Decision::skip("no database for the table")) };
                 if self.online_skip(&db, &table.name) {
                     if let Some((ShadowRole::Ghost, base)) = self.shadow(&db, &table.name) {
-                        // A new migration: its ALTERs follow.
-                        self.pending.remove(&(db.clone(), base.clone()));
-                        self.shadows_created.insert((db.clone(), base));
+                        self.change(StateChange::ShadowCreated { database: db.clone(), table: base });
                     }
                     return Ok(Decision::skip(format!("online schema change shadow table {db}.{}", table.name)));
                 }
@@ -219,13 +251,7 @@ impl Translator {
                 {
                     // Keep the ALTER's specification (after the table name) for the cut-over.
                     let spec = st.sql[st.tokens[table.token].end..].trim().to_string();
-                    // The input may read it again after restarting from an earlier checkpoint
-                    // in this process; a tool runs each ALTER once, so the same one again is
-                    // that, and is kept once.
-                    let specs = self.pending.entry((db.clone(), base.clone())).or_default();
-                    if !specs.contains(&spec) {
-                        specs.push(spec);
-                    }
+                    self.change(StateChange::ShadowAltered { database: db.clone(), table: base.clone(), spec });
                     return Ok(Decision::skip(format!(
                         "ALTER of online schema change shadow table {db}.{}: applied to {db}.{base} at cut-over",
                         table.name
@@ -385,15 +411,42 @@ impl Translator {
     fn follow(&mut self, db: &str, from: &str, to: &str) -> bool {
         let followed = self.cfg.selection.follow_rename(db, from, to);
         if followed {
-            self.followed.push((db.to_string(), from.to_string(), to.to_string()));
+            self.changes.push(StateChange::Followed { database: db.into(), from: from.into(), to: to.into() });
         }
         followed
     }
 
-    /// The renames followed since the last call, as `(database, from, to)` source names, in
-    /// order: what a task records so that it follows them again after a restart.
-    pub fn take_followed(&mut self) -> Vec<(String, String, String)> {
-        std::mem::take(&mut self.followed)
+    /// Applies a change to this translator's state and notes it for [`Translator::take_changes`].
+    fn change(&mut self, c: StateChange) {
+        self.restore(c.clone());
+        self.changes.push(c);
+    }
+
+    /// Applies a change recorded from an earlier translator (or run), without noting it again.
+    pub fn restore(&mut self, c: StateChange) {
+        match c {
+            StateChange::Followed { database, from, to } => {
+                self.cfg.selection.follow_rename(&database, &from, &to);
+            }
+            StateChange::ShadowCreated { database, table } => {
+                self.pending.remove(&(database.clone(), table.clone()));
+                self.shadows_created.insert((database, table));
+            }
+            StateChange::ShadowAltered { database, table, spec } => {
+                // Read again after the input restarted from an earlier checkpoint in this
+                // process: a tool runs each ALTER once, so the same one again is that one.
+                let specs = self.pending.entry((database, table)).or_default();
+                if !specs.contains(&spec) {
+                    specs.push(spec);
+                }
+            }
+        }
+    }
+
+    /// The changes to this translator's state since the last call, in order: what a task
+    /// records so that a translator after a restart decides as this one does.
+    pub fn take_changes(&mut self) -> Vec<StateChange> {
+        std::mem::take(&mut self.changes)
     }
 
     /// Whether a table is an online schema change shadow table this mode skips.
@@ -429,12 +482,12 @@ impl Translator {
                         return Decision::Stop {
                             table: format!("{tdb}.{}", to.name),
                             reason: format!(
-                                "cut-over of an online schema change: {fdb}.{} replaces {tdb}.{}, but this run did not \
-                                 see {fdb}.{} created (the task restarted during the migration, or started after \
-                                 its start), so the ALTER the tool ran on it is not known and would be lost on the \
-                                 destination. Fix: run the task's full sync again from scratch (drop its tables on the \
-                                 destination and its rows in the task's metadata database, then `dts-sync run`); \
-                                 `online_ddl = \"copy\"` survives a restart in the middle of a migration",
+                                "cut-over of an online schema change: {fdb}.{} replaces {tdb}.{}, but the task never \
+                                 saw {fdb}.{} created (the migration began before the task's incremental sync did), \
+                                 so the ALTER the tool ran on it is not known and would be lost on the destination. \
+                                 Fix: run the task's full sync again from scratch (drop its tables on the destination \
+                                 and its rows in the task's metadata database, then `dts-sync run`); or start such \
+                                 migrations once the task is in incremental sync",
                                 from.name, to.name, from.name
                             ),
                         };
@@ -833,7 +886,10 @@ mod follow_tests {
             matches!(&d, Decision::Apply { statements, .. } if statements == &["RENAME TABLE `shop`.`items` TO `shop`.`goods`"]),
             "{d:?}"
         );
-        assert_eq!(t.take_followed(), [("shop".into(), "items".into(), "goods".into())]);
+        assert_eq!(
+            t.take_changes(),
+            [StateChange::Followed { database: "shop".into(), from: "items".into(), to: "goods".into() }]
+        );
         // The rule moved with it: columns too, and the old name is no longer selected.
         let m = t.table_mapping("shop", "goods").unwrap();
         assert!(!m.columns.selected("secret") && m.columns.selected("qty"));
@@ -841,7 +897,7 @@ mod follow_tests {
         // Again, by ALTER TABLE ... RENAME.
         let d = t.translate("ALTER TABLE goods RENAME TO stock", Some("shop"), false).unwrap();
         assert!(matches!(&d, Decision::Apply { statements, .. } if statements[0].contains("`shop`.`stock`")), "{d:?}");
-        assert_eq!(t.take_followed().len(), 1);
+        assert_eq!(t.take_changes().len(), 1);
         // An explicit destination name stays: nothing to run, the table still followed.
         let d = t.translate("RENAME TABLE orders TO orders_v2", Some("shop"), false).unwrap();
         assert!(
@@ -849,15 +905,15 @@ mod follow_tests {
             "{d:?}"
         );
         assert_eq!(t.table_mapping("shop", "orders_v2").unwrap().target.table.as_str(), "purchases");
-        assert_eq!(t.take_followed().len(), 1);
+        assert_eq!(t.take_changes().len(), 1);
         // Out of the database: never followed.
         let d = t.translate("RENAME TABLE stock TO archive.stock", Some("shop"), false).unwrap();
         assert!(matches!(&d, Decision::Skip { warnings, .. } if warnings[0].contains("stops syncing")), "{d:?}");
-        assert!(t.take_followed().is_empty());
+        assert!(t.take_changes().is_empty());
 
         let mut off = listed(false);
         let d = off.translate("RENAME TABLE items TO goods", Some("shop"), false).unwrap();
         assert!(matches!(&d, Decision::Skip { warnings, .. } if warnings[0].contains("stops syncing")), "{d:?}");
-        assert!(off.take_followed().is_empty() && off.table_mapping("shop", "goods").is_none());
+        assert!(off.take_changes().is_empty() && off.table_mapping("shop", "goods").is_none());
     }
 }

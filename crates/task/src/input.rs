@@ -200,8 +200,12 @@ impl InputSource for BinlogInput {
                 task: self.config.name().to_string(),
                 db: self.config.meta_db.clone(),
             };
-            let created = mysql::Conn::new(self.config.destination.opts()).and_then(|mut c| late.read(&mut c));
-            self.router.set_created_late(created.map_err(SourceError::Destination)?);
+            let state = crate::translator_state::TranslatorState::of(&self.config);
+            let read = mysql::Conn::new(self.config.destination.opts())
+                .and_then(|mut c| Ok((late.read(&mut c)?, state.read(&mut c)?)))
+                .map_err(SourceError::Destination)?;
+            self.router.set_created_late(read.0);
+            self.router.restore(read.1);
         }
         let parts = ReaderParts {
             schema: self.history.as_ref().map(|h| h.provider()),

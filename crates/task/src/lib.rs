@@ -28,7 +28,6 @@
 pub mod config;
 mod continuous;
 mod filter;
-mod follow;
 mod heartbeat;
 mod history;
 mod input;
@@ -37,6 +36,7 @@ mod router;
 mod run;
 mod state;
 mod status;
+mod translator_state;
 mod verify;
 
 pub use config::{Config, ConfigError};

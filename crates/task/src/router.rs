@@ -84,8 +84,8 @@ pub struct Router {
     /// Tables whose rename this router followed (`follow_renames`): the binlog reader's table
     /// filter, made at the start, learns them here.
     followed: Arc<RwLock<BTreeSet<TableId>>>,
-    /// Where followed renames are recorded.
-    followed_log: crate::follow::FollowedRenames,
+    /// Where the translator's state changes are recorded.
+    state_log: crate::translator_state::TranslatorState,
     /// Tables schema sync created after the low watermark: their definition changes up to the
     /// position are already in it (`crate::late_tables`).
     created_late: crate::late_tables::Created,
@@ -116,7 +116,7 @@ impl Router {
             skip_ddl: config.skip_ddl(),
             created_late: Default::default(),
             followed: Default::default(),
-            followed_log: crate::follow::FollowedRenames::of(config),
+            state_log: crate::translator_state::TranslatorState::of(config),
         }
     }
 
@@ -138,6 +138,16 @@ impl Router {
     /// their definition changes are new.
     pub(crate) fn set_created_late(&mut self, created: crate::late_tables::Created) {
         self.created_late = created;
+    }
+
+    /// Gives the router's translator the state an earlier run recorded (online schema change
+    /// migrations in progress; followed renames are already in the task's selection).
+    pub(crate) fn restore(&mut self, changes: Vec<dts_schema::StateChange>) {
+        for c in changes {
+            if !matches!(c, dts_schema::StateChange::Followed { .. }) {
+                self.translator.restore(c);
+            }
+        }
     }
 
     /// Routes one row change.
@@ -232,16 +242,18 @@ impl Router {
             return Ok(RoutedStatement::Skipped { ddl, warnings: 0 });
         }
         let decision = self.translator.translate(&sql, ctx.database.as_deref(), ansi_quotes);
-        for (db, from, to) in self.translator.take_followed() {
-            tracing::info!(statement = %sql, "following the rename of {db}.{from} to {db}.{to}: it keeps syncing under its new name");
-            if let Some(f) = crate::config::find_filter(&self.filters, &db, &from).cloned() {
-                self.filters.insert((db.clone(), to.clone()), f);
+        for (i, change) in self.translator.take_changes().into_iter().enumerate() {
+            ddl.record.push(self.state_log.record_sql(&s.end, i, &change));
+            if let dts_schema::StateChange::Followed { database: db, from, to } = change {
+                tracing::info!(statement = %sql, "following the rename of {db}.{from} to {db}.{to}: it keeps syncing under its new name");
+                if let Some(f) = crate::config::find_filter(&self.filters, &db, &from).cloned() {
+                    self.filters.insert((db.clone(), to.clone()), f);
+                }
+                if let (Some(id), Ok(mut set)) = (crate::translator_state::table_id(&db, &to), self.followed.write()) {
+                    set.insert(id);
+                }
+                self.routes.clear();
             }
-            if let (Some(id), Ok(mut set)) = (crate::follow::table_id(&db, &to), self.followed.write()) {
-                set.insert(id);
-            }
-            ddl.record.push(self.followed_log.insert_sql(&db, &from, &to));
-            self.routes.clear();
         }
         match decision {
             Ok(Decision::Apply { statements, database, warnings }) => {

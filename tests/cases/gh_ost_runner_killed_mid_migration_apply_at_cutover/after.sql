@@ -1,0 +1,1 @@
+../_shared/gh_ost_cutover.sql

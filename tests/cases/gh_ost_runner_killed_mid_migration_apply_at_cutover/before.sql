@@ -1,0 +1,1 @@
+../_shared/online_ddl_before.sql
