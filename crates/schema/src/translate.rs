@@ -56,6 +56,18 @@ pub enum Decision {
         /// What the operator must know.
         warnings: Vec<String>,
     },
+    /// The statement creates selected table `database.table` LIKE a table the destination does
+    /// not have: translate the new table's own definition (`SHOW CREATE TABLE` as of the
+    /// statement, from the schema history) instead, or skip it with `warnings` when there is
+    /// none.
+    CreateFromDefinition {
+        /// The source database.
+        database: String,
+        /// The new table's source name.
+        table: String,
+        /// What the operator must know if no definition can be had.
+        warnings: Vec<String>,
+    },
     /// Do not run it, and stop the task: running on would lose a change on the destination
     /// (the cut-over of an online schema change whose shadow table the task never saw created).
     Stop {
@@ -231,11 +243,13 @@ impl Translator {
                     match self.table_target(&ldb, &l.name) {
                         Some(lt) => edits.extend(self.name_edits(&st, l, &lt)),
                         None => {
-                            return Ok(Decision::Skip {
-                                reason: format!("CREATE TABLE ... LIKE {ldb}.{}, which is not selected", l.name),
+                            return Ok(Decision::CreateFromDefinition {
+                                database: db.clone(),
+                                table: table.name.clone(),
                                 warnings: vec![format!(
-                                    "{db}.{} was created like an unselected table: create it on the destination and run a full sync of it",
-                                    table.name
+                                    "{db}.{} was created like {ldb}.{}, which is not selected and whose definition the \
+                                     schema history does not hold: create {db}.{} on the destination by hand",
+                                    table.name, l.name, table.name
                                 )],
                             });
                         }
@@ -713,16 +727,14 @@ mod tests {
     fn apply(d: Decision) -> (Vec<String>, Vec<String>) {
         match d {
             Decision::Apply { statements, warnings, .. } => (statements, warnings),
-            Decision::Skip { reason, .. } => panic!("skipped: {reason}"),
-            Decision::Stop { reason, .. } => panic!("stopped: {reason}"),
+            other => panic!("not applied: {other:?}"),
         }
     }
 
     fn skip(d: Decision) -> (String, Vec<String>) {
         match d {
             Decision::Skip { reason, warnings } => (reason, warnings),
-            Decision::Apply { statements, .. } => panic!("applied: {statements:?}"),
-            Decision::Stop { reason, .. } => panic!("stopped: {reason}"),
+            other => panic!("not skipped: {other:?}"),
         }
     }
 

@@ -92,6 +92,7 @@ pub(crate) struct TaskHistory {
     timeline: Timeline,
     meta_db: Ident,
     heartbeat: bool,
+    task: String,
 }
 
 impl std::fmt::Debug for TaskHistory {
@@ -125,6 +126,7 @@ impl TaskHistory {
             timeline,
             meta_db: config.meta_db.clone(),
             heartbeat: config.raw.task.heartbeat,
+            task: config.name().to_string(),
         })
     }
 
@@ -134,6 +136,22 @@ impl TaskHistory {
             timeline: self.timeline.clone(),
             heartbeat: self.heartbeat.then(|| Arc::new(heartbeat_schema(&self.meta_db))),
         })
+    }
+
+    /// `SHOW CREATE TABLE` of `db.table` as the shadow holds it: the table as of the last
+    /// statement recorded. `None` when the shadow does not have it (its database is not
+    /// selected, or the shadow refused the statement that made it).
+    pub(crate) fn show_create(&mut self, db: &str, table: &str) -> Option<String> {
+        use mysql::prelude::Queryable;
+        let shadow = dts_schema::shadow_name(&self.task, db);
+        let sql = format!("SHOW CREATE TABLE {}.{}", dts_types::quote_ident(&shadow), dts_types::quote_ident(table));
+        match self.dest.query_first::<(String, String), _>(&sql) {
+            Ok(row) => row.map(|(_, create)| create),
+            Err(e) => {
+                tracing::debug!(%sql, "no definition in the schema history: {e}");
+                None
+            }
+        }
     }
 
     /// A statement read from the binlog, ending at `at`: applied to the shadows and recorded,

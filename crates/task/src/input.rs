@@ -282,7 +282,10 @@ impl InputSource for BinlogInput {
                     {
                         return Some(Err(SourceError::from(e).into()));
                     }
-                    match self.router.statement(&s) {
+                    let history = &mut self.history;
+                    let mut definition =
+                        |db: &str, table: &str| history.as_mut().and_then(|h| h.show_create(db, table));
+                    match self.router.statement(&s, &mut definition) {
                         Ok(RoutedStatement::Apply { ddl, warnings }) => {
                             self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
                             if let Some(feed) = &self.verify_feed {

@@ -209,7 +209,13 @@ impl Router {
 
     /// Translates one statement; an applied one may change tables' columns, so rows are
     /// routed afresh after it. Applied or skipped, the applier records its outcome.
-    pub fn statement(&mut self, s: &Statement) -> Result<RoutedStatement, SourceError> {
+    /// `definition` gives a table's `SHOW CREATE TABLE` as of this statement (the schema
+    /// history), for a CREATE TABLE ... LIKE a table the destination does not have.
+    pub fn statement(
+        &mut self,
+        s: &Statement,
+        definition: &mut dyn FnMut(&str, &str) -> Option<String>,
+    ) -> Result<RoutedStatement, SourceError> {
         let ctx = &s.context;
         let sql = s.sql_lossy();
         let mut ddl = Ddl {
@@ -241,7 +247,29 @@ impl Router {
             ));
             return Ok(RoutedStatement::Skipped { ddl, warnings: 0 });
         }
-        let decision = self.translator.translate(&sql, ctx.database.as_deref(), ansi_quotes);
+        let mut decision = self.translator.translate(&sql, ctx.database.as_deref(), ansi_quotes);
+        if let Ok(Decision::CreateFromDefinition { database, table, warnings }) = &decision {
+            decision = Ok(match definition(database, table) {
+                // Written by the shadow's SHOW CREATE: backtick quotes, unqualified name.
+                Some(def) => match self.translator.translate(&def, Some(database), false) {
+                    Ok(Decision::Apply { statements, database: _, warnings }) => {
+                        tracing::info!(statement = %sql, "created like an unselected table: applied as its definition");
+                        Decision::Apply {
+                            statements,
+                            database: self.translator.config().selection.database(database),
+                            warnings,
+                        }
+                    }
+                    _ => {
+                        Decision::Skip { reason: "its definition did not translate".into(), warnings: warnings.clone() }
+                    }
+                },
+                None => Decision::Skip {
+                    reason: "created like an unselected table whose definition is not known".into(),
+                    warnings: warnings.clone(),
+                },
+            });
+        }
         for (i, change) in self.translator.take_changes().into_iter().enumerate() {
             ddl.record.push(self.state_log.record_sql(&s.end, i, &change));
             if let dts_schema::StateChange::Followed { database: db, from, to } = change {
@@ -274,6 +302,7 @@ impl Router {
                 Ok(RoutedStatement::Skipped { ddl, warnings: n })
             }
             Ok(Decision::Stop { table, reason }) => Err(SourceError::Refused { statement: sql, table, reason }),
+            Ok(Decision::CreateFromDefinition { .. }) => unreachable!("resolved above"),
             Err(source) => Err(SourceError::Translate { statement: sql, source }),
         }
     }
