@@ -96,6 +96,8 @@ fn run(tool: &str, steps: Vec<&str>, mode: OnlineDdlMode) {
                         assert!(!reason.is_empty());
                     }
                     Decision::Stop { reason, .. } => panic!("{tool} {mode:?}: the task stopped: {reason}"),
+                    // The tools create their shadows LIKE the real table, which is selected.
+                    Decision::CreateFromDefinition { table, .. } => panic!("{tool} {mode:?}: {table} needs a definition"),
                 }
             }
             Item::Row(tc) if tc.table.id.database == db => {
