@@ -97,7 +97,9 @@ fn run(tool: &str, steps: Vec<&str>, mode: OnlineDdlMode) {
                     }
                     Decision::Stop { reason, .. } => panic!("{tool} {mode:?}: the task stopped: {reason}"),
                     // The tools create their shadows LIKE the real table, which is selected.
-                    Decision::CreateFromDefinition { table, .. } => panic!("{tool} {mode:?}: {table} needs a definition"),
+                    Decision::CreateFromDefinition { table, .. } => {
+                        panic!("{tool} {mode:?}: {table} needs a definition")
+                    }
                 }
             }
             Item::Row(tc) if tc.table.id.database == db => {

@@ -201,8 +201,12 @@ impl InputSource for BinlogInput {
                 db: self.config.meta_db.clone(),
             };
             let state = crate::translator_state::TranslatorState::of(&self.config);
+            // The applier records the translator's changes there from the first DDL on.
             let read = mysql::Conn::new(self.config.destination.opts())
-                .and_then(|mut c| Ok((late.read(&mut c)?, state.read(&mut c)?)))
+                .and_then(|mut c| {
+                    state.ensure(&mut c)?;
+                    Ok((late.read(&mut c)?, state.read(&mut c)?))
+                })
                 .map_err(SourceError::Destination)?;
             self.router.set_created_late(read.0);
             self.router.restore(read.1);

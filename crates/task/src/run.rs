@@ -242,9 +242,6 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
                             }
                         };
                     tracing::info!(task = config.name(), from = %from, "incremental sync");
-                    crate::translator_state::TranslatorState::of(config)
-                        .ensure(&mut dst)
-                        .map_err(TaskError::Destination)?;
                     o.in_incremental.store(true, std::sync::atomic::Ordering::Relaxed);
                     let heartbeat_stop = Arc::new(AtomicBool::new(false));
                     if config.raw.task.heartbeat {

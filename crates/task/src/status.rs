@@ -54,6 +54,8 @@ pub struct Status {
     pub ddl: dts_applier::DdlCounts,
     /// The latest statements that failed or were warned about, newest first.
     pub ddl_attention: Vec<dts_applier::DdlEntry>,
+    /// The latest statements of any outcome, newest first.
+    pub ddl_recent: Vec<dts_applier::DdlEntry>,
 }
 
 /// How many entries of the DDL log `status` lists.
@@ -200,6 +202,7 @@ pub fn read(config: &Config) -> Result<Status, mysql::Error> {
     let log = dts_applier::DdlLog { task: config.name().to_string(), db: config.meta_db.clone() };
     st.ddl = log.counts(&mut dst)?;
     st.ddl_attention = log.needing_attention(&mut dst, DDL_SHOWN)?;
+    st.ddl_recent = log.recent(&mut dst, DDL_SHOWN)?;
     if config.raw.task.heartbeat
         && has(&mut dst, crate::heartbeat::TABLE)?
         && let Some(lag) = crate::heartbeat::applied_lag(&mut dst, &config.meta_db, config.name())
