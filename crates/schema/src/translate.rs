@@ -17,7 +17,9 @@ use dts_types::{TableId, quote_ident};
 
 use crate::lexer::{Kind, Token, splice};
 use crate::online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
-use crate::selection::{ColumnMap, MappedTable, NameCase, Selection};
+use crate::selection::{ColumnMap, MappedTable, NameCase, ObjectKind, Selection};
+use crate::sync::ObjectRules;
+use crate::trigger::TriggerPolicy;
 use crate::statement::{NameRef, ParseError, Statement, StatementKind, parse};
 
 /// How a task treats DDL.
@@ -29,9 +31,9 @@ pub struct TranslateConfig {
     pub online_ddl: OnlineDdlMode,
     /// Their shadow tables' name templates.
     pub shadow_names: ShadowNames,
-    /// Whether CREATE/DROP TRIGGER reach the destination (triggers on the destination fire on
-    /// applied rows, whose effects the binlog already carries).
-    pub sync_triggers: bool,
+    /// How triggers (CREATE/DROP TRIGGER) and the DEFINER of views, routines, triggers and
+    /// events reach the destination.
+    pub objects: ObjectRules,
 }
 
 /// What to do with a statement.
@@ -296,13 +298,13 @@ impl Translator {
                 apply(vec![splice(&st.sql, edits)], warnings)
             }
             K::CreateView { view } | K::AlterView { view } => {
-                self.whole_db_object(&st, view, default_db, target_default.clone(), "view")
+                self.whole_db_object(&st, view, default_db, target_default.clone(), ObjectKind::View)
             }
             K::DropView { views, if_exists } => {
                 let mut targets = Vec::new();
                 for v in views {
                     let db = db_of(v).unwrap_or_default();
-                    if self.cfg.selection.whole_database(&db)
+                    if self.cfg.selection.object(&db, ObjectKind::View, &v.name)
                         && let Some(tdb) = self.cfg.selection.database(&db)
                     {
                         targets.push(format!(
@@ -313,20 +315,43 @@ impl Translator {
                     }
                 }
                 if targets.is_empty() {
-                    return Ok(Decision::skip("views are synced only for whole selected databases"));
+                    return Ok(Decision::skip("none of the dropped views is selected"));
                 }
                 let ie = if *if_exists { "IF EXISTS " } else { "" };
                 apply(vec![format!("DROP VIEW {ie}{}", targets.join(", "))], warnings)
             }
-            K::CreateRoutine { name, .. } | K::DropRoutine { name, .. } => {
-                self.whole_db_object(&st, name, default_db, target_default.clone(), "routine")
+            K::CreateRoutine { kind: "SEQUENCE", name }
+            | K::DropRoutine { kind: "SEQUENCE", name }
+            | K::AlterRoutine { kind: "SEQUENCE", name } => {
+                // A sequence is a table in MariaDB, selected by the table rules.
+                let db = db_of(name).unwrap_or_default();
+                let Some(target) = self.cfg.selection.table(&db, &name.name).map(|m| m.target) else {
+                    return Ok(Decision::skip(format!("sequence {db}.{} is not selected", name.name)));
+                };
+                let edits = self.name_edits(&st, name, &target);
+                apply(vec![splice(&st.sql, edits)], warnings)
+            }
+            K::CreateRoutine { kind, name } | K::DropRoutine { kind, name } | K::AlterRoutine { kind, name } => {
+                let object = if *kind == "EVENT" { ObjectKind::Event } else { ObjectKind::Routine };
+                let mut d = self.whole_db_object(&st, name, default_db, target_default.clone(), object);
+                // Events stay disabled on the destination until `dts-sync cutover`.
+                if *kind == "EVENT"
+                    && !matches!(st.kind, K::DropRoutine { .. })
+                    && let Decision::Apply { statements, .. } = &mut d
+                {
+                    let create = matches!(st.kind, K::CreateRoutine { .. });
+                    let sql = &statements[0];
+                    let tokens = crate::lexer::lex(sql, false)?;
+                    statements[0] = splice(sql, crate::event::disabled_on_destination(&tokens, create));
+                }
+                d
             }
             K::CreateTrigger { trigger, table } => {
                 if self.cfg.shadow_names.is_tool_trigger(&trigger.name) {
                     return Ok(Decision::skip(format!("online schema change tool trigger {}", trigger.name)));
                 }
-                if !self.cfg.sync_triggers {
-                    return Ok(Decision::skip("triggers are not synced by this task's trigger policy"));
+                if let Some(d) = self.trigger_policy_skip() {
+                    return Ok(d);
                 }
                 let db = db_of(table).unwrap_or_default();
                 let Some(target) = self.table_target(&db, &table.name) else {
@@ -338,18 +363,38 @@ impl Translator {
                 {
                     edits.push((st.tokens[*i].start, st.tokens[*i].end, quote_ident(&tdb)));
                 }
+                edits.extend(self.cfg.objects.definer.edits(&st.tokens));
+                edits.extend(crate::trigger::guard(&st.sql, &st.tokens).unwrap_or_default());
                 apply(vec![splice(&st.sql, edits)], warnings)
             }
             K::DropTrigger { trigger } => {
                 if self.cfg.shadow_names.is_tool_trigger(&trigger.name) {
                     return Ok(Decision::skip(format!("online schema change tool trigger {}", trigger.name)));
                 }
-                if !self.cfg.sync_triggers {
-                    return Ok(Decision::skip("triggers are not synced by this task's trigger policy"));
+                if let Some(d) = self.trigger_policy_skip() {
+                    return Ok(d);
                 }
-                self.whole_db_object(&st, trigger, default_db, target_default.clone(), "trigger")
+                // The trigger's table is not named: a trigger of any selected table of the
+                // database may be dropped (IF EXISTS: it may be on an unselected table).
+                let db = trigger.database_or(default_db).unwrap_or_default().to_string();
+                let Some(tdb) = self.cfg.selection.database(&db) else {
+                    return Ok(Decision::skip(format!("database {db} is not selected")));
+                };
+                let name = format!("{}.{}", quote_ident(&tdb), quote_ident(&trigger.name));
+                apply(vec![format!("DROP TRIGGER IF EXISTS {name}")], warnings)
             }
         })
+    }
+
+    /// A trigger statement's decision when the trigger policy does not create triggers now.
+    fn trigger_policy_skip(&self) -> Option<Decision> {
+        match self.cfg.objects.triggers {
+            TriggerPolicy::None => Some(Decision::skip("triggers are not synced by this task's trigger policy")),
+            TriggerPolicy::AtCutover => Some(Decision::skip(
+                "triggers are created by `dts-sync cutover` (`triggers = \"at_cutover\"`)",
+            )),
+            TriggerPolicy::Guarded => None,
+        }
     }
 
     /// Whether a table is an online schema change shadow table this mode skips.
@@ -429,19 +474,25 @@ impl Translator {
         Decision::Apply { statements, database: target_default, warnings }
     }
 
-    /// Views, routines and triggers follow whole selected databases; qualified references to
-    /// renamed databases in their bodies are rewritten.
+    /// Views, routines and events follow whole selected databases, and in partly selected ones
+    /// the rule's `views`, `routines` and `events`; qualified references to renamed databases
+    /// in their bodies are rewritten, and the DEFINER follows the policy.
     fn whole_db_object(
         &self,
         st: &Statement,
         name: &NameRef,
         default_db: Option<&str>,
         target_default: Option<String>,
-        what: &str,
+        kind: ObjectKind,
     ) -> Decision {
         let db = name.database_or(default_db).unwrap_or_default().to_string();
-        if !self.cfg.selection.whole_database(&db) {
-            return Decision::skip(format!("{what}s are synced only for whole selected databases; {db} is not one"));
+        if !self.cfg.selection.object(&db, kind, &name.name) {
+            let what = match kind {
+                ObjectKind::View => "view",
+                ObjectKind::Routine => "routine",
+                ObjectKind::Event => "event",
+            };
+            return Decision::skip(format!("{what} {db}.{} is not selected", name.name));
         }
         let mut edits = Vec::new();
         // Every `db.` qualifier naming a selected database gets its destination name.
@@ -461,6 +512,7 @@ impl Translator {
             let tok = &st.tokens[name.token];
             edits.push((tok.start, tok.end, format!("{}.{}", quote_ident(&tdb), quote_ident(&tok.text))));
         }
+        edits.extend(self.cfg.objects.definer.edits(&st.tokens));
         Decision::Apply { statements: vec![splice(&st.sql, edits)], database: target_default, warnings: Vec::new() }
     }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
+use dts_schema::{DefinerPolicy, ObjectRules, TriggerPolicy};
 use dts_schema::{OnlineDdlMode, ShadowNames};
 use dts_types::{Endpoint, Ident, Secret, TlsMode};
 use serde::Deserialize;
@@ -124,9 +125,16 @@ pub struct TaskSection {
     /// The letter case of target names.
     #[serde(default)]
     pub name_case: NameCase,
-    /// Whether triggers are created on the destination (they fire on applied rows).
-    #[serde(default)]
-    pub triggers: bool,
+    /// When and how the source's triggers are created on the destination: `"none"` (default),
+    /// `"at_cutover"` (by `dts-sync cutover`) or `"guarded"` (at schema sync, doing nothing for
+    /// the task's own sessions). `false` and `true` are read as `"none"` and `"guarded"`.
+    #[serde(default, deserialize_with = "trigger_policy")]
+    pub triggers: TriggerPolicy,
+    /// Whose account defines views, routines, triggers and events on the destination:
+    /// `"destination"` (default: the task's destination account), `"keep"` (the source's
+    /// DEFINER), or an account `"user@host"`.
+    #[serde(default = "default_definer")]
+    pub definer: String,
     /// How online schema change tools' tables are handled.
     #[serde(default)]
     pub online_ddl: OnlineDdl,
@@ -138,6 +146,32 @@ pub struct TaskSection {
 
 fn yes() -> bool {
     true
+}
+
+fn default_definer() -> String {
+    "destination".into()
+}
+
+/// `triggers`: one of the policy's names, or a boolean (as older task files have it).
+fn trigger_policy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TriggerPolicy, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Bool(bool),
+        Name(String),
+    }
+    match Value::deserialize(d)? {
+        Value::Bool(false) => Ok(TriggerPolicy::None),
+        Value::Bool(true) => Ok(TriggerPolicy::Guarded),
+        Value::Name(n) => match n.as_str() {
+            "none" => Ok(TriggerPolicy::None),
+            "at_cutover" => Ok(TriggerPolicy::AtCutover),
+            "guarded" => Ok(TriggerPolicy::Guarded),
+            other => Err(serde::de::Error::custom(format!(
+                "triggers = {other:?}: expected \"none\", \"at_cutover\" or \"guarded\""
+            ))),
+        },
+    }
 }
 
 fn all_types() -> Vec<SyncType> {
@@ -181,6 +215,16 @@ pub struct ObjectConfig {
     /// Tables (or patterns) not to sync.
     #[serde(default)]
     pub exclude_tables: Vec<String>,
+    /// In a database selected in part (`tables` or `exclude_tables`): the views (names or
+    /// patterns) to sync. A whole database syncs all of its views, routines and events.
+    #[serde(default)]
+    pub views: Vec<String>,
+    /// Likewise the procedures and functions.
+    #[serde(default)]
+    pub routines: Vec<String>,
+    /// Likewise the events.
+    #[serde(default)]
+    pub events: Vec<String>,
 }
 
 /// `[full]`: the full copy's parallelism and limits.
@@ -381,6 +425,9 @@ pub struct Config {
     pub meta_db: Ident,
     /// Parsed filters by (source database, source table name or pattern).
     pub filters: BTreeMap<(String, String), Filter>,
+    /// `[task] triggers` and `definer`: how views, routines, triggers and events reach the
+    /// destination.
+    pub objects: ObjectRules,
 }
 
 impl Config {
@@ -514,6 +561,9 @@ impl Config {
                 rename: o.rename.clone(),
                 tables,
                 exclude_tables: o.exclude_tables.clone(),
+                views: o.views.clone(),
+                routines: o.routines.clone(),
+                events: o.events.clone(),
             });
         }
         let mut selection =
@@ -522,7 +572,9 @@ impl Config {
         // The metadata database is never synced.
         selection.exclude_databases.push(raw.task.meta_database.clone());
         selection.exclude_databases.push("dts_shadow_*".into());
-        Ok(Config { path: path.to_path_buf(), raw, source, destination, selection, meta_db, filters })
+        let definer = DefinerPolicy::parse(&raw.task.definer).map_err(|e| invalid("task.definer", e))?;
+        let objects = ObjectRules { triggers: raw.task.triggers, definer };
+        Ok(Config { path: path.to_path_buf(), raw, source, destination, selection, meta_db, filters, objects })
     }
 
     /// The filter of a source table, if it has one.
