@@ -479,9 +479,10 @@ impl Run<'_> {
         }
         self.compare_tables();
         self.compare_same_queries();
-        self.check_destination_queries();
         self.check_verify();
         self.check_status();
+        // Last: a query may write (a session of the application after the cut-over).
+        self.check_destination_queries();
     }
 
     /// `same`: each query gives the same rows on the source and the destination.

@@ -174,8 +174,11 @@ impl DestObjects {
         out.charsets = cols.into_iter().map(|(d, t, c, cs)| ((d, t, c.to_lowercase()), cs)).collect();
         out.triggers = conn.exec(
             format!(
+                // A trigger guarded by the task (`triggers = "guarded"`) does nothing for its
+                // sessions: no conflict.
                 "SELECT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS \
-                 WHERE EVENT_OBJECT_SCHEMA IN ({ph}) ORDER BY 1, 2, 3"
+                 WHERE EVENT_OBJECT_SCHEMA IN ({ph}) AND ACTION_STATEMENT NOT LIKE '{guard}%' ORDER BY 1, 2, 3",
+                guard = format!("IF {} IS NULL THEN", dts_types::session::TASK_SESSION_VARIABLE).replace('_', "\\_")
             ),
             p,
         )?;

@@ -55,7 +55,7 @@ pub use selection::{
     wildcard_match,
 };
 pub use statement::ParseError;
-pub use sync::{ObjectRules, SchemaPlan, SyncError, plan, sequence_state_sql};
+pub use sync::{ObjectRules, SchemaPlan, SyncError, cutover, plan, sequence_state_sql};
 pub use translate::{Decision, TranslateConfig, Translator};
 
 /// The invisible period columns MariaDB adds to a table created `WITH SYSTEM VERSIONING`

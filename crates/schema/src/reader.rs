@@ -176,7 +176,8 @@ pub fn read_database(
     }
     // A trigger follows its table.
     let triggers: Vec<(String, String)> = conn.exec(
-        "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY 1",
+        "SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? \
+         ORDER BY EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_TIMING, ACTION_ORDER",
         (db,),
     )?;
     for (name, table) in triggers {

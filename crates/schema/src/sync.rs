@@ -119,6 +119,29 @@ pub fn plan(selection: &Selection, databases: &[DatabaseSchema], rules: &ObjectR
     Ok(p)
 }
 
+/// The statements of the cut-over (`dts-sync cutover`): every event the source has enabled is
+/// enabled, and with a trigger policy other than `none` every trigger of a selected table is
+/// (re)created with the source's body, unguarded (in the source's order per table and action).
+pub fn cutover(selection: &Selection, databases: &[DatabaseSchema], rules: &ObjectRules) -> Result<Vec<String>, SyncError> {
+    let mut out = Vec::new();
+    for db in databases {
+        let Some(tdb) = selection.database(&db.name) else { continue };
+        for e in db.events.iter().filter(|e| e.enabled) {
+            out.push(format!("ALTER EVENT {}.{} ENABLE", quote_ident(&tdb), quote_ident(&e.name)));
+        }
+        if rules.triggers == TriggerPolicy::None {
+            continue;
+        }
+        for (name, _table, create) in &db.triggers {
+            let object = format!("trigger {}.{name}", db.name);
+            out.push(format!("DROP TRIGGER IF EXISTS {}.{}", quote_ident(&tdb), quote_ident(name)));
+            out.push(format!("USE {}", quote_ident(&tdb)));
+            out.push(qualify_object(selection, &rules.definer, &db.name, &tdb, create, name, &object)?);
+        }
+    }
+    Ok(out)
+}
+
 /// `sql` with the edits `f` finds in its tokens.
 fn rewrite(
     sql: &str,

@@ -27,6 +27,7 @@
 
 pub mod config;
 mod continuous;
+mod cutover;
 mod filter;
 mod heartbeat;
 mod history;
@@ -42,6 +43,7 @@ mod versioned;
 
 pub use config::{Config, ConfigError};
 pub use continuous::Counters as VerifyCounters;
+pub use cutover::{CutoverReport, cutover};
 pub use filter::{EvalError, Evaluator, Filter, FilterError};
 pub use input::{BinlogInput, InputStats, SourceError};
 pub use router::{Routed, RoutedStatement, Router};

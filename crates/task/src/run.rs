@@ -42,6 +42,11 @@ pub enum TaskError {
         #[source]
         source: mysql::Error,
     },
+    /// `dts-sync cutover` while the task still reads the source's binlog.
+    #[error(
+        "the task is still running (its heartbeat on the source moves): stop it before the cut-over, or the destination's events and triggers would apply the source's changes a second time"
+    )]
+    StillRunning,
     /// Incremental sync could not read the source.
     #[error("incremental sync")]
     Input(#[from] crate::input::SourceError),
