@@ -51,6 +51,20 @@ impl DefinerPolicy {
         }
     }
 
+    /// The `DEFINER=...` clause for an `ALTER ... EVENT` the task itself runs, given the
+    /// source's definer `user@host` (information_schema's spelling); empty for the destination
+    /// account.
+    pub fn clause(&self, source_definer: &str) -> String {
+        match self {
+            DefinerPolicy::Destination => String::new(),
+            DefinerPolicy::Account(a) => format!("DEFINER={a} "),
+            DefinerPolicy::Keep => match source_definer.rsplit_once('@') {
+                Some((u, h)) => format!("DEFINER={}@{} ", dts_types::quote_ident(u), dts_types::quote_ident(h)),
+                None => String::new(),
+            },
+        }
+    }
+
     /// The edits (byte range, replacement) that give the statement in `tokens` this policy's
     /// definer. Only the statement's head is looked at: the `DEFINER = ...` clause before the
     /// object kind (VIEW, PROCEDURE, FUNCTION, TRIGGER, EVENT).
@@ -67,8 +81,16 @@ impl DefinerPolicy {
         let head = &tokens[..head_end];
         let Some(i) = head.iter().position(|t| t.is_kw("DEFINER")) else {
             return match self {
-                // No clause: the server already uses CURRENT_USER.
-                DefinerPolicy::Account(a) if head_end < tokens.len() && head_end > 0 => {
+                // No clause: the server uses CURRENT_USER; a named account goes in front of the
+                // kind of a CREATE, an ALTER EVENT or ALTER VIEW (which would make the task's
+                // account the definer); ALTER PROCEDURE / FUNCTION take none and keep theirs.
+                DefinerPolicy::Account(a)
+                    if head_end < tokens.len()
+                        && head_end > 0
+                        && (tokens[0].is_kw("CREATE")
+                            || tokens[head_end].is_kw("EVENT")
+                            || tokens[head_end].is_kw("VIEW")) =>
+                {
                     // Before the kind (and before ALGORITHM / SQL SECURITY, which may come first
                     // only for views, where DEFINER may stand after them too).
                     vec![(tokens[head_end].start, tokens[head_end].start, format!("DEFINER={a} "))]

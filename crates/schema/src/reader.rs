@@ -42,6 +42,8 @@ pub struct Event {
     pub time_zone: String,
     /// Whether it is enabled on the source.
     pub enabled: bool,
+    /// Its definer on the source, `user@host`.
+    pub definer: String,
 }
 
 /// A sequence's state, its one row: the values of [`SEQUENCE_COLUMNS`], as the server prints them.
@@ -159,11 +161,11 @@ pub fn read_database(
             out.routines.push((kind, name, row.get(2).unwrap_or_default()));
         }
     }
-    let events: Vec<(String, String)> = conn.exec(
-        "SELECT EVENT_NAME, STATUS FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY 1",
+    let events: Vec<(String, String, String)> = conn.exec(
+        "SELECT EVENT_NAME, STATUS, DEFINER FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY 1",
         (db,),
     )?;
-    for (name, status) in events {
+    for (name, status, definer) in events {
         if !selection.object(db, ObjectKind::Event, &name) {
             out.left_out.push((format!("event {db}.{name}"), not_named("events")));
             continue;
@@ -171,7 +173,8 @@ pub fn read_database(
         let row: Option<mysql::Row> = conn.query_first(format!("SHOW CREATE EVENT {q}.{}", quote_ident(&name)))?;
         if let Some(row) = row {
             let time_zone: String = row.get(2).unwrap_or_default();
-            out.events.push(Event { name, create: row.get(3).unwrap_or_default(), time_zone, enabled: status == "ENABLED" });
+            let create = row.get(3).unwrap_or_default();
+            out.events.push(Event { name, create, time_zone, enabled: status == "ENABLED", definer });
         }
     }
     // A trigger follows its table.

@@ -119,15 +119,18 @@ pub fn plan(selection: &Selection, databases: &[DatabaseSchema], rules: &ObjectR
     Ok(p)
 }
 
-/// The statements of the cut-over (`dts-sync cutover`): every event the source has enabled is
-/// enabled, and with a trigger policy other than `none` every trigger of a selected table is
+/// The statements of the cut-over (`dts-sync cutover`): every event gets the source's status
+/// (enabled, or disabled instead of disabled on the replica), and with a trigger policy other than `none` every trigger of a selected table is
 /// (re)created with the source's body, unguarded (in the source's order per table and action).
 pub fn cutover(selection: &Selection, databases: &[DatabaseSchema], rules: &ObjectRules) -> Result<Vec<String>, SyncError> {
     let mut out = Vec::new();
     for db in databases {
         let Some(tdb) = selection.database(&db.name) else { continue };
-        for e in db.events.iter().filter(|e| e.enabled) {
-            out.push(format!("ALTER EVENT {}.{} ENABLE", quote_ident(&tdb), quote_ident(&e.name)));
+        for e in &db.events {
+            let status = if e.enabled { "ENABLE" } else { "DISABLE" };
+            // ALTER EVENT makes its runner the definer unless it names one.
+            let definer = rules.definer.clause(&e.definer);
+            out.push(format!("ALTER {definer}EVENT {}.{} {status}", quote_ident(&tdb), quote_ident(&e.name)));
         }
         if rules.triggers == TriggerPolicy::None {
             continue;

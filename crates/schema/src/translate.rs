@@ -796,3 +796,51 @@ mod tests {
         skip(t.translate("RENAME TABLE items TO _items_old, _items_new TO items", Some("shop"), false).unwrap());
     }
 }
+
+#[cfg(test)]
+mod object_tests {
+    use super::*;
+    use crate::definer::DefinerPolicy;
+    use crate::selection::DatabaseRule;
+
+    fn whole(objects: ObjectRules) -> Translator {
+        let db = DatabaseRule { database: "db".into(), rename: Some("db2".into()), ..Default::default() };
+        Translator::new(TranslateConfig {
+            selection: Selection { databases: vec![db], ..Default::default() },
+            objects,
+            ..Default::default()
+        })
+    }
+
+    fn applied(t: &mut Translator, sql: &str) -> String {
+        match t.translate(sql, Some("db"), false).unwrap() {
+            Decision::Apply { statements, .. } => statements.join("; "),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn routines_events_and_triggers() {
+        let app = DefinerPolicy::parse("app@%").unwrap();
+        let mut t = whole(ObjectRules { triggers: TriggerPolicy::Guarded, definer: app });
+        assert_eq!(applied(&mut t, "ALTER PROCEDURE p COMMENT 'changed'"), "ALTER PROCEDURE `db2`.`p` COMMENT 'changed'");
+        assert_eq!(
+            applied(&mut t, "CREATE DEFINER=`root`@`localhost` FUNCTION f() RETURNS INT DETERMINISTIC RETURN 7"),
+            "CREATE DEFINER=`app`@`%` FUNCTION `db2`.`f`() RETURNS INT DETERMINISTIC RETURN 7"
+        );
+        assert_eq!(
+            applied(&mut t, "CREATE DEFINER=`root`@`localhost` EVENT e ON SCHEDULE EVERY 1 HOUR DO SELECT 1"),
+            "CREATE DEFINER=`app`@`%` EVENT `db2`.`e` ON SCHEDULE EVERY 1 HOUR DISABLE ON SLAVE DO SELECT 1"
+        );
+        assert_eq!(applied(&mut t, "ALTER EVENT e ENABLE"), "ALTER DEFINER=`app`@`%` EVENT `db2`.`e` DISABLE ON SLAVE");
+        assert_eq!(
+            applied(&mut t, "CREATE DEFINER=`root`@`localhost` TRIGGER tr AFTER INSERT ON t FOR EACH ROW SET @a = 1"),
+            "CREATE DEFINER=`app`@`%` TRIGGER tr AFTER INSERT ON `db2`.`t` FOR EACH ROW IF @dts_sync IS NULL THEN SET @a = 1; END IF"
+        );
+        let mut keep = whole(ObjectRules { triggers: TriggerPolicy::AtCutover, definer: DefinerPolicy::Keep });
+        let v = "CREATE DEFINER=`root`@`localhost` VIEW v AS SELECT 1";
+        assert_eq!(applied(&mut keep, v), "CREATE DEFINER=`root`@`localhost` VIEW `db2`.`v` AS SELECT 1");
+        let d = keep.translate("CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW SET @a = 1", Some("db"), false).unwrap();
+        assert!(matches!(d, Decision::Skip { reason, .. } if reason.contains("dts-sync cutover")));
+    }
+}
