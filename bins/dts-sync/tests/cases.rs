@@ -305,6 +305,7 @@ fn run_case(case: &Case) {
             let all = run.output_text(&out);
             assert_eq!(out.status.code(), Some(*exit), "{} exit code\n{all}", case.spec.command);
             for s in stop_contains {
+                let s = run.fill(s);
                 assert!(all.contains(s.as_str()), "the output does not name {s:?}:\n{all}");
             }
             run.check_destination_queries();
