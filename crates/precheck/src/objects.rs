@@ -123,7 +123,9 @@ impl SourceObjects {
         )?;
         for (kind, db, name, table) in others {
             let (selected, by) = match (kind.as_str(), table) {
-                ("trigger", Some(t)) => (selection.table(&db, &t).is_some(), format!("its table {db}.{t} is not selected")),
+                ("trigger", Some(t)) => {
+                    (selection.table(&db, &t).is_some(), format!("its table {db}.{t} is not selected"))
+                }
                 ("view", _) => (selection.object(&db, ObjectKind::View, &name), "name it in `views`".to_string()),
                 ("event", _) => (selection.object(&db, ObjectKind::Event, &name), "name it in `events`".to_string()),
                 _ => (selection.object(&db, ObjectKind::Routine, &name), "name it in `routines`".to_string()),

@@ -46,7 +46,11 @@ impl DefinerPolicy {
                 if user.is_empty() || host.is_empty() {
                     return Err(format!("{account:?}: the account needs a user and a host (user@host)"));
                 }
-                Ok(DefinerPolicy::Account(format!("{}@{}", dts_types::quote_ident(&user), dts_types::quote_ident(&host))))
+                Ok(DefinerPolicy::Account(format!(
+                    "{}@{}",
+                    dts_types::quote_ident(&user),
+                    dts_types::quote_ident(&host)
+                )))
             }
         }
     }
@@ -75,7 +79,9 @@ impl DefinerPolicy {
         let head_end = tokens
             .iter()
             .position(|t| {
-                ["VIEW", "PROCEDURE", "FUNCTION", "TRIGGER", "EVENT", "AGGREGATE", "SEQUENCE"].iter().any(|k| t.is_kw(k))
+                ["VIEW", "PROCEDURE", "FUNCTION", "TRIGGER", "EVENT", "AGGREGATE", "SEQUENCE"]
+                    .iter()
+                    .any(|k| t.is_kw(k))
             })
             .unwrap_or(tokens.len());
         let head = &tokens[..head_end];
@@ -109,7 +115,9 @@ impl DefinerPolicy {
         }
         if head.get(end + 1).is_some_and(|t| t.kind == Kind::Variable) {
             end += 1;
-        } else if head.get(end + 1).is_some_and(|t| t.is_punct("(")) && head.get(end + 2).is_some_and(|t| t.is_punct(")")) {
+        } else if head.get(end + 1).is_some_and(|t| t.is_punct("("))
+            && head.get(end + 2).is_some_and(|t| t.is_punct(")"))
+        {
             end += 2;
         }
         let replacement = match self {
@@ -153,7 +161,10 @@ mod tests {
             "CREATE  PROCEDURE p() SELECT 1"
         );
         assert_eq!(
-            run(&DefinerPolicy::parse("'ops'@'10.%'").unwrap(), "CREATE DEFINER='a'@'b' EVENT e ON SCHEDULE EVERY 1 DAY DO SELECT 1"),
+            run(
+                &DefinerPolicy::parse("'ops'@'10.%'").unwrap(),
+                "CREATE DEFINER='a'@'b' EVENT e ON SCHEDULE EVERY 1 DAY DO SELECT 1"
+            ),
             "CREATE DEFINER=`ops`@`10.%` EVENT e ON SCHEDULE EVERY 1 DAY DO SELECT 1"
         );
         assert!(DefinerPolicy::parse("nobody").is_err());

@@ -19,7 +19,9 @@ pub fn disabled_on_destination(tokens: &[Token], create: bool) -> Vec<(usize, us
         }
         if t.is_kw("DISABLE") {
             // DISABLE [ON SLAVE]: already disabled; say it the replica's way.
-            let end = if head.get(i + 1).is_some_and(|x| x.is_kw("ON")) && head.get(i + 2).is_some_and(|x| x.is_kw("SLAVE")) {
+            let end = if head.get(i + 1).is_some_and(|x| x.is_kw("ON"))
+                && head.get(i + 2).is_some_and(|x| x.is_kw("SLAVE"))
+            {
                 head[i + 2].end
             } else {
                 t.end
@@ -52,7 +54,10 @@ mod tests {
             "CREATE EVENT e ON SCHEDULE EVERY 1 SECOND DISABLE ON SLAVE DO INSERT INTO t VALUES (1)"
         );
         assert_eq!(
-            run("CREATE EVENT e ON SCHEDULE EVERY 1 SECOND ON COMPLETION PRESERVE ENABLE COMMENT 'x' DO SELECT 1", true),
+            run(
+                "CREATE EVENT e ON SCHEDULE EVERY 1 SECOND ON COMPLETION PRESERVE ENABLE COMMENT 'x' DO SELECT 1",
+                true
+            ),
             "CREATE EVENT e ON SCHEDULE EVERY 1 SECOND ON COMPLETION PRESERVE DISABLE ON SLAVE COMMENT 'x' DO SELECT 1"
         );
         assert_eq!(

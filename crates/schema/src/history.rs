@@ -216,11 +216,7 @@ pub struct SchemaTracker {
 /// The shadows follow every table of a selected database, online schema change tools' shadow
 /// tables included (their rows may be synced too, with `online_ddl = "copy"`).
 fn shadow_config(selection: Selection) -> TranslateConfig {
-    TranslateConfig {
-        selection,
-        online_ddl: crate::online_ddl::OnlineDdlMode::Copy,
-        ..Default::default()
-    }
+    TranslateConfig { selection, online_ddl: crate::online_ddl::OnlineDdlMode::Copy, ..Default::default() }
 }
 
 /// A stable shadow database name for a task's source database (at most 64 characters).

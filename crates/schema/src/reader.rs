@@ -66,7 +66,9 @@ pub fn sequence_state(conn: &mut mysql::Conn, db: &str, name: &str) -> Result<Se
     let cols = SEQUENCE_COLUMNS.map(|c| format!("CAST({c} AS CHAR)")).join(", ");
     let row: Option<mysql::Row> =
         conn.query_first(format!("SELECT {cols} FROM {}.{}", quote_ident(db), quote_ident(name)))?;
-    Ok(row.map(|r| (0..SEQUENCE_COLUMNS.len()).map(|i| r.get::<String, _>(i).unwrap_or_default()).collect()).unwrap_or_default())
+    Ok(row
+        .map(|r| (0..SEQUENCE_COLUMNS.len()).map(|i| r.get::<String, _>(i).unwrap_or_default()).collect())
+        .unwrap_or_default())
 }
 
 /// The selected sequences of database `db`.
@@ -134,7 +136,8 @@ pub fn read_database(
     }
     // In a partly selected database only the views, routines and events its rule names are
     // synced; the others are named, with the reason.
-    let not_named = |what: &str| format!("not selected: {db} is selected in part; name it in `{what}` of its [[objects]]");
+    let not_named =
+        |what: &str| format!("not selected: {db} is selected in part; name it in `{what}` of its [[objects]]");
     let views: Vec<String> =
         conn.exec("SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME", (db,))?;
     for v in views {

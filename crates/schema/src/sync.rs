@@ -6,9 +6,9 @@ use dts_types::quote_ident;
 
 use crate::definer::DefinerPolicy;
 use crate::lexer::{Kind, Token, lex, splice};
-use crate::trigger::TriggerPolicy;
 use crate::reader::DatabaseSchema;
 use crate::selection::{MappedTable, NameCase, Selection};
+use crate::trigger::TriggerPolicy;
 
 /// The destination statements of a schema sync, and what the operator must know.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -122,7 +122,11 @@ pub fn plan(selection: &Selection, databases: &[DatabaseSchema], rules: &ObjectR
 /// The statements of the cut-over (`dts-sync cutover`): every event gets the source's status
 /// (enabled, or disabled instead of disabled on the replica), and with a trigger policy other than `none` every trigger of a selected table is
 /// (re)created with the source's body, unguarded (in the source's order per table and action).
-pub fn cutover(selection: &Selection, databases: &[DatabaseSchema], rules: &ObjectRules) -> Result<Vec<String>, SyncError> {
+pub fn cutover(
+    selection: &Selection,
+    databases: &[DatabaseSchema],
+    rules: &ObjectRules,
+) -> Result<Vec<String>, SyncError> {
     let mut out = Vec::new();
     for db in databases {
         let Some(tdb) = selection.database(&db.name) else { continue };

@@ -18,9 +18,9 @@ use dts_types::{TableId, quote_ident};
 use crate::lexer::{Kind, Token, splice};
 use crate::online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
 use crate::selection::{ColumnMap, MappedTable, NameCase, ObjectKind, Selection};
+use crate::statement::{NameRef, ParseError, Statement, StatementKind, parse};
 use crate::sync::ObjectRules;
 use crate::trigger::TriggerPolicy;
-use crate::statement::{NameRef, ParseError, Statement, StatementKind, parse};
 
 /// How a task treats DDL.
 #[derive(Debug, Clone, Default)]
@@ -390,9 +390,9 @@ impl Translator {
     fn trigger_policy_skip(&self) -> Option<Decision> {
         match self.cfg.objects.triggers {
             TriggerPolicy::None => Some(Decision::skip("triggers are not synced by this task's trigger policy")),
-            TriggerPolicy::AtCutover => Some(Decision::skip(
-                "triggers are created by `dts-sync cutover` (`triggers = \"at_cutover\"`)",
-            )),
+            TriggerPolicy::AtCutover => {
+                Some(Decision::skip("triggers are created by `dts-sync cutover` (`triggers = \"at_cutover\"`)"))
+            }
             TriggerPolicy::Guarded => None,
         }
     }
@@ -823,7 +823,10 @@ mod object_tests {
     fn routines_events_and_triggers() {
         let app = DefinerPolicy::parse("app@%").unwrap();
         let mut t = whole(ObjectRules { triggers: TriggerPolicy::Guarded, definer: app });
-        assert_eq!(applied(&mut t, "ALTER PROCEDURE p COMMENT 'changed'"), "ALTER PROCEDURE `db2`.`p` COMMENT 'changed'");
+        assert_eq!(
+            applied(&mut t, "ALTER PROCEDURE p COMMENT 'changed'"),
+            "ALTER PROCEDURE `db2`.`p` COMMENT 'changed'"
+        );
         assert_eq!(
             applied(&mut t, "CREATE DEFINER=`root`@`localhost` FUNCTION f() RETURNS INT DETERMINISTIC RETURN 7"),
             "CREATE DEFINER=`app`@`%` FUNCTION `db2`.`f`() RETURNS INT DETERMINISTIC RETURN 7"
@@ -840,7 +843,8 @@ mod object_tests {
         let mut keep = whole(ObjectRules { triggers: TriggerPolicy::AtCutover, definer: DefinerPolicy::Keep });
         let v = "CREATE DEFINER=`root`@`localhost` VIEW v AS SELECT 1";
         assert_eq!(applied(&mut keep, v), "CREATE DEFINER=`root`@`localhost` VIEW `db2`.`v` AS SELECT 1");
-        let d = keep.translate("CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW SET @a = 1", Some("db"), false).unwrap();
+        let d =
+            keep.translate("CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW SET @a = 1", Some("db"), false).unwrap();
         assert!(matches!(d, Decision::Skip { reason, .. } if reason.contains("dts-sync cutover")));
     }
 }

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use dts_schema::{ObjectRules, TriggerPolicy, plan};
 use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
+use dts_schema::{ObjectRules, TriggerPolicy, plan};
 use dts_schema::{catalog, read_database};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::quote_ident;

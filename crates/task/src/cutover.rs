@@ -31,7 +31,7 @@ pub fn cutover(config: &Config) -> Result<CutoverReport, TaskError> {
             config.meta_db.quoted(),
             crate::heartbeat::TABLE
         );
-        let mut read = |src: &mut mysql::Conn| -> Result<Option<String>, TaskError> {
+        let read = |src: &mut mysql::Conn| -> Result<Option<String>, TaskError> {
             src.exec_first(&sql, (config.name(),))
                 .or_else(|e| match &e {
                     // No heartbeat table: the task never ran incremental sync.

@@ -64,8 +64,7 @@ impl Versioning {
         // One retry on a fresh connection: the lookup is rare (once per table and DDL).
         for attempt in 0..2 {
             if self.conn.is_none() {
-                let o = OptsBuilder::from_opts(self.opts.clone())
-                    .init(dts_types::session::init_statements().to_vec());
+                let o = OptsBuilder::from_opts(self.opts.clone()).init(dts_types::session::init_statements().to_vec());
                 self.conn = Some(Conn::new(o)?);
             }
             let conn = self.conn.as_mut().expect("connected");
@@ -135,7 +134,11 @@ mod tests {
 
     fn row(v: i64, end: u32) -> Vec<Value> {
         let micro = if end == i32::MAX as u32 { 999_999 } else { 1 };
-        vec![Value::Int(v), Value::Timestamp(Timestamp { secs: 1_700_000_000, micro: 0 }), Value::Timestamp(Timestamp { secs: end, micro })]
+        vec![
+            Value::Int(v),
+            Value::Timestamp(Timestamp { secs: 1_700_000_000, micro: 0 }),
+            Value::Timestamp(Timestamp { secs: end, micro }),
+        ]
     }
 
     #[test]
