@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
-use dts_schema::{ObjectRules, TriggerPolicy, plan};
+use dts_schema::{ObjectRules, TriggerPolicy, cutover, plan};
 use dts_schema::{catalog, read_database};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::quote_ident;
@@ -107,8 +107,13 @@ fn schema_sync_under_a_renamed_database_is_equivalent() {
     selection.validate(&cat, 0).unwrap();
     let schema = read_database(&mut c, &selection, &cat, db.as_str()).unwrap();
     let rules = ObjectRules { triggers: TriggerPolicy::Guarded, ..Default::default() };
-    let p = plan(&selection, &[schema], &rules).unwrap();
+    let schema = [schema];
+    let p = plan(&selection, &schema, &rules).unwrap();
     apply(dst, &p.statements);
+    // Guarded at schema sync; the cut-over gives the triggers the source's bodies.
+    let guarded = show_all(dst, &target);
+    assert!(guarded.iter().any(|s| s.contains("FOR EACH ROW IF @dts_sync IS NULL THEN SET NEW.a")), "{guarded:#?}");
+    apply(dst, &cutover(&selection, &schema, &rules).unwrap());
     let (a, b) = (show_all(src, db.as_str()), show_all(dst, &target));
     assert_eq!(a.len(), b.len(), "{a:#?}\n{b:#?}");
     for (x, y) in a.iter().zip(&b) {
