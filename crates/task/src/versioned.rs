@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use dts_types::{RowChange, TableId, TableSchema, Value};
+use dts_types::{ColumnType, RowChange, TableId, TableSchema, Value};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 
@@ -52,6 +52,15 @@ impl Versioning {
 
     /// The index of `schema`'s `row_end` column when the table is system-versioned on the source.
     pub(crate) fn row_end_index(&mut self, schema: &TableSchema) -> Result<Option<usize>, mysql::Error> {
+        // Period columns are TIMESTAMP(6) or BIGINT UNSIGNED: without one, the table is not
+        // versioned, and the source need not be asked.
+        let candidate = schema
+            .columns
+            .iter()
+            .any(|c| matches!(c.ty, ColumnType::Timestamp { fsp: 6 } | ColumnType::BigInt { unsigned: true }));
+        if !candidate {
+            return Ok(None);
+        }
         if !self.row_end.contains_key(&schema.id) {
             let name = self.lookup(&schema.id)?;
             self.row_end.insert(schema.id.clone(), name);
