@@ -723,6 +723,28 @@ name_case = \"lower\"\ntriggers = true",
     }
 
     #[test]
+    fn trigger_and_definer_policies() {
+        let with = |lines: &str| GOOD.replace("[task]", &format!("[task]\n{lines}"));
+        let c = Config::parse(GOOD, Path::new("t.toml")).unwrap();
+        assert_eq!(c.objects, ObjectRules::default());
+        for (v, p) in [
+            ("false", TriggerPolicy::None),
+            ("true", TriggerPolicy::Guarded),
+            ("\"at_cutover\"", TriggerPolicy::AtCutover),
+            ("\"guarded\"", TriggerPolicy::Guarded),
+        ] {
+            let c = Config::parse(&with(&format!("triggers = {v}")), Path::new("t.toml")).unwrap();
+            assert_eq!(c.objects.triggers, p, "{v}");
+        }
+        let e = Config::parse(&with("triggers = \"always\""), Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("always") && e.contains("at_cutover") && e.contains("line"), "{e}");
+        let c = Config::parse(&with("definer = \"app@10.%\""), Path::new("t.toml")).unwrap();
+        assert_eq!(c.objects.definer, DefinerPolicy::Account("`app`@`10.%`".into()));
+        let e = Config::parse(&with("definer = \"nobody\""), Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("task.definer") && e.contains("user@host") && e.contains("line"), "{e}");
+    }
+
+    #[test]
     fn online_ddl_table_names_replace_the_defaults_and_need_table_once() {
         let c = Config::parse(GOOD, Path::new("t.toml")).unwrap();
         assert_eq!(c.shadow_names(), ShadowNames::default());
