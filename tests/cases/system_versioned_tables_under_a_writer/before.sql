@@ -7,3 +7,5 @@ INSERT INTO ve (id, v) SELECT seq, seq FROM seq_1_to_100;
 -- History before the copy.
 UPDATE vi SET v = v + 1 WHERE id <= 10;
 DELETE FROM ve WHERE id > 95;
+CREATE TABLE plain (id INT PRIMARY KEY, v INT);
+INSERT INTO plain SELECT seq, seq FROM seq_1_to_20;
