@@ -43,7 +43,7 @@ fn copy_child(src_port: u16, dst_port: u16) {
     let mut sc = mysql::Conn::new(s.clone()).unwrap();
     let cat = dts_schema::catalog(&mut sc).unwrap();
     let schema = dts_schema::read_database(&mut sc, &sel, &cat, DB).unwrap();
-    let plan = dts_schema::plan(&sel, &[schema], false).unwrap();
+    let plan = dts_schema::plan(&sel, &[schema], &dts_schema::ObjectRules::default()).unwrap();
     let mut dc = mysql::Conn::new(d.clone()).unwrap();
     for st in plan.statements {
         dc.query_drop(st).unwrap();

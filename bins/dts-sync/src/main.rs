@@ -61,6 +61,19 @@ enum Command {
         #[arg(long = "ignore", value_name = "ID")]
         ignore: Vec<String>,
     },
+    /// Print the DDL schema sync would run and every object of the selected databases it would
+    /// leave out, with the reason, without writing to either server.
+    Plan {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// At cut-over, with the task stopped: enable the events the source has enabled (the task
+    /// creates them disabled) and create the triggers (`triggers = "at_cutover"`) or replace
+    /// their guarded copies (`triggers = "guarded"`) with the source's bodies.
+    Cutover {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Show the task's phase, per-table progress, position, lag and last error.
     Status {
         #[command(flatten)]
@@ -189,6 +202,35 @@ fn main() -> ExitCode {
                     monitor::alert(&config, "failure", &format!("task {} stopped: {chain}", config.name()));
                     fail(chain)
                 }
+            }
+        }
+        Command::Plan { config } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match dts_task::schema_plan(&config) {
+                Ok(plan) => {
+                    print!("{}", dts_task::render_plan(&plan));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail_with("plan", &e),
+            }
+        }
+        Command::Cutover { config } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match dts_task::cutover(&config) {
+                Ok(r) => {
+                    for s in &r.statements {
+                        println!("{s};");
+                    }
+                    println!("-- cut-over done: {} statement(s) run on the destination", r.statements.len());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail_with("cutover", &e),
             }
         }
         Command::Status { config, json } => {

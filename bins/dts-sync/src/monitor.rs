@@ -109,6 +109,11 @@ fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> Stri
             "row events of unselected tables the binlog reader skipped before decoding them",
             &input.rows_events_skipped,
         ),
+        (
+            "history_rows_skipped_total",
+            "history rows of system-versioned tables not synced (the destination keeps its own history)",
+            &input.history_rows_skipped,
+        ),
     ] {
         out.push_str(&format!(
             "# HELP dts_{name} {help}\n# TYPE dts_{name} counter\ndts_{name} {}\n",

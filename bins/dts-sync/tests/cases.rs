@@ -64,6 +64,27 @@ struct Spec {
     /// selection keeps its last copy, with a warning): exempt from "exactly the mapped tables".
     #[serde(default)]
     stale_destination_tables: Vec<String>,
+    /// `dts-sync` commands (with `--config`) run after the last catch-up, before the checks,
+    /// each of which must exit 0 (`["cutover"]`).
+    #[serde(default)]
+    after: Vec<String>,
+    /// Queries that must give the same rows on the source (in the case's database) and on the
+    /// destination (in its destination database): objects that are no table (a sequence's
+    /// state, events, triggers).
+    #[serde(default)]
+    same: Vec<String>,
+    /// Queries run on the destination at the end (no default database), with the rows they
+    /// must return: each row's values joined by a tab, NULL as `NULL`, in the query's order.
+    #[serde(default)]
+    destination: Vec<DestinationQuery>,
+}
+
+/// `[[destination]]`: a query on the destination and its rows.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DestinationQuery {
+    sql: String,
+    rows: Vec<String>,
 }
 
 fn run_command() -> String {
@@ -308,6 +329,7 @@ fn run_case(case: &Case) {
             let all = run.output_text(&out);
             assert_eq!(out.status.code(), Some(*exit), "{} exit code\n{all}", case.spec.command);
             for s in stop_contains {
+                let s = run.fill(s);
                 assert!(all.contains(s.as_str()), "the output does not name {s:?}:\n{all}");
             }
             if case.spec.resume_skipping_the_failed_ddl {
@@ -315,6 +337,7 @@ fn run_case(case: &Case) {
             } else if case.spec.status != StatusExpect::default() {
                 run.check_status();
             }
+            run.check_destination_queries();
         }
         Expect::PrecheckFails { precheck_fails, found_contains } => {
             let out = run.dts_sync("precheck", &["--json".to_string()]);
@@ -486,9 +509,63 @@ impl Run<'_> {
             stop.store(true, Ordering::Relaxed);
         });
         self.run_until_caught_up();
+        for cmd in &spec.after {
+            self.ok(cmd, &[]);
+        }
         self.compare_tables();
+        self.compare_same_queries();
         self.check_verify();
         self.check_status();
+        // Last: a query may write (a session of the application after the cut-over).
+        self.check_destination_queries();
+    }
+
+    /// `same`: each query gives the same rows on the source and the destination.
+    fn compare_same_queries(&self) {
+        if self.case.spec.same.is_empty() {
+            return;
+        }
+        let config = Config::load(&self.task_file).unwrap();
+        let tdb = config.selection.database(self.db.as_str()).expect("the case's database is selected");
+        let mut src = self.source.exact_conn().unwrap();
+        let mut dst = shared_pair().destination.exact_conn().unwrap();
+        src.query_drop(format!("USE {}", self.db.quoted())).unwrap();
+        dst.query_drop(format!("USE {}", quote_ident(&tdb))).unwrap();
+        for q in &self.case.spec.same {
+            let q = self.fill(q);
+            let s = RowDigest::of_query(&mut src, &q).unwrap_or_else(|e| panic!("source: {q}: {e}"));
+            let d = RowDigest::of_query(&mut dst, &q).unwrap_or_else(|e| panic!("destination: {q}: {e}"));
+            assert!(s.rows > 0, "same: {q} returns no row on the source");
+            assert_eq!(s, d, "same: {q} differs (source: {s}, destination: {d})");
+        }
+    }
+
+    /// `destination`: each query returns exactly its rows on the destination.
+    fn check_destination_queries(&self) {
+        if self.case.spec.destination.is_empty() {
+            return;
+        }
+        let mut dst = shared_pair().destination.conn().unwrap();
+        for q in &self.case.spec.destination {
+            let sql = self.fill(&q.sql);
+            let rows: Vec<mysql::Row> = dst.query(&sql).unwrap_or_else(|e| panic!("destination: {sql}: {e}"));
+            let got: Vec<String> = rows
+                .into_iter()
+                .map(|r| {
+                    r.unwrap()
+                        .into_iter()
+                        .map(|v| match v {
+                            mysql::Value::NULL => "NULL".to_string(),
+                            mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).to_string(),
+                            other => other.as_sql(true).trim_matches('\'').to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\t")
+                })
+                .collect();
+            let want: Vec<String> = q.rows.iter().map(|r| self.fill(r)).collect();
+            assert_eq!(got, want, "destination: {sql}");
+        }
     }
 
     /// After a DDL stop: the statement's position from `status`, listed in `[incremental]
@@ -573,7 +650,9 @@ impl Run<'_> {
                 .exec(
                     "SELECT c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c \
                      JOIN information_schema.TABLES t USING (TABLE_SCHEMA, TABLE_NAME) \
-                     WHERE c.TABLE_SCHEMA = ? AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
+                     WHERE c.TABLE_SCHEMA = ? AND t.TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') \
+                     AND IFNULL(c.GENERATION_EXPRESSION, '') NOT IN ('ROW START', 'ROW END') \
+                     ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
                     (db,),
                 )
                 .unwrap();

@@ -39,11 +39,28 @@ pub(crate) struct DestTable {
 impl DestTable {
     pub fn load(dest: &mut mysql::Conn, t: &TableId) -> Result<DestTable, ApplyError> {
         let (db, name) = (t.database.as_str(), t.table.as_str());
-        let generated: Vec<String> = dest.exec(
+        // Generated columns, explicit period columns (ROW START / ROW END) among them.
+        let mut generated: Vec<String> = dest.exec(
             "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
              AND EXTRA LIKE '%GENERATED%'",
             (db, name),
         )?;
+        // A system-versioned table without period columns of its own has the invisible
+        // `row_start` and `row_end` (which information_schema does not list): the server's to
+        // write, like any period column.
+        let versioned: Option<String> = dest.exec_first(
+            "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+             AND TABLE_TYPE = 'SYSTEM VERSIONED'",
+            (db, name),
+        )?;
+        let explicit_periods: Option<u8> = dest.exec_first(
+            "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+             AND GENERATION_EXPRESSION IN ('ROW START', 'ROW END') LIMIT 1",
+            (db, name),
+        )?;
+        if versioned.is_some() && explicit_periods.is_none() {
+            generated.extend(["row_start".to_string(), "row_end".to_string()]);
+        }
         let keys: Vec<(String, String, String)> = dest.exec(
             "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s \
              JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME \

@@ -36,7 +36,7 @@ fn sync_schema(src: &Sandbox, dst: &Sandbox, sel: &Selection, db: &Ident) {
     let mut s = src.conn().unwrap();
     let cat = dts_schema::catalog(&mut s).unwrap();
     let schema = dts_schema::read_database(&mut s, sel, &cat, db.as_str()).unwrap();
-    let plan = dts_schema::plan(sel, &[schema], false).unwrap();
+    let plan = dts_schema::plan(sel, &[schema], &dts_schema::ObjectRules::default()).unwrap();
     let mut d = dst.conn().unwrap();
     for st in plan.statements {
         d.query_drop(st).unwrap();

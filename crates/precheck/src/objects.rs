@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use dts_schema::{Catalog, MappedTable, MappingError, Selection};
+use dts_schema::{Catalog, MappedTable, MappingError, ObjectKind, Selection};
 use dts_types::quote_ident;
 use mysql::Conn;
 use mysql::prelude::Queryable;
@@ -38,6 +38,10 @@ pub struct SourceObjects {
     pub views: BTreeMap<String, usize>,
     /// `db.table`: what cascades.
     pub cascades: Vec<String>,
+    /// Views, routines, events and triggers of the selected databases the selection leaves
+    /// out (a partly selected database syncs only those its rule names; a trigger follows its
+    /// table), each with what selects it.
+    pub not_synced: Vec<String>,
 }
 
 fn placeholders(n: usize) -> String {
@@ -105,6 +109,31 @@ impl SourceObjects {
             p.clone(),
         )?;
         out.views = views.into_iter().collect();
+        // (kind, schema, name, the table of a trigger)
+        let others: Vec<(String, String, String, Option<String>)> = conn.exec(
+            format!(
+                "SELECT 'view', TABLE_SCHEMA, TABLE_NAME, NULL FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({ph}) \
+                 UNION ALL SELECT LOWER(ROUTINE_TYPE), ROUTINE_SCHEMA, ROUTINE_NAME, NULL FROM information_schema.ROUTINES \
+                 WHERE ROUTINE_SCHEMA IN ({ph}) \
+                 UNION ALL SELECT 'event', EVENT_SCHEMA, EVENT_NAME, NULL FROM information_schema.EVENTS WHERE EVENT_SCHEMA IN ({ph}) \
+                 UNION ALL SELECT 'trigger', TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_TABLE FROM information_schema.TRIGGERS \
+                 WHERE TRIGGER_SCHEMA IN ({ph}) ORDER BY 2, 1, 3"
+            ),
+            [p.clone(), p.clone(), p.clone(), p.clone()].concat(),
+        )?;
+        for (kind, db, name, table) in others {
+            let (selected, by) = match (kind.as_str(), table) {
+                ("trigger", Some(t)) => {
+                    (selection.table(&db, &t).is_some(), format!("its table {db}.{t} is not selected"))
+                }
+                ("view", _) => (selection.object(&db, ObjectKind::View, &name), "name it in `views`".to_string()),
+                ("event", _) => (selection.object(&db, ObjectKind::Event, &name), "name it in `events`".to_string()),
+                _ => (selection.object(&db, ObjectKind::Routine, &name), "name it in `routines`".to_string()),
+            };
+            if !selected {
+                out.not_synced.push(format!("{kind} {db}.{name} ({by})"));
+            }
+        }
         let fks: Vec<(String, String, String, String, String, String)> = conn.exec(
             format!(
                 "SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_NAME, UPDATE_RULE, DELETE_RULE \
@@ -174,8 +203,11 @@ impl DestObjects {
         out.charsets = cols.into_iter().map(|(d, t, c, cs)| ((d, t, c.to_lowercase()), cs)).collect();
         out.triggers = conn.exec(
             format!(
+                // A trigger guarded by the task (`triggers = "guarded"`) does nothing for its
+                // sessions: no conflict.
                 "SELECT EVENT_OBJECT_SCHEMA, EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS \
-                 WHERE EVENT_OBJECT_SCHEMA IN ({ph}) ORDER BY 1, 2, 3"
+                 WHERE EVENT_OBJECT_SCHEMA IN ({ph}) AND ACTION_STATEMENT NOT LIKE '{guard}%' ORDER BY 1, 2, 3",
+                guard = format!("IF {} IS NULL THEN", dts_types::session::TASK_SESSION_VARIABLE).replace('_', "\\_")
             ),
             p,
         )?;
@@ -224,6 +256,20 @@ pub fn selection_items(
             format!("{} database(s), {} table(s)", dbs.len(), mapped.len()),
         )
     });
+    // Information, never blocking: the selection leaves these out by its rules.
+    out.push(Item::pass(
+        "objects.not_synced",
+        "views, routines, events and triggers the selection leaves out",
+        if src.not_synced.is_empty() {
+            "none: every view, routine, event and trigger of the selected databases is selected".to_string()
+        } else {
+            format!(
+                "{} object(s) of the selected databases are not synced: {}",
+                src.not_synced.len(),
+                list(&src.not_synced, 20)
+            )
+        },
+    ));
     let lctn = dest.num("lower_case_table_names").unwrap_or(0.0) as u8;
     let errors = selection.validate(&src.catalog, lctn).err().unwrap_or_default();
     let pick = |f: &dyn Fn(&MappingError) -> bool| -> Vec<String> {

@@ -216,12 +216,7 @@ pub struct SchemaTracker {
 /// The shadows follow every table of a selected database, online schema change tools' shadow
 /// tables included (their rows may be synced too, with `online_ddl = "copy"`).
 fn shadow_config(selection: Selection) -> TranslateConfig {
-    TranslateConfig {
-        selection,
-        online_ddl: crate::online_ddl::OnlineDdlMode::Copy,
-        sync_triggers: false,
-        ..Default::default()
-    }
+    TranslateConfig { selection, online_ddl: crate::online_ddl::OnlineDdlMode::Copy, ..Default::default() }
 }
 
 /// A stable shadow database name for a task's source database (at most 64 characters).
@@ -402,6 +397,27 @@ impl SchemaTracker {
                 ty: parse_column_type(&ty, cs.as_deref())?,
                 nullable: nullable == "YES",
             });
+        }
+        // A system-versioned table without period columns of its own has the server's invisible
+        // `row_start` and `row_end`, which information_schema does not list but the binlog's
+        // rows carry, last.
+        let implicit: Vec<String> = dest.exec(
+            "SELECT t.TABLE_NAME FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = ? \
+             AND t.TABLE_TYPE = 'SYSTEM VERSIONED' AND NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS c \
+             WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME \
+             AND c.GENERATION_EXPRESSION IN ('ROW START', 'ROW END'))",
+            (&sdb,),
+        )?;
+        for t in implicit {
+            if let Some(s) = now.values_mut().find(|s| s.id.table.as_str() == t) {
+                for name in crate::IMPLICIT_PERIOD_COLUMNS {
+                    s.columns.push(ColumnDef {
+                        name: Ident::new(name).expect("valid"),
+                        ty: parse_column_type("timestamp(6)", None)?,
+                        nullable: false,
+                    });
+                }
+            }
         }
         for (t, c) in pks {
             if let Some(s) = now.values_mut().find(|s| s.id.table.as_str() == t)

@@ -32,6 +32,8 @@
 #![warn(missing_docs)]
 
 mod column_type;
+mod definer;
+mod event;
 mod history;
 pub mod lexer;
 mod online_ddl;
@@ -40,15 +42,25 @@ mod selection;
 mod statement;
 mod sync;
 mod translate;
+mod trigger;
 
 pub use column_type::{TypeError, parse_column_type};
+pub use definer::DefinerPolicy;
 pub use history::{HistoryEntry, HistoryError, SchemaHistory, SchemaTracker, shadow_name};
 pub use online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
-pub use reader::{DatabaseSchema, catalog, read_database};
+pub use reader::{
+    DatabaseSchema, Event, SEQUENCE_COLUMNS, SequenceState, catalog, read_database, sequence_state, sequences,
+};
 pub use selection::{
-    Catalog, ColumnMap, DatabaseRule, MappedTable, MappingError, NameCase, SYSTEM_DATABASES, Selection, TableRule,
-    wildcard_match,
+    Catalog, ColumnMap, DatabaseRule, MappedTable, MappingError, NameCase, ObjectKind, SYSTEM_DATABASES, Selection,
+    TableRule, wildcard_match,
 };
 pub use statement::ParseError;
-pub use sync::{SchemaPlan, SyncError, plan};
+pub use sync::{ObjectRules, SchemaPlan, SyncError, cutover, plan, sequence_state_sql};
 pub use translate::{Decision, StateChange, TranslateConfig, Translator};
+pub use trigger::TriggerPolicy;
+
+/// The invisible period columns MariaDB adds to a table created `WITH SYSTEM VERSIONING`
+/// without period columns of its own: information_schema does not list them, the binlog's row
+/// images carry them (last), and they are the server's to write.
+pub const IMPLICIT_PERIOD_COLUMNS: [&str; 2] = ["row_start", "row_end"];

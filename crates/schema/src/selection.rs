@@ -53,6 +53,27 @@ pub struct DatabaseRule {
     /// database selected whole follows every rename inside it anyway.
     #[serde(default)]
     pub follow_renames: bool,
+    /// In a partly selected database (`tables` or `exclude_tables`), the views (names or
+    /// patterns) to sync; a whole database syncs every view.
+    #[serde(default)]
+    pub views: Vec<String>,
+    /// Likewise the procedures and functions.
+    #[serde(default)]
+    pub routines: Vec<String>,
+    /// Likewise the events.
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+/// A database object that is no table (see [`Selection::object`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// A view.
+    View,
+    /// A procedure or function.
+    Routine,
+    /// An event.
+    Event,
 }
 
 /// One selected table (or table pattern).
@@ -275,6 +296,22 @@ impl Selection {
     /// later are too).
     pub fn whole_database(&self, db: &str) -> bool {
         self.db_rule(db).is_some_and(|r| r.tables.is_none() && r.exclude_tables.is_empty())
+    }
+
+    /// Whether a view, routine or event of `db` is synced: every one of a whole selected
+    /// database; of a partly selected one, those its rule names in `views`, `routines` or
+    /// `events`. (Triggers follow their tables, sequences are selected like tables.)
+    pub fn object(&self, db: &str, kind: ObjectKind, name: &str) -> bool {
+        let Some(rule) = self.db_rule(db) else { return false };
+        if self.whole_database(db) {
+            return true;
+        }
+        let names = match kind {
+            ObjectKind::View => &rule.views,
+            ObjectKind::Routine => &rule.routines,
+            ObjectKind::Event => &rule.events,
+        };
+        names.iter().any(|p| wildcard_match(p, name))
     }
 
     /// Where a source table goes, or `None` when it is not selected.

@@ -77,6 +77,11 @@ pub enum StatementKind {
         kind: &'static str,
         name: NameRef,
     },
+    /// ALTER PROCEDURE / FUNCTION / EVENT / SEQUENCE.
+    AlterRoutine {
+        kind: &'static str,
+        name: NameRef,
+    },
     CreateTrigger {
         trigger: NameRef,
         table: NameRef,
@@ -310,6 +315,12 @@ fn classify(tokens: &[Token], sql: &str) -> Result<StatementKind, ParseError> {
         p.skip_view_prefix();
         if p.kw("VIEW") {
             return Ok(K::AlterView { view: p.name()? });
+        }
+        for kind in ["PROCEDURE", "FUNCTION", "EVENT", "SEQUENCE"] {
+            if p.kw(kind) {
+                p.kws(&["IF", "EXISTS"]);
+                return Ok(K::AlterRoutine { kind: leak(kind), name: p.name()? });
+            }
         }
         if p.kw("USER") || p.kw("ROLE") {
             return Ok(K::AccountManagement);

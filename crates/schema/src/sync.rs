@@ -4,9 +4,11 @@
 
 use dts_types::quote_ident;
 
+use crate::definer::DefinerPolicy;
 use crate::lexer::{Kind, Token, lex, splice};
 use crate::reader::DatabaseSchema;
 use crate::selection::{MappedTable, NameCase, Selection};
+use crate::trigger::TriggerPolicy;
 
 /// The destination statements of a schema sync, and what the operator must know.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,6 +17,18 @@ pub struct SchemaPlan {
     pub statements: Vec<String>,
     /// What the operator must know.
     pub warnings: Vec<String>,
+    /// (object, why) of every object of a selected database that is not created.
+    pub left_out: Vec<(String, String)>,
+}
+
+/// How views, routines, triggers and events reach the destination (the task file's
+/// `[task] triggers` and `definer`), the same in schema sync and incremental DDL.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectRules {
+    /// When and how triggers are created.
+    pub triggers: TriggerPolicy,
+    /// Whose account defines views, routines, triggers and events.
+    pub definer: DefinerPolicy,
 }
 
 /// Why a source definition could not be turned into destination DDL.
@@ -28,14 +42,30 @@ pub struct SyncError {
 }
 
 /// Builds the destination DDL for `databases` (as read by [`crate::reader::read_database`]).
-pub fn plan(selection: &Selection, databases: &[DatabaseSchema], sync_triggers: bool) -> Result<SchemaPlan, SyncError> {
+pub fn plan(selection: &Selection, databases: &[DatabaseSchema], rules: &ObjectRules) -> Result<SchemaPlan, SyncError> {
     let mut p = SchemaPlan::default();
+    for db in databases {
+        p.left_out.extend(db.left_out.iter().cloned());
+    }
+    let definer = &rules.definer;
     let mut fks = Vec::new();
     let mut views = Vec::new();
     let mut later = Vec::new();
+    // Databases, then sequences (a table's DEFAULT NEXTVAL needs its sequence), then tables.
     for db in databases {
         let Some(tdb) = selection.database(&db.name) else { continue };
         p.statements.push(create_database(&db.create, &tdb));
+        for (name, create, state) in &db.sequences {
+            let object = format!("sequence {}.{name}", db.name);
+            p.statements.push(qualify_object(selection, &DefinerPolicy::Keep, &db.name, &tdb, create, name, &object)?);
+            let target = selection.table(&db.name, name).ok_or_else(|| err(&object, "not selected"))?.target;
+            if !state.is_empty() {
+                p.statements.push(sequence_state_sql(&target, state));
+            }
+        }
+    }
+    for db in databases {
+        let Some(tdb) = selection.database(&db.name) else { continue };
         for (table, cols, create) in &db.tables {
             let Some(m) = selection.table_with_columns(&db.name, table, cols) else { continue };
             let (sql, table_fks) = create_table(selection, &db.name, &m, create, &mut p.warnings)?;
@@ -46,41 +76,99 @@ pub fn plan(selection: &Selection, databases: &[DatabaseSchema], sync_triggers: 
         // are created with it as the default database.
         let use_db = format!("USE {}", quote_ident(&tdb));
         for (kind, name, create) in &db.routines {
-            let sql = qualify_object(selection, &db.name, &tdb, create, name, &format!("{kind} {}.{name}", db.name))?;
-            if kind == "SEQUENCE" {
-                p.statements.push(sql);
-            } else {
-                later.push(use_db.clone());
-                later.push(sql);
-            }
+            let object = format!("{} {}.{name}", kind.to_lowercase(), db.name);
+            later.push(use_db.clone());
+            later.push(qualify_object(selection, definer, &db.name, &tdb, create, name, &object)?);
         }
         for (name, create) in &db.views {
-            let sql = qualify_object(selection, &db.name, &tdb, create, name, &format!("view {}.{name}", db.name))?;
+            let sql =
+                qualify_object(selection, definer, &db.name, &tdb, create, name, &format!("view {}.{name}", db.name))?;
             views.push((quote_ident(&selection.name_case.apply(name)), use_db.clone(), sql));
         }
-        if sync_triggers {
-            for (name, table, create) in &db.triggers {
-                if selection.table(&db.name, table).is_none() {
-                    continue;
+        for e in &db.events {
+            let object = format!("event {}.{}", db.name, e.name);
+            let sql = qualify_object(selection, definer, &db.name, &tdb, &e.create, &e.name, &object)?;
+            let sql = rewrite(&sql, &object, |_, t| crate::event::disabled_on_destination(t, true))?;
+            later.push(use_db.clone());
+            // The schedule is written in the event's time zone.
+            later.push(format!("SET SESSION time_zone = {}", string_literal(&e.time_zone)));
+            later.push(sql);
+            later.push("SET SESSION time_zone = '+00:00'".into());
+        }
+        for (name, _table, create) in &db.triggers {
+            let object = format!("trigger {}.{name}", db.name);
+            match rules.triggers {
+                TriggerPolicy::None => {
+                    p.left_out.push((object, "triggers are not synced (`[task] triggers`)".into()));
                 }
-                later.push(use_db.clone());
-                later.push(qualify_object(
-                    selection,
-                    &db.name,
-                    &tdb,
-                    create,
-                    name,
-                    &format!("trigger {}.{name}", db.name),
-                )?);
+                TriggerPolicy::AtCutover => {
+                    p.left_out.push((object, "created by `dts-sync cutover` (`triggers = \"at_cutover\"`)".into()));
+                }
+                TriggerPolicy::Guarded => {
+                    let sql = qualify_object(selection, definer, &db.name, &tdb, create, name, &object)?;
+                    let sql = rewrite(&sql, &object, |sql, t| crate::trigger::guard(sql, t).unwrap_or_default())?;
+                    later.push(use_db.clone());
+                    later.push(sql);
+                }
             }
-        } else if !db.triggers.is_empty() {
-            p.warnings.push(format!("{} trigger(s) of {} not synced (trigger policy)", db.triggers.len(), db.name));
         }
     }
     p.statements.extend(order_views(views));
     p.statements.extend(later);
     p.statements.extend(fks);
     Ok(p)
+}
+
+/// The statements of the cut-over (`dts-sync cutover`): every event gets the source's status
+/// (enabled, or disabled instead of disabled on the replica), and with a trigger policy other than `none` every trigger of a selected table is
+/// (re)created with the source's body, unguarded (in the source's order per table and action).
+pub fn cutover(
+    selection: &Selection,
+    databases: &[DatabaseSchema],
+    rules: &ObjectRules,
+) -> Result<Vec<String>, SyncError> {
+    let mut out = Vec::new();
+    for db in databases {
+        let Some(tdb) = selection.database(&db.name) else { continue };
+        for e in &db.events {
+            let status = if e.enabled { "ENABLE" } else { "DISABLE" };
+            // ALTER EVENT makes its runner the definer unless it names one.
+            let definer = rules.definer.clause(&e.definer);
+            out.push(format!("ALTER {definer}EVENT {}.{} {status}", quote_ident(&tdb), quote_ident(&e.name)));
+        }
+        if rules.triggers == TriggerPolicy::None {
+            continue;
+        }
+        for (name, _table, create) in &db.triggers {
+            let object = format!("trigger {}.{name}", db.name);
+            out.push(format!("DROP TRIGGER IF EXISTS {}.{}", quote_ident(&tdb), quote_ident(name)));
+            out.push(format!("USE {}", quote_ident(&tdb)));
+            out.push(qualify_object(selection, &rules.definer, &db.name, &tdb, create, name, &object)?);
+        }
+    }
+    Ok(out)
+}
+
+/// `sql` with the edits `f` finds in its tokens.
+fn rewrite(
+    sql: &str,
+    object: &str,
+    f: impl FnOnce(&str, &[Token]) -> Vec<(usize, usize, String)>,
+) -> Result<String, SyncError> {
+    let tokens = lex(sql, false).map_err(|e| err(object, &e.to_string()))?;
+    Ok(splice(sql, f(sql, &tokens)))
+}
+
+/// A string literal of `s` that means the same under any sql_mode (no backslash escapes).
+fn string_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The statement that gives sequence `target` the state `state` (an INSERT into a sequence
+/// replaces its one row: the next value, the cache and the cycle count).
+pub fn sequence_state_sql(target: &dts_types::TableId, state: &[String]) -> String {
+    let cols = crate::reader::SEQUENCE_COLUMNS.join(", ");
+    format!("INSERT INTO {} ({cols}) VALUES ({})", target.quoted(), state.join(", "))
 }
 
 fn create_database(create: &str, target: &str) -> String {
@@ -171,6 +259,17 @@ fn create_table(
                 k = j + 1;
                 continue;
             }
+            // `db`.`seq` in DEFAULT NEXTVAL(...): the sequence's destination database.
+            if t.kind == Kind::Quoted
+                && tokens.get(k + 1).is_some_and(|x| x.is_punct("."))
+                && let Some(tdb) = selection.database(&t.text)
+            {
+                if tdb != t.text {
+                    edits.push((t.start, t.end, quote_ident(&tdb)));
+                }
+                k += 2;
+                continue;
+            }
             if t.kind == Kind::Quoted && all_columns.iter().any(|c| c.eq_ignore_ascii_case(&t.text)) {
                 if !selected(&t.text) {
                     return None;
@@ -237,11 +336,11 @@ fn rewrite_tail(
     splice(&create[start..], edits)
 }
 
-/// A view, routine or trigger: name qualified with its destination database, DEFINER removed
-/// (the account may not exist on the destination), qualified references to selected databases
-/// mapped.
+/// A view, routine, trigger, event or sequence: name qualified with its destination database,
+/// DEFINER as the policy says, qualified references to selected databases mapped.
 fn qualify_object(
     selection: &Selection,
+    definer: &DefinerPolicy,
     db: &str,
     tdb: &str,
     create: &str,
@@ -249,16 +348,10 @@ fn qualify_object(
     object: &str,
 ) -> Result<String, SyncError> {
     let tokens = lex(create, false).map_err(|e| err(object, &e.to_string()))?;
-    let mut edits = Vec::new();
+    let mut edits = definer.edits(&tokens);
     let mut named = false;
     for (i, t) in tokens.iter().enumerate() {
-        if t.is_kw("DEFINER") && tokens.get(i + 1).is_some_and(|x| x.is_punct("=")) {
-            // DEFINER=`u`@`h` is lexed as `u` followed by the variable @`h`.
-            let mut end = i + 2;
-            if tokens.get(end + 1).is_some_and(|x| x.kind == Kind::Variable) {
-                end += 1;
-            }
-            edits.push((t.start, tokens[end].end, String::new()));
+        if edits.iter().any(|e| e.0 <= t.start && t.end <= e.1 && e.0 < e.1) {
             continue;
         }
         if !named && t.kind == Kind::Quoted && t.text == name && !tokens.get(i + 1).is_some_and(|x| x.is_punct(".")) {

@@ -19,8 +19,10 @@ use dts_types::{TableId, quote_ident};
 
 use crate::lexer::{Kind, Token, splice};
 use crate::online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
-use crate::selection::{ColumnMap, MappedTable, NameCase, Selection};
+use crate::selection::{ColumnMap, MappedTable, NameCase, ObjectKind, Selection};
 use crate::statement::{NameRef, ParseError, Statement, StatementKind, parse};
+use crate::sync::ObjectRules;
+use crate::trigger::TriggerPolicy;
 
 /// How a task treats DDL.
 #[derive(Debug, Clone, Default)]
@@ -31,9 +33,9 @@ pub struct TranslateConfig {
     pub online_ddl: OnlineDdlMode,
     /// Their shadow tables' name templates.
     pub shadow_names: ShadowNames,
-    /// Whether CREATE/DROP TRIGGER reach the destination (triggers on the destination fire on
-    /// applied rows, whose effects the binlog already carries).
-    pub sync_triggers: bool,
+    /// How triggers (CREATE/DROP TRIGGER) and the DEFINER of views, routines, triggers and
+    /// events reach the destination.
+    pub objects: ObjectRules,
 }
 
 /// What to do with a statement.
@@ -364,13 +366,13 @@ impl Translator {
                 apply(vec![splice(&st.sql, edits)], warnings)
             }
             K::CreateView { view } | K::AlterView { view } => {
-                self.whole_db_object(&st, view, default_db, target_default.clone(), "view")
+                self.whole_db_object(&st, view, default_db, target_default.clone(), ObjectKind::View)
             }
             K::DropView { views, if_exists } => {
                 let mut targets = Vec::new();
                 for v in views {
                     let db = db_of(v).unwrap_or_default();
-                    if self.cfg.selection.whole_database(&db)
+                    if self.cfg.selection.object(&db, ObjectKind::View, &v.name)
                         && let Some(tdb) = self.cfg.selection.database(&db)
                     {
                         targets.push(format!(
@@ -381,20 +383,43 @@ impl Translator {
                     }
                 }
                 if targets.is_empty() {
-                    return Ok(Decision::skip("views are synced only for whole selected databases"));
+                    return Ok(Decision::skip("none of the dropped views is selected"));
                 }
                 let ie = if *if_exists { "IF EXISTS " } else { "" };
                 apply(vec![format!("DROP VIEW {ie}{}", targets.join(", "))], warnings)
             }
-            K::CreateRoutine { name, .. } | K::DropRoutine { name, .. } => {
-                self.whole_db_object(&st, name, default_db, target_default.clone(), "routine")
+            K::CreateRoutine { kind: "SEQUENCE", name }
+            | K::DropRoutine { kind: "SEQUENCE", name }
+            | K::AlterRoutine { kind: "SEQUENCE", name } => {
+                // A sequence is a table in MariaDB, selected by the table rules.
+                let db = db_of(name).unwrap_or_default();
+                let Some(target) = self.cfg.selection.table(&db, &name.name).map(|m| m.target) else {
+                    return Ok(Decision::skip(format!("sequence {db}.{} is not selected", name.name)));
+                };
+                let edits = self.name_edits(&st, name, &target);
+                apply(vec![splice(&st.sql, edits)], warnings)
+            }
+            K::CreateRoutine { kind, name } | K::DropRoutine { kind, name } | K::AlterRoutine { kind, name } => {
+                let object = if *kind == "EVENT" { ObjectKind::Event } else { ObjectKind::Routine };
+                let mut d = self.whole_db_object(&st, name, default_db, target_default.clone(), object);
+                // Events stay disabled on the destination until `dts-sync cutover`.
+                if *kind == "EVENT"
+                    && !matches!(st.kind, K::DropRoutine { .. })
+                    && let Decision::Apply { statements, .. } = &mut d
+                {
+                    let create = matches!(st.kind, K::CreateRoutine { .. });
+                    let sql = &statements[0];
+                    let tokens = crate::lexer::lex(sql, false)?;
+                    statements[0] = splice(sql, crate::event::disabled_on_destination(&tokens, create));
+                }
+                d
             }
             K::CreateTrigger { trigger, table } => {
                 if self.cfg.shadow_names.is_tool_trigger(&trigger.name) {
                     return Ok(Decision::skip(format!("online schema change tool trigger {}", trigger.name)));
                 }
-                if !self.cfg.sync_triggers {
-                    return Ok(Decision::skip("triggers are not synced by this task's trigger policy"));
+                if let Some(d) = self.trigger_policy_skip() {
+                    return Ok(d);
                 }
                 let db = db_of(table).unwrap_or_default();
                 let Some(target) = self.table_target(&db, &table.name) else {
@@ -406,16 +431,25 @@ impl Translator {
                 {
                     edits.push((st.tokens[*i].start, st.tokens[*i].end, quote_ident(&tdb)));
                 }
+                edits.extend(self.cfg.objects.definer.edits(&st.tokens));
+                edits.extend(crate::trigger::guard(&st.sql, &st.tokens).unwrap_or_default());
                 apply(vec![splice(&st.sql, edits)], warnings)
             }
             K::DropTrigger { trigger } => {
                 if self.cfg.shadow_names.is_tool_trigger(&trigger.name) {
                     return Ok(Decision::skip(format!("online schema change tool trigger {}", trigger.name)));
                 }
-                if !self.cfg.sync_triggers {
-                    return Ok(Decision::skip("triggers are not synced by this task's trigger policy"));
+                if let Some(d) = self.trigger_policy_skip() {
+                    return Ok(d);
                 }
-                self.whole_db_object(&st, trigger, default_db, target_default.clone(), "trigger")
+                // The trigger's table is not named: a trigger of any selected table of the
+                // database may be dropped (IF EXISTS: it may be on an unselected table).
+                let db = trigger.database_or(default_db).unwrap_or_default().to_string();
+                let Some(tdb) = self.cfg.selection.database(&db) else {
+                    return Ok(Decision::skip(format!("database {db} is not selected")));
+                };
+                let name = format!("{}.{}", quote_ident(&tdb), quote_ident(&trigger.name));
+                apply(vec![format!("DROP TRIGGER IF EXISTS {name}")], warnings)
             }
         })
     }
@@ -461,6 +495,17 @@ impl Translator {
     /// records so that a translator after a restart decides as this one does.
     pub fn take_changes(&mut self) -> Vec<StateChange> {
         std::mem::take(&mut self.changes)
+    }
+
+    /// A trigger statement's decision when the trigger policy does not create triggers now.
+    fn trigger_policy_skip(&self) -> Option<Decision> {
+        match self.cfg.objects.triggers {
+            TriggerPolicy::None => Some(Decision::skip("triggers are not synced by this task's trigger policy")),
+            TriggerPolicy::AtCutover => {
+                Some(Decision::skip("triggers are created by `dts-sync cutover` (`triggers = \"at_cutover\"`)"))
+            }
+            TriggerPolicy::Guarded => None,
+        }
     }
 
     /// Whether a table is an online schema change shadow table this mode skips.
@@ -555,19 +600,25 @@ impl Translator {
         Decision::Apply { statements, database: target_default, warnings }
     }
 
-    /// Views, routines and triggers follow whole selected databases; qualified references to
-    /// renamed databases in their bodies are rewritten.
+    /// Views, routines and events follow whole selected databases, and in partly selected ones
+    /// the rule's `views`, `routines` and `events`; qualified references to renamed databases
+    /// in their bodies are rewritten, and the DEFINER follows the policy.
     fn whole_db_object(
         &self,
         st: &Statement,
         name: &NameRef,
         default_db: Option<&str>,
         target_default: Option<String>,
-        what: &str,
+        kind: ObjectKind,
     ) -> Decision {
         let db = name.database_or(default_db).unwrap_or_default().to_string();
-        if !self.cfg.selection.whole_database(&db) {
-            return Decision::skip(format!("{what}s are synced only for whole selected databases; {db} is not one"));
+        if !self.cfg.selection.object(&db, kind, &name.name) {
+            let what = match kind {
+                ObjectKind::View => "view",
+                ObjectKind::Routine => "routine",
+                ObjectKind::Event => "event",
+            };
+            return Decision::skip(format!("{what} {db}.{} is not selected", name.name));
         }
         let mut edits = Vec::new();
         // Every `db.` qualifier naming a selected database gets its destination name.
@@ -587,6 +638,7 @@ impl Translator {
             let tok = &st.tokens[name.token];
             edits.push((tok.start, tok.end, format!("{}.{}", quote_ident(&tdb), quote_ident(&tok.text))));
         }
+        edits.extend(self.cfg.objects.definer.edits(&st.tokens));
         Decision::Apply { statements: vec![splice(&st.sql, edits)], database: target_default, warnings: Vec::new() }
     }
 
@@ -927,5 +979,57 @@ mod follow_tests {
         let d = off.translate("RENAME TABLE items TO goods", Some("shop"), false).unwrap();
         assert!(matches!(&d, Decision::Skip { warnings, .. } if warnings[0].contains("stops syncing")), "{d:?}");
         assert!(off.take_changes().is_empty() && off.table_mapping("shop", "goods").is_none());
+    }
+}
+
+#[cfg(test)]
+mod object_tests {
+    use super::*;
+    use crate::definer::DefinerPolicy;
+    use crate::selection::DatabaseRule;
+
+    fn whole(objects: ObjectRules) -> Translator {
+        let db = DatabaseRule { database: "db".into(), rename: Some("db2".into()), ..Default::default() };
+        Translator::new(TranslateConfig {
+            selection: Selection { databases: vec![db], ..Default::default() },
+            objects,
+            ..Default::default()
+        })
+    }
+
+    fn applied(t: &mut Translator, sql: &str) -> String {
+        match t.translate(sql, Some("db"), false).unwrap() {
+            Decision::Apply { statements, .. } => statements.join("; "),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn routines_events_and_triggers() {
+        let app = DefinerPolicy::parse("app@%").unwrap();
+        let mut t = whole(ObjectRules { triggers: TriggerPolicy::Guarded, definer: app });
+        assert_eq!(
+            applied(&mut t, "ALTER PROCEDURE p COMMENT 'changed'"),
+            "ALTER PROCEDURE `db2`.`p` COMMENT 'changed'"
+        );
+        assert_eq!(
+            applied(&mut t, "CREATE DEFINER=`root`@`localhost` FUNCTION f() RETURNS INT DETERMINISTIC RETURN 7"),
+            "CREATE DEFINER=`app`@`%` FUNCTION `db2`.`f`() RETURNS INT DETERMINISTIC RETURN 7"
+        );
+        assert_eq!(
+            applied(&mut t, "CREATE DEFINER=`root`@`localhost` EVENT e ON SCHEDULE EVERY 1 HOUR DO SELECT 1"),
+            "CREATE DEFINER=`app`@`%` EVENT `db2`.`e` ON SCHEDULE EVERY 1 HOUR DISABLE ON SLAVE DO SELECT 1"
+        );
+        assert_eq!(applied(&mut t, "ALTER EVENT e ENABLE"), "ALTER DEFINER=`app`@`%` EVENT `db2`.`e` DISABLE ON SLAVE");
+        assert_eq!(
+            applied(&mut t, "CREATE DEFINER=`root`@`localhost` TRIGGER tr AFTER INSERT ON t FOR EACH ROW SET @a = 1"),
+            "CREATE DEFINER=`app`@`%` TRIGGER tr AFTER INSERT ON `db2`.`t` FOR EACH ROW IF @dts_sync IS NULL THEN SET @a = 1; END IF"
+        );
+        let mut keep = whole(ObjectRules { triggers: TriggerPolicy::AtCutover, definer: DefinerPolicy::Keep });
+        let v = "CREATE DEFINER=`root`@`localhost` VIEW v AS SELECT 1";
+        assert_eq!(applied(&mut keep, v), "CREATE DEFINER=`root`@`localhost` VIEW `db2`.`v` AS SELECT 1");
+        let d =
+            keep.translate("CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW SET @a = 1", Some("db"), false).unwrap();
+        assert!(matches!(d, Decision::Skip { reason, .. } if reason.contains("dts-sync cutover")));
     }
 }

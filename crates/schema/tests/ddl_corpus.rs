@@ -2,7 +2,7 @@
 //! destination under a renamed database: both schemas must end equal.
 
 use dts_binlog::{BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition};
-use dts_schema::{DatabaseRule, Selection};
+use dts_schema::{DatabaseRule, ObjectRules, Selection, TriggerPolicy};
 use dts_schema::{Decision, TranslateConfig, Translator};
 use dts_testkit::{Sandbox, binlog_position, replica_server_id, shared_pair};
 use dts_types::{BinlogPosition, Ident};
@@ -144,7 +144,8 @@ fn a_ddl_corpus_translated_under_a_renamed_database_ends_in_equal_schemas() {
         databases: vec![DatabaseRule { database: db.to_string(), rename: Some(target.clone()), ..Default::default() }],
         ..Default::default()
     };
-    let mut tr = Translator::new(TranslateConfig { selection, sync_triggers: true, ..Default::default() });
+    let objects = ObjectRules { triggers: TriggerPolicy::Guarded, ..Default::default() };
+    let mut tr = Translator::new(TranslateConfig { selection, objects, ..Default::default() });
     let mut d = dst.conn().unwrap();
     let mut applied = 0;
     let mut partial_warning = false;

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use dts_schema::plan;
 use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
+use dts_schema::{ObjectRules, TriggerPolicy, cutover, plan};
 use dts_schema::{catalog, read_database};
 use dts_testkit::{Sandbox, shared_pair};
 use dts_types::quote_ident;
@@ -106,8 +106,14 @@ fn schema_sync_under_a_renamed_database_is_equivalent() {
     let cat = catalog(&mut c).unwrap();
     selection.validate(&cat, 0).unwrap();
     let schema = read_database(&mut c, &selection, &cat, db.as_str()).unwrap();
-    let p = plan(&selection, &[schema], true).unwrap();
+    let rules = ObjectRules { triggers: TriggerPolicy::Guarded, ..Default::default() };
+    let schema = [schema];
+    let p = plan(&selection, &schema, &rules).unwrap();
     apply(dst, &p.statements);
+    // Guarded at schema sync; the cut-over gives the triggers the source's bodies.
+    let guarded = show_all(dst, &target);
+    assert!(guarded.iter().any(|s| s.contains("FOR EACH ROW IF @dts_sync IS NULL THEN SET NEW.a")), "{guarded:#?}");
+    apply(dst, &cutover(&selection, &schema, &rules).unwrap());
     let (a, b) = (show_all(src, db.as_str()), show_all(dst, &target));
     assert_eq!(a.len(), b.len(), "{a:#?}\n{b:#?}");
     for (x, y) in a.iter().zip(&b) {
@@ -151,7 +157,7 @@ fn renames_a_column_subset_and_lower_case_give_exactly_the_mapped_schema() {
     let cat = catalog(&mut c).unwrap();
     selection.validate(&cat, 0).unwrap();
     let schema = read_database(&mut c, &selection, &cat, db.as_str()).unwrap();
-    let p = plan(&selection, &[schema], false).unwrap();
+    let p = plan(&selection, &[schema], &ObjectRules::default()).unwrap();
     assert!(p.warnings.iter().any(|w| w.contains("not synced")), "the key on Secret is reported: {:?}", p.warnings);
     apply(dst, &p.statements);
     let tdb = db.as_str().to_lowercase();

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
+use dts_schema::{DefinerPolicy, ObjectRules, TriggerPolicy};
 use dts_schema::{OnlineDdlMode, ShadowNames};
 use dts_types::{Endpoint, Ident, Secret, TlsMode};
 use serde::Deserialize;
@@ -124,9 +125,16 @@ pub struct TaskSection {
     /// The letter case of target names.
     #[serde(default)]
     pub name_case: NameCase,
-    /// Whether triggers are created on the destination (they fire on applied rows).
-    #[serde(default)]
-    pub triggers: bool,
+    /// When and how the source's triggers are created on the destination: `"none"` (default),
+    /// `"at_cutover"` (by `dts-sync cutover`) or `"guarded"` (at schema sync, doing nothing for
+    /// the task's own sessions). `false` and `true` are read as `"none"` and `"guarded"`.
+    #[serde(default, deserialize_with = "trigger_policy")]
+    pub triggers: TriggerPolicy,
+    /// Whose account defines views, routines, triggers and events on the destination:
+    /// `"destination"` (default: the task's destination account), `"keep"` (the source's
+    /// DEFINER), or an account `"user@host"`.
+    #[serde(default = "default_definer")]
+    pub definer: String,
     /// How online schema change tools' tables are handled.
     #[serde(default)]
     pub online_ddl: OnlineDdl,
@@ -138,6 +146,32 @@ pub struct TaskSection {
 
 fn yes() -> bool {
     true
+}
+
+fn default_definer() -> String {
+    "destination".into()
+}
+
+/// `triggers`: one of the policy's names, or a boolean (as older task files have it).
+fn trigger_policy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<TriggerPolicy, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Bool(bool),
+        Name(String),
+    }
+    match Value::deserialize(d)? {
+        Value::Bool(false) => Ok(TriggerPolicy::None),
+        Value::Bool(true) => Ok(TriggerPolicy::Guarded),
+        Value::Name(n) => match n.as_str() {
+            "none" => Ok(TriggerPolicy::None),
+            "at_cutover" => Ok(TriggerPolicy::AtCutover),
+            "guarded" => Ok(TriggerPolicy::Guarded),
+            other => Err(serde::de::Error::custom(format!(
+                "triggers = {other:?}: expected \"none\", \"at_cutover\" or \"guarded\""
+            ))),
+        },
+    }
 }
 
 fn all_types() -> Vec<SyncType> {
@@ -186,6 +220,16 @@ pub struct ObjectConfig {
     /// rename is then a WARN, a `status` entry and `dts_ddl_warnings_total`); a database
     /// selected whole follows every rename inside it, so `false` is refused there.
     pub follow_renames: Option<bool>,
+    /// In a database selected in part (`tables` or `exclude_tables`): the views (names or
+    /// patterns) to sync. A whole database syncs all of its views, routines and events.
+    #[serde(default)]
+    pub views: Vec<String>,
+    /// Likewise the procedures and functions.
+    #[serde(default)]
+    pub routines: Vec<String>,
+    /// Likewise the events.
+    #[serde(default)]
+    pub events: Vec<String>,
 }
 
 /// `[full]`: the full copy's parallelism and limits.
@@ -411,6 +455,9 @@ pub struct Config {
     pub meta_db: Ident,
     /// Parsed filters by (source database, source table name or pattern).
     pub filters: BTreeMap<(String, String), Filter>,
+    /// `[task] triggers` and `definer`: how views, routines, triggers and events reach the
+    /// destination.
+    pub objects: ObjectRules,
 }
 
 impl Config {
@@ -572,6 +619,9 @@ impl Config {
                 follow_renames: o.tables.is_some() && o.follow_renames.unwrap_or(false),
                 tables,
                 exclude_tables: o.exclude_tables.clone(),
+                views: o.views.clone(),
+                routines: o.routines.clone(),
+                events: o.events.clone(),
             });
         }
         let mut selection =
@@ -580,7 +630,9 @@ impl Config {
         // The metadata database is never synced.
         selection.exclude_databases.push(raw.task.meta_database.clone());
         selection.exclude_databases.push("dts_shadow_*".into());
-        Ok(Config { path: path.to_path_buf(), raw, source, destination, selection, meta_db, filters })
+        let definer = DefinerPolicy::parse(&raw.task.definer).map_err(|e| invalid("task.definer", e))?;
+        let objects = ObjectRules { triggers: raw.task.triggers, definer };
+        Ok(Config { path: path.to_path_buf(), raw, source, destination, selection, meta_db, filters, objects })
     }
 
     /// The filter of a source table, if it has one.
@@ -726,6 +778,28 @@ name_case = \"lower\"\ntriggers = true",
         );
         let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
         assert!(e.contains("DTS_TEST_UNSET_PW is not set") && e.contains("line 5"), "{e}");
+    }
+
+    #[test]
+    fn trigger_and_definer_policies() {
+        let with = |lines: &str| GOOD.replace("[task]", &format!("[task]\n{lines}"));
+        let c = Config::parse(GOOD, Path::new("t.toml")).unwrap();
+        assert_eq!(c.objects, ObjectRules::default());
+        for (v, p) in [
+            ("false", TriggerPolicy::None),
+            ("true", TriggerPolicy::Guarded),
+            ("\"at_cutover\"", TriggerPolicy::AtCutover),
+            ("\"guarded\"", TriggerPolicy::Guarded),
+        ] {
+            let c = Config::parse(&with(&format!("triggers = {v}")), Path::new("t.toml")).unwrap();
+            assert_eq!(c.objects.triggers, p, "{v}");
+        }
+        let e = Config::parse(&with("triggers = \"always\""), Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("always") && e.contains("at_cutover") && e.contains("line"), "{e}");
+        let c = Config::parse(&with("definer = \"app@10.%\""), Path::new("t.toml")).unwrap();
+        assert_eq!(c.objects.definer, DefinerPolicy::Account("`app`@`10.%`".into()));
+        let e = Config::parse(&with("definer = \"nobody\""), Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("task.definer") && e.contains("user@host") && e.contains("line"), "{e}");
     }
 
     #[test]

@@ -51,6 +51,15 @@ pub enum SourceError {
         #[source]
         source: dts_schema::ParseError,
     },
+    /// Which tables are system-versioned could not be read from the source's catalog.
+    #[error("reading whether {table} is system-versioned on the source")]
+    Catalog {
+        /// The source table, `db.table`.
+        table: String,
+        /// The source's error.
+        #[source]
+        source: mysql::Error,
+    },
     /// The translator refused a statement: applying it or skipping it would lose a change on
     /// the destination ([`dts_schema::Decision::Stop`]).
     #[error("cannot go on at the source's statement {statement:?} on {table}: {reason}")]
@@ -89,6 +98,8 @@ pub struct InputStats {
     pub ddl_warnings: AtomicU64,
     /// Row events the reader skipped before decoding them, their table not selected.
     pub rows_events_skipped: AtomicU64,
+    /// History rows of system-versioned tables not synced (the destination keeps its own).
+    pub history_rows_skipped: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -275,6 +286,10 @@ impl InputSource for BinlogInput {
                         continue;
                     }
                     Ok(Routed::NotSynced) => continue,
+                    Ok(Routed::HistoryRow) => {
+                        bump(&self.stats.history_rows_skipped);
+                        continue;
+                    }
                     Err(e) => return Some(Err(e.into())),
                 },
                 Item::Statement(s) => {

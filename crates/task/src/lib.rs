@@ -27,22 +27,28 @@
 
 pub mod config;
 mod continuous;
+mod cutover;
 mod filter;
 mod heartbeat;
 mod history;
 mod input;
 mod late_tables;
+mod plan;
 mod router;
 mod run;
+mod sequences;
 mod state;
 mod status;
 mod translator_state;
 mod verify;
+mod versioned;
 
 pub use config::{Config, ConfigError};
 pub use continuous::Counters as VerifyCounters;
+pub use cutover::{CutoverReport, cutover};
 pub use filter::{EvalError, Evaluator, Filter, FilterError};
 pub use input::{BinlogInput, InputStats, SourceError};
+pub use plan::{plan as schema_plan, render as render_plan};
 pub use router::{Routed, RoutedStatement, Router};
 pub use run::{RunOptions, RunReport, SchemaProgress, TaskError, precheck_now, run};
 pub use state::{Counters as TaskCounters, Phase};

@@ -17,6 +17,7 @@ use dts_types::{Ident, RowChange, TableId, TableSchema, Value};
 use crate::config::Config;
 use crate::filter::{Evaluator, Filter};
 use crate::input::SourceError;
+use crate::versioned::{Versioned, Versioning, current_rows};
 
 /// What the router made of a row change.
 #[derive(Debug)]
@@ -37,6 +38,9 @@ pub enum Routed {
     },
     /// The table's row filter left it out.
     FilteredOut,
+    /// A history row of a system-versioned table: the destination keeps its own history
+    /// (see `versioned.rs`).
+    HistoryRow,
     /// The table is not synced (not selected, a skipped shadow table, another task's heartbeat).
     NotSynced,
 }
@@ -66,6 +70,8 @@ pub enum RoutedStatement {
 struct Route {
     target: Arc<RowTarget>,
     filter: Option<Filter>,
+    /// The `row_end` column of a system-versioned table.
+    row_end: Option<usize>,
 }
 
 /// Routes a task's decoded binlog items (see the module doc).
@@ -89,6 +95,8 @@ pub struct Router {
     /// Tables schema sync created after the low watermark: their definition changes up to the
     /// position are already in it (`crate::late_tables`).
     created_late: crate::late_tables::Created,
+    /// Which tables are system-versioned.
+    versioning: Versioning,
 }
 
 impl Router {
@@ -98,7 +106,7 @@ impl Router {
             selection: config.selection.clone(),
             online_ddl: config.online_ddl(),
             shadow_names: config.shadow_names(),
-            sync_triggers: config.raw.task.triggers,
+            objects: config.objects.clone(),
         });
         Router {
             translator,
@@ -108,6 +116,7 @@ impl Router {
                 other: config.other_retry(),
             }),
             routes: HashMap::new(),
+            versioning: Versioning::new(config.source.opts()),
             heartbeat: config.raw.task.heartbeat.then(|| {
                 let id = TableId::new(config.meta_db.clone(), Ident::new(crate::heartbeat::TABLE).expect("valid"));
                 let names = [Ident::new("task").expect("valid"), Ident::new("ts").expect("valid")];
@@ -164,6 +173,13 @@ impl Router {
             return Ok(if ours { Routed::Heartbeat { target: target.clone(), change } } else { Routed::NotSynced });
         }
         let Some(route) = self.route(table)? else { return Ok(Routed::NotSynced) };
+        let change = match route.row_end {
+            None => change,
+            Some(i) => match current_rows(change, i) {
+                Versioned::Current(c) => c,
+                Versioned::History => return Ok(Routed::HistoryRow),
+            },
+        };
         let change = match &route.filter {
             None => Some(change),
             Some(f) => filtered(&mut self.filter_eval, f, table, change)?,
@@ -200,7 +216,11 @@ impl Router {
                         source: source.into(),
                     })?;
                 }
-                Some(Arc::new(Route { target: Arc::new(RowTarget { target: m.target, columns }), filter }))
+                let row_end = self
+                    .versioning
+                    .row_end_index(schema)
+                    .map_err(|source| SourceError::Catalog { table: format!("{db}.{table}"), source })?;
+                Some(Arc::new(Route { target: Arc::new(RowTarget { target: m.target, columns }), filter, row_end }))
             }
         };
         self.routes.insert(schema.id.clone(), route.clone());
@@ -289,6 +309,7 @@ impl Router {
                     tracing::warn!(statement = %sql, position = %s.end, "{w}");
                 }
                 self.routes.clear();
+                self.versioning.clear();
                 let n = warnings.len();
                 ddl = Ddl { statements, database, warnings, ..ddl };
                 Ok(RoutedStatement::Apply { ddl, warnings: n })

@@ -42,6 +42,11 @@ pub enum TaskError {
         #[source]
         source: mysql::Error,
     },
+    /// `dts-sync cutover` while the task still reads the source's binlog.
+    #[error(
+        "the task is still running (its heartbeat on the source moves): stop it before the cut-over, or the destination's events and triggers would apply the source's changes a second time"
+    )]
+    StillRunning,
     /// Incremental sync could not read the source.
     #[error("incremental sync")]
     Input(#[from] crate::input::SourceError),
@@ -100,7 +105,7 @@ pub struct RunReport {
     pub stopped_by_request: bool,
 }
 
-fn connect(opts: mysql::Opts) -> Result<Conn, mysql::Error> {
+pub(crate) fn connect(opts: mysql::Opts) -> Result<Conn, mysql::Error> {
     Conn::new(OptsBuilder::from_opts(opts).init(dts_types::session::init_statements().to_vec()))
 }
 
@@ -370,16 +375,18 @@ fn apply_options(config: &Config) -> ApplyOptions {
 /// already exist are kept.
 fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &SchemaProgress) -> Result<usize, TaskError> {
     let mut src = connect(config.source.opts()).map_err(TaskError::Source)?;
-    let catalog = dts_schema::catalog(&mut src).map_err(TaskError::Source)?;
-    let mut dbs = Vec::new();
-    for db in catalog.keys() {
-        if config.selection.database(db).is_some() {
-            dbs.push(dts_schema::read_database(&mut src, &config.selection, &catalog, db).map_err(TaskError::Source)?);
-        }
-    }
-    let plan = dts_schema::plan(&config.selection, &dbs, config.raw.task.triggers)?;
+    let plan = crate::plan::schema_plan(config, &mut src)?;
     for w in &plan.warnings {
         tracing::warn!("schema sync: {w}");
+    }
+    // Every object of a selected database that is not created is named (tables left out by
+    // the selection at INFO: the user chose them).
+    for (object, why) in &plan.left_out {
+        if object.starts_with("table ") {
+            tracing::info!("schema sync: not synced: {object}: {why}");
+        } else {
+            tracing::warn!("schema sync: not synced: {object}: {why}");
+        }
     }
     dst.query_drop("SET SESSION foreign_key_checks = 0").map_err(TaskError::Destination)?;
     let keep_existing = resuming || config.raw.task.conflicting_tables == Conflicting::Ignore;
@@ -414,6 +421,7 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
         }
     }
     let tables = mapped_tables(config, &mut src).map_err(TaskError::Source)?;
+    crate::sequences::copy_states(config, &mut src, &mut dst)?;
     // Tables created on the source after schema sync ran are created now.
     if config.schema() {
         let targets: Vec<(String, String)> = dst

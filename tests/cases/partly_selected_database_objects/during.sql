@@ -1,0 +1,4 @@
+CREATE VIEW v_ok2 AS SELECT id, qty FROM items;
+CREATE VIEW v_no2 AS SELECT id FROM items;
+CREATE PROCEDURE p_no2() SELECT 3;
+DROP VIEW v_no;
