@@ -29,6 +29,7 @@ pub(crate) fn barrier(
     stats: &mut ApplyStats,
 ) -> Result<(), ApplyError> {
     debug_assert!(!txn.is_open(), "a DDL runs after what is before it has committed");
+    let gtid = at.gtid.as_ref().map(|g| g.to_string());
     let (outcome, reason) = match &d.skipped {
         Some(reason) => {
             tracing::debug!(statement = %d.source, reason, "statement not applied");
@@ -36,10 +37,10 @@ pub(crate) fn barrier(
         }
         None => {
             plans.clear();
-            run(txn.conn(), dest, ctx, d, stats)?
+            run(txn.conn(), dest, ctx, d, gtid.as_deref(), stats)?
         }
     };
-    txn.meta(&ctx.log.write_sql(d, outcome, reason.as_deref()))?;
+    txn.meta(&ctx.log.write_sql(d, gtid.as_deref(), outcome, reason.as_deref()))?;
     for r in &d.record {
         txn.meta(r)?;
     }
@@ -65,11 +66,12 @@ fn run(
     dest: &Opts,
     ctx: &DdlContext,
     d: &Ddl,
+    gtid: Option<&str>,
     stats: &mut ApplyStats,
 ) -> Result<(DdlOutcome, Option<String>), ApplyError> {
     // A row still `running` is the last run's, stopped between the statement and its checkpoint.
     let rerun = ctx.log.outcome_at(meta, &d.position)? == Some(DdlOutcome::Running);
-    meta.query_drop(ctx.log.write_sql(d, DdlOutcome::Running, None))?;
+    meta.query_drop(ctx.log.write_sql(d, gtid, DdlOutcome::Running, None))?;
     let setup = session(d)?;
     let mut c = connect(dest)?;
     for s in &setup {
@@ -95,7 +97,7 @@ fn run(
                 }
                 let reason = format!("{s}: {}", dts_types::describe::chain(&e));
                 if ctx.errors == DdlErrors::Stop {
-                    meta.query_drop(ctx.log.write_sql(d, DdlOutcome::Failed, Some(&reason)))?;
+                    meta.query_drop(ctx.log.write_sql(d, gtid, DdlOutcome::Failed, Some(&reason)))?;
                     return Err(ApplyError::Ddl {
                         position: d.position.to_string(),
                         statement: s.clone(),

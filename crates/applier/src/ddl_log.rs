@@ -65,6 +65,8 @@ impl DdlOutcome {
 pub struct DdlEntry {
     /// Where the statement ends in the source's binlog (`file:offset`, what `skip_ddl` takes).
     pub position: String,
+    /// The source's GTID state reached with it, if the source has GTIDs.
+    pub gtid: Option<String>,
     /// The statement as the source logged it.
     pub statement: String,
     /// What ran on the destination (the translation), when anything did.
@@ -118,7 +120,8 @@ impl DdlLog {
     pub(crate) fn ensure(&self, dest: &mut mysql::Conn) -> Result<(), ApplyError> {
         dest.query_drop(format!(
             "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL, file_seq BIGINT UNSIGNED NOT NULL, \
-             binlog_pos BIGINT UNSIGNED NOT NULL, binlog_file VARCHAR(255) NOT NULL, statement MEDIUMTEXT NOT NULL, \
+             binlog_pos BIGINT UNSIGNED NOT NULL, binlog_file VARCHAR(255) NOT NULL, gtid TEXT NULL, \
+             statement MEDIUMTEXT NOT NULL, \
              applied MEDIUMTEXT NULL, outcome VARCHAR(16) NOT NULL, reason TEXT NULL, warnings TEXT NULL, \
              recorded_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), \
              PRIMARY KEY (task, file_seq, binlog_pos, binlog_file)) DEFAULT CHARSET=utf8mb4",
@@ -127,19 +130,21 @@ impl DdlLog {
         Ok(())
     }
 
-    /// The statement recording `d`'s outcome (replacing an earlier one at its position).
-    pub(crate) fn write_sql(&self, d: &Ddl, outcome: DdlOutcome, reason: Option<&str>) -> String {
+    /// The statement recording `d`'s outcome (replacing an earlier one at its position);
+    /// `gtid` is the source's GTID state at its commit.
+    pub(crate) fn write_sql(&self, d: &Ddl, gtid: Option<&str>, outcome: DdlOutcome, reason: Option<&str>) -> String {
         let p = &d.position;
         let applied = (outcome != DdlOutcome::Skipped && !d.statements.is_empty()).then(|| d.statements.join(";\n"));
         let warnings = (!d.warnings.is_empty()).then(|| d.warnings.join("\n"));
         format!(
-            "REPLACE INTO {} (task, file_seq, binlog_pos, binlog_file, statement, applied, outcome, reason, warnings, \
-             recorded_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, UTC_TIMESTAMP(6))",
+            "REPLACE INTO {} (task, file_seq, binlog_pos, binlog_file, gtid, statement, applied, outcome, reason, \
+             warnings, recorded_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, UTC_TIMESTAMP(6))",
             self.table(),
             lit(&self.task),
             p.file_sequence().1.unwrap_or(0),
             p.offset,
             lit(&p.file),
+            opt_lit(gtid),
             lit(&d.source),
             opt_lit(applied.as_deref()),
             lit(outcome.as_str()),
@@ -214,10 +219,11 @@ impl DdlLog {
         if !self.exists(dest)? {
             return Ok(Vec::new());
         }
-        type Row = (String, u64, String, Option<String>, String, Option<String>, Option<String>, String);
+        type Row =
+            (String, u64, Option<String>, String, Option<String>, String, Option<String>, Option<String>, String);
         let rows: Vec<Row> = dest.exec(
             format!(
-                "SELECT binlog_file, binlog_pos, statement, applied, outcome, reason, warnings, \
+                "SELECT binlog_file, binlog_pos, gtid, statement, applied, outcome, reason, warnings, \
                  DATE_FORMAT(recorded_at, '%Y-%m-%dT%H:%i:%S.%fZ') FROM {} WHERE task = ? {filter} \
                  ORDER BY file_seq DESC, binlog_pos DESC LIMIT {n}",
                 self.table()
@@ -226,8 +232,9 @@ impl DdlLog {
         )?;
         Ok(rows
             .into_iter()
-            .map(|(file, pos, statement, applied, outcome, reason, warnings, at)| DdlEntry {
+            .map(|(file, pos, gtid, statement, applied, outcome, reason, warnings, at)| DdlEntry {
                 position: BinlogPosition::new(file, pos).to_string(),
+                gtid,
                 statement,
                 applied,
                 outcome: DdlOutcome::parse(&outcome),
