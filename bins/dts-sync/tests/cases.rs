@@ -144,6 +144,9 @@ struct StatusExpect {
     /// Dotted paths (array items by index) => text the string there must contain.
     #[serde(default)]
     contains: BTreeMap<String, String>,
+    /// Dotted paths => a bound the number there must be at or below (and at or above 0).
+    #[serde(default)]
+    at_most: BTreeMap<String, f64>,
 }
 
 /// One case folder, read.
@@ -744,6 +747,10 @@ impl Run<'_> {
         for path in &expect.nonzero {
             let v = at(path);
             assert!(v.as_u64().is_some_and(|n| n > 0), "{path} is {v}: {st}");
+        }
+        for (path, bound) in &expect.at_most {
+            let v = at(path);
+            assert!(v.as_f64().is_some_and(|n| (0.0..=*bound).contains(&n)), "{path} is {v}, not in 0..={bound}: {st}");
         }
         for (path, text) in &expect.contains {
             let v = at(path);

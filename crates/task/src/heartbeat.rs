@@ -44,7 +44,7 @@ pub fn start(source: mysql::Opts, db: Ident, task: String, stop: Arc<AtomicBool>
         while !stop.load(Ordering::Relaxed) {
             let r = (|| -> Result<(), mysql::Error> {
                 if conn.is_none() {
-                    let mut c = Conn::new(source.clone())?;
+                    let mut c = crate::run::connect(source.clone())?;
                     ensure(&mut c, &db)?;
                     conn = Some(c);
                 }

@@ -16,9 +16,10 @@ use std::sync::{Arc, Mutex};
 use dts_binlog::{SchemaError, SchemaProvider};
 use dts_schema::{HistoryEntry, HistoryError, SchemaTracker};
 use dts_types::{BinlogPosition, ColumnDef, ColumnType, Ident, TableId, TableSchema};
-use mysql::{Conn, Opts, OptsBuilder};
+use mysql::Conn;
 
 use crate::config::Config;
+use crate::run::connect;
 
 /// Every recorded schema per table, in position order: what the reader looks up, shared between
 /// the reader (through [`HistoryProvider`]) and the input that records DDL.
@@ -99,10 +100,6 @@ impl std::fmt::Debug for TaskHistory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TaskHistory").finish_non_exhaustive()
     }
-}
-
-fn connect(opts: Opts) -> Result<Conn, mysql::Error> {
-    Conn::new(OptsBuilder::from_opts(opts).init(dts_types::session::init_statements().to_vec()))
 }
 
 impl TaskHistory {

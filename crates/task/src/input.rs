@@ -185,7 +185,7 @@ impl BinlogInput {
 
 /// The source's current end of binlog.
 pub fn source_end(source: &Opts) -> Result<BinlogPosition, SourceError> {
-    let mut c = mysql::Conn::new(source.clone()).map_err(|e| SourceError::End(e.into()))?;
+    let mut c = crate::run::connect(source.clone()).map_err(|e| SourceError::End(e.into()))?;
     Ok(dts_fullcopy::source_position(&mut c)?.binlog)
 }
 
@@ -213,7 +213,7 @@ impl InputSource for BinlogInput {
             };
             let state = crate::translator_state::TranslatorState::of(&self.config);
             // The applier records the translator's changes there from the first DDL on.
-            let read = mysql::Conn::new(self.config.destination.opts())
+            let read = crate::run::connect(self.config.destination.opts())
                 .and_then(|mut c| {
                     state.ensure(&mut c)?;
                     Ok((late.read(&mut c)?, state.read(&mut c)?))

@@ -105,6 +105,9 @@ pub struct RunReport {
     pub stopped_by_request: bool,
 }
 
+/// A connection with the common session setup (`dts_types::session::init_statements`: UTC,
+/// binary character set, the strict sql_mode, the task's marker variable). Every connection
+/// the task opens is made here, so no two of them read a TIMESTAMP or a string differently.
 pub(crate) fn connect(opts: mysql::Opts) -> Result<Conn, mysql::Error> {
     Conn::new(OptsBuilder::from_opts(opts).init(dts_types::session::init_statements().to_vec()))
 }

@@ -139,7 +139,7 @@ fn one_line(s: &str) -> String {
 
 /// Reads the task's status.
 pub fn read(config: &Config) -> Result<Status, mysql::Error> {
-    let mut dst = mysql::Conn::new(config.destination.opts())?;
+    let mut dst = crate::run::connect(config.destination.opts())?;
     let mut st = Status { task: config.name().to_string(), phase: "not started".into(), ..Default::default() };
     let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
     let Some(s) = state.read(&mut dst)? else { return Ok(st) };

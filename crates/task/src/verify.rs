@@ -20,7 +20,7 @@ pub struct CheckpointProgress {
 impl Progress for CheckpointProgress {
     fn wait_applied(&self, pos: &BinlogPosition, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        let Ok(mut c) = mysql::Conn::new(self.destination.clone()) else { return false };
+        let Ok(mut c) = crate::run::connect(self.destination.clone()) else { return false };
         while Instant::now() < deadline {
             if let Ok(Some(p)) = self.checkpoint.read(&mut c)
                 && p.binlog >= *pos
@@ -35,7 +35,7 @@ impl Progress for CheckpointProgress {
 
 /// Compares the task's objects between source and destination. While incremental sync runs, a difference is re-checked once the applier has passed the position where it was seen.
 pub fn verify(config: &Config) -> Result<Report, VerifyError> {
-    let mut dst = mysql::Conn::new(config.destination.opts())?;
+    let mut dst = crate::run::connect(config.destination.opts())?;
     let config = &config.clone().with_followed_renames(&mut dst)?;
     let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
     let incremental = state.read(&mut dst)?.is_some_and(|s| s.phase == Phase::Incremental);

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use dts_types::{ColumnType, RowChange, TableId, TableSchema, Value};
 use mysql::prelude::Queryable;
-use mysql::{Conn, Opts, OptsBuilder};
+use mysql::{Conn, Opts};
 
 /// Which tables are system-versioned on the source, and their `row_end` column (cached per
 /// table until the next DDL).
@@ -73,8 +73,7 @@ impl Versioning {
         // One retry on a fresh connection: the lookup is rare (once per table and DDL).
         for attempt in 0..2 {
             if self.conn.is_none() {
-                let o = OptsBuilder::from_opts(self.opts.clone()).init(dts_types::session::init_statements().to_vec());
-                self.conn = Some(Conn::new(o)?);
+                self.conn = Some(crate::run::connect(self.opts.clone())?);
             }
             let conn = self.conn.as_mut().expect("connected");
             let r = (|| -> Result<Option<String>, mysql::Error> {

@@ -401,3 +401,29 @@ fn repeated_values_are_decided_once() {
     assert_eq!(eval.decide(&f, schema, &refs).unwrap(), [true, true, false]);
     assert_eq!(eval.server_decisions, 4, "long values are asked again");
 }
+
+/// A value an application user writes to stall sync (issue 18: an in-process LIKE backtracked
+/// exponentially on `'%a%a%a%b'`): LIKE is decided by the source server, whose matcher is
+/// linear on these, so every decision stays quick.
+#[test]
+fn hostile_like_patterns_are_decided_in_bounded_time() {
+    let sb = &shared_pair().source;
+    let db = sb.fresh_database("filters_like").unwrap();
+    let mut c = sb.exact_conn().unwrap();
+    c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, body TEXT COLLATE utf8mb4_general_ci)")).unwrap();
+    let start = binlog_position(&mut c).unwrap();
+    c.query_drop(format!(
+        "INSERT INTO `{db}`.t VALUES (1, REPEAT('a', 400)), (2, REPEAT('a', 20000)), (3, CONCAT(REPEAT('a', 20000), 'b'))"
+    ))
+    .unwrap();
+    let (schema, rows) = &images(sb, db.as_str(), start)["t"];
+    let refs: Vec<&[Value]> = rows.iter().map(|r| r.as_slice()).collect();
+    for pattern in ["%a%a%a%b", "%a%a%a%a%a%a%ab%", "%a_a_a_a_%b"] {
+        let f = Filter::parse(&format!("body LIKE '{pattern}'")).unwrap();
+        let mut eval = Evaluator::new(sb.opts());
+        let t = std::time::Instant::now();
+        let got = eval.decide(&f, schema, &refs).unwrap();
+        assert!(t.elapsed() < Duration::from_secs(2), "{pattern}: {:?}", t.elapsed());
+        assert!(!got[0] && !got[1], "{pattern}: {got:?}");
+    }
+}

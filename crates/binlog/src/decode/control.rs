@@ -226,7 +226,9 @@ pub(crate) fn mariadb_uncompress(data: &[u8]) -> Result<Vec<u8>, String> {
     if len > crate::event::MAX_EVENT_SIZE {
         return Err(format!("compressed data claims {len} bytes"));
     }
-    let mut out = Vec::with_capacity(len);
+    // Reserved from what the data can give (zlib expands at most about 1032 times), not from
+    // the header's claim alone: a hostile header cannot reserve a gigabyte.
+    let mut out = Vec::with_capacity(len.min(c.rest().len().saturating_mul(1032).saturating_add(64)));
     flate2::read::ZlibDecoder::new(c.rest())
         .take(len as u64 + 1)
         .read_to_end(&mut out)
@@ -342,11 +344,13 @@ pub(crate) fn previous_gtids(body: &[u8]) -> Result<MysqlGtidSet, String> {
 
 /// MySQL's TRANSACTION_PAYLOAD: the zstd-compressed events of one transaction. The header
 /// is a list of (type, length, value) fields, each part length-encoded, closed by type 0
-/// (no length), after which the payload runs to the end of the event.
+/// (no length), after which the payload runs to the end of the event. The decompressed events
+/// must be exactly the uncompressed size the header declares (at most `MAX_EVENT_SIZE`): more
+/// or less is an error, never a silent cut.
 pub(crate) fn transaction_payload(body: &[u8]) -> Result<Vec<u8>, String> {
     let e = |x: crate::cursor::Short| x.to_string();
     let mut c = Cursor::new(body);
-    let (mut compression, mut size) = (None, None);
+    let (mut compression, mut size, mut uncompressed) = (None, None, None);
     loop {
         let field = c.lenenc("field type").map_err(e)?;
         if field == 0 {
@@ -357,6 +361,7 @@ pub(crate) fn transaction_payload(body: &[u8]) -> Result<Vec<u8>, String> {
         match field {
             1 => size = Some(number as usize),
             2 => compression = Some(number),
+            3 => uncompressed = Some(number),
             _ => {}
         }
     }
@@ -364,15 +369,74 @@ pub(crate) fn transaction_payload(body: &[u8]) -> Result<Vec<u8>, String> {
     let payload = &payload[..size.unwrap_or(payload.len()).min(payload.len())];
     match compression {
         Some(0) => {
+            let max = crate::event::MAX_EVENT_SIZE as u64;
+            let declared = uncompressed.unwrap_or(max);
+            if declared > max {
+                return Err(format!("compressed transaction claims {declared} bytes, more than {max}"));
+            }
             let mut out = Vec::new();
             ruzstd::decoding::StreamingDecoder::new(payload)
                 .map_err(|x| format!("zstd: {x}"))?
-                .take(crate::event::MAX_EVENT_SIZE as u64)
+                .take(declared + 1)
                 .read_to_end(&mut out)
                 .map_err(|x| format!("zstd: {x}"))?;
-            Ok(out)
+            let got = out.len() as u64;
+            match uncompressed {
+                Some(n) if got != n => {
+                    Err(format!("compressed transaction gives {got} bytes or more, its header says {n}"))
+                }
+                None if got > max => Err(format!("compressed transaction expands past {max} bytes")),
+                _ => Ok(out),
+            }
         }
         Some(255) | None => Ok(payload.to_vec()),
         Some(other) => Err(format!("unknown transaction compression type {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    /// A TRANSACTION_PAYLOAD body: compression zstd, the declared uncompressed size (if any),
+    /// then `events` compressed.
+    fn payload(events: &[u8], declared: Option<u64>) -> Vec<u8> {
+        let z = ruzstd::encoding::compress_to_vec(events, ruzstd::encoding::CompressionLevel::Fastest);
+        let mut body = vec![2, 1, 0]; // compression type 0 (zstd)
+        if let Some(n) = declared {
+            assert!(n < 251);
+            body.extend_from_slice(&[3, 1, n as u8]);
+        }
+        body.push(0);
+        body.extend_from_slice(&z);
+        body
+    }
+
+    #[test]
+    fn a_transaction_payload_must_expand_to_exactly_its_declared_size() {
+        let events = [7u8; 200];
+        assert_eq!(transaction_payload(&payload(&events, Some(200))).unwrap(), events);
+        assert_eq!(transaction_payload(&payload(&events, None)).unwrap(), events);
+        let e = transaction_payload(&payload(&events, Some(150))).unwrap_err();
+        assert!(e.contains("header says 150"), "{e}");
+        let e = transaction_payload(&payload(&events, Some(250))).unwrap_err();
+        assert!(e.contains("header says 250"), "{e}");
+    }
+
+    #[test]
+    fn a_zlib_header_claiming_a_gigabyte_reserves_only_what_the_data_can_give() {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(b"CREATE TABLE t (id INT)").unwrap();
+        let data = z.finish().unwrap();
+        let mut claim = vec![0x84];
+        claim.extend_from_slice(&(1u32 << 29).to_be_bytes());
+        claim.extend_from_slice(&data);
+        let e = mariadb_uncompress(&claim).unwrap_err();
+        assert!(e.contains("header says 536870912"), "{e}");
+        let mut right = vec![0x81, 23];
+        right.extend_from_slice(&data);
+        assert_eq!(mariadb_uncompress(&right).unwrap(), b"CREATE TABLE t (id INT)");
     }
 }

@@ -3,7 +3,9 @@
 //! Text is written as MySQL prints it (`{"a": 1, "b": [true, null]}`); opaque scalars are
 //! written like MySQL does too: DECIMAL as a number, temporal values as quoted strings, others
 //! as `"base64:typeN:..."`. Depth is capped as the server caps it, so hostile input cannot
-//! exhaust the stack.
+//! exhaust the stack; and the text is capped at [`expansion_limit`] of the document's size, so
+//! entries that all point at one child (which no server writes) cannot expand a small event
+//! into gigabytes.
 
 use std::fmt::Write as _;
 
@@ -11,6 +13,13 @@ use super::decimal;
 use crate::cursor::Cursor;
 
 const MAX_DEPTH: usize = 150;
+
+/// The most text a binary document of `len` bytes becomes: every byte of a real document
+/// yields at most six characters (a control character in a string, `\u0001`), so eight per
+/// byte leaves room and only overlapping entries reach it.
+pub(crate) fn expansion_limit(len: usize) -> usize {
+    len.saturating_mul(8).saturating_add(1024)
+}
 
 /// Converts a binary JSON document to text. An empty document is JSON `null` (as MySQL stores
 /// a NULL-less empty value).
@@ -21,7 +30,7 @@ pub(crate) fn to_text(bytes: &[u8]) -> Result<String, String> {
         return Ok(out);
     }
     let t = bytes[0];
-    value(&mut out, t, &bytes[1..], 0)?;
+    value(&mut out, t, &bytes[1..], 0, expansion_limit(bytes.len()))?;
     Ok(out)
 }
 
@@ -29,15 +38,20 @@ fn short(what: &str) -> String {
     format!("binary JSON ends inside {what}")
 }
 
-fn value(out: &mut String, t: u8, data: &[u8], depth: usize) -> Result<(), String> {
+fn value(out: &mut String, t: u8, data: &[u8], depth: usize, limit: usize) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err("binary JSON nests deeper than the server allows".into());
+    }
+    if out.len() > limit {
+        return Err(format!(
+            "binary JSON expands to more than {limit} bytes of text: its entries overlap, which no server writes"
+        ));
     }
     let mut c = Cursor::new(data);
     let e = |w: &str| short(w);
     match t {
-        0x00 | 0x01 => container(out, data, t == 0x01, true, depth),
-        0x02 | 0x03 => container(out, data, t == 0x03, false, depth),
+        0x00 | 0x01 => container(out, data, t == 0x01, true, depth, limit),
+        0x02 | 0x03 => container(out, data, t == 0x03, false, depth, limit),
         0x04 => {
             out.push_str(match c.u8("literal").map_err(|_| e("a literal"))? {
                 0 => "null",
@@ -116,7 +130,14 @@ fn write_string(out: &mut String, s: &[u8]) {
     out.push('"');
 }
 
-fn container(out: &mut String, data: &[u8], large: bool, object: bool, depth: usize) -> Result<(), String> {
+fn container(
+    out: &mut String,
+    data: &[u8],
+    large: bool,
+    object: bool,
+    depth: usize,
+    limit: usize,
+) -> Result<(), String> {
     let w = if large { 4 } else { 2 };
     let mut c = Cursor::new(data);
     let count = c.uint_le(w, "element count").map_err(|_| short("a container header"))? as usize;
@@ -150,11 +171,11 @@ fn container(out: &mut String, data: &[u8], large: bool, object: bool, depth: us
         let inlined = matches!(t, 0x04..=0x06) || (large && matches!(t, 0x07 | 0x08));
         if inlined {
             let raw = c.take(w, "inlined value").map_err(|_| short("a value entry"))?;
-            value(out, t, raw, depth + 1)?;
+            value(out, t, raw, depth + 1, limit)?;
         } else {
             let off = c.uint_le(w, "value offset").map_err(|_| short("a value entry"))? as usize;
             let inner = data.get(off..).ok_or("binary JSON value outside its container")?;
-            value(out, t, inner, depth + 1)?;
+            value(out, t, inner, depth + 1, limit)?;
         }
     }
     out.push(if object { '}' } else { ']' });
@@ -251,5 +272,44 @@ mod tests {
         assert_eq!(base64(b"any carnal pleas"), "YW55IGNhcm5hbCBwbGVhcw==");
         assert!(to_text(&[0x00, 5, 0, 200, 0]).is_err());
         assert!(to_text(&[0x0c, 0x85]).is_err());
+    }
+
+    /// A small array whose `n` entries all point at the same child (offset 0 of the data,
+    /// itself the array: or a string), nested: `n^depth` copies of the text if unchecked.
+    fn overlapping(n: usize, depth: usize) -> Vec<u8> {
+        // Innermost: a string of 100 bytes at a fixed offset, shared by every entry.
+        let mut doc = Vec::new();
+        let header = 4 + 3 * n;
+        let mut inner = vec![0x0c, 100];
+        inner.extend(std::iter::repeat_n(b'x', 100));
+        // Level k: small array of n entries, each (type, offset) to the same child right after
+        // the entries.
+        let mut child = (0x0cu8, inner);
+        for _ in 0..depth {
+            let size = header + child.1.len() - 1;
+            let mut arr = vec![n as u8, 0, (size & 0xff) as u8, (size >> 8) as u8];
+            for _ in 0..n {
+                arr.push(child.0);
+                arr.extend_from_slice(&(header as u16).to_le_bytes());
+            }
+            arr.extend_from_slice(&child.1[1..]);
+            child = (0x02, std::iter::once(0x02).chain(arr).collect());
+        }
+        doc.extend_from_slice(&child.1);
+        doc
+    }
+
+    #[test]
+    fn overlapping_entries_cannot_expand_without_bound() {
+        let one = overlapping(2, 1);
+        let text = to_text(&one).unwrap();
+        assert_eq!(text, format!("[\"{x}\", \"{x}\"]", x = "x".repeat(100)));
+        // 8 levels of 20 entries: 20^8 * 100 bytes if expanded; refused quickly instead.
+        let hostile = overlapping(20, 8);
+        assert!(hostile.len() < 2000, "{}", hostile.len());
+        let t = std::time::Instant::now();
+        let e = to_text(&hostile).unwrap_err();
+        assert!(e.contains("overlap"), "{e}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
     }
 }

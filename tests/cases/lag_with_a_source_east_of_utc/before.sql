@@ -1,0 +1,2 @@
+CREATE TABLE items (id INT PRIMARY KEY, v INT);
+INSERT INTO items SELECT seq, seq FROM seq_1_to_100;
