@@ -110,7 +110,14 @@ struct Parser<'a> {
     t: &'a [Token],
     i: usize,
     text: &'a str,
+    /// Parentheses, NOT and signs open around the current token: capped at [`MAX_NESTING`].
+    depth: usize,
 }
+
+/// Most tokens in a filter, and most nesting: a filter is a short condition, and the parser,
+/// the renderer and the evaluator recurse once per level.
+const MAX_TOKENS: usize = 2000;
+const MAX_NESTING: usize = 64;
 
 impl Parser<'_> {
     fn err(&self, reason: impl Into<String>) -> FilterError {
@@ -160,9 +167,19 @@ impl Parser<'_> {
         }
         Ok(e)
     }
+    /// Enters one more level of nesting (refused past [`MAX_NESTING`]).
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, FilterError>) -> Result<T, FilterError> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.err(format!("the condition nests deeper than {MAX_NESTING} levels")));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
     fn not(&mut self) -> Result<Expr, FilterError> {
         if self.kw("NOT") {
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            return Ok(Expr::Not(Box::new(self.nested(|p| p.not())?)));
         }
         if self.peek().is_some_and(|t| t.is_punct("!")) {
             return Err(self.err("! is not supported in filters (it binds tighter than NOT); write NOT"));
@@ -261,10 +278,10 @@ impl Parser<'_> {
     }
     fn unary(&mut self) -> Result<Expr, FilterError> {
         if self.punct("-") {
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            return Ok(Expr::Neg(Box::new(self.nested(|p| p.unary())?)));
         }
         if self.punct("+") {
-            return self.unary();
+            return self.nested(|p| p.unary());
         }
         self.primary()
     }
@@ -279,7 +296,7 @@ impl Parser<'_> {
                 Err(self.err(format!("{} (an introducer or a hex/bit literal) is not supported in filters", tok.text)))
             }
             Kind::Punct if tok.text == "(" => {
-                let e = self.or()?;
+                let e = self.nested(|p| p.or())?;
                 self.expect(")")?;
                 Ok(e)
             }
@@ -533,7 +550,13 @@ impl Filter {
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
         let tokens = lex(text, false).map_err(|e| FilterError { filter: text.into(), reason: e.to_string() })?;
         refuse_comments(text, &tokens)?;
-        let mut p = Parser { t: &tokens, i: 0, text };
+        if tokens.len() > MAX_TOKENS {
+            return Err(FilterError {
+                filter: text.chars().take(80).collect(),
+                reason: format!("the condition has more than {MAX_TOKENS} tokens"),
+            });
+        }
+        let mut p = Parser { t: &tokens, i: 0, text, depth: 0 };
         let expr = p.or()?;
         if let Some(t) = p.peek() {
             return Err(p.err(format!("unexpected {:?} after the condition", t.text)));

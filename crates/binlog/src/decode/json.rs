@@ -299,6 +299,35 @@ mod tests {
         doc
     }
 
+    /// Any bytes: an error or text, never a panic, never more than the cap.
+    #[test]
+    fn random_documents_never_panic_nor_expand_past_the_cap() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        };
+        for round in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let mut doc: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            // Mostly containers and small sizes, so the decoder gets past the first header.
+            if let Some(first) = doc.first_mut() {
+                *first = [0x00, 0x02, 0x0c, 0x01, 0x03, 0x04][(next() % 6) as usize];
+            }
+            if round % 2 == 0 && doc.len() > 4 {
+                doc[1] = (next() % 8) as u8;
+                doc[2] = 0;
+                doc[3] = (len - 1) as u8;
+                doc[4] = 0;
+            }
+            if let Ok(text) = to_text(&doc) {
+                assert!(text.len() <= expansion_limit(doc.len()) + 64 * 6, "{doc:?}");
+            }
+        }
+    }
+
     #[test]
     fn overlapping_entries_cannot_expand_without_bound() {
         let one = overlapping(2, 1);
