@@ -109,6 +109,16 @@ fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> Stri
             "row events of unselected tables the binlog reader skipped before decoding them",
             &input.rows_events_skipped,
         ),
+        (
+            "statement_writes_skipped_total",
+            "writes the source logged in statement format (binlog_format STATEMENT or MIXED) on tables the task does not sync, skipped",
+            &input.statement_writes_skipped,
+        ),
+        (
+            "xa_transactions_skipped_total",
+            "XA transactions on tables the task does not sync, skipped",
+            &input.xa_transactions_skipped,
+        ),
     ] {
         out.push_str(&format!(
             "# HELP dts_{name} {help}\n# TYPE dts_{name} counter\ndts_{name} {}\n",

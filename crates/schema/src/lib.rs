@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod column_type;
+mod dml;
 mod history;
 pub mod lexer;
 mod online_ddl;
@@ -42,6 +43,7 @@ mod sync;
 mod translate;
 
 pub use column_type::{TypeError, parse_column_type};
+pub use dml::{StatementWrite, statement_write};
 pub use history::{HistoryEntry, HistoryError, SchemaHistory, SchemaTracker, shadow_name};
 pub use online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
 pub use reader::{DatabaseSchema, catalog, read_database};

@@ -58,6 +58,29 @@ pub enum SourceError {
         /// What happened and how to fix it.
         reason: String,
     },
+    /// A write the source logged in statement format (its session had `binlog_format` STATEMENT
+    /// or MIXED) that may change a synced table.
+    #[error(
+        "the source logged a write to {object} in statement format (binlog_format=STATEMENT or MIXED in its session): {statement:?}: {reason}"
+    )]
+    StatementFormat {
+        /// The statement as the source logged it.
+        statement: String,
+        /// What it may write: `db.table`, or the tables of a database.
+        object: String,
+        /// Why that cannot be synced, and the fix.
+        reason: String,
+    },
+    /// The prepared part of an XA transaction changes a synced table.
+    #[error("XA transaction {xid} (XA START ... XA PREPARE) writes {table}, which the task syncs: {reason}")]
+    Xa {
+        /// Its xid as XA statements write it.
+        xid: String,
+        /// The synced table, `db.table`.
+        table: String,
+        /// Why that cannot be synced, and the fix.
+        reason: String,
+    },
 }
 
 impl From<SourceError> for InputError {
@@ -85,6 +108,11 @@ pub struct InputStats {
     pub ddl_warnings: AtomicU64,
     /// Row events the reader skipped before decoding them, their table not selected.
     pub rows_events_skipped: AtomicU64,
+    /// Writes logged in statement format (`binlog_format` STATEMENT or MIXED) skipped, as they
+    /// touch no synced table.
+    pub statement_writes_skipped: AtomicU64,
+    /// XA transactions (their prepared parts) skipped, as they change no synced table.
+    pub xa_transactions_skipped: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -102,6 +130,8 @@ pub struct BinlogInput {
     router: Router,
     reader: Option<BinlogReader>,
     in_txn: bool,
+    /// The xid of the XA transaction whose prepared part is being read.
+    xa: Option<String>,
     /// Stop at the next transaction boundary.
     stop: Arc<AtomicBool>,
     /// Stop once a transaction ending at or after this position has been handed over.
@@ -145,6 +175,7 @@ impl BinlogInput {
             router: Router::new(config),
             reader: None,
             in_txn: false,
+            xa: None,
             stop,
             stop_at: None,
             exit_when_caught_up,
@@ -189,6 +220,7 @@ impl InputSource for BinlogInput {
             self.skipped_before += r.stats().skipped_rows_events;
         }
         self.in_txn = false;
+        self.xa = None;
         if self.history.is_none() {
             let h = crate::history::TaskHistory::open(&self.config, &self.first_start).map_err(SourceError::from)?;
             self.history = Some(h);
@@ -217,12 +249,18 @@ impl InputSource for BinlogInput {
                 Err(e) => return Some(Err(SourceError::from(e).into())),
             };
             return Some(Ok(match item {
-                Item::Begin(_) => {
+                Item::Begin(b) => {
                     self.in_txn = true;
+                    self.xa = b.xa;
                     Input::Begin
                 }
                 Item::Commit(p) => {
                     self.in_txn = false;
+                    if let Some(xid) = self.xa.take() {
+                        // No row of it was synced (else the task stopped): an empty transaction.
+                        tracing::debug!(xid, "XA transaction on tables the task does not sync skipped");
+                        bump(&self.stats.xa_transactions_skipped);
+                    }
                     bump(&self.stats.transactions);
                     if self.stop_at.as_ref().is_some_and(|s| p.binlog >= *s) {
                         self.finished = true;
@@ -240,6 +278,11 @@ impl InputSource for BinlogInput {
                     Input::Idle
                 }
                 Item::Row(tc) => match self.router.row(&tc.table, tc.change) {
+                    Ok(Routed::Row { .. }) if self.xa.is_some() => {
+                        let xid = self.xa.as_deref().unwrap_or_default();
+                        let e = crate::statement_writes::xa_on_synced_table(xid, &tc.table.id.to_string());
+                        return Some(Err(e.into()));
+                    }
                     Ok(Routed::Row { target, change }) => {
                         bump(&self.stats.rows);
                         if let Some(feed) = &self.verify_feed
@@ -282,6 +325,11 @@ impl InputSource for BinlogInput {
                             bump(&self.stats.ddl_skipped);
                             continue;
                         }
+                        Ok(RoutedStatement::StatementWriteSkipped) => {
+                            bump(&self.stats.statement_writes_skipped);
+                            continue;
+                        }
+                        Ok(RoutedStatement::XaOutcome) => continue,
                         Err(e) => return Some(Err(e.into())),
                     }
                 }

@@ -57,6 +57,12 @@ pub enum RoutedStatement {
         /// Warnings logged.
         warnings: usize,
     },
+    /// A write logged in statement format that touches no synced table: skipped (counted; the
+    /// first one of a run is logged at WARN).
+    StatementWriteSkipped,
+    /// The `XA COMMIT` or `XA ROLLBACK` of an XA transaction, whose changes the input judged at
+    /// its XA PREPARE: nothing to apply.
+    XaOutcome,
 }
 
 /// How a source table's rows are handled (cached per table until the next DDL).
@@ -77,6 +83,8 @@ pub struct Router {
     routes: HashMap<TableId, Option<Arc<Route>>>,
     /// The source's heartbeat table, where its rows go, and this task's name (its row only).
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
+    /// A statement-format write was skipped already (the first is logged at WARN).
+    warned_statement_write: bool,
 }
 
 impl Router {
@@ -101,6 +109,7 @@ impl Router {
                 let names = [Ident::new("task").expect("valid"), Ident::new("ts").expect("valid")];
                 (id.clone(), Arc::new(RowTarget::identity(id, &names)), config.name().to_string())
             }),
+            warned_statement_write: false,
         }
     }
 
@@ -178,7 +187,19 @@ impl Router {
     pub fn statement(&mut self, s: &Statement) -> Result<RoutedStatement, SourceError> {
         let ctx = &s.context;
         let sql = s.sql_lossy();
-        match self.translator.translate(&sql, ctx.database.as_deref(), ctx.sql_mode.unwrap_or(0) & 4 != 0) {
+        let ansi_quotes = ctx.sql_mode.unwrap_or(0) & 4 != 0;
+        if let Some(done) = self.not_ddl(s, &sql, ansi_quotes) {
+            return done;
+        }
+        match self.translator.translate(&sql, ctx.database.as_deref(), ansi_quotes) {
+            Ok(Decision::Apply { .. }) if ctx.logged_values => Err(SourceError::StatementFormat {
+                statement: sql,
+                object: "the table it creates".into(),
+                reason: "it reads values the source logged for it (user variables, RAND(), LAST_INSERT_ID()), \
+                         which the destination cannot replay. Fix: set binlog_format=ROW for the session that ran it \
+                         and create the table again"
+                    .into(),
+            }),
             Ok(Decision::Apply { statements, database, warnings }) => {
                 for w in &warnings {
                     tracing::warn!(statement = %sql, "{w}");
@@ -204,6 +225,37 @@ impl Router {
             Ok(Decision::Stop { table, reason }) => Err(SourceError::Refused { statement: sql, table, reason }),
             Err(source) => Err(SourceError::Translate { statement: sql, source }),
         }
+    }
+}
+
+impl Router {
+    /// Statements that are no DDL: the outcome of an XA transaction, and writes logged in
+    /// statement format (judged by `crate::statement_writes`). `None` for everything else.
+    fn not_ddl(&mut self, s: &Statement, sql: &str, ansi_quotes: bool) -> Option<Result<RoutedStatement, SourceError>> {
+        let head = sql.trim_start().get(..3).unwrap_or_default();
+        if head.eq_ignore_ascii_case("XA ") {
+            tracing::debug!(statement = %sql, "outcome of an XA transaction: nothing to apply");
+            return Some(Ok(RoutedStatement::XaOutcome));
+        }
+        let write = match dts_schema::statement_write(sql, ansi_quotes) {
+            Ok(w) => w?,
+            Err(source) => return Some(Err(SourceError::Translate { statement: sql.to_string(), source })),
+        };
+        let db = s.context.database.as_deref();
+        if let Err(e) = crate::statement_writes::judge_statement_write(&self.translator, &write, db, sql) {
+            return Some(Err(e));
+        }
+        if !std::mem::replace(&mut self.warned_statement_write, true) {
+            tracing::warn!(
+                statement = %sql,
+                database = db.unwrap_or_default(),
+                "a session on the source logs writes in statement format (binlog_format STATEMENT or MIXED); \
+                 they touch no table the task syncs and are skipped (counted in dts_statement_writes_skipped_total)"
+            );
+        } else {
+            tracing::debug!(statement = %sql, "statement-format write on tables the task does not sync skipped");
+        }
+        Some(Ok(RoutedStatement::StatementWriteSkipped))
     }
 }
 
