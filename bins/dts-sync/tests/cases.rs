@@ -123,8 +123,17 @@ struct Case {
 }
 
 /// The files a case folder may hold (see tests/cases/README.md).
-const CASE_FILES: &[&str] =
-    &["README", "case.toml", "task.toml", "before.sql", "destination.sql", "during.sql", "during.sh", "writer.sql"];
+const CASE_FILES: &[&str] = &[
+    "README",
+    "case.toml",
+    "task.toml",
+    "before.sql",
+    "destination.sql",
+    "during.sql",
+    "during.sh",
+    "writer.sql",
+    "destination_check.sql",
+];
 
 /// Where this test binary's cases keep their filled-in task files (one folder a case).
 fn runs_dir() -> PathBuf {
@@ -460,6 +469,17 @@ impl Run<'_> {
         self.compare_tables();
         self.check_verify();
         self.check_status();
+        self.check_destination();
+    }
+
+    /// `destination_check.sql`: each query, run on the destination, must answer 1 (true).
+    fn check_destination(&self) {
+        let Ok(text) = std::fs::read_to_string(self.case.dir.join("destination_check.sql")) else { return };
+        let mut c = shared_pair().destination.conn().unwrap();
+        for q in statements(&self.fill(&text)) {
+            let got: Option<i64> = c.query_first(&q).unwrap_or_else(|e| panic!("destination_check.sql: {q}: {e}"));
+            assert_eq!(got, Some(1), "destination_check.sql: {q}");
+        }
     }
 
     /// `during.sql` on the source, then `during.sh` (placeholders filled) with bash.

@@ -33,6 +33,7 @@
 
 mod column_type;
 mod dml;
+mod drops;
 mod history;
 pub mod lexer;
 mod online_ddl;

@@ -133,11 +133,26 @@ impl Translator {
     }
 
     /// Translates one statement, run on the source with default database `default_db`.
+    /// Without the source's tables (see [`Translator::translate_with_tables`]), a DROP DATABASE
+    /// of a database selected by table drops the tables its rules name exactly.
     pub fn translate(
         &mut self,
         sql: &str,
         default_db: Option<&str>,
         ansi_quotes: bool,
+    ) -> Result<Decision, ParseError> {
+        self.translate_with_tables(sql, default_db, ansi_quotes, &|_| Vec::new())
+    }
+
+    /// [`Translator::translate`], with `source_tables(db)` the tables database `db` had on the
+    /// source just before the statement: a DROP DATABASE of a database selected by table
+    /// becomes a DROP TABLE of its selected tables ([`crate::drops`]).
+    pub fn translate_with_tables(
+        &mut self,
+        sql: &str,
+        default_db: Option<&str>,
+        ansi_quotes: bool,
+        source_tables: &dyn Fn(&str) -> Vec<String>,
     ) -> Result<Decision, ParseError> {
         let st = parse(sql, ansi_quotes)?;
         let target_default = default_db.and_then(|d| self.cfg.selection.database(d));
@@ -275,6 +290,9 @@ impl Translator {
                 };
                 let edits = self.name_edits(&st, table, &target);
                 apply(vec![self.finish(&st, edits, &db, &table.name)], warnings)
+            }
+            K::DropDatabase { database } if !self.cfg.selection.whole_database(&database.name) => {
+                self.drop_partly_selected_database(&database.name, source_tables(&database.name))
             }
             K::CreateDatabase { database } | K::DropDatabase { database } => {
                 let Some(target) = self.cfg.selection.database(&database.name) else {

@@ -223,6 +223,7 @@ impl InputSource for BinlogInput {
         self.xa = None;
         if self.history.is_none() {
             let h = crate::history::TaskHistory::open(&self.config, &self.first_start).map_err(SourceError::from)?;
+            self.router.follow_history(h.timeline());
             self.history = Some(h);
         }
         let parts = ReaderParts {

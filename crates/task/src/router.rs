@@ -85,6 +85,9 @@ pub struct Router {
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
     /// A statement-format write was skipped already (the first is logged at WARN).
     warned_statement_write: bool,
+    /// The schema history: which tables a database had before a statement (a DROP DATABASE
+    /// of a database selected by table drops those of them that are selected).
+    history: Option<crate::history::Timeline>,
 }
 
 impl Router {
@@ -110,6 +113,7 @@ impl Router {
                 (id.clone(), Arc::new(RowTarget::identity(id, &names)), config.name().to_string())
             }),
             warned_statement_write: false,
+            history: None,
         }
     }
 
@@ -123,6 +127,11 @@ impl Router {
             heartbeat.as_ref() == Some(id)
                 || translator.table_mapping(id.database.as_str(), id.table.as_str()).is_some()
         })
+    }
+
+    /// Reads the source's tables from the schema history (see [`Router::statement`]).
+    pub(crate) fn follow_history(&mut self, timeline: crate::history::Timeline) {
+        self.history = Some(timeline);
     }
 
     /// Routes one row change.
@@ -191,7 +200,9 @@ impl Router {
         if let Some(done) = self.not_ddl(s, &sql, ansi_quotes) {
             return done;
         }
-        match self.translator.translate(&sql, ctx.database.as_deref(), ansi_quotes) {
+        let (history, end) = (self.history.clone(), s.end.clone());
+        let tables = move |db: &str| history.as_ref().map_or_else(Vec::new, |h| h.tables_before(db, &end));
+        match self.translator.translate_with_tables(&sql, ctx.database.as_deref(), ansi_quotes, &tables) {
             Ok(Decision::Apply { .. }) if ctx.logged_values => Err(SourceError::StatementFormat {
                 statement: sql,
                 object: "the table it creates".into(),
