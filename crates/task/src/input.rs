@@ -58,6 +58,17 @@ pub enum SourceError {
         /// What happened and how to fix it.
         reason: String,
     },
+    /// A statement whose text cannot be carried to the destination exactly (see
+    /// `statement_text`).
+    #[error("cannot read the source's statement {statement:?} exactly from its client charset {charset}: {reason}")]
+    Undecodable {
+        /// The statement, for the message only (bytes that are not UTF-8 shown replaced).
+        statement: String,
+        /// Its session's character_set_client.
+        charset: String,
+        /// Why, and what to change.
+        reason: String,
+    },
     /// A write the source logged in statement format (its session had `binlog_format` STATEMENT
     /// or MIXED) that may change a synced table.
     #[error(
@@ -306,9 +317,11 @@ impl InputSource for BinlogInput {
                 Item::Statement(s) => {
                     // Recorded in the schema history before the reader decodes the events after it.
                     let ansi_quotes = s.context.sql_mode.unwrap_or(0) & 4 != 0;
+                    // Text that cannot be read exactly is no DDL the history could apply: the router
+                    // stops on it, or skips it as a write to tables the task does not sync.
                     if let Some(h) = self.history.as_mut()
-                        && let Err(e) =
-                            h.on_statement(&s.sql_lossy(), s.context.database.as_deref(), ansi_quotes, &s.end)
+                        && let Ok(text) = crate::statement_text::decode(&s)
+                        && let Err(e) = h.on_statement(&text, s.context.database.as_deref(), ansi_quotes, &s.end)
                     {
                         return Some(Err(SourceError::from(e).into()));
                     }

@@ -34,6 +34,7 @@ mod input;
 mod router;
 mod run;
 mod state;
+mod statement_text;
 mod statement_writes;
 mod status;
 mod verify;

@@ -195,11 +195,15 @@ impl Router {
     /// routed afresh after it.
     pub fn statement(&mut self, s: &Statement) -> Result<RoutedStatement, SourceError> {
         let ctx = &s.context;
-        let sql = s.sql_lossy();
         let ansi_quotes = ctx.sql_mode.unwrap_or(0) & 4 != 0;
-        if let Some(done) = self.not_ddl(s, &sql, ansi_quotes) {
+        let text = crate::statement_text::decode(s);
+        // Writes and XA outcomes are only judged by the names in them, so text that cannot be
+        // read exactly still tells (its non-UTF-8 bytes replaced); DDL must be read exactly.
+        let judged = text.as_ref().map_or_else(|_| s.sql_lossy(), String::clone);
+        if let Some(done) = self.not_ddl(s, &judged, ansi_quotes) {
             return done;
         }
+        let sql = text?;
         let (history, end) = (self.history.clone(), s.end.clone());
         let tables = move |db: &str| history.as_ref().map_or_else(Vec::new, |h| h.tables_before(db, &end));
         match self.translator.translate_with_tables(&sql, ctx.database.as_deref(), ansi_quotes, &tables) {
@@ -221,7 +225,7 @@ impl Router {
                     database,
                     sql_mode: ctx.sql_mode,
                     time_zone: ctx.time_zone.clone(),
-                    charset: ctx.charset,
+                    charset: crate::statement_text::destination_charset(ctx.charset),
                     timestamp: Some((ctx.timestamp, ctx.microseconds)),
                 };
                 Ok(RoutedStatement::Apply { ddl, warnings: warnings.len() })

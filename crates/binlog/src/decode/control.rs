@@ -95,6 +95,9 @@ pub struct StatementContext {
     pub thread_id: u32,
     /// The error the statement ended with on the source (0: none).
     pub error_code: u16,
+    /// The charset of `charset`'s character_set_client (the statement text's), where the
+    /// collation id is known.
+    pub client_charset: Option<dts_types::Charset>,
     /// INTVAR, RAND or USER_VAR events came before it: it reads values the source logged for
     /// it (LAST_INSERT_ID, RAND(), user variables), which only a statement-format write does.
     pub logged_values: bool,
@@ -114,10 +117,36 @@ pub struct Statement {
 }
 
 impl Statement {
-    /// The statement text, decoded as UTF-8 where it is (replacement characters otherwise).
+    /// The statement text, decoded as UTF-8 where it is (replacement characters otherwise):
+    /// for messages and logs only; [`Statement::text`] is the text to act on.
     pub fn sql_lossy(&self) -> String {
         String::from_utf8_lossy(&self.sql).into_owned()
     }
+
+    /// The statement text as Unicode, decoded exactly from its character_set_client
+    /// ([`dts_types::Charset::decode`]); without a logged charset it must be UTF-8.
+    pub fn text(&self) -> Result<String, StatementTextError> {
+        let charset = match (self.context.client_charset, self.context.charset) {
+            (Some(cs), _) => cs,
+            (None, None) => dts_types::Charset::UTF8MB4,
+            (None, Some((id, _, _))) => return Err(StatementTextError::UnknownCollation { id }),
+        };
+        charset.decode(&self.sql).map_err(StatementTextError::Decode)
+    }
+}
+
+/// Why a statement's text cannot be read exactly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatementTextError {
+    /// The session's character_set_client is a collation id the reader does not know.
+    #[error("its character_set_client is collation id {id}, which the source did not list")]
+    UnknownCollation {
+        /// The collation id.
+        id: u16,
+    },
+    /// The bytes are not text in that charset, or not text this reader can read exactly.
+    #[error("its text cannot be read exactly in its session's character_set_client")]
+    Decode(#[source] dts_types::value::DecodeError),
 }
 
 /// Parses a QUERY (or QUERY_COMPRESSED) body with the given post-header length.

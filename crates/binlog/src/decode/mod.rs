@@ -178,6 +178,7 @@ impl Decoder {
                 let mut q = control::query(body, ph(types::QUERY), h.timestamp, t == types::QUERY_COMPRESSED)
                     .map_err(&malformed)?;
                 q.end = at.position.clone();
+                q.context.client_charset = q.context.charset.and_then(|(c, _, _)| self.collations.charset(c));
                 if self.schema.is_some() && !is_transaction_control(&q.sql) {
                     // A DDL may change a table without changing its table map's bytes (INT to
                     // INT UNSIGNED under binlog_row_metadata=NO_LOG); MariaDB gives the altered
@@ -272,6 +273,7 @@ impl Decoder {
                 // A QUERY event with a longer post-header: the LOAD DATA statement.
                 let mut q = control::query(body, ph(t), h.timestamp, false).map_err(&malformed)?;
                 q.end = at.position.clone();
+                q.context.client_charset = q.context.charset.and_then(|(c, _, _)| self.collations.charset(c));
                 q.context.logged_values = true;
                 Decoded::Query(q)
             }
