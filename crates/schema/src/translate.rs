@@ -146,7 +146,8 @@ impl Translator {
 
     /// [`Translator::translate`], with `source_tables(db)` the tables database `db` had on the
     /// source just before the statement: a DROP DATABASE of a database selected by table
-    /// becomes a DROP TABLE of its selected tables ([`crate::drops`]).
+    /// becomes a DROP TABLE of its selected tables (the destination database and the rest of
+    /// it stay).
     pub fn translate_with_tables(
         &mut self,
         sql: &str,

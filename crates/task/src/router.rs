@@ -203,9 +203,24 @@ impl Router {
         if let Some(done) = self.not_ddl(s, &judged, ansi_quotes) {
             return done;
         }
-        let sql = text?;
         let (history, end) = (self.history.clone(), s.end.clone());
         let tables = move |db: &str| history.as_ref().map_or_else(Vec::new, |h| h.tables_before(db, &end));
+        let sql = match text {
+            Ok(sql) => sql,
+            Err(e) => {
+                // Text that cannot be carried exactly stops the task where it would be applied;
+                // elsewhere it is skipped like any statement outside the selection (judged by
+                // the names in it, on a copy of the translator: nothing of it is remembered).
+                let mut judge = self.translator.clone();
+                return match judge.translate_with_tables(&judged, ctx.database.as_deref(), ansi_quotes, &tables) {
+                    Ok(Decision::Skip { reason, .. }) => {
+                        tracing::debug!(statement = %judged, reason, "statement not applied");
+                        Ok(RoutedStatement::Skipped { warnings: 0 })
+                    }
+                    _ => Err(e),
+                };
+            }
+        };
         match self.translator.translate_with_tables(&sql, ctx.database.as_deref(), ansi_quotes, &tables) {
             Ok(Decision::Apply { .. }) if ctx.logged_values => Err(SourceError::StatementFormat {
                 statement: sql,
