@@ -114,7 +114,13 @@ mod tests {
         let sql = |t: &mut Translator, s: &str| t.translate(s, Some("shop"), false).unwrap();
         assert_eq!(applied(sql(&mut t, "DROP TABLE log, items")), ["DROP TABLE `shop2`.`items`"]);
         assert_eq!(applied(sql(&mut t, "TRUNCATE items")), ["TRUNCATE `shop2`.`items`"]);
+        match sql(&mut t, "ALTER TABLE log RENAME TO items") {
+            Decision::Skip { warnings, .. } => assert!(warnings[0].contains("full sync"), "{warnings:?}"),
+            other => panic!("{other:?}"),
+        }
         for s in [
+            "ALTER TABLE items ADD c INT, RENAME TO log",
+            "ALTER TABLE items RENAME TO shop.log",
             "DROP TABLE log",
             "DROP TABLE IF EXISTS other.items",
             "TRUNCATE TABLE log",

@@ -226,7 +226,21 @@ impl Translator {
                     return Ok(Decision::skip(format!("online schema change shadow table {db}.{}", table.name)));
                 }
                 let Some(target) = self.table_target(&db, &table.name) else {
-                    return Ok(Decision::skip(format!("{db}.{} is not selected", table.name)));
+                    let into = rename_to
+                        .as_ref()
+                        .filter(|r| self.table_target(&db_of(r).unwrap_or_default(), &r.name).is_some());
+                    let warnings = into
+                        .map(|r| {
+                            format!(
+                                "{db}.{} (not selected) was renamed to {}.{}, which is: its rows are not on the destination; run a full sync of it",
+                                table.name,
+                                db_of(r).unwrap_or_default(),
+                                r.name
+                            )
+                        })
+                        .into_iter()
+                        .collect();
+                    return Ok(Decision::Skip { reason: format!("{db}.{} is not selected", table.name), warnings });
                 };
                 if let Some(m) = self.cfg.selection.table(&db, &table.name)
                     && m.columns.has_subset()
@@ -245,10 +259,18 @@ impl Translator {
                     let rdb = db_of(r).unwrap_or_default();
                     match self.table_target(&rdb, &r.name) {
                         Some(rt) => edits.extend(self.name_edits(&st, r, &rt)),
-                        None => warnings.push(format!(
-                            "{db}.{} was renamed to {rdb}.{}, which is not selected: the table stops syncing",
-                            table.name, r.name
-                        )),
+                        // As RENAME TABLE out of the selection: applied, the rename would put the
+                        // destination table under a name outside the selection (the source's
+                        // database name, where the task maps it elsewhere).
+                        None => {
+                            return Ok(Decision::Skip {
+                                reason: format!("ALTER TABLE {db}.{} renames it out of the selection", table.name),
+                                warnings: vec![format!(
+                                    "{db}.{} was renamed to {rdb}.{}, which is not selected: it stops syncing (the destination keeps its last copy)",
+                                    table.name, r.name
+                                )],
+                            });
+                        }
                     }
                 }
                 edits.extend(self.reference_edits(&st, default_db, &mut warnings));
