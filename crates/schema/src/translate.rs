@@ -9,7 +9,9 @@
 //! (the new name is not selected) is skipped with a warning that the table stops syncing; the
 //! destination keeps its last copy under the old name. A rename into the selection (the old name
 //! was not selected) is skipped with a warning that the table's rows are not on the destination
-//! and it needs a full sync. A table never stops syncing without such a warning.
+//! and it needs a full sync. A table never stops syncing without such a warning. ALTER TABLE ...
+//! RENAME TO follows the same rule: a rename out of the selection is skipped whole (applied, it
+//! would put the destination table under a name the task does not select).
 
 use std::collections::{BTreeMap, BTreeSet};
 
