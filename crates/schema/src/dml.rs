@@ -1,5 +1,6 @@
 //! Writes the binlog carries as statements: a session with `binlog_format=STATEMENT` (or `MIXED`)
-//! logs INSERT, UPDATE, DELETE, REPLACE and LOAD DATA as their text, not as rows. The task
+//! logs INSERT, UPDATE, DELETE, REPLACE, LOAD DATA and `CREATE TABLE ... SELECT` as their text,
+//! not as rows. The task
 //! cannot replay such a statement exactly, so it needs to know which objects it may write:
 //! the one table of a single-table statement, and every database the statement names.
 
@@ -9,7 +10,8 @@ use crate::statement::ParseError;
 /// A statement-format write: what it may change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementWrite {
-    /// Its verb, upper-cased (`INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `LOAD`, `SELECT`, `DO`).
+    /// Its verb, upper-cased (`INSERT`, `UPDATE`, `DELETE`, `REPLACE`, `LOAD`, `SELECT`, `DO`,
+    /// `CREATE TABLE ... SELECT`).
     pub verb: String,
     /// The table it writes, `(database as written, table)`, when it writes exactly one
     /// (`INSERT INTO t ...`, `UPDATE t SET ...`, `DELETE FROM t WHERE ...`, `LOAD DATA ...
@@ -34,10 +36,22 @@ pub fn statement_write(sql: &str, ansi_quotes: bool) -> Result<Option<StatementW
     let Some(verb) = t.first().filter(|v| v.kind == Kind::Word).map(|v| v.text.to_ascii_uppercase()) else {
         return Ok(None);
     };
+    let qualifiers = qualifiers(&tokens);
+    if verb == "CREATE" {
+        // `CREATE TABLE t ... SELECT`: in row format the server logs the CREATE without its
+        // SELECT, and the rows after it; with the SELECT, the rows are not in the binlog.
+        // A temporary table is never replicated (a write from it to a synced table is judged).
+        let i = skip_words(t, 1, &["OR", "REPLACE"]);
+        if !t.get(i).is_some_and(|x| x.is_kw("TABLE")) || !t.iter().any(|x| x.is_kw("SELECT")) {
+            return Ok(None);
+        }
+        let i = skip_words(t, i + 1, &["IF", "NOT", "EXISTS"]);
+        let table = name_at(t, i).map(|(n, _)| n);
+        return Ok(Some(StatementWrite { verb: "CREATE TABLE ... SELECT".into(), table, qualifiers }));
+    }
     if !WRITE_VERBS.contains(&verb.as_str()) {
         return Ok(None);
     }
-    let qualifiers = qualifiers(&tokens);
     let table = match verb.as_str() {
         "INSERT" | "REPLACE" => {
             let i = skip_words(t, 1, &["LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE", "INTO"]);
@@ -139,6 +153,16 @@ mod tests {
         assert_eq!(table("DELETE FROM t, u USING t JOIN u"), None);
         assert_eq!(table("SELECT f(1)"), None);
         assert_eq!(table("DO f(1)"), None);
+    }
+
+    #[test]
+    fn create_table_select_logged_as_a_statement_writes_its_table() {
+        assert_eq!(table("CREATE TABLE t SELECT * FROM u"), t(None, "t"));
+        assert_eq!(table("create or replace table if not exists d.t (a INT) AS SELECT 1"), t(Some("d"), "t"));
+        assert_eq!(w("CREATE TABLE t (a INT)"), None);
+        assert_eq!(w("CREATE TABLE t (`select` INT)"), None);
+        assert_eq!(w("CREATE VIEW v AS SELECT 1"), None);
+        assert_eq!(w("CREATE TEMPORARY TABLE t SELECT 1"), None);
     }
 
     #[test]
