@@ -69,6 +69,17 @@ pub enum SourceError {
         /// Why, and what to change.
         reason: String,
     },
+    /// Asking the source to convert a statement's text to Unicode failed.
+    #[error("converting the source's statement {statement:?} from its client charset {charset}")]
+    Conversion {
+        /// The statement, for the message only.
+        statement: String,
+        /// Its session's character_set_client.
+        charset: String,
+        /// The source's error.
+        #[source]
+        source: mysql::Error,
+    },
     /// A write the source logged in statement format (its session had `binlog_format` STATEMENT
     /// or MIXED) that may change a synced table.
     #[error(
@@ -320,7 +331,7 @@ impl InputSource for BinlogInput {
                     // Text that cannot be read exactly is no DDL the history could apply: the router
                     // stops on it, or skips it as a write to tables the task does not sync.
                     if let Some(h) = self.history.as_mut()
-                        && let Ok(text) = crate::statement_text::decode(&s)
+                        && let Ok(text) = self.router.statement_text(&s)
                         && let Err(e) = h.on_statement(&text, s.context.database.as_deref(), ansi_quotes, &s.end)
                     {
                         return Some(Err(SourceError::from(e).into()));

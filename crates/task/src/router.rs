@@ -85,6 +85,8 @@ pub struct Router {
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
     /// A statement-format write was skipped already (the first is logged at WARN).
     warned_statement_write: bool,
+    /// Decodes statements' text exactly.
+    text: crate::statement_text::StatementText,
     /// The schema history: which tables a database had before a statement (a DROP DATABASE
     /// of a database selected by table drops those of them that are selected).
     history: Option<crate::history::Timeline>,
@@ -113,6 +115,7 @@ impl Router {
                 (id.clone(), Arc::new(RowTarget::identity(id, &names)), config.name().to_string())
             }),
             warned_statement_write: false,
+            text: crate::statement_text::StatementText::new(config.source.opts()),
             history: None,
         }
     }
@@ -127,6 +130,11 @@ impl Router {
             heartbeat.as_ref() == Some(id)
                 || translator.table_mapping(id.database.as_str(), id.table.as_str()).is_some()
         })
+    }
+
+    /// A statement's text, decoded exactly from its session's charset, or the stop naming it.
+    pub(crate) fn statement_text(&mut self, s: &Statement) -> Result<String, SourceError> {
+        self.text.decode(s)
     }
 
     /// Reads the source's tables from the schema history (see [`Router::statement`]).
@@ -196,7 +204,7 @@ impl Router {
     pub fn statement(&mut self, s: &Statement) -> Result<RoutedStatement, SourceError> {
         let ctx = &s.context;
         let ansi_quotes = ctx.sql_mode.unwrap_or(0) & 4 != 0;
-        let text = crate::statement_text::decode(s);
+        let text = self.text.decode(s);
         // Writes and XA outcomes are only judged by the names in them, so text that cannot be
         // read exactly still tells (its non-UTF-8 bytes replaced); DDL must be read exactly.
         let judged = text.as_ref().map_or_else(|_| s.sql_lossy(), String::clone);

@@ -1,16 +1,20 @@
 //! A statement's text as the task acts on it: decoded exactly from the character_set_client of
-//! the session that ran it ([`dts_binlog::Statement::text`]), translated, and applied as UTF-8
-//! under character_set_client utf8mb4 with the source session's collation_connection (see
-//! [`destination_charset`]). The server converts every literal from the client charset to the
-//! connection charset, and identifiers and comments to UTF-8, so converting the text to UTF-8
-//! first gives the same characters. A string with a character set introducer (`_latin1'..'`,
-//! `N'..'`) is not converted by the server but taken byte for byte; under a client charset
-//! other than UTF-8, such a string holding non-ASCII text cannot be carried exactly through
-//! UTF-8 text, so it stops the task, as does text that cannot be decoded — never a lossy copy.
+//! the session that ran it ([`dts_binlog::Statement::text`]; charsets the reader has no table
+//! for are converted by the source server itself, and must convert back to the same bytes),
+//! translated, and applied as UTF-8 under character_set_client utf8mb4 with the source
+//! session's collation_connection (see [`destination_charset`]). The server converts every
+//! literal from the client charset to the connection charset, and identifiers and comments to
+//! UTF-8, so converting the text to UTF-8 first gives the same characters. A string with a
+//! character set introducer (`_latin1'..'`, `N'..'`) is not converted by the server but taken
+//! byte for byte; under a client charset other than UTF-8, such a string holding non-ASCII text
+//! under another charset's introducer cannot be carried exactly through UTF-8 text, so it stops
+//! the task, as does text that cannot be decoded — never a lossy copy.
 
-use dts_binlog::Statement;
+use dts_binlog::{Statement, StatementTextError};
 use dts_schema::lexer::{Kind, lex};
-use dts_types::Charset;
+use dts_types::{BinlogPosition, Charset};
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder};
 
 use crate::input::SourceError;
 
@@ -18,25 +22,127 @@ use crate::input::SourceError;
 /// by (`SET character_set_client = 45`), as the text it sends is UTF-8.
 const UTF8MB4_COLLATION_ID: u16 = 45;
 
-/// The statement's text, exactly, or the stop naming it.
-pub(crate) fn decode(s: &Statement) -> Result<String, SourceError> {
-    let undecodable = |reason: String| SourceError::Undecodable {
+/// Decodes statements' text (see the module doc), with a connection to the source for charsets
+/// the reader has no table for, opened at the first such statement.
+pub(crate) struct StatementText {
+    source: Opts,
+    conn: Option<Conn>,
+    /// The last statement decoded, by its end position and bytes: the input and the router
+    /// both ask for it.
+    last: Option<(BinlogPosition, Vec<u8>, String)>,
+}
+
+impl std::fmt::Debug for StatementText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatementText").finish_non_exhaustive()
+    }
+}
+
+impl StatementText {
+    /// A decoder asking `source` where it must.
+    pub(crate) fn new(source: Opts) -> Self {
+        StatementText { source, conn: None, last: None }
+    }
+
+    /// The statement's text, exactly, or the stop naming it.
+    pub(crate) fn decode(&mut self, s: &Statement) -> Result<String, SourceError> {
+        if let Some((end, sql, text)) = &self.last
+            && *end == s.end
+            && sql[..] == s.sql[..]
+        {
+            return Ok(text.clone());
+        }
+        let text = self.decode_afresh(s)?;
+        self.last = Some((s.end.clone(), s.sql.to_vec(), text.clone()));
+        Ok(text)
+    }
+
+    fn decode_afresh(&mut self, s: &Statement) -> Result<String, SourceError> {
+        let charset = s.context.client_charset;
+        match s.text() {
+            Err(StatementTextError::Decode(_))
+                if charset.is_some_and(|c| c.is_ascii_compatible() && !c.is_utf8() && !c.is_binary()) =>
+            {
+                let cs = charset.expect("checked");
+                let text = self.converted(&s.sql, cs).map_err(|source| SourceError::Conversion {
+                    statement: s.sql_lossy(),
+                    charset: cs.name().to_string(),
+                    source,
+                })?;
+                match text {
+                    Some(t) => checked(s, t),
+                    None => Err(undecodable(
+                        s,
+                        format!(
+                            "the source does not convert it to Unicode and back to the same bytes (it is not valid \
+                             {cs} text). Run the statement from a session with SET NAMES utf8mb4"
+                        ),
+                    )),
+                }
+            }
+            Err(e) => Err(undecodable(s, dts_types::describe::chain(&e))),
+            Ok(t) => checked(s, t),
+        }
+    }
+
+    /// `bytes` (text in `cs`) converted to Unicode by the source, if the source converts them
+    /// back to the same bytes (so the destination reads the Unicode text into the same bytes).
+    fn converted(&mut self, bytes: &[u8], cs: Charset) -> Result<Option<String>, mysql::Error> {
+        let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+        let q = format!(
+            "SELECT CONVERT(_{cs} X'{hex}' USING utf8mb4), HEX(CONVERT(CONVERT(_{cs} X'{hex}' USING utf8mb4) USING {cs}))"
+        );
+        let mut attempt = 0;
+        loop {
+            if self.conn.is_none() {
+                let opts =
+                    OptsBuilder::from_opts(self.source.clone()).init(dts_types::session::init_statements().to_vec());
+                self.conn = Some(Conn::new(opts)?);
+            }
+            let c = self.conn.as_mut().expect("connected");
+            match c.query_first::<(Vec<u8>, String), _>(&q) {
+                Ok(row) => {
+                    let clean = c.warnings() == 0;
+                    return Ok(row
+                        .filter(|(_, back)| clean && *back == hex)
+                        .and_then(|(t, _)| String::from_utf8(t).ok()));
+                }
+                // A lost connection: once more on a new one.
+                Err(e) if attempt == 0 => {
+                    tracing::debug!(error = %dts_types::describe::chain(&e), "converting a statement's text: reconnecting");
+                    self.conn = None;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn undecodable(s: &Statement, reason: String) -> SourceError {
+    SourceError::Undecodable {
         statement: s.sql_lossy(),
         charset: s.context.client_charset.map_or_else(|| "unknown".to_string(), |c| c.name().to_string()),
         reason,
-    };
-    let text = s.text().map_err(|e| undecodable(dts_types::describe::chain(&e)))?;
+    }
+}
+
+/// Decoded text, unless it holds a string the server read without converting it.
+fn checked(s: &Statement, text: String) -> Result<String, SourceError> {
     let charset = s.context.client_charset.unwrap_or(Charset::UTF8MB4);
     if charset.is_utf8() || charset.is_binary() {
         // The text goes out as the very bytes the source read.
         return Ok(text);
     }
     if let Some(lit) = introduced_non_ascii(&text, charset) {
-        return Err(undecodable(format!(
-            "the string {lit} has a character set introducer, so the source read its bytes as they are, not \
+        return Err(undecodable(
+            s,
+            format!(
+                "the string {lit} has a character set introducer, so the source read its bytes as they are, not \
              converted from {charset}; it cannot be replayed exactly. Run the statement from a session with SET NAMES \
              utf8mb4, or write the string without the introducer"
-        )));
+            ),
+        ));
     }
     Ok(text)
 }

@@ -9,6 +9,12 @@ SET @ddl = CONCAT('ALTER TABLE l1 ADD COLUMN `n', @e, '` VARCHAR(10) DEFAULT ''d
 PREPARE s FROM @ddl;
 EXECUTE s;
 DEALLOCATE PREPARE s;
+-- cp1251, which the reader has no table for: the source converts it (привет = EF F0 E8 E2 E5 F2).
+SET NAMES cp1251;
+SET @ddl = CONCAT('ALTER TABLE l1 ADD COLUMN greeting VARCHAR(10) CHARACTER SET utf8mb4 DEFAULT ''', UNHEX('EFF0E8E2E5F2'), ''' COMMENT ''', UNHEX('EFF0E8E2E5F2'), '''');
+PREPARE s FROM @ddl;
+EXECUTE s;
+DEALLOCATE PREPARE s;
 SET NAMES utf8mb4;
 UPDATE items SET kind = 2 WHERE id <= 10;
 UPDATE items SET kind = 3 WHERE id > 190;
