@@ -44,7 +44,7 @@ mod sync;
 mod translate;
 
 pub use column_type::{TypeError, parse_column_type};
-pub use dml::{StatementWrite, statement_write};
+pub use dml::{StatementWrite, TemporaryTable, statement_write, temporary_table};
 pub use history::{HistoryEntry, HistoryError, SchemaHistory, SchemaTracker, shadow_name};
 pub use online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
 pub use reader::{DatabaseSchema, catalog, read_database};

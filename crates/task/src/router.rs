@@ -85,6 +85,8 @@ pub struct Router {
     heartbeat: Option<(TableId, Arc<RowTarget>, String)>,
     /// A statement-format write was skipped already (the first is logged at WARN).
     warned_statement_write: bool,
+    /// Temporary tables of sessions logging in statement format.
+    temporary: crate::statement_writes::TemporaryTables,
     /// Decodes statements' text exactly.
     text: crate::statement_text::StatementText,
     /// The schema history: which tables a database had before a statement (a DROP DATABASE
@@ -115,6 +117,7 @@ impl Router {
                 (id.clone(), Arc::new(RowTarget::identity(id, &names)), config.name().to_string())
             }),
             warned_statement_write: false,
+            temporary: Default::default(),
             text: crate::statement_text::StatementText::new(config.source.opts()),
             history: None,
         }
@@ -275,12 +278,25 @@ impl Router {
             tracing::debug!(statement = %sql, "outcome of an XA transaction: nothing to apply");
             return Some(Ok(RoutedStatement::XaOutcome));
         }
+        let db = s.context.database.as_deref();
+        if let Ok(Some(t)) = dts_schema::temporary_table(sql, ansi_quotes) {
+            // Followed, and left to the translator, which skips it.
+            self.temporary.follow(t, s.context.thread_id, db);
+            return None;
+        }
         let write = match dts_schema::statement_write(sql, ansi_quotes) {
             Ok(w) => w?,
             Err(source) => return Some(Err(SourceError::Translate { statement: sql.to_string(), source })),
         };
-        let db = s.context.database.as_deref();
-        if let Err(e) = crate::statement_writes::judge_statement_write(&self.translator, &write, db, sql) {
+        let judged = crate::statement_writes::judge_statement_write(
+            &self.translator,
+            &self.temporary,
+            s.context.thread_id,
+            &write,
+            db,
+            sql,
+        );
+        if let Err(e) = judged {
             return Some(Err(e));
         }
         if !std::mem::replace(&mut self.warned_statement_write, true) {

@@ -4,9 +4,38 @@
 //! On tables the task does not sync they are skipped and counted; on a synced table the task
 //! stops, naming the statement and what to change.
 
-use dts_schema::{StatementWrite, Translator};
+use std::collections::HashSet;
+
+use dts_schema::{StatementWrite, TemporaryTable, Translator};
 
 use crate::input::SourceError;
+
+/// The temporary tables sessions logging in statement format created, by session (thread id),
+/// database and name: writes to them touch no synced table. The server logs a DROP TEMPORARY
+/// TABLE for each when its session ends.
+#[derive(Debug, Default)]
+pub(crate) struct TemporaryTables(HashSet<(u32, String, String)>);
+
+impl TemporaryTables {
+    /// Follows a CREATE or DROP TEMPORARY TABLE of session `thread` (default database `db`).
+    pub(crate) fn follow(&mut self, change: TemporaryTable, thread: u32, db: Option<&str>) {
+        let key = |d: Option<String>, t: String| (thread, d.or(db.map(str::to_string)).unwrap_or_default(), t);
+        match change {
+            TemporaryTable::Created(d, t) => {
+                self.0.insert(key(d, t));
+            }
+            TemporaryTable::Dropped(tables) => {
+                for (d, t) in tables {
+                    self.0.remove(&key(d, t));
+                }
+            }
+        }
+    }
+
+    fn contains(&self, thread: u32, db: &str, table: &str) -> bool {
+        self.0.contains(&(thread, db.to_string(), table.to_string()))
+    }
+}
 
 /// The fix for a statement-format write, in the stop message.
 const ROW_FORMAT_FIX: &str = "the rows it changed are not in the binlog, so the task cannot apply them. Fix: make \
@@ -17,6 +46,8 @@ const ROW_FORMAT_FIX: &str = "the rows it changed are not in the binlog, so the 
 /// skipped), the stop naming it otherwise. `default_db` is the statement's default database.
 pub(crate) fn judge_statement_write(
     translator: &Translator,
+    temporary: &TemporaryTables,
+    thread: u32,
     write: &StatementWrite,
     default_db: Option<&str>,
     sql: &str,
@@ -30,6 +61,9 @@ pub(crate) fn judge_statement_write(
     if let Some((db, table)) = &write.table {
         // One table written: its selection decides.
         let db = db.as_deref().or(default_db).unwrap_or_default();
+        if temporary.contains(thread, db, table) {
+            return Ok(());
+        }
         return match translator.table_mapping(db, table) {
             Some(_) => Err(stop(format!("{db}.{table}"))),
             None => Ok(()),
@@ -77,8 +111,12 @@ mod tests {
     }
 
     fn judge(tr: &Translator, sql: &str, db: Option<&str>) -> Result<(), String> {
+        judge_in(tr, &TemporaryTables::default(), sql, db)
+    }
+
+    fn judge_in(tr: &Translator, tmp: &TemporaryTables, sql: &str, db: Option<&str>) -> Result<(), String> {
         let w = statement_write(sql, false).unwrap().unwrap();
-        judge_statement_write(tr, &w, db, sql).map_err(|e| e.to_string())
+        judge_statement_write(tr, tmp, 7, &w, db, sql).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -94,5 +132,21 @@ mod tests {
         let e = judge(&tr, "UPDATE a JOIN shop.b USING (id) SET a.v = 1", Some("other")).unwrap_err();
         assert!(e.contains("database shop"), "{e}");
         assert!(judge(&tr, "SELECT f()", Some("shop")).is_err());
+    }
+
+    #[test]
+    fn writes_to_a_sessions_temporary_table_pass() {
+        let tr = translator("[[objects]]\ndatabase = \"shop\"\n");
+        let mut tmp = TemporaryTables::default();
+        let created = dts_schema::temporary_table("CREATE TEMPORARY TABLE items (i INT)", false).unwrap().unwrap();
+        tmp.follow(created, 7, Some("shop"));
+        assert!(judge_in(&tr, &tmp, "INSERT INTO items VALUES (1)", Some("shop")).is_ok());
+        assert!(judge_in(&tr, &tmp, "INSERT INTO shop.items VALUES (1)", None).is_ok());
+        // Another session's table of that name is the real one.
+        let w = statement_write("INSERT INTO items VALUES (1)", false).unwrap().unwrap();
+        assert!(judge_statement_write(&tr, &tmp, 8, &w, Some("shop"), "INSERT INTO items VALUES (1)").is_err());
+        let dropped = dts_schema::temporary_table("DROP TEMPORARY TABLE IF EXISTS `items`", false).unwrap().unwrap();
+        tmp.follow(dropped, 7, Some("shop"));
+        assert!(judge_in(&tr, &tmp, "INSERT INTO items VALUES (1)", Some("shop")).is_err());
     }
 }

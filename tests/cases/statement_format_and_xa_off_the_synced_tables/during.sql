@@ -8,6 +8,12 @@ UPDATE `{db}_other`.t SET v = 'b' WHERE id = 1;
 USE `{db}_other`;
 DELETE FROM m WHERE id = 1;
 USE `{db}`;
+-- A temporary table in the synced database, by a session logging statements.
+CREATE TEMPORARY TABLE scratch (id INT PRIMARY KEY, v INT);
+INSERT INTO scratch VALUES (1, 1);
+UPDATE scratch SET v = 2;
+INSERT INTO `{db}_other`.t (v) SELECT v FROM scratch;
+DROP TEMPORARY TABLE scratch;
 SET SESSION binlog_format = 'MIXED';
 UPDATE `{db}_other`.t SET v = 'c';
 SET SESSION binlog_format = 'ROW';
