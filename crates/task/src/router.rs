@@ -235,7 +235,7 @@ impl Router {
         match self.translator.translate_with_tables(&sql, ctx.database.as_deref(), ansi_quotes, &tables) {
             Ok(Decision::Apply { .. }) if ctx.logged_values => Err(SourceError::StatementFormat {
                 statement: sql,
-                object: "the table it creates".into(),
+                object: "what it creates or changes".into(),
                 reason: "it reads values the source logged for it (user variables, RAND(), LAST_INSERT_ID()), \
                          which the destination cannot replay. Fix: set binlog_format=ROW for the session that ran it \
                          and create the table again"
@@ -284,10 +284,8 @@ impl Router {
             self.temporary.follow(t, s.context.thread_id, db);
             return None;
         }
-        let write = match dts_schema::statement_write(sql, ansi_quotes) {
-            Ok(w) => w?,
-            Err(source) => return Some(Err(SourceError::Translate { statement: sql.to_string(), source })),
-        };
+        // Text the lexer cannot read is the translator's to name.
+        let write = dts_schema::statement_write(sql, ansi_quotes).ok()??;
         let judged = crate::statement_writes::judge_statement_write(
             &self.translator,
             &self.temporary,
