@@ -38,7 +38,8 @@ pub struct Begin {
     /// The server that originally ran the transaction.
     pub server_id: u32,
     /// For the prepared part of an XA transaction (its changes, ended by XA PREPARE; its
-    /// outcome comes later): its xid as XA statements write it, `X'..',X'..',format`.
+    /// outcome comes later): its xid as an XA statement writes it, `'gtrid','bqual',format`
+    /// (a part that is not printable ASCII in hex, `X'..'`).
     pub xa: Option<String>,
 }
 
@@ -62,7 +63,8 @@ enum State {
     #[default]
     Idle,
     /// After a GTID event, before its first statement or BEGIN. `closed_by_commit`: a COMMIT
-    /// or XID ends it (a MariaDB group that is not standalone), so a statement does not.
+    /// or XID ends it (a MariaDB group that is neither standalone nor DDL), so a statement
+    /// does not.
     Opened { standalone: bool, closed_by_commit: bool },
     /// Inside BEGIN ... COMMIT/XID.
     Explicit,
