@@ -79,3 +79,16 @@ fn literals_match_in_where_clauses() {
         }
     }
 }
+
+/// `Charset::decode` (how the task reads a DDL statement's text) reads every latin1 byte as
+/// the server converts it to Unicode.
+#[test]
+fn latin1_decodes_as_the_server_converts_it() {
+    let mut c = shared_pair().source.exact_conn().unwrap();
+    for b in 0u8..=255 {
+        let server: Vec<u8> =
+            c.query_first(format!("SELECT CONVERT(_latin1 X'{b:02X}' USING utf8mb4)")).unwrap().unwrap();
+        let ours = dts_types::Charset::LATIN1.decode(&[b]).unwrap();
+        assert_eq!(ours.as_bytes(), server.as_slice(), "latin1 byte {b:#04x}");
+    }
+}

@@ -114,6 +114,16 @@ fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> Stri
             "history rows of system-versioned tables not synced (the destination keeps its own history)",
             &input.history_rows_skipped,
         ),
+        (
+            "statement_writes_skipped_total",
+            "writes the source logged in statement format (binlog_format STATEMENT or MIXED) on tables the task does not sync, skipped",
+            &input.statement_writes_skipped,
+        ),
+        (
+            "xa_transactions_skipped_total",
+            "XA transactions on tables the task does not sync, skipped",
+            &input.xa_transactions_skipped,
+        ),
     ] {
         out.push_str(&format!(
             "# HELP dts_{name} {help}\n# TYPE dts_{name} counter\ndts_{name} {}\n",

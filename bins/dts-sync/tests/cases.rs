@@ -168,6 +168,7 @@ const CASE_FILES: &[&str] = &[
     "during.sh",
     "after.sql",
     "writer.sql",
+    "destination_check.sql",
 ];
 
 /// Where this test binary's cases keep their filled-in task files (one folder a case).
@@ -325,6 +326,7 @@ fn run_case(case: &Case) {
         Expect::Identical(_) => run.identical(),
         Expect::Stop { stop_contains, exit } => {
             if case.spec.during == Some(During::Incremental) {
+                // The stop comes from the binlog: a task in incremental sync first, then the SQL.
                 run.run_until_caught_up();
                 run.during();
             }
@@ -586,6 +588,17 @@ impl Run<'_> {
         self.compare_tables();
         self.check_verify();
         self.check_status();
+        self.check_destination();
+    }
+
+    /// `destination_check.sql`: each query, run on the destination, must answer 1 (true).
+    fn check_destination(&self) {
+        let Ok(text) = std::fs::read_to_string(self.case.dir.join("destination_check.sql")) else { return };
+        let mut c = shared_pair().destination.conn().unwrap();
+        for q in statements(&self.fill(&text)) {
+            let got: Option<i64> = c.query_first(&q).unwrap_or_else(|e| panic!("destination_check.sql: {q}: {e}"));
+            assert_eq!(got, Some(1), "destination_check.sql: {q}");
+        }
     }
 
     /// `during.sql` on the source, then `during.sh` (placeholders filled) with bash.

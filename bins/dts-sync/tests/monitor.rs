@@ -173,6 +173,26 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
         assert!(std::time::Instant::now() < deadline + Duration::from_secs(40), "no row event skipped:\n{m}");
         std::thread::sleep(Duration::from_millis(300));
     }
+    // So are writes logged in statement format and XA transactions there.
+    let xid = format!("'{other}'");
+    sql(&[
+        "SET SESSION binlog_format = 'STATEMENT'".into(),
+        format!("INSERT INTO {}.t VALUES (3)", other.quoted()),
+        "SET SESSION binlog_format = 'ROW'".into(),
+        format!("XA START {xid}"),
+        format!("INSERT INTO {}.t VALUES (4)", other.quoted()),
+        format!("XA END {xid}"),
+        format!("XA PREPARE {xid}"),
+        format!("XA COMMIT {xid}"),
+    ]);
+    loop {
+        let m = http_get(port, "/metrics");
+        if metric(&m, "statement_writes_skipped_total") >= 1 && metric(&m, "xa_transactions_skipped_total") >= 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline + Duration::from_secs(50), "not counted:\n{m}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
     // SIGTERM stops it cleanly.
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let st = child.wait().unwrap();

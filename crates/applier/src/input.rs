@@ -66,7 +66,9 @@ pub struct Ddl {
     pub sql_mode: Option<u64>,
     /// The source session's time_zone.
     pub time_zone: Option<String>,
-    /// character_set_client, collation_connection, collation_server ids.
+    /// character_set_client, collation_connection, collation_server ids: those of the
+    /// statements' text as given (the task gives UTF-8 text, so utf8mb4, with the source
+    /// session's collation_connection and collation_server).
     pub charset: Option<(u16, u16, u16)>,
     /// The source's timestamp (seconds, microseconds) for NOW() in defaults.
     pub timestamp: Option<(u32, Option<u32>)>,

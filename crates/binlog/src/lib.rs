@@ -52,7 +52,7 @@ mod schema;
 mod txn;
 
 pub use decode::TableFilter;
-pub use decode::control::{Statement, StatementContext};
+pub use decode::control::{Statement, StatementContext, StatementTextError};
 pub use error::{BinlogError, EventAt, MissingAt, ValueAt};
 pub use reader::{BinlogReader, ReaderParts, ReaderStats};
 pub use replica::{ReplicaOptions, StartPosition};

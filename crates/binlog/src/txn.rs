@@ -5,6 +5,12 @@
 //! single statement, DDL); MySQL with a GTID or anonymous GTID event; older streams with a
 //! `BEGIN` query. A transaction ends at XID, at a `COMMIT`/`ROLLBACK` query, or after the one
 //! statement of a standalone/DDL transaction.
+//!
+//! A MariaDB group that is neither standalone nor DDL ends with XID or COMMIT, so a statement in it
+//! (a write logged in statement format, `binlog_format=STATEMENT` or `MIXED` in its session)
+//! is part of the transaction, not one of its own. An XA transaction comes in two groups: its
+//! changes, ended by XA_PREPARE (its [`Begin::xa`] names it), and later its `XA COMMIT` or
+//! `XA ROLLBACK` statement, a transaction of its own.
 
 use dts_types::{BinlogPosition, GtidPosition, MariaGtid, MysqlGtid, MysqlGtidSet, SourcePosition, TableChange};
 
@@ -31,6 +37,10 @@ pub struct Begin {
     pub timestamp: u32,
     /// The server that originally ran the transaction.
     pub server_id: u32,
+    /// For the prepared part of an XA transaction (its changes, ended by XA PREPARE; its
+    /// outcome comes later): its xid as an XA statement writes it, `'gtrid','bqual',format`
+    /// (a part that is not printable ASCII in hex, `X'..'`).
+    pub xa: Option<String>,
 }
 
 /// What the reader yields, in source commit order.
@@ -52,8 +62,10 @@ pub enum Item {
 enum State {
     #[default]
     Idle,
-    /// After a GTID event, before its first statement or BEGIN.
-    Opened { standalone: bool },
+    /// After a GTID event, before its first statement or BEGIN. `closed_by_commit`: a COMMIT
+    /// or XID ends it (a MariaDB group that is neither standalone nor DDL), so a statement
+    /// does not.
+    Opened { standalone: bool, closed_by_commit: bool },
     /// Inside BEGIN ... COMMIT/XID.
     Explicit,
 }
@@ -64,6 +76,8 @@ pub struct Assembler {
     state: State,
     gtid: Option<TxnGtid>,
     gtid_state: Option<GtidPosition>,
+    /// INTVAR, RAND or USER_VAR came since the last statement: the next one reads them.
+    logged_values: bool,
 }
 
 impl Assembler {
@@ -81,6 +95,7 @@ impl Assembler {
     pub fn reset_to_boundary(&mut self) {
         self.state = State::Idle;
         self.gtid = None;
+        self.logged_values = false;
     }
 
     /// Whether the stream is between transactions.
@@ -88,9 +103,9 @@ impl Assembler {
         matches!(self.state, State::Idle)
     }
 
-    fn begin(&mut self, h: &EventHeader, gtid: Option<TxnGtid>, out: &mut dyn FnMut(Item)) {
+    fn begin(&mut self, h: &EventHeader, gtid: Option<TxnGtid>, xa: Option<String>, out: &mut dyn FnMut(Item)) {
         self.gtid = gtid.clone();
-        out(Item::Begin(Begin { gtid, timestamp: h.timestamp, server_id: h.server_id }));
+        out(Item::Begin(Begin { gtid, timestamp: h.timestamp, server_id: h.server_id, xa }));
     }
 
     fn commit(&mut self, file: &str, h: &EventHeader, out: &mut dyn FnMut(Item)) {
@@ -126,36 +141,62 @@ impl Assembler {
     ) -> Result<(), BinlogError> {
         let at = || EventAt { position: BinlogPosition::new(file, h.log_pos as u64), event_type: h.event_type };
         match ev {
-            Decoded::MariaGtid { gtid, standalone } => {
+            Decoded::MariaGtid { gtid, standalone, ddl, xa } => {
                 self.expect_idle(at)?;
-                self.state = State::Opened { standalone };
-                self.begin(h, Some(TxnGtid::MariaDb(gtid)), out);
+                // A DDL group's statement is a transaction of its own even when rows follow it
+                // (`CREATE TABLE ... SELECT`: the table exists before its rows are applied).
+                self.state = State::Opened { standalone, closed_by_commit: !standalone && !ddl };
+                let prepared = match xa {
+                    Some(crate::decode::XaPart::Prepared(x)) => Some(x),
+                    _ => None,
+                };
+                self.begin(h, Some(TxnGtid::MariaDb(gtid)), prepared, out);
             }
             Decoded::MysqlGtid(g) => {
                 self.expect_idle(at)?;
-                self.state = State::Opened { standalone: false };
-                self.begin(h, g.map(TxnGtid::MySql), out);
+                self.state = State::Opened { standalone: false, closed_by_commit: false };
+                self.begin(h, g.map(TxnGtid::MySql), None, out);
             }
-            Decoded::Query(q) => {
+            Decoded::StatementValues => self.logged_values = true,
+            Decoded::Query(mut q) => {
+                q.context.logged_values |= std::mem::take(&mut self.logged_values);
                 let verb = first_words(&q.sql);
                 match (&self.state, verb.as_str()) {
                     (State::Idle, "BEGIN") => {
                         self.state = State::Explicit;
-                        self.begin(h, None, out);
+                        self.begin(h, None, None, out);
                     }
-                    (State::Opened { standalone: false }, "BEGIN") => self.state = State::Explicit,
+                    (State::Opened { standalone: false, .. }, "BEGIN") => self.state = State::Explicit,
                     (State::Explicit, "COMMIT" | "ROLLBACK") => self.commit(file, h, out),
+                    // The end of an XA transaction's changes (after none, where every row was
+                    // of an unselected table); XA_PREPARE follows.
+                    (State::Explicit | State::Opened { closed_by_commit: true, .. }, "XA END") => {
+                        self.state = State::Explicit;
+                    }
+                    // An XA transaction's outcome (MariaDB: a group of its own, after its GTID).
+                    (State::Opened { .. }, "XA COMMIT" | "XA ROLLBACK") => {
+                        out(Item::Statement(q));
+                        self.commit(file, h, out);
+                    }
                     (_, v) if v == "XA" || v.starts_with("XA ") => {
                         return Err(BinlogError::Unsupported {
                             at: at(),
-                            reason: "XA transactions are not supported yet".into(),
+                            reason: format!(
+                                "{v} outside a MariaDB XA event group: XA transactions of this server's binlog \
+                                 format are not supported; write the task's tables with ordinary transactions"
+                            ),
                         });
                     }
                     (State::Explicit, _) => out(Item::Statement(q)),
                     (State::Idle, _) => {
-                        self.begin(h, None, out);
+                        self.begin(h, None, None, out);
                         out(Item::Statement(q));
                         self.commit(file, h, out);
+                    }
+                    (State::Opened { closed_by_commit: true, .. }, _) => {
+                        // A write logged in statement format: its XID or COMMIT follows.
+                        self.state = State::Explicit;
+                        out(Item::Statement(q));
                     }
                     (State::Opened { .. }, _) => {
                         out(Item::Statement(q));
@@ -163,15 +204,15 @@ impl Assembler {
                     }
                 }
             }
-            Decoded::Xid => match self.state {
-                State::Explicit | State::Opened { standalone: false } => self.commit(file, h, out),
+            Decoded::Xid | Decoded::XaPrepare => match self.state {
+                State::Explicit | State::Opened { standalone: false, .. } => self.commit(file, h, out),
                 _ => return Err(BinlogError::Malformed { at: at(), reason: "XID outside a transaction".into() }),
             },
             Decoded::Row(change) => {
                 match self.state {
                     State::Idle => {
                         self.state = State::Explicit;
-                        self.begin(h, None, out);
+                        self.begin(h, None, None, out);
                     }
                     State::Opened { .. } => self.state = State::Explicit,
                     State::Explicit => {}

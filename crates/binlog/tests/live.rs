@@ -341,3 +341,76 @@ fn rows_of_unselected_tables_are_skipped_on_purpose_and_counted() {
     let commits = transactions_in(items, &db);
     assert_eq!(commits.len(), 1, "only the transaction with selected rows touches the selection");
 }
+
+#[test]
+fn statement_format_writes_and_xa_transactions_arrive_inside_their_transactions() {
+    let sb = &shared_pair().source;
+    let db = sb.fresh_database("bl_stmt").unwrap();
+    let mut c = sb.conn().unwrap();
+    let start = binlog_position(&mut c).unwrap();
+    let xid = format!("{db}-xa");
+    let file = sb.files_dir().join(format!("{db}.tsv"));
+    std::fs::write(&file, "7\tloaded\n").unwrap();
+    for sql in [
+        format!("USE {}", db.quoted()),
+        "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB".into(),
+        "CREATE TABLE m (id INT PRIMARY KEY) ENGINE=MyISAM".into(),
+        "SET SESSION binlog_format = 'STATEMENT'".into(),
+        "INSERT INTO t (v) VALUES ('a')".into(),
+        "INSERT INTO m VALUES (1)".into(),
+        format!("LOAD DATA INFILE '{}' INTO TABLE t", file.display()),
+        "SET SESSION binlog_format = 'ROW'".into(),
+        format!("XA START '{xid}'"),
+        "INSERT INTO t (v) VALUES ('xa')".into(),
+        format!("XA END '{xid}'"),
+        format!("XA PREPARE '{xid}'"),
+        format!("XA COMMIT '{xid}'"),
+    ] {
+        c.query_drop(&sql).unwrap();
+    }
+    let txns = transactions_in(read_to_end(sb, StartPosition::File(start)), &db);
+    let shape = |t: &Vec<Item>| -> Vec<String> {
+        t.iter()
+            .map(|i| match i {
+                Item::Begin(b) => format!("BEGIN xa={:?}", b.xa),
+                Item::Statement(s) => format!("{} values={}", s.sql_lossy(), s.context.logged_values),
+                Item::Row(r) => format!("ROW {}", r.table.id.table),
+                Item::Commit(_) => "COMMIT".into(),
+                Item::Heartbeat(_) => "HEARTBEAT".into(),
+            })
+            .collect()
+    };
+    let mut shapes: Vec<Vec<String>> = txns.iter().map(shape).collect();
+    // The server writes its own temporary file name into the LOAD DATA it logs.
+    for t in &mut shapes {
+        for i in t.iter_mut() {
+            if i.starts_with("LOAD DATA ") && i.contains("INTO TABLE `t`") && i.ends_with("values=true") {
+                *i = "LOAD".into();
+            }
+        }
+    }
+    let xa = format!("'{xid}','',1");
+    let hex: String = xid.bytes().map(|b| format!("{b:02x}")).collect();
+    let want = [
+        vec![
+            "BEGIN xa=None".to_string(),
+            "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB values=false".into(),
+            "COMMIT".into(),
+        ],
+        vec![
+            "BEGIN xa=None".to_string(),
+            "CREATE TABLE m (id INT PRIMARY KEY) ENGINE=MyISAM values=false".into(),
+            "COMMIT".into(),
+        ],
+        // InnoDB: ended by XID; its INSERT_ID came in an INTVAR event.
+        vec!["BEGIN xa=None".to_string(), "INSERT INTO t (v) VALUES ('a') values=true".into(), "COMMIT".into()],
+        // MyISAM: ended by a COMMIT query.
+        vec!["BEGIN xa=None".to_string(), "INSERT INTO m VALUES (1) values=false".into(), "COMMIT".into()],
+        // LOAD DATA: the file's bytes, then the statement (with the server's name for its copy).
+        vec!["BEGIN xa=None".to_string(), "LOAD".into(), "COMMIT".into()],
+        vec![format!("BEGIN xa=Some(\"{xa}\")"), "ROW t".into(), "COMMIT".into()],
+        // The outcome, as the server logs it (the xid in hex).
+        vec!["BEGIN xa=None".to_string(), format!("XA COMMIT X'{hex}',X'',1 values=false"), "COMMIT".into()],
+    ];
+    assert_eq!(shapes, want);
+}

@@ -327,10 +327,12 @@ impl SchemaTracker {
         if self.applied_to.as_ref().is_some_and(|a| at <= a) {
             return Ok(Vec::new());
         }
+        let mut creates_database = false;
         if let Ok(st) = crate::statement::parse(sql, ansi_quotes)
             && let crate::statement::StatementKind::CreateDatabase { database } = &st.kind
             && self.selection.database(&database.name).is_some()
         {
+            creates_database = true;
             self.shadow_rule(&database.name);
             self.history.record_database(dest, &database.name, at)?;
         }
@@ -338,7 +340,9 @@ impl SchemaTracker {
             return Ok(Vec::new());
         };
         dest.query_drop("SET SESSION foreign_key_checks = 0")?;
-        if let Some(d) = &database {
+        // A CREATE DATABASE needs no default database, and may have none yet: right after a
+        // DROP DATABASE of the session's database the source still logs that one as its default.
+        if let Some(d) = database.as_ref().filter(|_| !creates_database) {
             dest.query_drop(format!("USE {}", quote_ident(d)))?;
         }
         // The statement runs as the destination would run it; one the shadow refuses is

@@ -33,6 +33,8 @@
 
 mod column_type;
 mod definer;
+mod dml;
+mod drops;
 mod event;
 mod history;
 pub mod lexer;
@@ -46,6 +48,7 @@ mod trigger;
 
 pub use column_type::{TypeError, parse_column_type};
 pub use definer::DefinerPolicy;
+pub use dml::{StatementWrite, TemporaryTable, statement_write, temporary_table};
 pub use history::{HistoryEntry, HistoryError, SchemaHistory, SchemaTracker, shadow_name};
 pub use online_ddl::{OnlineDdlMode, ShadowNames, ShadowRole};
 pub use reader::{

@@ -9,9 +9,11 @@
 //! (the new name is not selected) is skipped with a warning that the table stops syncing; the
 //! destination keeps its last copy under the old name. A rename into the selection (the old name
 //! was not selected) is skipped with a warning that the table's rows are not on the destination
-//! and it needs a full sync. A table never stops syncing without such a warning. A table list
-//! that follows renames (`follow_renames`) follows a rename out of it inside its database
-//! instead: the table keeps syncing under its new name ([`StateChange::Followed`]).
+//! and it needs a full sync. A table never stops syncing without such a warning. ALTER TABLE ...
+//! RENAME TO follows the same rule: a rename out of the selection is skipped whole (applied, it
+//! would put the destination table under a name the task does not select). A table list that
+//! follows renames (`follow_renames`) follows a rename out of it inside its database instead:
+//! the table keeps syncing under its new name ([`StateChange::Followed`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -206,11 +208,27 @@ impl Translator {
     }
 
     /// Translates one statement, run on the source with default database `default_db`.
+    /// Without the source's tables (see [`Translator::translate_with_tables`]), a DROP DATABASE
+    /// of a database selected by table drops the tables its rules name exactly.
     pub fn translate(
         &mut self,
         sql: &str,
         default_db: Option<&str>,
         ansi_quotes: bool,
+    ) -> Result<Decision, ParseError> {
+        self.translate_with_tables(sql, default_db, ansi_quotes, &|_| Vec::new())
+    }
+
+    /// [`Translator::translate`], with `source_tables(db)` the tables database `db` had on the
+    /// source just before the statement: a DROP DATABASE of a database selected by table
+    /// becomes a DROP TABLE of its selected tables (the destination database and the rest of
+    /// it stay).
+    pub fn translate_with_tables(
+        &mut self,
+        sql: &str,
+        default_db: Option<&str>,
+        ansi_quotes: bool,
+        source_tables: &dyn Fn(&str) -> Vec<String>,
     ) -> Result<Decision, ParseError> {
         let st = parse(sql, ansi_quotes)?;
         let target_default = default_db.and_then(|d| self.cfg.selection.database(d));
@@ -277,7 +295,21 @@ impl Translator {
                     return Ok(Decision::skip(format!("online schema change shadow table {db}.{}", table.name)));
                 }
                 let Some(target) = self.table_target(&db, &table.name) else {
-                    return Ok(Decision::skip(format!("{db}.{} is not selected", table.name)));
+                    let into = rename_to
+                        .as_ref()
+                        .filter(|r| self.table_target(&db_of(r).unwrap_or_default(), &r.name).is_some());
+                    let warnings = into
+                        .map(|r| {
+                            format!(
+                                "{db}.{} (not selected) was renamed to {}.{}, which is: its rows are not on the destination; run a full sync of it",
+                                table.name,
+                                db_of(r).unwrap_or_default(),
+                                r.name
+                            )
+                        })
+                        .into_iter()
+                        .collect();
+                    return Ok(Decision::Skip { reason: format!("{db}.{} is not selected", table.name), warnings });
                 };
                 if let Some(m) = self.cfg.selection.table(&db, &table.name)
                     && m.columns.has_subset()
@@ -299,10 +331,18 @@ impl Translator {
                     }
                     match self.table_target(&rdb, &r.name) {
                         Some(rt) => edits.extend(self.name_edits(&st, r, &rt)),
-                        None => warnings.push(format!(
-                            "{db}.{} was renamed to {rdb}.{}, which is not selected: the table stops syncing",
-                            table.name, r.name
-                        )),
+                        // As RENAME TABLE out of the selection: applied, the rename would put the
+                        // destination table under a name outside the selection (the source's
+                        // database name, where the task maps it elsewhere).
+                        None => {
+                            return Ok(Decision::Skip {
+                                reason: format!("ALTER TABLE {db}.{} renames it out of the selection", table.name),
+                                warnings: vec![format!(
+                                    "{db}.{} was renamed to {rdb}.{}, which is not selected: it stops syncing (the destination keeps its last copy)",
+                                    table.name, r.name
+                                )],
+                            });
+                        }
                     }
                 }
                 edits.extend(self.reference_edits(&st, default_db, &mut warnings));
@@ -345,6 +385,9 @@ impl Translator {
                 };
                 let edits = self.name_edits(&st, table, &target);
                 apply(vec![self.finish(&st, edits, &db, &table.name)], warnings)
+            }
+            K::DropDatabase { database } if !self.cfg.selection.whole_database(&database.name) => {
+                self.drop_partly_selected_database(&database.name, source_tables(&database.name))
             }
             K::CreateDatabase { database } | K::DropDatabase { database } => {
                 let Some(target) = self.cfg.selection.database(&database.name) else {

@@ -44,6 +44,20 @@ impl Timeline {
         }
     }
 
+    /// The tables database `db` had just before position `at` (before the statement ending
+    /// there; also when the statement was recorded already).
+    pub(crate) fn tables_before(&self, db: &str, at: &BinlogPosition) -> Vec<String> {
+        let map = self.0.lock().expect("timeline lock");
+        let mut out = Vec::new();
+        for (id, list) in map.range(..).filter(|(id, _)| id.database.as_str() == db) {
+            let i = list.partition_point(|(p, _)| p < at);
+            if i > 0 && list[i - 1].1.is_some() {
+                out.push(id.table.as_str().to_string());
+            }
+        }
+        out
+    }
+
     fn lookup(&self, table: &TableId, at: &BinlogPosition) -> Option<Arc<TableSchema>> {
         let map = self.0.lock().expect("timeline lock");
         let list = map.get(table)?;
@@ -125,6 +139,12 @@ impl TaskHistory {
             heartbeat: config.raw.task.heartbeat,
             task: config.name().to_string(),
         })
+    }
+
+    /// The schema per table over positions, shared (the router reads which tables a database
+    /// had).
+    pub(crate) fn timeline(&self) -> Timeline {
+        self.timeline.clone()
     }
 
     /// A provider for a new reader.
@@ -230,5 +250,9 @@ mod tests {
         assert_eq!(cols("b.000003", 4), Some(2));
         t.add(vec![HistoryEntry { table: id("d", "a"), at: BinlogPosition::new("b.000003", 10), schema: None }]);
         assert_eq!(cols("b.000003", 11), None, "dropped");
+        // The tables before the statement ending at a position, whether or not it was recorded.
+        assert_eq!(t.tables_before("d", &BinlogPosition::new("b.000003", 10)), ["a"]);
+        assert!(t.tables_before("d", &BinlogPosition::new("b.000003", 11)).is_empty());
+        assert!(t.tables_before("e", &BinlogPosition::new("b.000003", 10)).is_empty());
     }
 }

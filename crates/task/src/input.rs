@@ -71,6 +71,51 @@ pub enum SourceError {
         /// What happened and how to fix it.
         reason: String,
     },
+    /// A statement whose text cannot be carried to the destination exactly (see
+    /// `statement_text`).
+    #[error("cannot read the source's statement {statement:?} exactly from its client charset {charset}: {reason}")]
+    Undecodable {
+        /// The statement, for the message only (bytes that are not UTF-8 shown replaced).
+        statement: String,
+        /// Its session's character_set_client.
+        charset: String,
+        /// Why, and what to change.
+        reason: String,
+    },
+    /// Asking the source to convert a statement's text to Unicode failed.
+    #[error("converting the source's statement {statement:?} from its client charset {charset}")]
+    Conversion {
+        /// The statement, for the message only.
+        statement: String,
+        /// Its session's character_set_client.
+        charset: String,
+        /// The source's error.
+        #[source]
+        source: mysql::Error,
+    },
+    /// A write the source logged in statement format (its session had `binlog_format` STATEMENT
+    /// or MIXED) that may change a synced table.
+    #[error(
+        "the source logged a write to {object} in statement format (binlog_format=STATEMENT or MIXED in its session): {statement:?}: {reason}"
+    )]
+    StatementFormat {
+        /// The statement as the source logged it.
+        statement: String,
+        /// What it may write: `db.table`, or the tables of a database.
+        object: String,
+        /// Why that cannot be synced, and the fix.
+        reason: String,
+    },
+    /// The prepared part of an XA transaction changes a synced table.
+    #[error("XA transaction {xid} (XA START ... XA PREPARE) writes {table}, which the task syncs: {reason}")]
+    Xa {
+        /// Its xid as XA statements write it.
+        xid: String,
+        /// The synced table, `db.table`.
+        table: String,
+        /// Why that cannot be synced, and the fix.
+        reason: String,
+    },
 }
 
 impl From<SourceError> for InputError {
@@ -100,6 +145,11 @@ pub struct InputStats {
     pub rows_events_skipped: AtomicU64,
     /// History rows of system-versioned tables not synced (the destination keeps its own).
     pub history_rows_skipped: AtomicU64,
+    /// Writes logged in statement format (`binlog_format` STATEMENT or MIXED) skipped, as they
+    /// touch no synced table.
+    pub statement_writes_skipped: AtomicU64,
+    /// XA transactions (their prepared parts) skipped, as they change no synced table.
+    pub xa_transactions_skipped: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -117,6 +167,8 @@ pub struct BinlogInput {
     router: Router,
     reader: Option<BinlogReader>,
     in_txn: bool,
+    /// The xid of the XA transaction whose prepared part is being read.
+    xa: Option<String>,
     /// Stop at the next transaction boundary.
     stop: Arc<AtomicBool>,
     /// Stop once a transaction ending at or after this position has been handed over.
@@ -160,6 +212,7 @@ impl BinlogInput {
             router: Router::new(config),
             reader: None,
             in_txn: false,
+            xa: None,
             stop,
             stop_at: None,
             exit_when_caught_up,
@@ -204,8 +257,10 @@ impl InputSource for BinlogInput {
             self.skipped_before += r.stats().skipped_rows_events;
         }
         self.in_txn = false;
+        self.xa = None;
         if self.history.is_none() {
             let h = crate::history::TaskHistory::open(&self.config, &self.first_start).map_err(SourceError::from)?;
+            self.router.follow_history(h.timeline());
             self.history = Some(h);
             let late = crate::late_tables::LateTables {
                 task: self.config.name().to_string(),
@@ -246,12 +301,18 @@ impl InputSource for BinlogInput {
                 Err(e) => return Some(Err(SourceError::from(e).into())),
             };
             return Some(Ok(match item {
-                Item::Begin(_) => {
+                Item::Begin(b) => {
                     self.in_txn = true;
+                    self.xa = b.xa;
                     Input::Begin
                 }
                 Item::Commit(p) => {
                     self.in_txn = false;
+                    if let Some(xid) = self.xa.take() {
+                        // No row of it was synced (else the task stopped): an empty transaction.
+                        tracing::debug!(xid, "XA transaction on tables the task does not sync skipped");
+                        bump(&self.stats.xa_transactions_skipped);
+                    }
                     bump(&self.stats.transactions);
                     if self.stop_at.as_ref().is_some_and(|s| p.binlog >= *s) {
                         self.finished = true;
@@ -269,6 +330,11 @@ impl InputSource for BinlogInput {
                     Input::Idle
                 }
                 Item::Row(tc) => match self.router.row(&tc.table, tc.change) {
+                    Ok(Routed::Row { .. }) if self.xa.is_some() => {
+                        let xid = self.xa.as_deref().unwrap_or_default();
+                        let e = crate::statement_writes::xa_on_synced_table(xid, &tc.table.id.to_string());
+                        return Some(Err(e.into()));
+                    }
                     Ok(Routed::Row { target, change }) => {
                         bump(&self.stats.rows);
                         if let Some(feed) = &self.verify_feed
@@ -295,9 +361,11 @@ impl InputSource for BinlogInput {
                 Item::Statement(s) => {
                     // Recorded in the schema history before the reader decodes the events after it.
                     let ansi_quotes = s.context.sql_mode.unwrap_or(0) & 4 != 0;
+                    // Text that cannot be read exactly is no DDL the history could apply: the router
+                    // stops on it, or skips it as a write to tables the task does not sync.
                     if let Some(h) = self.history.as_mut()
-                        && let Err(e) =
-                            h.on_statement(&s.sql_lossy(), s.context.database.as_deref(), ansi_quotes, &s.end)
+                        && let Ok(text) = self.router.statement_text(&s)
+                        && let Err(e) = h.on_statement(&text, s.context.database.as_deref(), ansi_quotes, &s.end)
                     {
                         return Some(Err(SourceError::from(e).into()));
                     }
@@ -319,6 +387,11 @@ impl InputSource for BinlogInput {
                             // Handed over all the same: the applier records why it was skipped.
                             Input::Ddl(ddl)
                         }
+                        Ok(RoutedStatement::StatementWriteSkipped) => {
+                            bump(&self.stats.statement_writes_skipped);
+                            continue;
+                        }
+                        Ok(RoutedStatement::XaOutcome) => continue,
                         Err(e) => return Some(Err(e.into())),
                     }
                 }

@@ -38,6 +38,8 @@ mod router;
 mod run;
 mod sequences;
 mod state;
+mod statement_text;
+mod statement_writes;
 mod status;
 mod translator_state;
 mod verify;

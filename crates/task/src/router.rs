@@ -63,6 +63,12 @@ pub enum RoutedStatement {
         /// Warnings logged.
         warnings: usize,
     },
+    /// A write logged in statement format that touches no synced table: skipped (counted; the
+    /// first one of a run is logged at WARN).
+    StatementWriteSkipped,
+    /// The `XA COMMIT` or `XA ROLLBACK` of an XA transaction, whose changes the input judged at
+    /// its XA PREPARE: nothing to apply.
+    XaOutcome,
 }
 
 /// How a source table's rows are handled (cached per table until the next DDL).
@@ -97,6 +103,15 @@ pub struct Router {
     created_late: crate::late_tables::Created,
     /// Which tables are system-versioned.
     versioning: Versioning,
+    /// A statement-format write was skipped already (the first is logged at WARN).
+    warned_statement_write: bool,
+    /// Temporary tables of sessions logging in statement format.
+    temporary: crate::statement_writes::TemporaryTables,
+    /// Decodes statements' text exactly.
+    text: crate::statement_text::StatementText,
+    /// The schema history: which tables a database had before a statement (a DROP DATABASE
+    /// of a database selected by table drops those of them that are selected).
+    history: Option<crate::history::Timeline>,
 }
 
 impl Router {
@@ -126,6 +141,10 @@ impl Router {
             created_late: Default::default(),
             followed: Default::default(),
             state_log: crate::translator_state::TranslatorState::of(config),
+            warned_statement_write: false,
+            temporary: Default::default(),
+            text: crate::statement_text::StatementText::new(config.source.opts()),
+            history: None,
         }
     }
 
@@ -157,6 +176,16 @@ impl Router {
                 self.translator.restore(c);
             }
         }
+    }
+
+    /// A statement's text, decoded exactly from its session's charset, or the stop naming it.
+    pub(crate) fn statement_text(&mut self, s: &Statement) -> Result<String, SourceError> {
+        self.text.decode(s)
+    }
+
+    /// Reads the source's tables from the schema history (see [`Router::statement`]).
+    pub(crate) fn follow_history(&mut self, timeline: crate::history::Timeline) {
+        self.history = Some(timeline);
     }
 
     /// Routes one row change.
@@ -237,9 +266,16 @@ impl Router {
         definition: &mut dyn FnMut(&str, &str) -> Option<String>,
     ) -> Result<RoutedStatement, SourceError> {
         let ctx = &s.context;
-        let sql = s.sql_lossy();
+        let ansi_quotes = ctx.sql_mode.unwrap_or(0) & 4 != 0;
+        let text = self.text.decode(s);
+        // Writes and XA outcomes are only judged by the names in them, so text that cannot be
+        // read exactly still tells (its non-UTF-8 bytes replaced); DDL must be read exactly.
+        let judged = text.as_ref().map_or_else(|_| s.sql_lossy(), String::clone);
+        if let Some(done) = self.not_ddl(s, &judged, ansi_quotes) {
+            return done;
+        }
         let mut ddl = Ddl {
-            source: sql.clone(),
+            source: judged.clone(),
             position: s.end.clone(),
             skipped: None,
             warnings: Vec::new(),
@@ -248,8 +284,26 @@ impl Router {
             database: None,
             sql_mode: ctx.sql_mode,
             time_zone: ctx.time_zone.clone(),
-            charset: ctx.charset,
+            charset: crate::statement_text::destination_charset(ctx.charset),
             timestamp: Some((ctx.timestamp, ctx.microseconds)),
+        };
+        let (history, end) = (self.history.clone(), s.end.clone());
+        let tables = move |db: &str| history.as_ref().map_or_else(Vec::new, |h| h.tables_before(db, &end));
+        let sql = match text {
+            Ok(sql) => sql,
+            Err(e) => {
+                // Text that cannot be carried exactly stops the task where it would be applied;
+                // elsewhere it is skipped like any statement outside the selection (judged by
+                // the names in it, on a copy of the translator: nothing of it is remembered).
+                let mut judge = self.translator.clone();
+                return match judge.translate_with_tables(&judged, ctx.database.as_deref(), ansi_quotes, &tables) {
+                    Ok(Decision::Skip { reason, .. }) => {
+                        ddl.skipped = Some(reason);
+                        Ok(RoutedStatement::Skipped { ddl, warnings: 0 })
+                    }
+                    _ => Err(e),
+                };
+            }
         };
         if self.skip_ddl.contains(&s.end) {
             tracing::warn!(statement = %sql, position = %s.end, "statement skipped: its position is listed in [incremental] skip_ddl");
@@ -257,7 +311,6 @@ impl Router {
             ddl.warnings = vec!["skipped by [incremental] skip_ddl: the destination does not have this change".into()];
             return Ok(RoutedStatement::Skipped { ddl, warnings: 1 });
         }
-        let ansi_quotes = ctx.sql_mode.unwrap_or(0) & 4 != 0;
         if let Some((db, table)) = self.translator.schema_change_target(&sql, ctx.database.as_deref(), ansi_quotes)
             && let Some(at) = self.created_late.get(&(db.clone(), table.clone()))
             && s.end <= *at
@@ -267,7 +320,7 @@ impl Router {
             ));
             return Ok(RoutedStatement::Skipped { ddl, warnings: 0 });
         }
-        let mut decision = self.translator.translate(&sql, ctx.database.as_deref(), ansi_quotes);
+        let mut decision = self.translator.translate_with_tables(&sql, ctx.database.as_deref(), ansi_quotes, &tables);
         if let Ok(Decision::CreateFromDefinition { database, table, warnings }) = &decision {
             decision = Ok(match definition(database, table) {
                 // Written by the shadow's SHOW CREATE: backtick quotes, unqualified name.
@@ -304,6 +357,14 @@ impl Router {
             }
         }
         match decision {
+            Ok(Decision::Apply { .. }) if ctx.logged_values => Err(SourceError::StatementFormat {
+                statement: sql,
+                object: "what it creates or changes".into(),
+                reason: "it reads values the source logged for it (user variables, RAND(), LAST_INSERT_ID()), \
+                         which the destination cannot replay. Fix: set binlog_format=ROW for the session that ran it \
+                         and create the table again"
+                    .into(),
+            }),
             Ok(Decision::Apply { statements, database, warnings }) => {
                 for w in &warnings {
                     tracing::warn!(statement = %sql, position = %s.end, "{w}");
@@ -326,6 +387,48 @@ impl Router {
             Ok(Decision::CreateFromDefinition { .. }) => unreachable!("resolved above"),
             Err(source) => Err(SourceError::Translate { statement: sql, source }),
         }
+    }
+}
+
+impl Router {
+    /// Statements that are no DDL: the outcome of an XA transaction, and writes logged in
+    /// statement format (judged by `crate::statement_writes`). `None` for everything else.
+    fn not_ddl(&mut self, s: &Statement, sql: &str, ansi_quotes: bool) -> Option<Result<RoutedStatement, SourceError>> {
+        let head = sql.trim_start().get(..3).unwrap_or_default();
+        if head.eq_ignore_ascii_case("XA ") {
+            tracing::debug!(statement = %sql, "outcome of an XA transaction: nothing to apply");
+            return Some(Ok(RoutedStatement::XaOutcome));
+        }
+        let db = s.context.database.as_deref();
+        if let Ok(Some(t)) = dts_schema::temporary_table(sql, ansi_quotes) {
+            // Followed, and left to the translator, which skips it.
+            self.temporary.follow(t, s.context.thread_id, db);
+            return None;
+        }
+        // Text the lexer cannot read is the translator's to name.
+        let write = dts_schema::statement_write(sql, ansi_quotes).ok()??;
+        let judged = crate::statement_writes::judge_statement_write(
+            &self.translator,
+            &self.temporary,
+            s.context.thread_id,
+            &write,
+            db,
+            sql,
+        );
+        if let Err(e) = judged {
+            return Some(Err(e));
+        }
+        if !std::mem::replace(&mut self.warned_statement_write, true) {
+            tracing::warn!(
+                statement = %sql,
+                database = db.unwrap_or_default(),
+                "a session on the source logs writes in statement format (binlog_format STATEMENT or MIXED); \
+                 they touch no table the task syncs and are skipped (counted in dts_statement_writes_skipped_total)"
+            );
+        } else {
+            tracing::debug!(statement = %sql, "statement-format write on tables the task does not sync skipped");
+        }
+        Some(Ok(RoutedStatement::StatementWriteSkipped))
     }
 }
 

@@ -95,6 +95,12 @@ pub struct StatementContext {
     pub thread_id: u32,
     /// The error the statement ended with on the source (0: none).
     pub error_code: u16,
+    /// The charset of `charset`'s character_set_client (the statement text's), where the
+    /// collation id is known.
+    pub client_charset: Option<dts_types::Charset>,
+    /// INTVAR, RAND or USER_VAR events came before it: it reads values the source logged for
+    /// it (LAST_INSERT_ID, RAND(), user variables), which only a statement-format write does.
+    pub logged_values: bool,
 }
 
 /// A statement from the binlog with its context. The text is bytes in the statement's
@@ -111,10 +117,36 @@ pub struct Statement {
 }
 
 impl Statement {
-    /// The statement text, decoded as UTF-8 where it is (replacement characters otherwise).
+    /// The statement text, decoded as UTF-8 where it is (replacement characters otherwise):
+    /// for messages and logs only; [`Statement::text`] is the text to act on.
     pub fn sql_lossy(&self) -> String {
         String::from_utf8_lossy(&self.sql).into_owned()
     }
+
+    /// The statement text as Unicode, decoded exactly from its character_set_client
+    /// ([`dts_types::Charset::decode`]); without a logged charset it must be UTF-8.
+    pub fn text(&self) -> Result<String, StatementTextError> {
+        let charset = match (self.context.client_charset, self.context.charset) {
+            (Some(cs), _) => cs,
+            (None, None) => dts_types::Charset::UTF8MB4,
+            (None, Some((id, _, _))) => return Err(StatementTextError::UnknownCollation { id }),
+        };
+        charset.decode(&self.sql).map_err(StatementTextError::Decode)
+    }
+}
+
+/// Why a statement's text cannot be read exactly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatementTextError {
+    /// The session's character_set_client is a collation id the reader does not know.
+    #[error("its character_set_client is collation id {id}, which the source did not list")]
+    UnknownCollation {
+        /// The collation id.
+        id: u16,
+    },
+    /// The bytes are not text in that charset, or not text this reader can read exactly.
+    #[error("its text cannot be read exactly in its session's character_set_client")]
+    Decode(#[source] dts_types::value::DecodeError),
 }
 
 /// Parses a QUERY (or QUERY_COMPRESSED) body with the given post-header length.
@@ -239,15 +271,46 @@ pub(crate) fn mariadb_uncompress(data: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// A MariaDB GTID event: the GTID (server id from the header) and whether it is standalone
-/// (a transaction of one statement, with no BEGIN/COMMIT).
-pub(crate) fn maria_gtid(body: &[u8], server_id: u32) -> Result<(MariaGtid, bool, u8), String> {
+/// A MariaDB GTID event: the GTID (server id from the header), whether it is standalone (a
+/// single statement with no COMMIT or XID after it), its flags, and for the two parts of an XA
+/// transaction (flags `FL_PREPARED_XA`, `FL_COMPLETED_XA`) its xid as XA statements write it.
+pub(crate) fn maria_gtid(body: &[u8], server_id: u32) -> Result<(MariaGtid, bool, u8, Option<String>), String> {
+    let e = |x: crate::cursor::Short| x.to_string();
     let mut c = Cursor::new(body);
-    let seq = c.u64("seq_no").map_err(|e| e.to_string())?;
-    let domain = c.u32("domain id").map_err(|e| e.to_string())?;
-    let flags = c.u8("flags").map_err(|e| e.to_string())?;
-    Ok((MariaGtid { domain, server: server_id, seq }, flags & 0x01 != 0, flags))
+    let seq = c.u64("seq_no").map_err(e)?;
+    let domain = c.u32("domain id").map_err(e)?;
+    let flags = c.u8("flags").map_err(e)?;
+    let mut xid = None;
+    if flags & (MARIA_GTID_PREPARED_XA | MARIA_GTID_COMPLETED_XA) != 0 {
+        if flags & 0x02 != 0 {
+            c.skip(8, "commit id").map_err(e)?;
+        }
+        let format = c.u32("xid format id").map_err(e)?;
+        let gtrid = c.u8("xid gtrid length").map_err(e)? as usize;
+        let bqual = c.u8("xid bqual length").map_err(e)? as usize;
+        let data = c.take(gtrid + bqual, "xid").map_err(e)?;
+        xid = Some(format!("{},{},{format}", xid_part(&data[..gtrid]), xid_part(&data[gtrid..])));
+    }
+    Ok((MariaGtid { domain, server: server_id, seq }, flags & 0x01 != 0, flags, xid))
 }
+
+/// One part of an xid as an XA statement writes it: `'text'` where it is printable ASCII,
+/// `X'hex'` otherwise.
+fn xid_part(b: &[u8]) -> String {
+    if b.iter().all(|&c| (0x20..0x7f).contains(&c) && c != b'\'' && c != b'\\') {
+        format!("'{}'", String::from_utf8_lossy(b))
+    } else {
+        format!("X'{}'", b.iter().map(|x| format!("{x:02X}")).collect::<String>())
+    }
+}
+
+/// A MariaDB GTID flag: the event group is DDL.
+pub(crate) const MARIA_GTID_DDL: u8 = 0x20;
+/// A MariaDB GTID flag: the event group is the prepared part of an XA transaction (its rows,
+/// ended by XA_PREPARE).
+pub(crate) const MARIA_GTID_PREPARED_XA: u8 = 0x40;
+/// A MariaDB GTID flag: the event group is the `XA COMMIT` or `XA ROLLBACK` of an XA transaction.
+pub(crate) const MARIA_GTID_COMPLETED_XA: u8 = 0x80;
 
 /// A MariaDB GTID_LIST event.
 pub(crate) fn gtid_list(body: &[u8]) -> Result<MariaGtidList, String> {

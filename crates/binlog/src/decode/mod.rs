@@ -31,11 +31,20 @@ pub enum Decoded {
     MariaGtid {
         gtid: MariaGtid,
         standalone: bool,
+        /// The server flagged the group as DDL (`CREATE TABLE ... SELECT` is DDL and not
+        /// standalone: its rows and XID follow the statement).
+        ddl: bool,
+        /// The part of an XA transaction the group holds, with its xid.
+        xa: Option<XaPart>,
     },
     /// A MySQL GTID; `None` for an anonymous transaction.
     MysqlGtid(Option<MysqlGtid>),
     Query(Statement),
     Xid,
+    /// XA_PREPARE: the end of the prepared part of an XA transaction.
+    XaPrepare,
+    /// INTVAR, RAND or USER_VAR: values the next statement (a statement-format write) reads.
+    StatementValues,
     Row(TableChange),
     GtidList(MariaGtidList),
     PreviousGtids(MysqlGtidSet),
@@ -43,6 +52,16 @@ pub enum Decoded {
     /// Events that carry nothing to replicate (ANNOTATE_ROWS, ROWS_QUERY, BINLOG_CHECKPOINT,
     /// TRANSACTION_CONTEXT, STOP, events the server marks ignorable).
     Informational,
+}
+
+/// Which part of an XA transaction a MariaDB event group holds; the xid as XA statements write
+/// it (`X'..',X'..',format`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum XaPart {
+    /// Its changes, ended by XA_PREPARE; its outcome comes later, in a group of its own.
+    Prepared(String),
+    /// Its `XA COMMIT` or `XA ROLLBACK`.
+    Completed(String),
 }
 
 /// Whether a statement only opens or closes a transaction (and so cannot change a table).
@@ -159,6 +178,7 @@ impl Decoder {
                 let mut q = control::query(body, ph(types::QUERY), h.timestamp, t == types::QUERY_COMPRESSED)
                     .map_err(&malformed)?;
                 q.end = at.position.clone();
+                q.context.client_charset = q.context.charset.and_then(|(c, _, _)| self.collations.charset(c));
                 if self.schema.is_some() && !is_transaction_control(&q.sql) {
                     // A DDL may change a table without changing its table map's bytes (INT to
                     // INT UNSIGNED under binlog_row_metadata=NO_LOG); MariaDB gives the altered
@@ -194,14 +214,13 @@ impl Decoder {
                 });
             }
             types::MARIA_GTID => {
-                let (gtid, standalone, flags) = control::maria_gtid(body, h.server_id).map_err(&malformed)?;
-                if flags & 0x40 != 0 {
-                    return Err(BinlogError::Unsupported {
-                        at,
-                        reason: "XA transactions (prepared XA GTID) are not supported yet".into(),
-                    });
-                }
-                Decoded::MariaGtid { gtid, standalone }
+                let (gtid, standalone, flags, xid) = control::maria_gtid(body, h.server_id).map_err(&malformed)?;
+                let xa = match xid {
+                    Some(x) if flags & control::MARIA_GTID_PREPARED_XA != 0 => Some(XaPart::Prepared(x)),
+                    Some(x) => Some(XaPart::Completed(x)),
+                    None => None,
+                };
+                Decoded::MariaGtid { gtid, standalone, ddl: flags & control::MARIA_GTID_DDL != 0, xa }
             }
             types::GTID_LIST => Decoded::GtidList(control::gtid_list(body).map_err(&malformed)?),
             types::GTID | types::ANONYMOUS_GTID | types::GTID_TAGGED => {
@@ -247,15 +266,18 @@ impl Decoder {
                         .into(),
                 });
             }
-            types::INTVAR | types::RAND | types::USER_VAR | types::BEGIN_LOAD_QUERY | types::EXECUTE_LOAD_QUERY => {
-                return Err(BinlogError::Unsupported {
-                    at,
-                    reason: "statement-based replication event: set binlog_format=ROW on the source".into(),
-                });
+            // Statement-format writes: the values they read (and a LOAD DATA's file), logged
+            // before them; the statement itself is judged by the consumer.
+            types::INTVAR | types::RAND | types::USER_VAR | types::BEGIN_LOAD_QUERY => Decoded::StatementValues,
+            types::EXECUTE_LOAD_QUERY => {
+                // A QUERY event with a longer post-header: the LOAD DATA statement.
+                let mut q = control::query(body, ph(t), h.timestamp, false).map_err(&malformed)?;
+                q.end = at.position.clone();
+                q.context.client_charset = q.context.charset.and_then(|(c, _, _)| self.collations.charset(c));
+                q.context.logged_values = true;
+                Decoded::Query(q)
             }
-            types::XA_PREPARE => {
-                return Err(BinlogError::Unsupported { at, reason: "XA transactions are not supported yet".into() });
-            }
+            types::XA_PREPARE => Decoded::XaPrepare,
             _ if h.flags & LOG_EVENT_IGNORABLE_F != 0 => Decoded::Informational,
             other => {
                 return Err(BinlogError::Unsupported { at, reason: format!("event type {other} is not known") });

@@ -25,6 +25,7 @@ mod param;
 pub mod samples;
 mod temporal;
 mod text;
+mod unicode;
 
 use std::fmt;
 
@@ -34,6 +35,7 @@ use serde::{Deserialize, Serialize};
 pub use charset::Charset;
 pub use decimal::{Decimal, MAX_DECIMAL_DIGITS};
 pub use temporal::{Date, DateTime, MAX_TIME_HOURS, Time, Timestamp};
+pub use unicode::DecodeError;
 
 pub(crate) use literal::push_member_literal;
 

@@ -1,0 +1,4 @@
+CREATE TABLE items (id BIGINT PRIMARY KEY, qty INT NOT NULL, label VARCHAR(50)) DEFAULT CHARSET=utf8mb4;
+INSERT INTO items (id, qty, label) SELECT seq, seq % 50, CONCAT('item ', seq) FROM seq_1_to_200;
+CREATE TABLE l1 (id INT PRIMARY KEY) DEFAULT CHARSET=latin1;
+INSERT INTO l1 SELECT seq FROM seq_1_to_20;

@@ -1,0 +1,5 @@
+CREATE TABLE items (id BIGINT PRIMARY KEY, qty INT NOT NULL, label VARCHAR(50)) DEFAULT CHARSET=utf8mb4;
+INSERT INTO items (id, qty, label) SELECT seq, seq % 50, CONCAT('item ', seq) FROM seq_1_to_200;
+CREATE DATABASE `{db}_other`;
+CREATE TABLE `{db}_other`.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB;
+CREATE TABLE `{db}_other`.m (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=MyISAM;

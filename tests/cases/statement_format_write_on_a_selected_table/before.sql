@@ -1,0 +1,2 @@
+CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20));
+INSERT INTO items (v) VALUES ('a'), ('b');

@@ -1,0 +1,2 @@
+SET SESSION binlog_format = 'STATEMENT';
+UPDATE items SET v = 'changed' WHERE id = 1;
