@@ -393,8 +393,15 @@ impl Translator {
                 let Some(target) = self.cfg.selection.database(&database.name) else {
                     return Ok(Decision::skip(format!("database {} is not selected", database.name)));
                 };
-                let edits =
-                    vec![(st.tokens[database.token].start, st.tokens[database.token].end, quote_ident(&target))];
+                let at = &st.tokens[database.token];
+                let mut edits = vec![(at.start, at.end, quote_ident(&target))];
+                // A database selected by table keeps its destination database when it is
+                // dropped (only its selected tables go), so creating it again finds it there.
+                let creates = matches!(st.kind, K::CreateDatabase { .. });
+                let if_not_exists = st.tokens[..database.token].iter().any(|t| t.is_kw("EXISTS"));
+                if creates && !if_not_exists && !self.cfg.selection.whole_database(&database.name) {
+                    edits.insert(0, (at.start, at.start, "IF NOT EXISTS ".to_string()));
+                }
                 apply(vec![splice(&st.sql, edits)], warnings)
             }
             K::AlterDatabase { database } => {
