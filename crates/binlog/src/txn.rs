@@ -168,6 +168,10 @@ impl Assembler {
                     }
                     (State::Opened { standalone: false, .. }, "BEGIN") => self.state = State::Explicit,
                     (State::Explicit, "COMMIT" | "ROLLBACK") => self.commit(file, h, out),
+                    // A non-transactional table's rows (MyISAM, a sequence) end with a COMMIT
+                    // query; with those rows skipped (their table not selected), that COMMIT
+                    // still ends the group.
+                    (State::Opened { standalone: false, .. }, "COMMIT" | "ROLLBACK") => self.commit(file, h, out),
                     // The end of an XA transaction's changes (after none, where every row was
                     // of an unselected table); XA_PREPARE follows.
                     (State::Explicit | State::Opened { closed_by_commit: true, .. }, "XA END") => {

@@ -414,3 +414,48 @@ fn statement_format_writes_and_xa_transactions_arrive_inside_their_transactions(
     ];
     assert_eq!(shapes, want);
 }
+
+/// A non-transactional table (MyISAM, a sequence) written in row format logs its group as
+/// GTID, rows, then a COMMIT query. With the rows skipped (their table not selected), that
+/// COMMIT ends the group: it is no statement-format write waiting for a second COMMIT (which
+/// made the next GTID "start before the last one ended" and stopped every task on the source).
+#[test]
+fn skipped_rows_of_non_transactional_tables_still_end_their_group() {
+    let sb = &shared_pair().source;
+    let db = sb.fresh_database("bl_nontx").unwrap();
+    let mut c = sb.conn().unwrap();
+    c.query_drop(format!("USE {}", db.quoted())).unwrap();
+    for s in [
+        "CREATE TABLE keep (id INT PRIMARY KEY)",
+        "CREATE TABLE plain (id INT PRIMARY KEY) ENGINE=MyISAM",
+        "CREATE SEQUENCE seq",
+    ] {
+        c.query_drop(s).unwrap();
+    }
+    let start = binlog_position(&mut c).unwrap();
+    for s in [
+        "INSERT INTO plain VALUES (1)",
+        "SELECT NEXTVAL(seq)",
+        "INSERT INTO keep VALUES (1)",
+        "UPDATE plain SET id = 2",
+        "INSERT INTO keep VALUES (2)",
+    ] {
+        c.query_drop(s).unwrap();
+    }
+    let end = binlog_position(&mut c).unwrap();
+    let selected = db.clone();
+    let parts = ReaderParts {
+        filter: Some(Box::new(move |t: &dts_types::TableId| t.database == selected && t.table.as_str() == "keep")),
+        ..Default::default()
+    };
+    let mut reader = BinlogReader::connect(sb.opts(), options(StartPosition::File(start)), parts).unwrap();
+    let mut rows = 0;
+    for item in reader.by_ref() {
+        match item.unwrap() {
+            Item::Row(_) => rows += 1,
+            Item::Commit(p) if p.binlog >= end => break,
+            _ => {}
+        }
+    }
+    assert_eq!(rows, 2, "both rows of the selected table");
+}
