@@ -702,7 +702,8 @@ fn endpoint(
         }
         (None, None) => Secret::default(),
     };
-    if matches!(s.tls, TlsMode::VerifyCa | TlsMode::VerifyIdentity) && s.ca_file.is_none() {
+    // verify-ca without a CA of one's own would accept any public certificate for any name.
+    if s.tls == TlsMode::VerifyCa && s.ca_file.is_none() {
         return Err(invalid(&format!("{side}.ca_file"), format!("tls = \"{}\" needs ca_file", s.tls)));
     }
     let mut e = Endpoint::new(s.host.clone(), s.port, s.user.clone(), password);
@@ -786,6 +787,15 @@ name_case = \"lower\"\ntriggers = true",
         );
         let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
         assert!(e.contains("DTS_TEST_UNSET_PW is not set") && e.contains("line 5"), "{e}");
+    }
+
+    #[test]
+    fn verify_ca_needs_ca_file_verify_identity_does_not() {
+        let with = |lines: &str| GOOD.replacen("user = \"sync\"\n", &format!("user = \"sync\"\n{lines}\n"), 1);
+        let e = Config::parse(&with("tls = \"verify-ca\""), Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("source.ca_file") && e.contains("needs ca_file"), "{e}");
+        let c = Config::parse(&with("tls = \"verify-identity\""), Path::new("t.toml")).unwrap();
+        assert_eq!((c.source.tls, c.source.ca_file), (TlsMode::VerifyIdentity, None));
     }
 
     #[test]
