@@ -246,6 +246,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn alerts_run_on_their_own_threads_so_a_hung_command_delays_nothing() {
+        let dir = std::env::temp_dir().join(format!("dts-alert-thread-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("alerts");
+        let text = format!(
+            "[source]\nhost = \"127.0.0.1\"\nuser = \"u\"\n[destination]\nhost = \"127.0.0.1\"\nuser = \"u\"\n\
+             [task]\nname = \"t\"\nserver_id = 4242\n[monitor]\n\
+             alert_command = \"sleep 1; echo $DTS_ALERT_KIND >> {}\"\n",
+            log.display()
+        );
+        let config = Config::parse(&text, &dir.join("t.toml")).unwrap();
+        let t = std::time::Instant::now();
+        let first = alert(&config, "lag", "behind");
+        let second = alert(&config, "failure", "stopped");
+        assert!(t.elapsed() < Duration::from_millis(500), "alert() waited for the command: {:?}", t.elapsed());
+        first.join().unwrap();
+        second.join().unwrap();
+        let mut got: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(String::from).collect();
+        got.sort();
+        assert_eq!(got, ["failure", "lag"]);
+        // Both ran at once: about one second for the two, not two.
+        assert!(t.elapsed() < Duration::from_millis(1900), "{:?}", t.elapsed());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_port_alone_listens_on_loopback() {
         assert_eq!(listen_address("9187"), "127.0.0.1:9187");
         assert_eq!(listen_address(":9187"), "127.0.0.1:9187");
