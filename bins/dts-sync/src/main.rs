@@ -91,7 +91,7 @@ enum Command {
         config: ConfigArg,
         #[arg(long)]
         json: bool,
-        /// Write the SQL that repairs the destination to this file.
+        /// Write the SQL that repairs the destination to this file (mode 0600: it holds row data).
         #[arg(long, value_name = "FILE")]
         repair_sql: Option<PathBuf>,
     },
