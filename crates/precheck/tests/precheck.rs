@@ -209,6 +209,8 @@ fn tls_is_verified_as_configured() {
         (TlsMode::VerifyCa, Some(other_ca.clone()), "127.0.0.1", Status::Failure),
         (TlsMode::VerifyIdentity, Some(other_ca.clone()), "127.0.0.1", Status::Failure),
         (TlsMode::VerifyIdentity, Some(ca.clone()), "localhost", Status::Failure),
+        // Without ca_file only the driver's bundled public roots are trusted: not this CA.
+        (TlsMode::VerifyIdentity, None, "127.0.0.1", Status::Failure),
     ] {
         let mut ep = sb.endpoint();
         ep.host = host.into();
