@@ -227,6 +227,9 @@ fn hostile_clients_do_not_stop_metrics_or_applying(port: u16, child: &mut Child,
                             std::thread::sleep(Duration::from_millis(100));
                         }
                     }
+                    // Answered at once (413): a short pause, so the test measures the server,
+                    // not how fast 100 threads can reconnect.
+                    std::thread::sleep(Duration::from_millis(10));
                     let mut sink = [0u8; 512];
                     // Until the server closes (Ok(0)) or resets; a timeout only means "still open".
                     while !stop.load(Ordering::Relaxed) {
