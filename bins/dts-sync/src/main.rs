@@ -6,8 +6,12 @@
 //! 0 success, 1 a failed check, a difference or a failed task, 2 bad usage or config.
 
 #[cfg(feature = "demo")]
+mod alert_command;
+mod alert_webhook;
 mod demo;
+mod http;
 mod monitor;
+mod private_file;
 mod progress;
 
 use std::path::PathBuf;
@@ -87,7 +91,7 @@ enum Command {
         config: ConfigArg,
         #[arg(long)]
         json: bool,
-        /// Write the SQL that repairs the destination to this file.
+        /// Write the SQL that repairs the destination to this file (mode 0600: it holds row data).
         #[arg(long, value_name = "FILE")]
         repair_sql: Option<PathBuf>,
     },
@@ -199,7 +203,8 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     let chain = describe::chain(&e);
-                    monitor::alert(&config, "failure", &format!("task {} stopped: {chain}", config.name()));
+                    let _ =
+                        monitor::alert(&config, "failure", &format!("task {} stopped: {chain}", config.name())).join();
                     fail(chain)
                 }
             }
@@ -259,7 +264,7 @@ fn main() -> ExitCode {
                 Ok(report) => {
                     print!("{}", if json { report.to_json() + "\n" } else { report.to_table() });
                     if let Some(path) = repair_sql
-                        && let Err(e) = std::fs::write(&path, report.repair_sql())
+                        && let Err(e) = private_file::write(&path, &report.repair_sql())
                     {
                         return fail(format!("cannot write {}: {e}", path.display()));
                     }

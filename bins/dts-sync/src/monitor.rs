@@ -32,6 +32,7 @@ pub struct Counters {
 }
 
 pub fn start(config: &Config, progress: Arc<Progress>, counters: Counters) -> Result<(), String> {
+    check(config)?;
     let latest: Arc<Latest<Status>> = Arc::new(Latest::default());
     let m = config.raw.monitor.clone();
     {
@@ -65,26 +66,69 @@ pub fn start(config: &Config, progress: Arc<Progress>, counters: Counters) -> Re
         });
     }
     let Some(listen) = m.listen else { return Ok(()) };
-    let server = tiny_http::Server::http(&listen).map_err(|e| format!("[monitor] listen = {listen:?}: {e}"))?;
-    tracing::info!(%listen, "serving /metrics and /status");
-    std::thread::spawn(move || {
-        for req in server.incoming_requests() {
-            let (body, ctype) = match req.url() {
-                "/metrics" => (metrics(latest.get().as_ref(), &progress, &counters), "text/plain; version=0.0.4"),
-                "/status" => (
-                    latest.get().map_or("{}".into(), |s| serde_json::to_string_pretty(&s).unwrap_or_default()),
-                    "application/json",
-                ),
-                _ => {
-                    let _ = req.respond(tiny_http::Response::from_string("not found").with_status_code(404));
-                    continue;
-                }
-            };
-            let header = tiny_http::Header::from_bytes("Content-Type", ctype).expect("a valid header");
-            let _ = req.respond(tiny_http::Response::from_string(body).with_header(header));
+    let addr = listen_address(&listen);
+    let show_values = m.status_shows_row_values;
+    let bound = crate::http::serve(&addr, crate::http::Limits::default(), move |path| match path {
+        "/metrics" => {
+            crate::http::Response::ok("text/plain; version=0.0.4", metrics(latest.get().as_ref(), &progress, &counters))
         }
-    });
+        "/status" => crate::http::Response::ok(
+            "application/json",
+            latest.get().map_or("{}".into(), |s| {
+                serde_json::to_string_pretty(&served_status(s, show_values)).unwrap_or_default()
+            }),
+        ),
+        _ => crate::http::Response { status: 404, content_type: "text/plain", body: "not found\n".into() },
+    })
+    .map_err(|e| format!("[monitor] listen = {listen:?}: {e}"))?;
+    if !bound.ip().is_loopback() {
+        tracing::warn!(%bound, "/metrics and /status are served beyond this host, without authentication");
+    }
+    tracing::info!(%bound, "serving /metrics and /status");
     Ok(())
+}
+
+/// `[monitor] listen`: `host:port`, or a port alone (`"9187"` or `":9187"`) for 127.0.0.1.
+fn listen_address(listen: &str) -> String {
+    let port = listen.strip_prefix(':').unwrap_or(listen);
+    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        format!("127.0.0.1:{port}")
+    } else {
+        listen.into()
+    }
+}
+
+/// The status as `/status` serves it: unauthenticated, so `last_error` has its quoted
+/// literals (where the server's messages put row values) replaced by `'?'` unless
+/// `[monitor] status_shows_row_values = true`.
+fn served_status(mut s: Status, show_values: bool) -> Status {
+    if !show_values {
+        s.last_error = s.last_error.map(|e| redact_quoted(&e));
+    }
+    s
+}
+
+/// Replaces the text inside every '...' and "..." with `?`.
+fn redact_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut open: Option<char> = None;
+    for c in text.chars() {
+        match open {
+            None => {
+                out.push(c);
+                if c == '\'' || c == '"' {
+                    open = Some(c);
+                    out.push('?');
+                }
+            }
+            Some(q) if c == q => {
+                out.push(c);
+                open = None;
+            }
+            Some(_) => {}
+        }
+    }
+    out
 }
 
 fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> String {
@@ -168,34 +212,90 @@ fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> Stri
     out
 }
 
-/// Fires an alert to the configured webhook and/or command.
-pub fn alert(config: &Config, kind: &str, message: &str) {
+/// How long an alert command may run before it is killed (with its process group).
+const ALERT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Fires an alert to the configured webhook and/or command on a thread of its own, so that a
+/// hung webhook or script delays nothing else; the failure path joins the handle before the
+/// process exits (bounded: the command by [`ALERT_COMMAND_TIMEOUT`], the webhook by its tries).
+pub fn alert(config: &Config, kind: &str, message: &str) -> std::thread::JoinHandle<()> {
     tracing::warn!(kind, "{message}");
-    let m = &config.raw.monitor;
-    if let Some(url) = &m.alert_webhook {
-        let body = serde_json::json!({ "task": config.name(), "kind": kind, "message": message });
-        // Three tries, a second and then two apart: a webhook that blips does not lose the alert.
-        for attempt in 0..3u64 {
-            match ureq::post(url).timeout(Duration::from_secs(5)).send_json(body.clone()) {
-                Ok(_) => break,
-                Err(e) if attempt < 2 => {
-                    tracing::warn!(%url, "alert webhook failed, retrying: {e}");
-                    std::thread::sleep(Duration::from_secs(attempt + 1));
-                }
-                Err(e) => tracing::error!(%url, "alert webhook failed: {e}"),
+    let m = config.raw.monitor.clone();
+    let (task, kind, message) = (config.name().to_string(), kind.to_string(), message.to_string());
+    let secret_vars: Vec<String> = [&config.raw.source.password_env, &config.raw.destination.password_env]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    std::thread::spawn(move || {
+        if let Some(url) = &m.alert_webhook {
+            crate::alert_webhook::post(url, &serde_json::json!({ "task": task, "kind": kind, "message": message }));
+        }
+        if let Some(cmd) = &m.alert_command {
+            let env = [("DTS_TASK", task.as_str()), ("DTS_ALERT_KIND", &kind), ("DTS_ALERT_MESSAGE", &message)];
+            match crate::alert_command::run(cmd, &env, &secret_vars, ALERT_COMMAND_TIMEOUT) {
+                Ok(st) if st.success() => {}
+                // The command itself is not logged: it may carry a token.
+                Ok(st) => tracing::error!(kind, "[monitor] alert_command failed: {st}"),
+                Err(e) => tracing::error!(kind, "[monitor] alert_command failed: {e}"),
             }
         }
+    })
+}
+
+/// Checks `[monitor]` before the task starts: the webhook's URL (see [`crate::alert_webhook::check`]).
+pub fn check(config: &Config) -> Result<(), String> {
+    if let Some(url) = &config.raw.monitor.alert_webhook {
+        crate::alert_webhook::check(url).map_err(|e| format!("[monitor] alert_webhook: {e}"))?;
     }
-    if let Some(cmd) = &m.alert_command {
-        let r = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .env("DTS_TASK", config.name())
-            .env("DTS_ALERT_KIND", kind)
-            .env("DTS_ALERT_MESSAGE", message)
-            .status();
-        if let Err(e) = r {
-            tracing::error!(%cmd, "alert command failed: {e}");
-        }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_run_on_their_own_threads_so_a_hung_command_delays_nothing() {
+        let dir = std::env::temp_dir().join(format!("dts-alert-thread-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("alerts");
+        let text = format!(
+            "[source]\nhost = \"127.0.0.1\"\nuser = \"u\"\n[destination]\nhost = \"127.0.0.1\"\nuser = \"u\"\n\
+             [task]\nname = \"t\"\nserver_id = 4242\n[monitor]\n\
+             alert_command = \"sleep 1; echo $DTS_ALERT_KIND >> {}\"\n",
+            log.display()
+        );
+        let config = Config::parse(&text, &dir.join("t.toml")).unwrap();
+        let t = std::time::Instant::now();
+        let first = alert(&config, "lag", "behind");
+        let second = alert(&config, "failure", "stopped");
+        assert!(t.elapsed() < Duration::from_millis(500), "alert() waited for the command: {:?}", t.elapsed());
+        first.join().unwrap();
+        second.join().unwrap();
+        let mut got: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(String::from).collect();
+        got.sort();
+        assert_eq!(got, ["failure", "lag"]);
+        // Both ran at once: about one second for the two, not two.
+        assert!(t.elapsed() < Duration::from_millis(1900), "{:?}", t.elapsed());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_port_alone_listens_on_loopback() {
+        assert_eq!(listen_address("9187"), "127.0.0.1:9187");
+        assert_eq!(listen_address(":9187"), "127.0.0.1:9187");
+        assert_eq!(listen_address("0.0.0.0:9187"), "0.0.0.0:9187");
+        assert_eq!(listen_address("[::1]:9187"), "[::1]:9187");
+    }
+
+    #[test]
+    fn status_leaves_quoted_values_out_of_last_error_unless_configured() {
+        let e = "applying row: ERROR 1062 (23000): Duplicate entry 'alice@example.com' for key \"PRIMARY\"";
+        assert_eq!(redact_quoted(e), "applying row: ERROR 1062 (23000): Duplicate entry '?' for key \"?\"");
+        assert_eq!(redact_quoted("it's open"), "it'?");
+        let s = Status { last_error: Some(e.into()), ..Status::default() };
+        assert!(!serde_json::to_string(&served_status(s.clone(), false)).unwrap().contains("alice"));
+        assert!(serde_json::to_string(&served_status(s, true)).unwrap().contains("alice"));
     }
 }

@@ -96,8 +96,14 @@ fn run_command() -> String {
 enum Expect {
     /// `"identical"`: every selected table ends with the source's rows, exactly.
     Identical(IdenticalWord),
-    /// `command` exits with `exit`, its output naming every one of `stop_contains`.
-    Stop { stop_contains: Vec<String>, exit: i32 },
+    /// `command` exits with `exit`, its output naming every one of `stop_contains` and none of
+    /// `stop_lacks` (a secret that must not be shown).
+    Stop {
+        stop_contains: Vec<String>,
+        #[serde(default)]
+        stop_lacks: Vec<String>,
+        exit: i32,
+    },
     /// `precheck --json` exits 1 with the item `precheck_fails` a failure.
     PrecheckFails { precheck_fails: String, found_contains: Option<String> },
 }
@@ -305,6 +311,12 @@ fn run_case(case: &Case) {
         ("{destination.user}".into(), pair.destination.user().to_string()),
         ("{destination.password_file}".into(), password_file("destination.pw", pair.destination.password().expose())),
         ("{wrong_password_file}".into(), password_file("wrong.pw", WRONG_PASSWORD)),
+        ("{readable_source_password_file}".into(), {
+            use std::os::unix::fs::PermissionsExt;
+            let path = password_file("readable-source.pw", source.password().expose());
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            path
+        }),
         ("{unused_port}".into(), unused_port.to_string()),
     ];
     let run = Run {
@@ -324,7 +336,7 @@ fn run_case(case: &Case) {
     run.sql_file(&pair.destination, None, "destination.sql");
     match &case.spec.expect {
         Expect::Identical(_) => run.identical(),
-        Expect::Stop { stop_contains, exit } => {
+        Expect::Stop { stop_contains, stop_lacks, exit } => {
             if case.spec.during == Some(During::Incremental) {
                 // The stop comes from the binlog: a task in incremental sync first, then the SQL.
                 run.run_until_caught_up();
@@ -336,6 +348,10 @@ fn run_case(case: &Case) {
             for s in stop_contains {
                 let s = run.fill(s);
                 assert!(all.contains(s.as_str()), "the output does not name {s:?}:\n{all}");
+            }
+            for s in stop_lacks {
+                let s = run.fill(s);
+                assert!(!all.contains(s.as_str()), "the output shows {s:?}:\n{all}");
             }
             if case.spec.resume_skipping_the_failed_ddl {
                 run.resume_skipping_the_failed_ddl();

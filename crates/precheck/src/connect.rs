@@ -73,7 +73,7 @@ pub fn connect(side: &str, ep: &Endpoint) -> (Vec<Item>, Option<Conn>) {
                     .map(|r| r.1)
             };
             items.push(match (ep.tls, cipher) {
-                (TlsMode::Disabled, _) => Item::pass(&id("tls"), tls_title, "disabled by config (tls = \"disabled\")"),
+                (TlsMode::Disabled, _) => tls_disabled(side, ep),
                 (mode, Some(c)) if !c.is_empty() => Item::pass(&id("tls"), tls_title, format!("{mode}: cipher {c}")),
                 (mode, _) => Item::failure(
                     &id("tls"),
@@ -92,17 +92,37 @@ pub fn connect(side: &str, ep: &Endpoint) -> (Vec<Item>, Option<Conn>) {
     }
 }
 
+/// The TLS item for `tls = "disabled"`: a pass on this host, a warning (acknowledgeable, for a
+/// network the user trusts) to any other, where the password and every row cross unencrypted.
+fn tls_disabled(side: &str, ep: &Endpoint) -> Item {
+    let (id, title) = (format!("{side}.tls"), "TLS as the config asks");
+    let local = ep.host.eq_ignore_ascii_case("localhost")
+        || ep.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if local {
+        return Item::pass(&id, title, "disabled by config (tls = \"disabled\"), to this host");
+    }
+    Item::warning(
+        &id,
+        title,
+        format!("tls = \"disabled\": the password and every row go to {} unencrypted", ep.host),
+        format!(
+            "set [{side}] tls = \"verify-identity\" (and ca_file, the CA that signed the server's certificate), \
+             or acknowledge if the network between the hosts is trusted"
+        ),
+    )
+}
+
 /// The TLS and login items for a failed connection.
 fn classify(side: &str, ep: &Endpoint, e: &mysql::Error) -> Vec<Item> {
     let id = |what: &str| format!("{side}.{what}");
     let tls_title = "TLS as the config asks";
     let login_title = "login with the configured user and password";
     let tls_ok = || {
-        Item::pass(
-            &id("tls"),
-            tls_title,
-            if ep.tls == TlsMode::Disabled { "disabled by config".into() } else { format!("{} negotiated", ep.tls) },
-        )
+        if ep.tls == TlsMode::Disabled {
+            tls_disabled(side, ep)
+        } else {
+            Item::pass(&id("tls"), tls_title, format!("{} negotiated", ep.tls))
+        }
     };
     match e {
         mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => vec![Item::failure(
@@ -170,4 +190,26 @@ fn is_tls_failure(e: &mysql::Error) -> bool {
     }
     .to_lowercase();
     ["certificate", "handshake", "tls", "unknownissuer", "notvalidforname"].iter().any(|w| text.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+    use dts_types::Secret;
+
+    #[test]
+    fn plain_tcp_warns_unless_to_this_host() {
+        for (host, status) in [
+            ("127.0.0.1", Status::Pass),
+            ("localhost", Status::Pass),
+            ("::1", Status::Pass),
+            ("10.0.0.5", Status::Warning),
+            ("db.example", Status::Warning),
+        ] {
+            let item = tls_disabled("source", &Endpoint::new(host, 3306, "u", Secret::default()));
+            assert_eq!(item.status, status, "{host}: {item:?}");
+            assert_eq!(item.id, "source.tls");
+        }
+    }
 }

@@ -355,6 +355,10 @@ pub struct MonitorConfig {
     pub alert_webhook: Option<String>,
     /// A program to run on failure or lag (with DTS_TASK, DTS_ALERT_KIND, DTS_ALERT_MESSAGE).
     pub alert_command: Option<String>,
+    /// Whether the unauthenticated `/status` shows `last_error` as it is; by default its
+    /// quoted literals, where row values appear, are replaced by `'?'`.
+    #[serde(default)]
+    pub status_shows_row_values: bool,
 }
 
 /// The task file as written.
@@ -684,17 +688,22 @@ fn endpoint(
             {
                 use std::os::unix::fs::PermissionsExt;
                 if std::fs::metadata(&file).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
-                    tracing::warn!(
-                        file = %file.display(),
-                        "{side}.password_file can be read by other users: chmod 600 it"
-                    );
+                    return Err(invalid(
+                        &format!("{side}.password_file"),
+                        format!(
+                            "{} can be read by other users than its owner: run `chmod 600 {}`",
+                            file.display(),
+                            file.display()
+                        ),
+                    ));
                 }
             }
             Secret::new(text.lines().next().unwrap_or("").to_string())
         }
         (None, None) => Secret::default(),
     };
-    if matches!(s.tls, TlsMode::VerifyCa | TlsMode::VerifyIdentity) && s.ca_file.is_none() {
+    // verify-ca without a CA of one's own would accept any public certificate for any name.
+    if s.tls == TlsMode::VerifyCa && s.ca_file.is_none() {
         return Err(invalid(&format!("{side}.ca_file"), format!("tls = \"{}\" needs ca_file", s.tls)));
     }
     let mut e = Endpoint::new(s.host.clone(), s.port, s.user.clone(), password);
@@ -781,6 +790,35 @@ name_case = \"lower\"\ntriggers = true",
     }
 
     #[test]
+    fn verify_ca_needs_ca_file_verify_identity_does_not() {
+        let with = |lines: &str| GOOD.replacen("user = \"sync\"\n", &format!("user = \"sync\"\n{lines}\n"), 1);
+        let e = Config::parse(&with("tls = \"verify-ca\""), Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("source.ca_file") && e.contains("needs ca_file"), "{e}");
+        let c = Config::parse(&with("tls = \"verify-identity\""), Path::new("t.toml")).unwrap();
+        assert_eq!((c.source.tls, c.source.ca_file), (TlsMode::VerifyIdentity, None));
+    }
+
+    #[test]
+    fn a_password_file_others_can_read_is_refused_with_the_chmod_to_run() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("dts-pwfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pw = dir.join("pw");
+        std::fs::write(&pw, "secret\n").unwrap();
+        let text = GOOD
+            .replace("user = \"sync\"\n\n[destination]", "user = \"sync\"\npassword_file = \"pw\"\n\n[destination]");
+        for mode in [0o640, 0o604] {
+            std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = Config::parse(&text, &dir.join("t.toml")).unwrap_err().to_string();
+            assert!(e.contains("source.password_file") && e.contains(&format!("chmod 600 {}", pw.display())), "{e}");
+        }
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = Config::parse(&text, &dir.join("t.toml")).unwrap();
+        assert_eq!(c.source.password.expose(), "secret");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn trigger_and_definer_policies() {
         let with = |lines: &str| GOOD.replace("[task]", &format!("[task]\n{lines}"));
         let c = Config::parse(GOOD, Path::new("t.toml")).unwrap();
@@ -829,6 +867,10 @@ mod example_tests {
         let dir = std::env::temp_dir().join(format!("dts-example-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("pw"), "secret\n").unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.join("pw"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let text = text
             .replace("password_env = \"DTS_SOURCE_PASSWORD\"", "password_file = \"pw\"")
             .replace("password_env = \"DTS_DESTINATION_PASSWORD\"", "password_file = \"pw\"");

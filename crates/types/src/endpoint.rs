@@ -22,9 +22,10 @@ pub enum TlsMode {
     Disabled,
     /// Encrypted; the server's certificate is not verified.
     Required,
-    /// Encrypted; the certificate must be signed by the configured CA (any host name).
+    /// Encrypted; the certificate must be signed by the CA in `ca_file` (any host name).
     VerifyCa,
-    /// Encrypted; the certificate must be signed by the CA and name the host connected to.
+    /// Encrypted; the certificate must be signed by the CA in `ca_file` (without one, by a
+    /// public CA of the driver's bundled roots) and name the host connected to.
     VerifyIdentity,
 }
 
@@ -59,8 +60,8 @@ pub struct Endpoint {
     pub password: Secret,
     /// Whether and how to use TLS.
     pub tls: TlsMode,
-    /// The CA certificate (PEM) for `verify-ca` and `verify-identity`; without it the system's
-    /// roots are used.
+    /// The CA certificate (PEM) for `verify-ca` and `verify-identity`, trusted alone: the public
+    /// roots bundled with the driver count only without it (vendor/mysql is patched for that).
     pub ca_file: Option<PathBuf>,
     /// How long the TCP connect may take.
     pub connect_timeout: Duration,
