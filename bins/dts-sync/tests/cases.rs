@@ -56,6 +56,62 @@ struct Spec {
     /// Precheck warnings acknowledged (`--ignore`) by every `precheck` and `run`.
     #[serde(default)]
     acknowledge: Vec<String>,
+    /// A source of the case's own even without `source_options` (for `restart` steps).
+    #[serde(default)]
+    own_source: bool,
+    /// Steps run in order once the writer started, before the first catch-up run (see
+    /// tests/cases/README.md): background runners, signals, server restarts, commands with
+    /// their exit codes.
+    #[serde(default)]
+    steps: Vec<Step>,
+}
+
+/// One step of `[[steps]]`: exactly one of the action keys, with its options.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    /// Start `run` (run_args, then `args`) in the background under this name.
+    spawn: Option<String>,
+    /// Wait (up to 60 s) until `status --json` says this phase.
+    wait_phase: Option<String>,
+    /// Wait (up to 60 s) until the named background run's log holds `contains`.
+    wait_log: Option<String>,
+    /// Sleep this long.
+    sleep_ms: Option<u64>,
+    /// Run these statements on the source, in the case's database.
+    sql: Option<String>,
+    /// Run this dts-sync command in the foreground (with `args`): it must exit with `exit`
+    /// within `within_secs`, its output holding every `contains`.
+    command: Option<String>,
+    /// Send this signal (`STOP`, `CONT`, `HUP`, `TERM`, `KILL`) to the run named `to`.
+    signal: Option<String>,
+    to: Option<String>,
+    /// Wait (up to `within_secs`, default 60) for the named run to exit with `exit`, its log
+    /// holding every `contains`.
+    exits: Option<String>,
+    /// Of these runs (started together), exactly one exits (with `exit`, its log holding every
+    /// `contains`, within `within_secs`); the other keeps running and is named `survivor`.
+    #[serde(default)]
+    exits_one_of: Vec<String>,
+    /// The named run must still be running.
+    alive: Option<String>,
+    /// Stop the case's own source, keep it down `down_ms`, start it again.
+    restart: Option<String>,
+    down_ms: Option<u64>,
+    /// Rewrite task.toml with `{rows_per_sec}` set to this.
+    set_rows_per_sec: Option<u64>,
+    /// Count the rows of this destination table (in the case's database) over `secs` seconds:
+    /// their rate must be `rate` within ±`tolerance` (a fraction, default 0.2).
+    measure_rows: Option<String>,
+    secs: Option<u64>,
+    rate: Option<f64>,
+    tolerance: Option<f64>,
+    #[serde(default)]
+    args: Vec<String>,
+    exit: Option<i32>,
+    within_secs: Option<u64>,
+    #[serde(default)]
+    contains: Vec<String>,
 }
 
 fn run_command() -> String {
@@ -219,11 +275,41 @@ fn every_case_in_tests_cases() {
     assert!(failed.is_empty(), "{} of {} cases failed:\n\n{}", failed.len(), results.len(), failed.join("\n\n"));
 }
 
+/// The case's source: the shared one, or its own (which a `restart` step restarts).
+enum SourceBox<'a> {
+    Shared(&'a Sandbox),
+    Own(Mutex<Sandbox>),
+}
+
+enum SourceRef<'r> {
+    Shared(&'r Sandbox),
+    Own(std::sync::MutexGuard<'r, Sandbox>),
+}
+
+impl std::ops::Deref for SourceRef<'_> {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        match self {
+            SourceRef::Shared(s) => s,
+            SourceRef::Own(g) => g,
+        }
+    }
+}
+
+impl SourceBox<'_> {
+    fn get(&self) -> SourceRef<'_> {
+        match self {
+            SourceBox::Shared(s) => SourceRef::Shared(s),
+            SourceBox::Own(m) => SourceRef::Own(m.lock().unwrap_or_else(|p| p.into_inner())),
+        }
+    }
+}
+
 /// Where a case runs: its database, task file and placeholders.
 struct Run<'a> {
     case: &'a Case,
-    /// The source: the shared one, or the case's own (`source_options`).
-    source: &'a Sandbox,
+    /// The source: the shared one, or the case's own (`source_options`, `own_source`).
+    source: SourceBox<'a>,
     db: Ident,
     task_file: PathBuf,
     placeholders: Vec<(String, String)>,
@@ -233,7 +319,7 @@ struct Run<'a> {
 
 fn run_case(case: &Case) {
     let pair = shared_pair();
-    let own_source = (!case.spec.source_options.is_empty()).then(|| {
+    let own_source = (!case.spec.source_options.is_empty() || case.spec.own_source).then(|| {
         let b = case
             .spec
             .source_options
@@ -262,17 +348,21 @@ fn run_case(case: &Case) {
         ("{wrong_password_file}".into(), password_file("wrong.pw", WRONG_PASSWORD)),
         ("{unused_port}".into(), unused_port.to_string()),
     ];
+    let secrets = vec![
+        source.password().expose().to_string(),
+        pair.destination.password().expose().to_string(),
+        WRONG_PASSWORD.to_string(),
+    ];
     let run = Run {
         case,
-        source,
+        source: match own_source {
+            Some(own) => SourceBox::Own(Mutex::new(own)),
+            None => SourceBox::Shared(&pair.source),
+        },
         db,
         task_file: dir.join("task.toml"),
         placeholders,
-        secrets: vec![
-            source.password().expose().to_string(),
-            pair.destination.password().expose().to_string(),
-            WRONG_PASSWORD.to_string(),
-        ],
+        secrets,
     };
     run.write_task_file(case.spec.copy_rows_per_sec.unwrap_or(0));
     run.source_sql("before.sql");
@@ -331,7 +421,7 @@ impl Run<'_> {
 
     /// Runs a case's SQL file on the source, in the case's database, if the case has it.
     fn source_sql(&self, file: &str) {
-        self.sql_file(self.source, Some(&self.db), file);
+        self.sql_file(&self.source.get(), Some(&self.db), file);
     }
 
     /// Runs a case's SQL file on `sb` (in `database`, if given), if the case has it.
@@ -434,6 +524,9 @@ impl Run<'_> {
                 s.spawn(|| self.writer(&stop));
                 std::thread::sleep(Duration::from_millis(300));
             }
+            if !spec.steps.is_empty() {
+                self.steps();
+            }
             self.run_until_caught_up();
             for _ in 0..spec.kill_9.incremental {
                 let mut child = self.spawn_run();
@@ -455,6 +548,151 @@ impl Run<'_> {
         self.compare_tables();
         self.check_verify();
         self.check_status();
+    }
+
+    /// `[[steps]]`, in order; background runs still alive at the end are killed (after a
+    /// SIGCONT, in case a step paused them).
+    fn steps(&self) {
+        let mut bg = Background(BTreeMap::new());
+        let name = &self.case.name;
+        for (n, st) in self.case.spec.steps.iter().enumerate() {
+            let at = format!("case {name}, step {}", n + 1);
+            let log_of = |who: &str| self.task_file.with_file_name(format!("run-{who}.log"));
+            let read_log = |who: &str| std::fs::read_to_string(log_of(who)).unwrap_or_default();
+            if let Some(who) = &st.spawn {
+                let mut args = self.case.spec.run_args.clone();
+                args.extend(st.args.iter().cloned());
+                let child = self
+                    .command("run", &args)
+                    .env("DTS_LOG", "info")
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(log_of(who)).unwrap())
+                    .spawn()
+                    .unwrap();
+                bg.0.insert(who.clone(), child);
+            } else if let Some(phase) = &st.wait_phase {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while self.status()["phase"] != phase.as_str() {
+                    assert!(Instant::now() < deadline, "{at}: never reached phase {phase}: {}", self.status());
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            } else if let Some(who) = &st.wait_log {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while !st.contains.iter().all(|c| read_log(who).contains(c.as_str())) {
+                    assert!(
+                        Instant::now() < deadline,
+                        "{at}: the log of {who} never held {:?}:\n{}",
+                        st.contains,
+                        read_log(who)
+                    );
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            } else if let Some(text) = &st.sql {
+                let mut c = self.source.get().conn().unwrap();
+                c.query_drop(format!("USE {}", self.db.quoted())).unwrap();
+                for stmt in statements(&self.fill(text)) {
+                    c.query_drop(&stmt).unwrap_or_else(|e| panic!("{at}: {stmt}: {e}"));
+                }
+            } else if let Some(ms) = st.sleep_ms {
+                std::thread::sleep(Duration::from_millis(ms));
+            } else if let Some(cmd) = &st.command {
+                let t = Instant::now();
+                let out = self.dts_sync(cmd, &st.args);
+                let took = t.elapsed();
+                let all = self.output_text(&out);
+                assert_eq!(out.status.code(), Some(st.exit.unwrap_or(0)), "{at}: {cmd} {:?} exit code\n{all}", st.args);
+                if let Some(w) = st.within_secs {
+                    assert!(took <= Duration::from_secs(w), "{at}: {cmd} took {took:?}, more than {w} s\n{all}");
+                }
+                for c in &st.contains {
+                    assert!(all.contains(c.as_str()), "{at}: the output of {cmd} does not name {c:?}:\n{all}");
+                }
+            } else if let Some(sig) = &st.signal {
+                let who = st.to.as_ref().unwrap_or_else(|| panic!("{at}: `signal` needs `to`"));
+                let child = bg.0.get(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
+                let ok = Command::new("kill").arg(format!("-{sig}")).arg(child.id().to_string()).status().unwrap();
+                assert!(ok.success(), "{at}: kill -{sig} {who}");
+            } else if let Some(who) = &st.exits {
+                let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
+                let deadline = Instant::now() + Duration::from_secs(st.within_secs.unwrap_or(60));
+                let status = loop {
+                    if let Some(s) = child.try_wait().unwrap() {
+                        break s;
+                    }
+                    assert!(Instant::now() < deadline, "{at}: {who} did not exit in time:\n{}", read_log(who));
+                    std::thread::sleep(Duration::from_millis(50));
+                };
+                bg.0.remove(who);
+                let log = read_log(who);
+                for s in &self.secrets {
+                    assert!(!log.contains(s.as_str()), "{at}: a password is in the log of {who}");
+                }
+                assert_eq!(status.code(), Some(st.exit.unwrap_or(0)), "{at}: {who}'s exit code\n{log}");
+                for c in &st.contains {
+                    assert!(log.contains(c.as_str()), "{at}: the log of {who} does not name {c:?}:\n{log}");
+                }
+            } else if !st.exits_one_of.is_empty() {
+                let deadline = Instant::now() + Duration::from_secs(st.within_secs.unwrap_or(60));
+                let (who, status) = 'wait: loop {
+                    for who in &st.exits_one_of {
+                        let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
+                        if let Some(s) = child.try_wait().unwrap() {
+                            break 'wait (who.clone(), s);
+                        }
+                    }
+                    assert!(Instant::now() < deadline, "{at}: none of {:?} exited in time", st.exits_one_of);
+                    std::thread::sleep(Duration::from_millis(50));
+                };
+                bg.0.remove(&who);
+                let log = read_log(&who);
+                assert_eq!(status.code(), Some(st.exit.unwrap_or(0)), "{at}: {who}'s exit code\n{log}");
+                for c in &st.contains {
+                    assert!(log.contains(c.as_str()), "{at}: the log of {who} does not name {c:?}:\n{log}");
+                }
+                std::thread::sleep(Duration::from_millis(500));
+                let others: Vec<String> = st.exits_one_of.iter().filter(|w| **w != who).cloned().collect();
+                assert_eq!(others.len(), 1, "{at}: exits_one_of names two runs");
+                let mut survivor = bg.0.remove(&others[0]).unwrap();
+                assert!(
+                    survivor.try_wait().unwrap().is_none(),
+                    "{at}: {} stopped too:\n{}",
+                    others[0],
+                    read_log(&others[0])
+                );
+                // The survivor's log goes on under its own name.
+                let _ = std::fs::remove_file(log_of("survivor"));
+                std::os::unix::fs::symlink(log_of(&others[0]), log_of("survivor")).unwrap();
+                bg.0.insert("survivor".into(), survivor);
+            } else if let Some(who) = &st.alive {
+                let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
+                assert!(child.try_wait().unwrap().is_none(), "{at}: {who} is no longer running:\n{}", read_log(who));
+            } else if let Some(server) = &st.restart {
+                assert_eq!(server, "source", "{at}: only the case's own source can restart");
+                let SourceBox::Own(m) = &self.source else { panic!("{at}: `restart` needs own_source = true") };
+                let down = Duration::from_millis(st.down_ms.unwrap_or(5000));
+                m.lock().unwrap().restart_after(down).unwrap_or_else(|e| panic!("{at}: restarting the source: {e}"));
+            } else if let Some(rate) = st.set_rows_per_sec {
+                self.write_task_file(rate);
+            } else if let Some(table) = &st.measure_rows {
+                let secs = st.secs.unwrap_or(10);
+                let want = st.rate.unwrap_or_else(|| panic!("{at}: `measure_rows` needs `rate`"));
+                let tolerance = st.tolerance.unwrap_or(0.2);
+                let mut dst = shared_pair().destination.conn().unwrap();
+                let q = format!("SELECT COUNT(*) FROM {}.{}", self.db.quoted(), quote_ident(table));
+                let count = |c: &mut mysql::Conn| -> f64 { c.query_first::<u64, _>(&q).unwrap().unwrap_or(0) as f64 };
+                let (t0, n0) = (Instant::now(), count(&mut dst));
+                std::thread::sleep(Duration::from_secs(secs));
+                let got = (count(&mut dst) - n0) / t0.elapsed().as_secs_f64();
+                eprintln!("{at}: {table} grew by {got:.1} rows/s (want {want} ±{:.0}%)", tolerance * 100.0);
+                assert!(
+                    (got - want).abs() <= want * tolerance,
+                    "{at}: {table} grew by {got:.1} rows/s, want {want} ±{:.0}%",
+                    tolerance * 100.0
+                );
+            } else {
+                panic!("{at}: a step needs one action key (see tests/cases/README.md)");
+            }
+        }
     }
 
     /// `during.sql` on the source, then `during.sh` (placeholders filled) with bash.
@@ -496,13 +734,28 @@ impl Run<'_> {
     fn writer(&self, stop: &AtomicBool) {
         let text = std::fs::read_to_string(self.case.dir.join("writer.sql")).unwrap();
         let stmts = statements(&self.fill(&text));
-        let mut c = self.source.conn().unwrap();
-        c.query_drop(format!("USE {}", self.db.quoted())).unwrap();
+        let connect = || -> Option<mysql::Conn> {
+            let mut c = self.source.get().conn().ok()?;
+            c.query_drop(format!("USE {}", self.db.quoted())).ok()?;
+            Some(c)
+        };
+        let mut c = connect();
         let mut i = 0u64;
         while !stop.load(Ordering::Relaxed) {
+            // A `restart` step takes the source away: reconnect, as a client would.
+            let Some(conn) = c.as_mut() else {
+                std::thread::sleep(Duration::from_millis(100));
+                c = connect();
+                continue;
+            };
             i += 1;
             for s in &stmts {
-                let _ = c.query_drop(s.replace("{i}", &i.to_string()));
+                if let Err(e) = conn.query_drop(s.replace("{i}", &i.to_string()))
+                    && !matches!(e, mysql::Error::MySqlError(_))
+                {
+                    c = None;
+                    break;
+                }
             }
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -514,7 +767,7 @@ impl Run<'_> {
     fn compare_tables(&self) {
         let pair = shared_pair();
         let config = Config::load(&self.task_file).unwrap();
-        let mut src = self.source.exact_conn().unwrap();
+        let mut src = self.source.get().exact_conn().unwrap();
         let mut dst = pair.destination.exact_conn().unwrap();
         let columns = |c: &mut mysql::Conn, db: &str| -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
             let rows: Vec<(String, String)> = c
@@ -644,6 +897,19 @@ struct StopOnDrop<'a>(&'a AtomicBool);
 impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The background runs of `[[steps]]`: killed when the steps end (or fail).
+struct Background(BTreeMap<String, Child>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for child in self.0.values_mut() {
+            let _ = Command::new("kill").arg("-CONT").arg(child.id().to_string()).status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

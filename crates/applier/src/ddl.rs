@@ -27,6 +27,8 @@ pub(crate) fn barrier(
 ) -> Result<(), ApplyError> {
     debug_assert!(!txn.is_open(), "a DDL runs after what is before it has committed");
     plans.clear();
+    // DDL cannot be in the checkpoint's transaction: the runner's lease is checked just before.
+    txn.check_fence()?;
     apply(dest, d, stats)?;
     txn.commit_at(Writer::Main, Some(at), done, stats)?;
     stats.commits += 1;

@@ -31,6 +31,9 @@ pub struct ApplyOptions {
     pub rows_per_sec: u64,
     /// Bytes of statements per second; 0 for no limit.
     pub bytes_per_sec: u64,
+    /// The runner's lease epoch: every commit checks it inside its transaction, so an old
+    /// runner never commits after another took the task over (`None`: unfenced).
+    pub fence: Option<dts_types::fence::Fence>,
 }
 
 impl ApplyOptions {
@@ -48,6 +51,7 @@ impl ApplyOptions {
             retry: RetryWindows::default(),
             rows_per_sec: 0,
             bytes_per_sec: 0,
+            fence: None,
         }
     }
 

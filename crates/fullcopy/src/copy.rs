@@ -384,6 +384,11 @@ fn write_chunks(
             }
         }
         dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
+        if let Some(f) = &o.fence {
+            // Share-locked until the COMMIT: no takeover between the check and it.
+            let found: Option<u64> = dst.query_first(f.check_sql())?;
+            f.verify(found)?;
+        }
         dst.query_drop("COMMIT")?;
         if std::env::var_os("DTS_COPY_TRACE").is_some() {
             eprintln!("copy: wrote chunk {} of table {} in {:?}", c.chunk, c.table, t_write.elapsed());

@@ -85,6 +85,9 @@ pub struct CopyOptions {
     pub throttle: Arc<Throttle>,
     /// Where the copy reports its per-table progress.
     pub progress: Arc<Progress>,
+    /// The runner's lease epoch, checked inside every chunk's transaction before its COMMIT
+    /// (`None`: unfenced).
+    pub fence: Option<dts_types::fence::Fence>,
 }
 
 impl CopyOptions {
@@ -101,6 +104,7 @@ impl CopyOptions {
             existing_rows: ExistingRows::Error,
             throttle: Arc::new(Throttle::default()),
             progress: Arc::new(Progress::default()),
+            fence: None,
         }
     }
 }
@@ -191,4 +195,22 @@ pub enum CopyError {
     /// A reader or writer thread panicked.
     #[error("a copy thread stopped unexpectedly")]
     Thread,
+    /// Another runner took the task over: no chunk more is committed.
+    #[error(transparent)]
+    Fenced(#[from] dts_types::fence::Fenced),
+}
+
+impl CopyError {
+    /// Whether and under which window a retry may cure it: the servers' errors by
+    /// [`dts_types::retry::classify`]; the copy resumes after the last chunk committed.
+    pub fn class(&self) -> dts_types::retry::ErrorClass {
+        use dts_types::retry::{ErrorClass, classify};
+        match self {
+            CopyError::Sql(e)
+            | CopyError::Connect { source: e, .. }
+            | CopyError::Read { source: e, .. }
+            | CopyError::Write { source: e, .. } => classify(e),
+            _ => ErrorClass::Definite,
+        }
+    }
 }

@@ -45,7 +45,7 @@ pub enum ConfigError {
 }
 
 /// `[source]` or `[destination]`: how to reach a server. The password is never in the file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Host name or IP address.
@@ -71,7 +71,7 @@ fn default_port() -> u16 {
 }
 
 /// A phase a task runs (`[task] types`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncType {
     /// Create the selected objects on the destination.
@@ -83,7 +83,7 @@ pub enum SyncType {
 }
 
 /// `[task] conflicting_tables`: what existing target tables mean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Conflicting {
     /// They fail the precheck.
@@ -94,7 +94,7 @@ pub enum Conflicting {
 }
 
 /// `[task] online_ddl`: what to do with gh-ost / pt-osc shadow tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnlineDdl {
     /// Copy the online schema change tool's shadow tables like any table.
@@ -105,7 +105,7 @@ pub enum OnlineDdl {
 }
 
 /// `[task]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSection {
     /// Keys the task's state on the destination: letters, digits, `_ - .`.
@@ -134,6 +134,15 @@ pub struct TaskSection {
     /// the lag is known even when the source is idle. Off for a read-only source.
     #[serde(default = "yes")]
     pub heartbeat: bool,
+    /// How long the runner's lease on the task lasts without renewal (it renews every
+    /// second): a runner paused or cut off this long loses the task, and another may take it
+    /// over (default 30).
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u64,
+}
+
+fn default_lease_seconds() -> u64 {
+    30
 }
 
 fn yes() -> bool {
@@ -149,7 +158,7 @@ fn default_meta() -> String {
 }
 
 /// `[[objects.tables]]`: one table (or pattern) of a database.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
     /// The source table's name; `*` and `?` are wildcards.
@@ -169,7 +178,7 @@ pub struct TableConfig {
 }
 
 /// `[[objects]]`: one database (or pattern) to sync.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectConfig {
     /// The source database's name; `*` and `?` are wildcards.
@@ -184,7 +193,7 @@ pub struct ObjectConfig {
 }
 
 /// `[full]`: the full copy's parallelism and limits.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FullConfig {
     /// Reader/writer pairs.
@@ -219,7 +228,7 @@ impl Default for FullConfig {
 }
 
 /// `[incremental]`: the applier's parallelism and limits.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncrementalConfig {
     /// Destination connections; transactions sharing a key stay in order.
@@ -244,7 +253,7 @@ impl Default for IncrementalConfig {
 }
 
 /// `[retry]`: how long transient errors are retried before the task stops.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryConfig {
     /// After a lost connection.
@@ -270,7 +279,7 @@ impl Default for RetryConfig {
 }
 
 /// `[monitor]`: metrics and alerts (served and sent by the binary).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorConfig {
     /// `host:port` for HTTP `/metrics` and `/status`.
@@ -284,7 +293,7 @@ pub struct MonitorConfig {
 }
 
 /// The task file as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// `[source]`.
@@ -314,11 +323,24 @@ pub struct RawConfig {
     /// `[online_ddl_tables]`: the names of online schema change tools' tables.
     #[serde(default)]
     pub online_ddl_tables: OnlineDdlTables,
+    /// `[precheck]`.
+    #[serde(default)]
+    pub precheck: PrecheckSection,
+}
+
+/// `[precheck]`: warnings the task's owner has accepted, so a service definition need not
+/// repeat `--ignore` on every run.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrecheckSection {
+    /// Warning ids acknowledged on every `precheck` and `run` (as `--ignore ID` does).
+    #[serde(default)]
+    pub acknowledge: Vec<String>,
 }
 
 /// `[online_ddl_tables]`: how the shadow tables of online schema change tools are named, as
 /// templates where `{table}` stands for the real table's name (each list replaces the default).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OnlineDdlTables {
     /// The new table being built (default gh-ost's `_{table}_gho`, pt-osc's `_{table}_new`).
@@ -356,7 +378,7 @@ fn default_triggers() -> Vec<String> {
 }
 
 /// `[verify]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifySection {
     /// During incremental sync, compare every applied row again once the applier passed it.
@@ -407,6 +429,27 @@ impl Config {
     /// How long other transient errors are retried.
     pub fn other_retry(&self) -> Duration {
         Duration::from_secs(self.raw.retry.other_minutes * 60)
+    }
+    /// Acknowledges on `report` the warnings of `[precheck] acknowledge` (those the report
+    /// has: a resumed task's precheck leaves some items out) and of the command line's
+    /// `--ignore` (each must be an item of the report).
+    pub fn acknowledge(
+        &self,
+        report: &mut dts_precheck::Report,
+        ignore: &[String],
+    ) -> Result<(), dts_precheck::AckError> {
+        let from_file: Vec<&String> =
+            self.raw.precheck.acknowledge.iter().filter(|id| report.items.iter().any(|i| &i.id == *id)).collect();
+        report.acknowledge(&from_file)?;
+        report.acknowledge(ignore)
+    }
+    /// Both retry windows, as every phase takes them.
+    pub fn retry_windows(&self) -> dts_types::retry::RetryWindows {
+        dts_types::retry::RetryWindows { connection: self.connection_retry(), other: self.other_retry() }
+    }
+    /// How long the runner's lease lasts without renewal (`[task] lease_seconds`).
+    pub fn lease_period(&self) -> Duration {
+        Duration::from_secs(self.raw.task.lease_seconds)
     }
     /// How online schema change tools' tables are handled, as the translator takes it.
     pub fn online_ddl(&self) -> OnlineDdlMode {
@@ -468,6 +511,15 @@ impl Config {
         }
         if raw.incremental.workers == 0 || raw.incremental.workers > 64 {
             return Err(invalid("incremental.workers", "must be between 1 and 64".into()));
+        }
+        if raw.task.lease_seconds < 2 {
+            return Err(invalid("task.lease_seconds", "must be at least 2 (the lease is renewed every second)".into()));
+        }
+        if raw.retry.other_minutes > raw.retry.connection_minutes {
+            return Err(invalid(
+                "retry.other_minutes",
+                format!("must not exceed retry.connection_minutes ({})", raw.retry.connection_minutes),
+            ));
         }
         let t = &raw.online_ddl_tables;
         for (key, templates) in [

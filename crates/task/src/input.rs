@@ -60,9 +60,27 @@ pub enum SourceError {
     },
 }
 
+impl SourceError {
+    /// Whether and under which window a retry may cure it: a lost connection to the source
+    /// (the reader's own reconnecting gave up only past its window) or to the destination's
+    /// schema history.
+    pub fn class(&self) -> dts_types::retry::ErrorClass {
+        use dts_types::retry::{ErrorClass, classify};
+        match self {
+            SourceError::Binlog(dts_binlog::BinlogError::RetryWindowExceeded { .. }) => ErrorClass::Definite,
+            SourceError::Binlog(e) if e.is_transient() => ErrorClass::TransientConnection,
+            SourceError::End(e) => e.class(),
+            SourceError::History(dts_schema::HistoryError::Sql(e)) => classify(e),
+            SourceError::Filter { source: EvalError::Server { source, .. }, .. } => classify(source),
+            _ => ErrorClass::Definite,
+        }
+    }
+}
+
 impl From<SourceError> for InputError {
     fn from(e: SourceError) -> Self {
-        InputError::new(e)
+        let class = e.class();
+        InputError::with_class(e, class)
     }
 }
 
@@ -163,6 +181,11 @@ impl BinlogInput {
         self.verify_feed = Some(feed);
     }
 
+    /// Whether the input ended because it caught up (`exit_when_caught_up`).
+    pub fn caught_up(&self) -> bool {
+        self.finished
+    }
+
     fn stop_now(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
@@ -185,6 +208,7 @@ impl InputSource for BinlogInput {
         self.finished = self.stop_at.as_ref().is_some_and(|s| at >= *s);
         let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at));
         o.heartbeat = Duration::from_secs(1);
+        o.retry_window = self.config.connection_retry();
         if let Some(r) = self.reader.take() {
             self.skipped_before += r.stats().skipped_rows_events;
         }

@@ -31,6 +31,8 @@ mod filter;
 mod heartbeat;
 mod history;
 mod input;
+pub mod lease;
+pub mod lifecycle;
 mod router;
 mod run;
 mod state;
