@@ -80,6 +80,8 @@ struct Step {
     sleep_ms: Option<u64>,
     /// Run these statements on the source, in the case's database.
     sql: Option<String>,
+    /// Run these statements on the destination (no default database).
+    destination_sql: Option<String>,
     /// Run this dts-sync command in the foreground (with `args`): it must exit with `exit`
     /// within `within_secs`, its output holding every `contains`.
     command: Option<String>,
@@ -123,8 +125,14 @@ fn run_command() -> String {
 enum Expect {
     /// `"identical"`: every selected table ends with the source's rows, exactly.
     Identical(IdenticalWord),
-    /// `command` exits with `exit`, its output naming every one of `stop_contains`.
-    Stop { stop_contains: Vec<String>, exit: i32 },
+    /// `command` exits with `exit`, its output naming every one of `stop_contains` and none
+    /// of `not_contains`.
+    Stop {
+        stop_contains: Vec<String>,
+        exit: i32,
+        #[serde(default)]
+        not_contains: Vec<String>,
+    },
     /// `precheck --json` exits 1 with the item `precheck_fails` a failure.
     PrecheckFails { precheck_fails: String, found_contains: Option<String> },
 }
@@ -369,12 +377,15 @@ fn run_case(case: &Case) {
     run.sql_file(&pair.destination, None, "destination.sql");
     match &case.spec.expect {
         Expect::Identical(_) => run.identical(),
-        Expect::Stop { stop_contains, exit } => {
+        Expect::Stop { stop_contains, exit, not_contains } => {
             let out = run.dts_sync(&case.spec.command, &case.spec.run_args);
             let all = run.output_text(&out);
             assert_eq!(out.status.code(), Some(*exit), "{} exit code\n{all}", case.spec.command);
             for s in stop_contains {
                 assert!(all.contains(s.as_str()), "the output does not name {s:?}:\n{all}");
+            }
+            for s in not_contains {
+                assert!(!all.contains(s.as_str()), "the output names {s:?}:\n{all}");
             }
         }
         Expect::PrecheckFails { precheck_fails, found_contains } => {
@@ -590,6 +601,11 @@ impl Run<'_> {
             } else if let Some(text) = &st.sql {
                 let mut c = self.source.get().conn().unwrap();
                 c.query_drop(format!("USE {}", self.db.quoted())).unwrap();
+                for stmt in statements(&self.fill(text)) {
+                    c.query_drop(&stmt).unwrap_or_else(|e| panic!("{at}: {stmt}: {e}"));
+                }
+            } else if let Some(text) = &st.destination_sql {
+                let mut c = shared_pair().destination.conn().unwrap();
                 for stmt in statements(&self.fill(text)) {
                     c.query_drop(&stmt).unwrap_or_else(|e| panic!("{at}: {stmt}: {e}"));
                 }
