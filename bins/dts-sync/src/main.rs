@@ -212,7 +212,16 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     let chain = describe::chain(&e);
-                    monitor::alert(&config, "failure", &format!("task {} stopped: {chain}", config.name()));
+                    // A task that never started is no failure to page for: a blocked precheck
+                    // (printed once, here) or another runner holding the task.
+                    let never_started = matches!(
+                        e,
+                        dts_task::TaskError::Precheck(_)
+                            | dts_task::TaskError::Lease(dts_task::lease::LeaseError::AlreadyRunning { .. })
+                    );
+                    if !never_started {
+                        monitor::alert(&config, "failure", &format!("task {} stopped: {chain}", config.name()));
+                    }
                     fail(chain)
                 }
             }

@@ -132,6 +132,9 @@ enum Expect {
         exit: i32,
         #[serde(default)]
         not_contains: Vec<String>,
+        /// Strings the output holds exactly once.
+        #[serde(default)]
+        once: Vec<String>,
     },
     /// `precheck --json` exits 1 with the item `precheck_fails` a failure.
     PrecheckFails { precheck_fails: String, found_contains: Option<String> },
@@ -377,7 +380,7 @@ fn run_case(case: &Case) {
     run.sql_file(&pair.destination, None, "destination.sql");
     match &case.spec.expect {
         Expect::Identical(_) => run.identical(),
-        Expect::Stop { stop_contains, exit, not_contains } => {
+        Expect::Stop { stop_contains, exit, not_contains, once } => {
             let out = run.dts_sync(&case.spec.command, &case.spec.run_args);
             let all = run.output_text(&out);
             assert_eq!(out.status.code(), Some(*exit), "{} exit code\n{all}", case.spec.command);
@@ -386,6 +389,9 @@ fn run_case(case: &Case) {
             }
             for s in not_contains {
                 assert!(!all.contains(s.as_str()), "the output names {s:?}:\n{all}");
+            }
+            for s in once {
+                assert_eq!(all.matches(s.as_str()).count(), 1, "the output names {s:?} not exactly once:\n{all}");
             }
         }
         Expect::PrecheckFails { precheck_fails, found_contains } => {

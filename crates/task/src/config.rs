@@ -634,7 +634,15 @@ fn endpoint(
             }
             Secret::new(text.lines().next().unwrap_or("").to_string())
         }
-        (None, None) => Secret::default(),
+        // Never an empty password by omission (an account without one reads an empty file).
+        (None, None) => {
+            return Err(invalid(
+                &format!("{side}.password_env"),
+                format!(
+                    "[{side}] names no password source: add password_env = \"VARIABLE\" (an environment variable holding the password) or password_file = \"FILE\" (a file whose first line is the password)"
+                ),
+            ));
+        }
     };
     if matches!(s.tls, TlsMode::VerifyCa | TlsMode::VerifyIdentity) && s.ca_file.is_none() {
         return Err(invalid(&format!("{side}.ca_file"), format!("tls = \"{}\" needs ca_file", s.tls)));
@@ -653,11 +661,13 @@ mod tests {
 [source]
 host = "10.0.0.1"
 user = "sync"
+password_env = "PATH"
 
 [destination]
 host = "10.0.0.2"
 port = 3307
 user = "sync"
+password_env = "PATH"
 
 [task]
 name = "orders"
@@ -673,6 +683,13 @@ columns = ["id", "amount"]
 column_renames = { amount = "total" }
 filter = "id > 100 AND amount >= 10"
 "#;
+
+    #[test]
+    fn a_missing_password_source_names_the_keys_to_add() {
+        let bad = GOOD.replacen("password_env = \"PATH\"\n", "", 1);
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("source.password_env") && e.contains("password_file = \"FILE\""), "{e}");
+    }
 
     #[test]
     fn a_good_file_loads() {
@@ -714,10 +731,7 @@ name_case = \"lower\"\ntriggers = true",
         );
         let c = Config::parse(&bad, Path::new("t.toml")).unwrap();
         assert_eq!(c.selection.name_case, NameCase::Lower);
-        let bad = GOOD.replace(
-            "user = \"sync\"\n\n[destination]",
-            "user = \"sync\"\npassword_env = \"DTS_TEST_UNSET_PW\"\n\n[destination]",
-        );
+        let bad = GOOD.replacen("password_env = \"PATH\"", "password_env = \"DTS_TEST_UNSET_PW\"", 1);
         let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
         assert!(e.contains("DTS_TEST_UNSET_PW is not set") && e.contains("line 5"), "{e}");
     }

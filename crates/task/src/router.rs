@@ -244,7 +244,7 @@ mod tests {
 
     fn router(objects: &str, online_ddl: &str) -> Router {
         let text = format!(
-            "[source]\nhost = \"a\"\nuser = \"u\"\n[destination]\nhost = \"b\"\nuser = \"u\"\n\
+            "[source]\nhost = \"a\"\nuser = \"u\"\npassword_env = \"PATH\"\n[destination]\nhost = \"b\"\nuser = \"u\"\npassword_env = \"PATH\"\n\
              [task]\nname = \"t\"\nserver_id = 7\nheartbeat = false\nonline_ddl = \"{online_ddl}\"\n{objects}"
         );
         Router::new(&Config::parse(&text, Path::new("task.toml")).unwrap())
