@@ -93,6 +93,16 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Copy tables again from the source's current definition (the destination table is
+    /// re-created) and hand them back to incremental sync exactly: the recovery when a table
+    /// changed during its full copy. Refuses while the task runs.
+    Recopy {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The tables, by their source names.
+        #[arg(value_name = "DB.TABLE", required = true)]
+        tables: Vec<String>,
+    },
     /// Print the effective task: the task file with every default filled in, secrets redacted.
     #[command(name = "config")]
     ShowConfig {
@@ -278,6 +288,25 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail_with("reset", &e),
+            }
+        }
+        Command::Recopy { config, tables } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match dts_task::recopy::recopy(&config, &tables) {
+                Ok(done) => {
+                    for r in &done {
+                        println!(
+                            "copied {} again: {} rows; incremental sync takes it over from {}",
+                            r.table, r.rows, r.from
+                        );
+                    }
+                    println!("`dts-sync run` goes on with the task");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail_with("recopy", &e),
             }
         }
         Command::ShowConfig { config, json } => {

@@ -67,7 +67,7 @@ struct Spec {
 }
 
 /// One step of `[[steps]]`: exactly one of the action keys, with its options.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Step {
     /// Start `run` (run_args, then `args`) in the background under this name.
@@ -574,11 +574,13 @@ impl Run<'_> {
         let name = &self.case.name;
         for (n, st) in self.case.spec.steps.iter().enumerate() {
             let at = format!("case {name}, step {}", n + 1);
+            let filled: Vec<String> = st.contains.iter().map(|c| self.fill(c)).collect();
+            let st = &Step { contains: filled, ..st.clone() };
             let log_of = |who: &str| self.task_file.with_file_name(format!("run-{who}.log"));
             let read_log = |who: &str| std::fs::read_to_string(log_of(who)).unwrap_or_default();
             if let Some(who) = &st.spawn {
                 let mut args = self.case.spec.run_args.clone();
-                args.extend(st.args.iter().cloned());
+                args.extend(st.args.iter().map(|a| self.fill(a)));
                 let child = self
                     .command("run", &args)
                     .env("DTS_LOG", "info")
@@ -619,7 +621,8 @@ impl Run<'_> {
                 std::thread::sleep(Duration::from_millis(ms));
             } else if let Some(cmd) = &st.command {
                 let t = Instant::now();
-                let out = self.dts_sync(cmd, &st.args);
+                let args: Vec<String> = st.args.iter().map(|a| self.fill(a)).collect();
+                let out = self.dts_sync(cmd, &args);
                 let took = t.elapsed();
                 let all = self.output_text(&out);
                 assert_eq!(out.status.code(), Some(st.exit.unwrap_or(0)), "{at}: {cmd} {:?} exit code\n{all}", st.args);

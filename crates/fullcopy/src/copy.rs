@@ -127,6 +127,8 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     }
     drop(task_tx);
     let abort = Arc::new(AtomicBool::new(false));
+    // Tables whose definition changed during their copy: their chunks stop, the others go on.
+    let changed: Arc<parking_lot::Mutex<Vec<(usize, String)>>> = Arc::default();
     let totals = Arc::new((AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)));
     // Readers and writers are decoupled by one bounded queue of whole chunks: any writer takes
     // any ready chunk, so neither side waits on one partner.
@@ -136,9 +138,9 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     for _ in 0..threads {
         let (jobs_r, sig_r, abort_r, task_rx, tx) =
             (jobs.clone(), signatures.clone(), abort.clone(), task_rx.clone(), chunk_tx.clone());
-        let (src_opts, o_r) = (source.clone(), o.clone());
+        let (src_opts, o_r, changed_r) = (source.clone(), o.clone(), changed.clone());
         handles.push(std::thread::spawn(move || -> Result<(), CopyError> {
-            let r = read_chunks(src_opts, &jobs_r, &sig_r, &task_rx, &tx, &abort_r, batch_bytes, &o_r);
+            let r = read_chunks(src_opts, &jobs_r, &sig_r, &task_rx, &tx, &abort_r, &changed_r, batch_bytes, &o_r);
             if r.is_err() {
                 abort_r.store(true, Ordering::SeqCst);
             }
@@ -170,6 +172,16 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     if let Some(e) = first_err {
         return Err(e);
     }
+    let mut changed = std::mem::take(&mut *changed.lock());
+    if !changed.is_empty() {
+        changed.sort();
+        changed.dedup_by_key(|c| c.0);
+        let tables = changed
+            .into_iter()
+            .map(|(ti, what)| crate::ChangedTable { table: jobs[ti].map.source.clone(), what })
+            .collect();
+        return Err(CopyError::TablesChanged(tables));
+    }
     let high = source_position(&mut src)?;
     meta.set_high(&mut dst, &high)?;
     Ok(CopyReport {
@@ -190,6 +202,7 @@ fn read_chunks(
     tasks: &Receiver<(usize, Chunk)>,
     out: &Sender<ChunkData>,
     abort: &AtomicBool,
+    changed: &parking_lot::Mutex<Vec<(usize, String)>>,
     batch_bytes: usize,
     o: &CopyOptions,
 ) -> Result<(), CopyError> {
@@ -197,6 +210,9 @@ fn read_chunks(
     while let Ok((ti, chunk)) = tasks.recv() {
         if abort.load(Ordering::SeqCst) {
             return Ok(());
+        }
+        if changed.lock().iter().any(|c| c.0 == ti) {
+            continue;
         }
         let job = &jobs[ti];
         let read_err = |source: mysql::Error| CopyError::Read { table: job.map.source.to_string(), source };
@@ -286,13 +302,12 @@ fn read_chunks(
             }
             Payload::Inserts(statements)
         };
-        // DDL on the table during its copy would mix two shapes: refuse the copy.
+        // DDL on the table during its copy would mix two shapes: this table's copy stops
+        // (its chunk is not written); the other tables go on.
         let now = TableJob::signature(&mut src, &job.map)?;
         if now != signatures[ti] {
-            return Err(CopyError::SchemaChanged {
-                table: job.map.source.to_string(),
-                what: "its columns changed".into(),
-            });
+            changed.lock().push((ti, "its columns changed".into()));
+            continue;
         }
         let bytes = match &payload {
             Payload::Load(b) => b.len() as u64,

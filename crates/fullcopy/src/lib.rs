@@ -143,7 +143,7 @@ pub enum CopyError {
     /// The table's definition changed during its copy.
     #[error(
         "table {table} changed on the source while it was being copied ({what}); its copy cannot be trusted: \
-         run the full sync of this table again"
+         copy it again from its current definition (`dts-sync recopy --config FILE {table}`)"
     )]
     SchemaChanged {
         /// The table.
@@ -195,9 +195,30 @@ pub enum CopyError {
     /// A reader or writer thread panicked.
     #[error("a copy thread stopped unexpectedly")]
     Thread,
+    /// Tables whose definition changed while they were copied: their copy stopped, every other
+    /// table's went on to the end.
+    #[error("{}", changed_message(.0))]
+    TablesChanged(Vec<ChangedTable>),
     /// Another runner took the task over: no chunk more is committed.
     #[error(transparent)]
     Fenced(#[from] dts_types::fence::Fenced),
+}
+
+/// A table whose definition changed during its copy (its copy stopped there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedTable {
+    /// The source table.
+    pub table: dts_types::TableId,
+    /// What changed.
+    pub what: String,
+}
+
+fn changed_message(tables: &[ChangedTable]) -> String {
+    let each: Vec<String> = tables
+        .iter()
+        .map(|t| CopyError::SchemaChanged { table: t.table.to_string(), what: t.what.clone() }.to_string())
+        .collect();
+    format!("{} (the other tables were copied)", each.join("; "))
 }
 
 impl CopyError {

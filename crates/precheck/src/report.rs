@@ -55,7 +55,8 @@ impl Item {
     /// `[precheck] acknowledge` in the task file).
     pub fn warning(id: &str, title: &str, found: impl Into<String>, fix: impl Into<String>) -> Item {
         let fix: String = fix.into();
-        let how = format!("acknowledge it with `--ignore {id}` (or `[precheck] acknowledge = [\"{id}\"]` in the task file)");
+        let how =
+            format!("acknowledge it with `--ignore {id}` (or `[precheck] acknowledge = [\"{id}\"]` in the task file)");
         let fix = match fix.strip_suffix("or acknowledge") {
             Some(head) => format!("{head}or {how}"),
             None if fix.is_empty() => how.replacen('a', "A", 1),

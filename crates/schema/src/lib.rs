@@ -49,6 +49,6 @@ pub use selection::{
     Catalog, ColumnMap, DatabaseRule, MappedTable, MappingError, NameCase, SYSTEM_DATABASES, Selection, TableRule,
     wildcard_match,
 };
-pub use statement::ParseError;
+pub use statement::{ParseError, tables_changed};
 pub use sync::{SchemaPlan, SyncError, plan};
 pub use translate::{Decision, TranslateConfig, Translator};

@@ -467,3 +467,28 @@ mod tests {
         assert!(matches!(kind("SAVEPOINT a"), StatementKind::Other { .. }));
     }
 }
+
+/// The tables a statement changes, as (database, table) — the database as written, else
+/// `default_db` — for rules that are per table (a table copied again skips its DDL from
+/// before the copy): ALTER, CREATE, DROP, TRUNCATE and RENAME TABLE, CREATE and DROP INDEX.
+/// Empty for every other statement, and for a name without a database and no default.
+pub fn tables_changed(
+    sql: &str,
+    default_db: Option<&str>,
+    ansi_quotes: bool,
+) -> Result<Vec<(String, String)>, ParseError> {
+    let s = parse(sql, ansi_quotes)?;
+    let names: Vec<&NameRef> = match &s.kind {
+        StatementKind::CreateTable { table, temporary: false, .. }
+        | StatementKind::TruncateTable { table }
+        | StatementKind::CreateIndex { table }
+        | StatementKind::DropIndex { table } => vec![table],
+        StatementKind::AlterTable { table, rename_to } => {
+            [Some(table), rename_to.as_ref()].into_iter().flatten().collect()
+        }
+        StatementKind::DropTable { tables, temporary: false, .. } => tables.iter().collect(),
+        StatementKind::RenameTable { pairs } => pairs.iter().flat_map(|(a, b)| [a, b]).collect(),
+        _ => Vec::new(),
+    };
+    Ok(names.into_iter().filter_map(|n| n.database_or(default_db).map(|d| (d.to_string(), n.name.clone()))).collect())
+}

@@ -33,6 +33,7 @@ mod history;
 mod input;
 pub mod lease;
 pub mod lifecycle;
+pub mod recopy;
 mod router;
 mod run;
 mod state;

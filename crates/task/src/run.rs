@@ -55,6 +55,20 @@ pub enum TaskError {
     /// Another runner holds the task, or took it over from this one.
     #[error(transparent)]
     Lease(#[from] crate::lease::LeaseError),
+    /// Tables changed on the source while they were copied: the other tables were copied;
+    /// these wait for `dts-sync recopy`.
+    #[error(
+        "full sync: {changes} changed on the source while being copied; every other table was copied. Copy them again from their current definition: {command}"
+    )]
+    NeedsRecopy {
+        /// The tables and what changed.
+        changes: String,
+        /// The command that copies them again.
+        command: String,
+    },
+    /// Copying a table again failed.
+    #[error("full sync")]
+    Recopy(#[from] crate::recopy::RecopyError),
     /// The binlog stream ended while incremental sync was neither asked to stop nor caught up.
     #[error("incremental sync: the source's binlog stream ended without a stop request")]
     InputEnded,
@@ -613,8 +627,12 @@ fn full_sync(
             crate::history::bootstrap(config, &p.binlog).map_err(crate::input::SourceError::from)?;
         }
     }
-    let tables = mapped_tables(config, &mut src).map_err(TaskError::Source)?;
+    let mut tables = mapped_tables(config, &mut src).map_err(TaskError::Source)?;
     drop(src);
+    // Tables whose copy stopped at a change of their definition wait for `dts-sync recopy`.
+    let recopy = crate::recopy::RecopyTable { task: config.name().to_string(), db: config.meta_db.clone() };
+    let mut needed = recopy.needed(&mut dst).map_err(TaskError::Destination)?;
+    tables.retain(|m| !needed.iter().any(|(t, _)| *t == m.source));
     // Tables created on the source after schema sync ran are created now.
     if config.schema() {
         let targets: Vec<(String, String)> = dst
@@ -631,6 +649,47 @@ fn full_sync(
             schema_sync(config, fence, true, &SchemaProgress::default())?;
         }
     }
+    let o = copy_options(config, fence, &mut dst, progress)?;
+    // At most once per table: a table that changed before any of its chunks was copied is
+    // copied again at once from its new definition, then the copy runs again (what is done
+    // stays done).
+    for _ in 0..=tables.len() {
+        let changed = match dts_fullcopy::run(config.source.opts(), config.destination.opts(), tables.clone(), &o) {
+            Ok(report) if needed.is_empty() => return Ok(report),
+            Ok(_) => break,
+            Err(dts_fullcopy::CopyError::TablesChanged(changed)) => changed,
+            Err(e) => return Err(e.into()),
+        };
+        let mut again = Vec::new();
+        for c in changed {
+            let copied = meta.chunks(&mut dst, &c.table)?.iter().filter(|(_, done)| *done).count();
+            if copied == 0 {
+                tracing::info!(table = %c.table, "{} before any chunk of it was copied: copying it from its new definition", c.what);
+                again.push(c.table);
+            } else {
+                recopy.mark_needed(&mut dst, &c.table, &c.what).map_err(TaskError::Destination)?;
+                tables.retain(|m| m.source != c.table);
+                needed.push((c.table, c.what));
+            }
+        }
+        if !again.is_empty() {
+            crate::recopy::recopy_tables(config, fence, &again)?;
+        }
+    }
+    let names: Vec<String> = needed.iter().map(|(t, _)| format!("{}.{}", t.database, t.table)).collect();
+    Err(TaskError::NeedsRecopy {
+        changes: needed.iter().map(|(t, what)| format!("{t} ({what})")).collect::<Vec<_>>().join(", "),
+        command: format!("dts-sync recopy --config {} {}", config.path.display(), names.join(" ")),
+    })
+}
+
+/// The full copy's options for this task, fenced by the runner's lease.
+pub(crate) fn copy_options(
+    config: &Config,
+    fence: &Fence,
+    dst: &mut Conn,
+    progress: Arc<dts_fullcopy::Progress>,
+) -> Result<CopyOptions, dts_fullcopy::CopyError> {
     let f = &config.raw.full;
     let mut o = CopyOptions::new(config.name());
     o.meta_db = config.meta_db.clone();
@@ -643,8 +702,7 @@ fn full_sync(
         o.existing_rows = ExistingRows::Ignore;
     }
     // LOAD DATA LOCAL needs local_infile on the destination; without it, INSERTs.
-    let local_infile: Option<String> =
-        dst.query_first("SELECT @@GLOBAL.local_infile").map_err(TaskError::Destination)?;
+    let local_infile: Option<String> = dst.query_first("SELECT @@GLOBAL.local_infile")?;
     o.load_data = local_infile.as_deref().is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"));
-    Ok(dts_fullcopy::run(config.source.opts(), config.destination.opts(), tables, &o)?)
+    Ok(o)
 }
