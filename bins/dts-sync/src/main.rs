@@ -186,6 +186,10 @@ fn main() -> ExitCode {
                 }
             }
             let lease = Arc::new(dts_task::lease::LeaseSignals::default());
+            let limits = Arc::new(dts_task::RateLimits::default());
+            if let Err(e) = reload_on_sighup(&config, limits.clone()) {
+                return fail(format!("cannot handle signals: {e}"));
+            }
             watch_stop_outside_incremental(&config, stop.clone(), in_incremental.clone(), lease.clone());
             let copy_progress = Arc::new(dts_fullcopy::Progress::default());
             let input_stats = Arc::new(dts_task::InputStats::default());
@@ -208,6 +212,7 @@ fn main() -> ExitCode {
                 verify_counters,
                 schema_progress,
                 lease,
+                limits,
             };
             let result = dts_task::run(&config, &o);
             shown.store(true, Ordering::Relaxed);
@@ -358,6 +363,44 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// SIGHUP: the rate limits are read again from the task file and applied at once; any other
+/// key that changed is named in a WARN (it takes effect at the next `run`).
+fn reload_on_sighup(config: &Config, limits: Arc<dts_task::RateLimits>) -> std::io::Result<()> {
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())?;
+    let config = config.clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            if !hup.swap(false, Ordering::SeqCst) {
+                continue;
+            }
+            match dts_task::lifecycle::reload(&config, &limits) {
+                Ok((reloaded, fixed)) => {
+                    let (f, i) = (limits.copy.limits(), limits.apply.get());
+                    tracing::info!(
+                        changed = %if reloaded.is_empty() { "none".to_string() } else { reloaded.join(", ") },
+                        full_qps = f.0, full_rows_per_sec = f.1, full_bytes_per_sec = f.2,
+                        incremental_rows_per_sec = i.0, incremental_bytes_per_sec = i.1,
+                        "SIGHUP: rate limits reloaded from {}", config.path.display()
+                    );
+                    for key in fixed {
+                        tracing::warn!(
+                            "SIGHUP: {key} changed in {} but cannot change while the task runs; it takes effect at the next `run`",
+                            config.path.display()
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    "SIGHUP: cannot reload the task file, the limits stay as they are: {}",
+                    describe::chain(&e)
+                ),
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Schema and full sync cannot stop between statements of a chunk, but every chunk commits

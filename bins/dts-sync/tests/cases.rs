@@ -102,6 +102,8 @@ struct Step {
     down_ms: Option<u64>,
     /// Rewrite task.toml with `{rows_per_sec}` set to this.
     set_rows_per_sec: Option<u64>,
+    /// Append this text (placeholders filled) to the task file as it is now.
+    append_task: Option<String>,
     /// Count the rows of this destination table (in the case's database) over `secs` seconds:
     /// their rate must be `rate` within ±`tolerance` (a fraction, default 0.2).
     measure_rows: Option<String>,
@@ -698,6 +700,10 @@ impl Run<'_> {
                 m.lock().unwrap().restart_after(down).unwrap_or_else(|e| panic!("{at}: restarting the source: {e}"));
             } else if let Some(rate) = st.set_rows_per_sec {
                 self.write_task_file(rate);
+            } else if let Some(text) = &st.append_task {
+                let mut now = std::fs::read_to_string(&self.task_file).unwrap();
+                now.push_str(&self.fill(text));
+                std::fs::write(&self.task_file, now).unwrap();
             } else if let Some(table) = &st.measure_rows {
                 let secs = st.secs.unwrap_or(10);
                 let want = st.rate.unwrap_or_else(|| panic!("{at}: `measure_rows` needs `rate`"));

@@ -106,7 +106,7 @@ impl Applier {
         let mut conn = connect(&dest)?;
         let ck = Checkpoint { task: o.task.clone(), db: o.meta_db.clone(), fence: o.fence.clone() };
         ck.ensure(&mut conn)?;
-        let throttle = Throttle::new(o.rows_per_sec, o.bytes_per_sec);
+        let throttle = Throttle::new(o.limits.clone());
         Ok(Applier { dest, o, conn, plans: Plans::default(), ck, stats: ApplyStats::default(), throttle })
     }
 

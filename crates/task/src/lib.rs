@@ -45,7 +45,7 @@ pub use continuous::Counters as VerifyCounters;
 pub use filter::{EvalError, Evaluator, Filter, FilterError};
 pub use input::{BinlogInput, InputStats, SourceError};
 pub use router::{Routed, RoutedStatement, Router};
-pub use run::{RunOptions, RunReport, SchemaProgress, TaskError, precheck_now, run};
+pub use run::{RateLimits, RunOptions, RunReport, SchemaProgress, TaskError, precheck_now, run};
 pub use state::{Counters as TaskCounters, Phase};
 pub use status::{Status, TableStatus, read as read_status};
 pub use verify::verify;

@@ -1,6 +1,7 @@
 //! A task's life outside `run`: asking the running task to stop, resetting it (forgetting
 //! everything it keeps), and the effective task file with every default filled in.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use mysql::Conn;
@@ -169,4 +170,50 @@ pub fn effective_toml(config: &Config) -> String {
     }
     strip_nulls(&mut v);
     toml::to_string(&v).unwrap_or_else(|e| format!("# cannot render as TOML: {e}\n{v:#}\n"))
+}
+
+/// Sets the running task's rate limits from `config` (`[full] qps, rows_per_sec, mb_per_sec`,
+/// `[incremental] rows_per_sec, mb_per_sec`).
+pub fn set_rate_limits(config: &Config, limits: &crate::run::RateLimits) {
+    let (f, i) = (&config.raw.full, &config.raw.incremental);
+    limits.copy.set(f.qps, f.rows_per_sec, f.mb_per_sec << 20);
+    limits.apply.set(i.rows_per_sec, i.mb_per_sec << 20);
+}
+
+/// The keys a running task takes from its file again (SIGHUP): the rate limits.
+pub const RELOADABLE: &[&str] =
+    &["full.qps", "full.rows_per_sec", "full.mb_per_sec", "incremental.rows_per_sec", "incremental.mb_per_sec"];
+
+/// Re-reads the task file of `running` and applies its rate limits to `limits`. Returns the
+/// reloadable keys that changed, and the other keys that changed but cannot be reloaded (they
+/// take effect at the next `run`).
+pub fn reload(
+    running: &Config,
+    limits: &crate::run::RateLimits,
+) -> Result<(Vec<String>, Vec<String>), crate::ConfigError> {
+    let new = Config::load(&running.path)?;
+    let (mut was, mut now) = (BTreeMap::new(), BTreeMap::new());
+    flatten("", &serde_json::to_value(&running.raw).expect("serializes"), &mut was);
+    flatten("", &serde_json::to_value(&new.raw).expect("serializes"), &mut now);
+    let keys: std::collections::BTreeSet<&String> = was.keys().chain(now.keys()).collect();
+    let changed: Vec<String> = keys.into_iter().filter(|k| was.get(*k) != now.get(*k)).cloned().collect();
+    let (reloaded, fixed): (Vec<String>, Vec<String>) =
+        changed.into_iter().partition(|k| RELOADABLE.contains(&k.as_str()));
+    set_rate_limits(&new, limits);
+    Ok((reloaded, fixed))
+}
+
+/// `{"a": {"b": 1}}` as `a.b = 1` (arrays whole: a changed list is one changed key).
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, x, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
 }

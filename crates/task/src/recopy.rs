@@ -265,7 +265,9 @@ pub(crate) fn recopy_tables(config: &Config, fence: &Fence, tables: &[TableId]) 
         let copy_err = |source| RecopyError::Copy { table: t.to_string(), source };
         meta.ensure(&mut dst).map_err(copy_err)?;
         meta.forget_table(&mut dst, t).map_err(copy_err)?;
-        let o = crate::run::copy_options(config, fence, &mut dst, Arc::default()).map_err(copy_err)?;
+        let f = &config.raw.full;
+        let throttle = Arc::new(dts_fullcopy::Throttle::new(f.qps, f.rows_per_sec, f.mb_per_sec << 20));
+        let o = crate::run::copy_options(config, fence, &mut dst, Arc::default(), throttle).map_err(copy_err)?;
         let report =
             dts_fullcopy::run(config.source.opts(), config.destination.opts(), vec![mapped], &o).map_err(copy_err)?;
         check_fence(&mut dst, fence)?;

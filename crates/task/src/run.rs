@@ -130,6 +130,18 @@ pub struct RunOptions {
     pub schema_progress: Arc<SchemaProgress>,
     /// The runner's lease: lost (another runner took over) and the epoch held.
     pub lease: Arc<crate::lease::LeaseSignals>,
+    /// The rate limits, set from the task file when `run` starts and changeable while it runs
+    /// ([`crate::lifecycle::reload`] on SIGHUP).
+    pub limits: Arc<RateLimits>,
+}
+
+/// The rate limits of a running task: the full copy's throttle and the applier's.
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    /// `[full] qps, rows_per_sec, mb_per_sec`.
+    pub copy: Arc<Throttle>,
+    /// `[incremental] rows_per_sec, mb_per_sec`.
+    pub apply: Arc<dts_applier::ApplyLimits>,
 }
 
 /// How far schema sync is.
@@ -257,6 +269,7 @@ pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
         o.lease.clone(),
     )?;
     let fence = lease.fence.clone();
+    crate::lifecycle::set_rate_limits(config, &o.limits);
     let result = run_holding(config, o, &mut dst, &fence);
     drop(lease);
     if o.lease.lost.load(std::sync::atomic::Ordering::SeqCst) {
@@ -319,8 +332,9 @@ fn run_holding(config: &Config, o: &RunOptions, dst: &mut Conn, fence: &Fence) -
                 }
                 Phase::Full => {
                     tracing::info!(task = config.name(), "full sync");
-                    let r =
-                        retrying("full sync", windows, stop, |_| full_sync(config, fence, o.copy_progress.clone()))?;
+                    let r = retrying("full sync", windows, stop, |_| {
+                        full_sync(config, fence, o.copy_progress.clone(), o.limits.copy.clone())
+                    })?;
                     report.full_rows = r.rows;
                     retrying("the task's state", windows, stop, |_| {
                         dest.write(|c| state.set_incremental_from(c, &r.low.binlog))
@@ -398,6 +412,7 @@ fn incremental_sync(
         input.verify_with(crate::continuous::start(config, o.verify_counters.clone(), _stop_heartbeat.0.clone()));
     }
     let mut ao = apply_options(config);
+    ao.limits = o.limits.apply.clone();
     ao.fence = Some(dest.fence.clone());
     let mut applier = Applier::new(config.destination.opts(), ao)?;
     let stats = applier.run(&mut input)?;
@@ -564,8 +579,6 @@ fn apply_options(config: &Config) -> ApplyOptions {
     let mut a = ApplyOptions::new(config.name());
     a.meta_db = config.meta_db.clone();
     a.workers = config.raw.incremental.workers;
-    a.rows_per_sec = config.raw.incremental.rows_per_sec;
-    a.bytes_per_sec = config.raw.incremental.mb_per_sec << 20;
     a.retry = config.retry_windows();
     a
 }
@@ -612,6 +625,7 @@ fn full_sync(
     config: &Config,
     fence: &Fence,
     progress: Arc<dts_fullcopy::Progress>,
+    throttle: Arc<Throttle>,
 ) -> Result<dts_fullcopy::CopyReport, TaskError> {
     let mut src = connect(config.source.opts()).map_err(TaskError::Source)?;
     let mut dst = connect(config.destination.opts()).map_err(TaskError::Destination)?;
@@ -649,7 +663,7 @@ fn full_sync(
             schema_sync(config, fence, true, &SchemaProgress::default())?;
         }
     }
-    let o = copy_options(config, fence, &mut dst, progress)?;
+    let o = copy_options(config, fence, &mut dst, progress, throttle)?;
     // At most once per table: a table that changed before any of its chunks was copied is
     // copied again at once from its new definition, then the copy runs again (what is done
     // stays done).
@@ -689,13 +703,14 @@ pub(crate) fn copy_options(
     fence: &Fence,
     dst: &mut Conn,
     progress: Arc<dts_fullcopy::Progress>,
+    throttle: Arc<Throttle>,
 ) -> Result<CopyOptions, dts_fullcopy::CopyError> {
     let f = &config.raw.full;
     let mut o = CopyOptions::new(config.name());
     o.meta_db = config.meta_db.clone();
     o.threads = f.threads;
     o.chunk_rows = f.chunk_rows;
-    o.throttle = Arc::new(Throttle::new(f.qps, f.rows_per_sec, f.mb_per_sec << 20));
+    o.throttle = throttle;
     o.progress = progress;
     o.fence = Some(fence.clone());
     if config.raw.task.conflicting_tables == Conflicting::Ignore {
