@@ -59,6 +59,9 @@ struct Spec {
     /// A source of the case's own even without `source_options` (for `restart` steps).
     #[serde(default)]
     own_source: bool,
+    /// A destination of the case's own instead of the shared one (for `restart` steps).
+    #[serde(default)]
+    own_destination: bool,
     /// Steps run in order once the writer started, before the first catch-up run (see
     /// tests/cases/README.md): background runners, signals, server restarts, commands with
     /// their exit codes.
@@ -288,7 +291,8 @@ fn every_case_in_tests_cases() {
     assert!(failed.is_empty(), "{} of {} cases failed:\n\n{}", failed.len(), results.len(), failed.join("\n\n"));
 }
 
-/// The case's source: the shared one, or its own (which a `restart` step restarts).
+/// The case's source or destination: the shared one, or its own (which a `restart` step
+/// restarts).
 enum SourceBox<'a> {
     Shared(&'a Sandbox),
     Own(Mutex<Sandbox>),
@@ -323,6 +327,8 @@ struct Run<'a> {
     case: &'a Case,
     /// The source: the shared one, or the case's own (`source_options`, `own_source`).
     source: SourceBox<'a>,
+    /// The destination: the shared one, or the case's own (`own_destination`).
+    destination: SourceBox<'a>,
     db: Ident,
     task_file: PathBuf,
     placeholders: Vec<(String, String)>,
@@ -341,6 +347,10 @@ fn run_case(case: &Case) {
         b.start().unwrap_or_else(|e| panic!("starting the case's own source: {e}"))
     });
     let source = own_source.as_ref().unwrap_or(&pair.source);
+    let own_destination = case.spec.own_destination.then(|| {
+        Sandbox::builder("destination").start().unwrap_or_else(|e| panic!("starting the case's own destination: {e}"))
+    });
+    let destination = own_destination.as_ref().unwrap_or(&pair.destination);
     let db = source.fresh_database(&format!("case_{}", case.name)).unwrap();
     let dir = runs_dir().join(db.as_str());
     std::fs::create_dir_all(&dir).unwrap();
@@ -355,15 +365,15 @@ fn run_case(case: &Case) {
         ("{source.port}".into(), source.port().to_string()),
         ("{source.user}".into(), source.user().to_string()),
         ("{source.password_file}".into(), password_file("source.pw", source.password().expose())),
-        ("{destination.port}".into(), pair.destination.port().to_string()),
-        ("{destination.user}".into(), pair.destination.user().to_string()),
-        ("{destination.password_file}".into(), password_file("destination.pw", pair.destination.password().expose())),
+        ("{destination.port}".into(), destination.port().to_string()),
+        ("{destination.user}".into(), destination.user().to_string()),
+        ("{destination.password_file}".into(), password_file("destination.pw", destination.password().expose())),
         ("{wrong_password_file}".into(), password_file("wrong.pw", WRONG_PASSWORD)),
         ("{unused_port}".into(), unused_port.to_string()),
     ];
     let secrets = vec![
         source.password().expose().to_string(),
-        pair.destination.password().expose().to_string(),
+        destination.password().expose().to_string(),
         WRONG_PASSWORD.to_string(),
     ];
     let run = Run {
@@ -372,6 +382,10 @@ fn run_case(case: &Case) {
             Some(own) => SourceBox::Own(Mutex::new(own)),
             None => SourceBox::Shared(&pair.source),
         },
+        destination: match own_destination {
+            Some(own) => SourceBox::Own(Mutex::new(own)),
+            None => SourceBox::Shared(&pair.destination),
+        },
         db,
         task_file: dir.join("task.toml"),
         placeholders,
@@ -379,7 +393,7 @@ fn run_case(case: &Case) {
     };
     run.write_task_file(case.spec.copy_rows_per_sec.unwrap_or(0));
     run.source_sql("before.sql");
-    run.sql_file(&pair.destination, None, "destination.sql");
+    run.sql_file(&run.destination.get(), None, "destination.sql");
     match &case.spec.expect {
         Expect::Identical(_) => run.identical(),
         Expect::Stop { stop_contains, exit, not_contains, once } => {
@@ -615,7 +629,7 @@ impl Run<'_> {
                     c.query_drop(&stmt).unwrap_or_else(|e| panic!("{at}: {stmt}: {e}"));
                 }
             } else if let Some(text) = &st.destination_sql {
-                let mut c = shared_pair().destination.conn().unwrap();
+                let mut c = self.destination.get().conn().unwrap();
                 for stmt in statements(&self.fill(text)) {
                     c.query_drop(&stmt).unwrap_or_else(|e| panic!("{at}: {stmt}: {e}"));
                 }
@@ -694,8 +708,12 @@ impl Run<'_> {
                 let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
                 assert!(child.try_wait().unwrap().is_none(), "{at}: {who} is no longer running:\n{}", read_log(who));
             } else if let Some(server) = &st.restart {
-                assert_eq!(server, "source", "{at}: only the case's own source can restart");
-                let SourceBox::Own(m) = &self.source else { panic!("{at}: `restart` needs own_source = true") };
+                let (which, key) = match server.as_str() {
+                    "source" => (&self.source, "own_source"),
+                    "destination" => (&self.destination, "own_destination"),
+                    other => panic!("{at}: restart = {other:?} is neither \"source\" nor \"destination\""),
+                };
+                let SourceBox::Own(m) = which else { panic!("{at}: restarting the {server} needs {key} = true") };
                 let down = Duration::from_millis(st.down_ms.unwrap_or(5000));
                 m.lock().unwrap().restart_after(down).unwrap_or_else(|e| panic!("{at}: restarting the source: {e}"));
             } else if let Some(rate) = st.set_rows_per_sec {
@@ -708,7 +726,7 @@ impl Run<'_> {
                 let secs = st.secs.unwrap_or(10);
                 let want = st.rate.unwrap_or_else(|| panic!("{at}: `measure_rows` needs `rate`"));
                 let tolerance = st.tolerance.unwrap_or(0.2);
-                let mut dst = shared_pair().destination.conn().unwrap();
+                let mut dst = self.destination.get().conn().unwrap();
                 let q = format!("SELECT COUNT(*) FROM {}.{}", self.db.quoted(), quote_ident(table));
                 let count = |c: &mut mysql::Conn| -> f64 { c.query_first::<u64, _>(&q).unwrap().unwrap_or(0) as f64 };
                 let (t0, n0) = (Instant::now(), count(&mut dst));
@@ -796,10 +814,9 @@ impl Run<'_> {
     /// by row digest (the selected columns, the filter's rows), the destination's tables and
     /// columns exactly the mapped ones.
     fn compare_tables(&self) {
-        let pair = shared_pair();
         let config = Config::load(&self.task_file).unwrap();
         let mut src = self.source.get().exact_conn().unwrap();
-        let mut dst = pair.destination.exact_conn().unwrap();
+        let mut dst = self.destination.get().exact_conn().unwrap();
         let columns = |c: &mut mysql::Conn, db: &str| -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
             let rows: Vec<(String, String)> = c
                 .exec(
