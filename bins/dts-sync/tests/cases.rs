@@ -295,7 +295,7 @@ fn every_case_in_tests_cases() {
 /// restarts).
 enum SourceBox<'a> {
     Shared(&'a Sandbox),
-    Own(Mutex<Sandbox>),
+    Own(Box<Mutex<Sandbox>>),
 }
 
 enum SourceRef<'r> {
@@ -379,11 +379,11 @@ fn run_case(case: &Case) {
     let run = Run {
         case,
         source: match own_source {
-            Some(own) => SourceBox::Own(Mutex::new(own)),
+            Some(own) => SourceBox::Own(Box::new(Mutex::new(own))),
             None => SourceBox::Shared(&pair.source),
         },
         destination: match own_destination {
-            Some(own) => SourceBox::Own(Mutex::new(own)),
+            Some(own) => SourceBox::Own(Box::new(Mutex::new(own))),
             None => SourceBox::Shared(&pair.destination),
         },
         db,

@@ -25,19 +25,14 @@ use serde::Serialize;
 pub enum LeaseError {
     /// Another runner holds a live lease on the task.
     #[error(
-        "task {task} is already running: held by host {host}, pid {pid}, since {since} (the lease expires at {expires} unless renewed; `dts-sync stop` stops it)"
+        "task {task} is already running: held by host {}, pid {}, since {} (the lease expires at {} unless renewed; `dts-sync stop` stops it)",
+        .holder.host, .holder.pid, .holder.since, .holder.expires
     )]
     AlreadyRunning {
         /// The task.
         task: String,
-        /// The holder's host name.
-        host: String,
-        /// The holder's process id.
-        pid: u32,
-        /// When the holder took the lease (UTC).
-        since: String,
-        /// When the lease ends unless renewed (UTC).
-        expires: String,
+        /// The runner holding it.
+        holder: Box<Holder>,
     },
     /// Another runner took the task over.
     #[error(transparent)]
@@ -130,7 +125,7 @@ impl LeaseTable {
         if exists.is_none() {
             return Ok(None);
         }
-        Ok(c.query_first(self.holder_sql("")).map(|r| r.map(Self::holder))?)
+        c.query_first(self.holder_sql("")).map(|r| r.map(Self::holder))
     }
 
     /// Takes the lease for `period`, unless a live one is held: the fence every commit of
@@ -151,13 +146,7 @@ impl LeaseTable {
             let row = c.query_first(self.holder_sql(" FOR UPDATE"))?;
             let h = row.map(Self::holder).expect("the row was just inserted");
             if h.running {
-                return Err(LeaseError::AlreadyRunning {
-                    task: self.task.clone(),
-                    host: h.host,
-                    pid: h.pid,
-                    since: h.since,
-                    expires: h.expires,
-                });
+                return Err(LeaseError::AlreadyRunning { task: self.task.clone(), holder: Box::new(h) });
             }
             let epoch = h.epoch + 1;
             c.exec_drop(

@@ -67,7 +67,7 @@ pub enum RecopyError {
         table: String,
         /// The copy's error.
         #[source]
-        source: dts_fullcopy::CopyError,
+        source: Box<dts_fullcopy::CopyError>,
     },
     /// The table's definition kept changing while it was read.
     #[error("the definition of {table} kept changing while it was read; run recopy again")]
@@ -232,7 +232,7 @@ pub(crate) fn recopy_tables(config: &Config, fence: &Fence, tables: &[TableId]) 
         for _ in 0..5 {
             let before = show(&mut src)?.ok_or_else(|| RecopyError::NotSelected { table: t.to_string() })?;
             let from = dts_fullcopy::source_position(&mut src)
-                .map_err(|e| RecopyError::Copy { table: t.to_string(), source: e })?;
+                .map_err(|e| RecopyError::Copy { table: t.to_string(), source: Box::new(e) })?;
             if show(&mut src)?.as_deref() == Some(before.as_str()) {
                 stable = Some(from);
                 break;
@@ -262,7 +262,7 @@ pub(crate) fn recopy_tables(config: &Config, fence: &Fence, tables: &[TableId]) 
                 .map_err(|source| RecopyError::Statement { statement: statement.clone(), source })?;
         }
         let meta = dts_fullcopy::Meta { task: config.name().to_string(), db: config.meta_db.clone() };
-        let copy_err = |source| RecopyError::Copy { table: t.to_string(), source };
+        let copy_err = |source| RecopyError::Copy { table: t.to_string(), source: Box::new(source) };
         meta.ensure(&mut dst).map_err(copy_err)?;
         meta.forget_table(&mut dst, t).map_err(copy_err)?;
         let f = &config.raw.full;

@@ -34,6 +34,9 @@ pub struct Status {
     /// The task's life: `not started`, `running`, `stopped`, `failed` (see `last_error`) or
     /// `done`.
     pub state: String,
+    /// Since when the task is in its state (UTC): running since the holder took the lease;
+    /// stopped or failed since the last runner's lease ended.
+    pub since: Option<String>,
     /// The runner holding the lease, or the last one (host, pid, since, lease end; UTC).
     pub holder: Option<crate::lease::Holder>,
     /// When the phase last changed.
@@ -63,6 +66,9 @@ impl Status {
     /// The status as `dts-sync status` prints it.
     pub fn to_text(&self) -> String {
         let mut out = format!("task {}: {} (phase {})\n", self.task, self.state, self.phase);
+        if let Some(since) = &self.since {
+            out.push_str(&format!("  {:<12} {since}\n", format!("{} since", self.state)));
+        }
         if let Some(h) = &self.holder {
             if h.running {
                 out.push_str(&format!("  running on   {} pid {} since {}\n", h.host, h.pid, h.since));
@@ -130,6 +136,11 @@ pub fn read(config: &Config) -> Result<Status, mysql::Error> {
     }
     let Some(s) = state.read(&mut dst)? else { return Ok(st) };
     st.phase = s.phase.as_str().to_string();
+    st.since = st
+        .holder
+        .as_ref()
+        .filter(|h| !h.host.is_empty())
+        .map(|h| if h.running { h.since.clone() } else { h.expires.clone() });
     if !st.running {
         st.state = match (&s.last_error, s.phase) {
             (Some(_), _) => "failed",
