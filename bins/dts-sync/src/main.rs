@@ -227,15 +227,16 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     let chain = describe::chain(&e);
-                    // A task that never started is no failure to page for: a blocked precheck
-                    // (printed once, here) or another runner holding the task.
-                    let never_started = matches!(
+                    // Not a failure to page for: warnings nobody acknowledged yet (a decision,
+                    // printed once, here) or another runner holding the task.
+                    let not_a_failure = matches!(
                         e,
-                        dts_task::TaskError::Precheck(_)
+                        dts_task::TaskError::PrecheckUnacknowledged(_)
                             | dts_task::TaskError::Lease(dts_task::lease::LeaseError::AlreadyRunning { .. })
                     );
-                    if !never_started {
-                        monitor::alert(&config, "failure", &format!("task {} stopped: {chain}", config.name()));
+                    if !not_a_failure {
+                        // Printed below: the alert only sends it.
+                        monitor::send_alert(&config, "failure", &format!("task {} stopped: {chain}", config.name()));
                     }
                     fail(chain)
                 }

@@ -144,9 +144,15 @@ fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> Stri
     out
 }
 
-/// Fires an alert to the configured webhook and/or command.
+/// Logs an alert's message at WARN and fires it ([`send_alert`]).
 pub fn alert(config: &Config, kind: &str, message: &str) {
     tracing::warn!(kind, "{message}");
+    send_alert(config, kind, message);
+}
+
+/// Fires an alert to the configured webhook and/or command, without logging its message (the
+/// caller prints it).
+pub fn send_alert(config: &Config, kind: &str, message: &str) {
     let m = &config.raw.monitor;
     if let Some(url) = &m.alert_webhook {
         let body = serde_json::json!({ "task": config.name(), "kind": kind, "message": message });

@@ -31,6 +31,10 @@ pub enum TaskError {
     /// The precheck found failures, or warnings not acknowledged: the report's table.
     #[error("the precheck failed:\n{0}")]
     Precheck(String),
+    /// The precheck found no failure, but warnings not acknowledged (with `--ignore ID` or
+    /// `[precheck] acknowledge`): the report's table.
+    #[error("the precheck found warnings not acknowledged:\n{0}")]
+    PrecheckUnacknowledged(String),
     /// Schema sync could not plan the destination's DDL.
     #[error("schema sync")]
     SchemaPlan(#[from] dts_schema::SyncError),
@@ -294,6 +298,9 @@ fn run_holding(config: &Config, o: &RunOptions, dst: &mut Conn, fence: &Fence) -
     let mut pre = dts_precheck::run(&precheck_task(config, resuming, resume_from.clone()));
     config.acknowledge(&mut pre, &o.acknowledged).map_err(|e| TaskError::Precheck(e.to_string()))?;
     if !pre.passed() {
+        if pre.count(dts_precheck::Status::Failure) == 0 {
+            return Err(TaskError::PrecheckUnacknowledged(pre.to_table()));
+        }
         return Err(TaskError::Precheck(pre.to_table()));
     }
     let windows = config.retry_windows();

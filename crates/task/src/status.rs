@@ -65,7 +65,11 @@ pub struct Status {
 impl Status {
     /// The status as `dts-sync status` prints it.
     pub fn to_text(&self) -> String {
-        let mut out = format!("task {}: {} (phase {})\n", self.task, self.state, self.phase);
+        let mut out = if self.state == self.phase {
+            format!("task {}: {}\n", self.task, self.phase)
+        } else {
+            format!("task {}: {}, {}\n", self.task, self.phase, self.state)
+        };
         if let Some(since) = &self.since {
             out.push_str(&format!("  {:<12} {since}\n", format!("{} since", self.state)));
         }
