@@ -38,6 +38,9 @@ pub enum SourceError {
     /// written.
     #[error("the schema history")]
     History(#[from] dts_schema::HistoryError),
+    /// Another runner took the task over: the schema history is not changed any more.
+    #[error(transparent)]
+    Fenced(#[from] dts_types::fence::Fenced),
     /// The tables copied again (`dts-sync recopy`) could not be read from the destination.
     #[error("reading the tables copied again from the destination")]
     Recopied(#[source] mysql::Error),
@@ -146,6 +149,8 @@ pub struct BinlogInput {
     recopied: std::collections::BTreeMap<dts_types::TableId, BinlogPosition>,
     /// Where the current (or next) transaction begins.
     txn_start: Option<BinlogPosition>,
+    /// The runner's lease, checked before the schema history changes.
+    fence: Option<dts_types::fence::Fence>,
 }
 
 impl std::fmt::Debug for BinlogInput {
@@ -183,7 +188,13 @@ impl BinlogInput {
             last_position: None,
             recopied: Default::default(),
             txn_start: None,
+            fence: None,
         }
+    }
+
+    /// Checks `fence` before each statement changes the schema history's shadows.
+    pub fn fence_with(&mut self, fence: dts_types::fence::Fence) {
+        self.fence = Some(fence);
     }
 
     /// Sends the key of every applied row to continuous verification.
@@ -328,6 +339,11 @@ impl InputSource for BinlogInput {
                 Item::Statement(s) => {
                     // Recorded in the schema history before the reader decodes the events after it.
                     let ansi_quotes = s.context.sql_mode.unwrap_or(0) & 4 != 0;
+                    if let (Some(h), Some(f)) = (self.history.as_mut(), &self.fence)
+                        && let Err(e) = h.check_fence(f)
+                    {
+                        return Some(Err(e.into()));
+                    }
                     if let Some(h) = self.history.as_mut()
                         && let Err(e) =
                             h.on_statement(&s.sql_lossy(), s.context.database.as_deref(), ansi_quotes, &s.end)

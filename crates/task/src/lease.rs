@@ -85,6 +85,13 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Whether a live lease's holder is provably gone: it ran on this host and its process no
+/// longer exists (a kill -9 or crash; a supervisor restarting the task need not wait for the
+/// lease to expire). Safe even if the judgement were wrong: the old runner's commits are fenced.
+fn holder_gone(h: &Holder) -> bool {
+    h.host == host_name() && h.pid != std::process::id() && !std::path::Path::new(&format!("/proc/{}", h.pid)).exists()
+}
+
 impl LeaseTable {
     fn table(&self) -> String {
         format!("{}.`task_lease`", self.db.quoted())
@@ -145,8 +152,15 @@ impl LeaseTable {
         let result = (|| -> Result<Fence, LeaseError> {
             let row = c.query_first(self.holder_sql(" FOR UPDATE"))?;
             let h = row.map(Self::holder).expect("the row was just inserted");
-            if h.running {
+            if h.running && !holder_gone(&h) {
                 return Err(LeaseError::AlreadyRunning { task: self.task.clone(), holder: Box::new(h) });
+            }
+            if h.running {
+                tracing::info!(
+                    task = %self.task,
+                    "the lease's holder, pid {} on this host, is gone (killed or crashed): taking the task over",
+                    h.pid
+                );
             }
             let epoch = h.epoch + 1;
             c.exec_drop(

@@ -370,9 +370,9 @@ fn run_holding(config: &Config, o: &RunOptions, dst: &mut Conn, fence: &Fence) -
     if let Err(e) = &result {
         // Best effort, for `status`: the error itself is returned (and printed by the binary)
         // whether or not the destination can record it.
-        if let Ok(mut c) = connect(config.destination.opts()) {
-            let _ = state.set_error(&mut c, &dts_types::describe::chain(e));
-        }
+        // Fenced like every write: a runner that lost the task leaves the new one's state alone.
+        let mut d = Dest { opts: config.destination.opts(), conn: None, fence: fence.clone() };
+        let _ = d.write(|c| state.set_error(c, &dts_types::describe::chain(e)));
     }
     result.map(|()| report)
 }
@@ -412,9 +412,10 @@ fn incremental_sync(
     let persister = Arc::new(AtomicBool::new(false));
     let _persisted = StopAndJoin(
         persister.clone(),
-        Some(persist_counters(config, state.clone(), base, o.input_stats.clone(), persister)),
+        Some(persist_counters(config, state.clone(), base, o.input_stats.clone(), persister, dest.fence.clone())),
     );
     let mut input = BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up, o.input_stats.clone());
+    input.fence_with(dest.fence.clone());
     if config.raw.verify.continuous {
         input.verify_with(crate::continuous::start(config, o.verify_counters.clone(), _stop_heartbeat.0.clone()));
     }
@@ -526,10 +527,11 @@ fn persist_counters(
     base: crate::state::Counters,
     input: Arc<crate::input::InputStats>,
     stop: Arc<AtomicBool>,
+    fence: Fence,
 ) -> std::thread::JoinHandle<()> {
-    let opts = config.destination.opts();
+    // Fenced like every write of the task's state; a write that fails is tried again next time.
+    let mut dest = Dest { opts: config.destination.opts(), conn: None, fence };
     std::thread::spawn(move || {
-        let mut conn: Option<Conn> = None;
         let started = std::time::Instant::now();
         let mut error_cleared = false;
         loop {
@@ -541,20 +543,10 @@ fn persist_counters(
                 rows_filtered_out: base.rows_filtered_out + get(&input.rows_filtered_out),
                 ddl: base.ddl + get(&input.ddl),
             };
-            if conn.is_none() {
-                conn = connect(opts.clone()).ok();
-            }
-            if let Some(c) = conn.as_mut()
-                && state.set_counters(c, &k).is_err()
-            {
-                conn = None;
-            }
+            let _ = dest.write(|c| state.set_counters(c, &k));
             // Running for 5 s after a resume is healthy: the last run's error is history.
-            if !error_cleared
-                && started.elapsed() >= std::time::Duration::from_secs(5)
-                && let Some(c) = conn.as_mut()
-            {
-                error_cleared = state.clear_error(c).is_ok();
+            if !error_cleared && started.elapsed() >= std::time::Duration::from_secs(5) {
+                error_cleared = dest.write(|c| state.clear_error(c)).is_ok();
             }
             if last {
                 return;
@@ -727,4 +719,38 @@ pub(crate) fn copy_options(
     let local_infile: Option<String> = dst.query_first("SELECT @@GLOBAL.local_infile")?;
     o.load_data = local_infile.as_deref().is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"));
     Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dts_types::retry::RetryWindows;
+    use std::time::Duration;
+
+    fn lost() -> TaskError {
+        TaskError::Source(mysql::Error::IoError(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset")))
+    }
+
+    #[test]
+    fn a_phase_is_retried_within_its_window_and_stops_past_it() {
+        let stop = AtomicBool::new(false);
+        let long = RetryWindows { connection: Duration::from_secs(60), other: Duration::from_secs(60) };
+        let mut tries = 0;
+        let r = retrying("test", long, &stop, |attempt| {
+            tries += 1;
+            if attempt < 2 { Err(lost()) } else { Ok(attempt) }
+        });
+        assert_eq!((r.unwrap(), tries), (2, 3));
+        let none = RetryWindows { connection: Duration::ZERO, other: Duration::ZERO };
+        let e = retrying("full sync", none, &stop, |_| -> Result<(), _> { Err(lost()) }).unwrap_err();
+        assert!(matches!(e, TaskError::RetriesExhausted { class: "connection", .. }), "{e}");
+        assert!(dts_types::describe::chain(&e).contains("full sync: retrying connection errors for 0 min"), "{e}");
+        let mut tries = 0;
+        let e = retrying("test", long, &stop, |_| -> Result<(), _> {
+            tries += 1;
+            Err(TaskError::InputEnded)
+        })
+        .unwrap_err();
+        assert!(matches!(e, TaskError::InputEnded) && tries == 1, "a definite error is not retried");
+    }
 }
