@@ -650,9 +650,14 @@ impl Run<'_> {
                 }
             } else if let Some(sig) = &st.signal {
                 let who = st.to.as_ref().unwrap_or_else(|| panic!("{at}: `signal` needs `to`"));
-                let child = bg.0.get(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
+                let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
                 let ok = Command::new("kill").arg(format!("-{sig}")).arg(child.id().to_string()).status().unwrap();
                 assert!(ok.success(), "{at}: kill -{sig} {who}");
+                if sig == "KILL" {
+                    // Reaped at once, as a supervisor would: the run is gone.
+                    child.wait().unwrap();
+                    bg.0.remove(who);
+                }
             } else if let Some(who) = &st.exits {
                 let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
                 let deadline = Instant::now() + Duration::from_secs(st.within_secs.unwrap_or(60));

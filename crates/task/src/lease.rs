@@ -123,7 +123,8 @@ impl LeaseTable {
         Holder { host, pid, since, expires, epoch, running: live == 1 }
     }
 
-    /// Who holds or last held the lease (`None`: never run, or reset).
+    /// Who holds or last held the lease (`None`: never run, or reset). A holder known to be
+    /// gone (it ran on this host and its process no longer exists) is not running.
     pub fn read(&self, c: &mut Conn) -> Result<Option<Holder>, mysql::Error> {
         let exists: Option<u8> = c.exec_first(
             "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'task_lease'",
@@ -132,7 +133,11 @@ impl LeaseTable {
         if exists.is_none() {
             return Ok(None);
         }
-        c.query_first(self.holder_sql("")).map(|r| r.map(Self::holder))
+        let mut h = c.query_first(self.holder_sql("")).map(|r| r.map(Self::holder))?;
+        if let Some(h) = h.as_mut().filter(|h| h.running && holder_gone(h)) {
+            h.running = false;
+        }
+        Ok(h)
     }
 
     /// Takes the lease for `period`, unless a live one is held: the fence every commit of

@@ -367,6 +367,10 @@ fn run_holding(config: &Config, o: &RunOptions, dst: &mut Conn, fence: &Fence) -
             }
         }
     })();
+    if result.is_ok() {
+        // A run that ended well: the last run's error is history.
+        let _ = dest.write(|c| state.clear_error(c));
+    }
     if let Err(e) = &result {
         // Best effort, for `status`: the error itself is returned (and printed by the binary)
         // whether or not the destination can record it.
