@@ -685,6 +685,18 @@ filter = "id > 100 AND amount >= 10"
 "#;
 
     #[test]
+    fn retry_windows_and_the_lease_are_validated() {
+        let bad = format!("{GOOD}\n[retry]\nconnection_minutes = 5\nother_minutes = 10\n");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("retry.other_minutes") && e.contains("connection_minutes (5)"), "{e}");
+        let bad = GOOD.replace("server_id = 4242", "server_id = 4242\nlease_seconds = 1");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("task.lease_seconds"), "{e}");
+        let c = Config::parse(GOOD, Path::new("t.toml")).unwrap();
+        assert_eq!((c.lease_period().as_secs(), c.retry_windows().connection.as_secs()), (30, 720 * 60));
+    }
+
+    #[test]
     fn a_missing_password_source_names_the_keys_to_add() {
         let bad = GOOD.replacen("password_env = \"PATH\"\n", "", 1);
         let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
