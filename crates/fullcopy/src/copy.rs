@@ -91,8 +91,18 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     let mut jobs = Vec::new();
     let mut todo: Vec<(usize, Chunk)> = Vec::new();
     let mut already = 0;
+    // Tables whose definition is not the destination's any more: not copied (see below).
+    let mut changed_before: Vec<(usize, String)> = Vec::new();
     for map in tables {
         let job = TableJob::load(&mut src, map)?;
+        // A column the destination table lacks: the source table changed after the
+        // destination's was created (between schema sync and now, or between two runs). Its
+        // rows cannot be written as they are; it is handled as a change during the copy.
+        if let Some(missing) = missing_on_destination(&mut dst, &job)? {
+            changed_before.push((jobs.len(), format!("its column {missing} is not in the destination table")));
+            jobs.push(job);
+            continue;
+        }
         let mut chunks = meta.chunks(&mut dst, &job.map.source)?;
         if chunks.is_empty() {
             let rows = (o.chunk_bytes / job.avg_row_length).min(o.chunk_rows).max(1);
@@ -128,7 +138,7 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     drop(task_tx);
     let abort = Arc::new(AtomicBool::new(false));
     // Tables whose definition changed during their copy: their chunks stop, the others go on.
-    let changed: Arc<parking_lot::Mutex<Vec<(usize, String)>>> = Arc::default();
+    let changed: Arc<parking_lot::Mutex<Vec<(usize, String)>>> = Arc::new(parking_lot::Mutex::new(changed_before));
     let totals = Arc::new((AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)));
     // Readers and writers are decoupled by one bounded queue of whole chunks: any writer takes
     // any ready chunk, so neither side waits on one partner.
@@ -192,6 +202,24 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
         chunks_copied: totals.2.load(Ordering::Relaxed),
         chunks_already_done: already,
     })
+}
+
+/// The first copied column of `job` that the destination table does not have.
+fn missing_on_destination(dst: &mut Conn, job: &TableJob) -> Result<Option<String>, CopyError> {
+    let have: Vec<String> = dst.exec(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+        (job.map.target.database.as_str(), job.map.target.table.as_str()),
+    )?;
+    if have.is_empty() {
+        // No table at all: the write says so, naming it.
+        return Ok(None);
+    }
+    Ok(job
+        .columns
+        .iter()
+        .filter(|c| c.copied)
+        .find(|c| !have.iter().any(|h| h.eq_ignore_ascii_case(&c.target)))
+        .map(|c| c.target.clone()))
 }
 
 #[allow(clippy::too_many_arguments)]

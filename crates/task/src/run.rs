@@ -680,7 +680,9 @@ fn full_sync(
         let mut again = Vec::new();
         for c in changed {
             let copied = meta.chunks(&mut dst, &c.table)?.iter().filter(|(_, done)| *done).count();
-            if copied == 0 {
+            // Only a table this task created is dropped and created again without asking.
+            let ours = config.schema() && config.raw.task.conflicting_tables != Conflicting::Ignore;
+            if copied == 0 && ours {
                 tracing::info!(table = %c.table, "{} before any chunk of it was copied: copying it from its new definition", c.what);
                 again.push(c.table);
             } else {
