@@ -243,8 +243,8 @@ pub struct HeldLease {
 /// What the renewing thread tells the run.
 #[derive(Debug, Default)]
 pub struct LeaseSignals {
-    /// Set when the lease is lost (another runner took over, or it could not be renewed for
-    /// its whole period): the runner must stop and never commit again.
+    /// Set when the lease is lost (another runner took it over): the runner must stop and
+    /// never commit again.
     pub lost: AtomicBool,
     /// The epoch held (0: none), for a caller that must release it on its own way out.
     pub epoch: AtomicU64,
@@ -270,6 +270,7 @@ impl HeldLease {
         let thread = std::thread::spawn(move || {
             let mut conn = Some(c);
             let mut renewed = Instant::now();
+            let mut warned = false;
             while !d.load(Ordering::SeqCst) {
                 std::thread::sleep(tick);
                 if d.load(Ordering::SeqCst) {
@@ -287,6 +288,7 @@ impl HeldLease {
                 match outcome {
                     Ok(stop_requested) => {
                         renewed = Instant::now();
+                        warned = false;
                         if stop_requested && !stop.swap(true, Ordering::SeqCst) {
                             tracing::info!(task = %f.task, "`dts-sync stop` asked this runner to stop");
                         }
@@ -298,17 +300,19 @@ impl HeldLease {
                         return;
                     }
                     Err(e) => {
+                        // The destination is out of reach: nobody can take the lease over
+                        // meanwhile but through it, and every commit is fenced, so this runner
+                        // keeps trying (within its [retry] windows elsewhere) and stops only
+                        // if, once back, the lease has another epoch.
                         conn = None;
-                        if renewed.elapsed() >= period {
-                            tracing::error!(
+                        if renewed.elapsed() >= period && !warned {
+                            warned = true;
+                            tracing::warn!(
                                 task = %f.task,
-                                "could not renew the task's lease for {} s ({}): another runner may take it over; stopping",
+                                "could not renew the task's lease for {} s ({}): another runner may take the task over, and then this one stops",
                                 period.as_secs(),
                                 dts_types::describe::chain(&e)
                             );
-                            signals.lost.store(true, Ordering::SeqCst);
-                            stop.store(true, Ordering::SeqCst);
-                            return;
                         }
                     }
                 }
