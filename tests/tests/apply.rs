@@ -262,7 +262,7 @@ fn connections_killed_during_apply_resume_from_the_checkpoint() {
     let mut input = binlog_input(&task_file(&db, &target), &start);
     let mut o = ApplyOptions::new(&format!("killconn_{db}"));
     o.group_transactions = 5;
-    o.rows_per_sec = 2000;
+    o.limits = Arc::new(dts_applier::ApplyLimits::new(2000, 0));
     let task = o.task.clone();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let killer = {
@@ -311,7 +311,7 @@ fn child_applies_until_killed() {
     let start = BinlogPosition::new(p[1], p[2].parse().unwrap());
     let mut o = ApplyOptions::new(p[3]);
     o.group_transactions = 3;
-    o.rows_per_sec = p[4].parse().unwrap();
+    o.limits = std::sync::Arc::new(dts_applier::ApplyLimits::new(p[4].parse().unwrap(), 0));
     o.workers = p[5].parse().unwrap();
     let destination = Config::load(&task).unwrap().destination.opts();
     let stats = Applier::new(destination, o).unwrap().run(&mut binlog_input(&task, &start)).unwrap();

@@ -37,7 +37,7 @@ fn read(
         filter: filter.then(|| {
             // The task selecting only `selected`, as a task file says it.
             let text = format!(
-                "[source]\nhost = \"127.0.0.1\"\nuser = \"u\"\n[destination]\nhost = \"127.0.0.1\"\nuser = \"u\"\n\
+                "[source]\nhost = \"127.0.0.1\"\nuser = \"u\"\npassword_env = \"PATH\"\n[destination]\nhost = \"127.0.0.1\"\nuser = \"u\"\npassword_env = \"PATH\"\n\
                  [task]\nname = \"bench\"\nserver_id = 7\nheartbeat = false\n\
                  [[objects]]\ndatabase = \"{}\"\n[[objects.tables]]\nname = \"{}\"\n",
                 selected.database.as_str(),

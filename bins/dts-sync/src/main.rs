@@ -95,6 +95,40 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         repair_sql: Option<PathBuf>,
     },
+    /// Ask the running task to stop at its next transaction boundary; exits 0 once it stopped.
+    Stop {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Forget everything the task keeps (its rows in the meta database, its heartbeat row on
+    /// the source, its schema-history shadow databases), so the next `run` starts afresh.
+    /// Refuses while the task runs. The synced data stays.
+    Reset {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Confirm the reset.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Copy tables again from the source's current definition (the destination table is
+    /// re-created) and hand them back to incremental sync exactly: the recovery when a table
+    /// changed during its full copy. Refuses while the task runs.
+    Recopy {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The tables, by their source names.
+        #[arg(value_name = "DB.TABLE", required = true)]
+        tables: Vec<String>,
+    },
+    /// Print the effective task: the task file with every default filled in, secrets redacted.
+    #[command(name = "config")]
+    ShowConfig {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON instead of TOML.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start a throwaway source and destination MariaDB on this machine, load sample data, run
     /// a task under a live write workload and verify the result. Needs mariadb-server
     /// installed; the servers and their data are removed when the demo ends.
@@ -149,7 +183,7 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let mut report = dts_precheck::run(&dts_task::precheck_now(&config));
-            if let Err(e) = report.acknowledge(&ignore) {
+            if let Err(e) = config.acknowledge(&mut report, &ignore) {
                 eprintln!("dts-sync: {e}");
                 return ExitCode::from(2);
             }
@@ -168,7 +202,12 @@ fn main() -> ExitCode {
                     return fail(format!("cannot handle signals: {e}"));
                 }
             }
-            watch_stop_outside_incremental(stop.clone(), in_incremental.clone());
+            let lease = Arc::new(dts_task::lease::LeaseSignals::default());
+            let limits = Arc::new(dts_task::RateLimits::default());
+            if let Err(e) = reload_on_sighup(&config, limits.clone()) {
+                return fail(format!("cannot handle signals: {e}"));
+            }
+            watch_stop_outside_incremental(&config, stop.clone(), in_incremental.clone(), lease.clone());
             let copy_progress = Arc::new(dts_fullcopy::Progress::default());
             let input_stats = Arc::new(dts_task::InputStats::default());
             let verify_counters = Arc::new(dts_task::VerifyCounters::default());
@@ -189,6 +228,8 @@ fn main() -> ExitCode {
                 input_stats,
                 verify_counters,
                 schema_progress,
+                lease,
+                limits,
             };
             let result = dts_task::run(&config, &o);
             shown.store(true, Ordering::Relaxed);
@@ -203,8 +244,25 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     let chain = describe::chain(&e);
-                    let _ =
-                        monitor::alert(&config, "failure", &format!("task {} stopped: {chain}", config.name())).join();
+                    // Not a failure to page for: warnings nobody acknowledged yet (a decision,
+                    // printed once, here) or another runner holding the task.
+                    let not_a_failure = matches!(
+                        e,
+                        dts_task::TaskError::PrecheckUnacknowledged(_)
+                            | dts_task::TaskError::Lease(dts_task::lease::LeaseError::AlreadyRunning { .. })
+                    );
+                    if !not_a_failure {
+                        // Printed below: the alert only sends it.
+                        let sent = monitor::send_alert(
+                            &config,
+                            "failure",
+                            &format!("task {} stopped: {chain}", config.name()),
+                        );
+                        // Waited for, or the process would exit before the alert is out.
+                        if sent.join().is_err() {
+                            tracing::error!("the alert thread panicked");
+                        }
+                    }
                     fail(chain)
                 }
             }
@@ -237,6 +295,92 @@ fn main() -> ExitCode {
                 }
                 Err(e) => fail_with("cutover", &e),
             }
+        }
+        Command::Stop { config } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            // Long enough for a transaction boundary and the lease's own end.
+            let wait = config.lease_period() + Duration::from_secs(30);
+            match dts_task::lifecycle::stop(&config, wait) {
+                Ok(Some(h)) => {
+                    println!(
+                        "task {} stopped (it ran on host {}, pid {}, since {})",
+                        config.name(),
+                        h.host,
+                        h.pid,
+                        h.since
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(None) => {
+                    println!("task {} is not running", config.name());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail_with("stop", &e),
+            }
+        }
+        Command::Reset { config, yes } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            if !yes {
+                eprintln!(
+                    "dts-sync: reset forgets everything task {} keeps (its checkpoints, copy progress and schema history); add --yes to confirm",
+                    config.name()
+                );
+                return ExitCode::from(2);
+            }
+            match dts_task::lifecycle::reset(&config) {
+                Ok(r) => {
+                    for (t, n) in &r.meta_rows {
+                        println!("removed {n} rows of {t}");
+                    }
+                    for d in &r.shadow_databases {
+                        println!("dropped the schema-history shadow database {d}");
+                    }
+                    if r.heartbeat_row {
+                        println!("removed the heartbeat row on the source");
+                    }
+                    println!("task {} is reset: the next `run` starts it afresh", config.name());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail_with("reset", &e),
+            }
+        }
+        Command::Recopy { config, tables } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match dts_task::recopy::recopy(&config, &tables) {
+                Ok(done) => {
+                    for r in &done {
+                        println!(
+                            "copied {} again: {} rows; incremental sync takes it over from {}",
+                            r.table, r.rows, r.from
+                        );
+                    }
+                    println!("`dts-sync run` goes on with the task");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail_with("recopy", &e),
+            }
+        }
+        Command::ShowConfig { config, json } => {
+            let config = match load(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            if json {
+                let v = dts_task::lifecycle::effective(&config);
+                println!("{}", serde_json::to_string_pretty(&v).expect("JSON renders"));
+            } else {
+                print!("{}", dts_task::lifecycle::effective_toml(&config));
+            }
+            ExitCode::SUCCESS
         }
         Command::Status { config, json } => {
             let config = match load(&config) {
@@ -276,14 +420,68 @@ fn main() -> ExitCode {
     }
 }
 
+/// SIGHUP: the rate limits are read again from the task file and applied at once; any other
+/// key that changed is named in a WARN (it takes effect at the next `run`).
+fn reload_on_sighup(config: &Config, limits: Arc<dts_task::RateLimits>) -> std::io::Result<()> {
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())?;
+    let config = config.clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            if !hup.swap(false, Ordering::SeqCst) {
+                continue;
+            }
+            match dts_task::lifecycle::reload(&config, &limits) {
+                Ok((reloaded, fixed)) => {
+                    let (f, i) = (limits.copy.limits(), limits.apply.get());
+                    tracing::info!(
+                        changed = %if reloaded.is_empty() { "none".to_string() } else { reloaded.join(", ") },
+                        full_qps = f.0, full_rows_per_sec = f.1, full_bytes_per_sec = f.2,
+                        incremental_rows_per_sec = i.0, incremental_bytes_per_sec = i.1,
+                        "SIGHUP: rate limits reloaded from {}", config.path.display()
+                    );
+                    for key in fixed {
+                        tracing::warn!(
+                            "SIGHUP: {key} changed in {} but cannot change while the task runs; it takes effect at the next `run`",
+                            config.path.display()
+                        );
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    "SIGHUP: cannot reload the task file, the limits stay as they are: {}",
+                    describe::chain(&e)
+                ),
+            }
+        }
+    });
+    Ok(())
+}
+
 /// Schema and full sync cannot stop between statements of a chunk, but every chunk commits
 /// whole with its done mark: stopping the process there is clean, and `run` resumes after the
 /// last chunk committed. Incremental sync stops itself at a transaction boundary.
-fn watch_stop_outside_incremental(stop: Arc<AtomicBool>, in_incremental: Arc<AtomicBool>) {
+fn watch_stop_outside_incremental(
+    config: &Config,
+    stop: Arc<AtomicBool>,
+    in_incremental: Arc<AtomicBool>,
+    lease: Arc<dts_task::lease::LeaseSignals>,
+) {
+    let dest = config.destination.opts();
+    let table = dts_task::lease::LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() };
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(Duration::from_millis(100));
             if stop.load(Ordering::Relaxed) && !in_incremental.load(Ordering::Relaxed) {
+                if lease.lost.load(Ordering::SeqCst) {
+                    // Nothing was committed after the loss: every commit checks the lease.
+                    eprintln!("dts-sync: another runner took over this task; this one stops without committing");
+                    std::process::exit(1);
+                }
+                let epoch = lease.epoch.load(Ordering::SeqCst);
+                if epoch > 0 {
+                    let _ = dts_task::lease::release(dest.clone(), &table, epoch);
+                }
                 eprintln!("dts-sync: stopped before incremental sync; `run` resumes from the last committed chunk");
                 std::process::exit(0);
             }

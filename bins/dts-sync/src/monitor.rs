@@ -220,6 +220,11 @@ const ALERT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// process exits (bounded: the command by [`ALERT_COMMAND_TIMEOUT`], the webhook by its tries).
 pub fn alert(config: &Config, kind: &str, message: &str) -> std::thread::JoinHandle<()> {
     tracing::warn!(kind, "{message}");
+    send_alert(config, kind, message)
+}
+
+/// [`alert`] without logging its message (the caller prints it).
+pub fn send_alert(config: &Config, kind: &str, message: &str) -> std::thread::JoinHandle<()> {
     let m = config.raw.monitor.clone();
     let (task, kind, message) = (config.name().to_string(), kind.to_string(), message.to_string());
     let secret_vars: Vec<String> = [&config.raw.source.password_env, &config.raw.destination.password_env]

@@ -77,6 +77,17 @@ struct Spec {
     /// must return: each row's values joined by a tab, NULL as `NULL`, in the query's order.
     #[serde(default)]
     destination: Vec<DestinationQuery>,
+    /// A source of the case's own even without `source_options` (for `restart` steps).
+    #[serde(default)]
+    own_source: bool,
+    /// A destination of the case's own instead of the shared one (for `restart` steps).
+    #[serde(default)]
+    own_destination: bool,
+    /// Steps run in order once the writer started, before the first catch-up run (see
+    /// tests/cases/README.md): background runners, signals, server restarts, commands with
+    /// their exit codes.
+    #[serde(default)]
+    steps: Vec<Step>,
 }
 
 /// `[[destination]]`: a query on the destination and its rows.
@@ -85,6 +96,58 @@ struct Spec {
 struct DestinationQuery {
     sql: String,
     rows: Vec<String>,
+}
+
+/// One step of `[[steps]]`: exactly one of the action keys, with its options.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    /// Start `run` (run_args, then `args`) in the background under this name.
+    spawn: Option<String>,
+    /// Wait (up to 60 s) until `status --json` says this phase.
+    wait_phase: Option<String>,
+    /// Wait (up to 60 s) until the named background run's log holds `contains`.
+    wait_log: Option<String>,
+    /// Sleep this long.
+    sleep_ms: Option<u64>,
+    /// Run these statements on the source, in the case's database.
+    sql: Option<String>,
+    /// Run these statements on the destination (no default database).
+    destination_sql: Option<String>,
+    /// Run this dts-sync command in the foreground (with `args`): it must exit with `exit`
+    /// within `within_secs`, its output holding every `contains`.
+    command: Option<String>,
+    /// Send this signal (`STOP`, `CONT`, `HUP`, `TERM`, `KILL`) to the run named `to`.
+    signal: Option<String>,
+    to: Option<String>,
+    /// Wait (up to `within_secs`, default 60) for the named run to exit with `exit`, its log
+    /// holding every `contains`.
+    exits: Option<String>,
+    /// Of these runs (started together), exactly one exits (with `exit`, its log holding every
+    /// `contains`, within `within_secs`); the other keeps running and is named `survivor`.
+    #[serde(default)]
+    exits_one_of: Vec<String>,
+    /// The named run must still be running.
+    alive: Option<String>,
+    /// Stop the case's own source, keep it down `down_ms`, start it again.
+    restart: Option<String>,
+    down_ms: Option<u64>,
+    /// Rewrite task.toml with `{rows_per_sec}` set to this.
+    set_rows_per_sec: Option<u64>,
+    /// Append this text (placeholders filled) to the task file as it is now.
+    append_task: Option<String>,
+    /// Count the rows of this destination table (in the case's database) over `secs` seconds:
+    /// their rate must be `rate` within ±`tolerance` (a fraction, default 0.2).
+    measure_rows: Option<String>,
+    secs: Option<u64>,
+    rate: Option<f64>,
+    tolerance: Option<f64>,
+    #[serde(default)]
+    args: Vec<String>,
+    exit: Option<i32>,
+    within_secs: Option<u64>,
+    #[serde(default)]
+    contains: Vec<String>,
 }
 
 fn run_command() -> String {
@@ -96,13 +159,17 @@ fn run_command() -> String {
 enum Expect {
     /// `"identical"`: every selected table ends with the source's rows, exactly.
     Identical(IdenticalWord),
-    /// `command` exits with `exit`, its output naming every one of `stop_contains` and none of
-    /// `stop_lacks` (a secret that must not be shown).
+    /// `command` exits with `exit`, its output naming every one of `stop_contains`, none of
+    /// `not_contains` (placeholders filled: a secret that must not be shown) and each of `once`
+    /// exactly once.
     Stop {
         stop_contains: Vec<String>,
-        #[serde(default)]
-        stop_lacks: Vec<String>,
         exit: i32,
+        #[serde(default)]
+        not_contains: Vec<String>,
+        /// Strings the output holds exactly once.
+        #[serde(default)]
+        once: Vec<String>,
     },
     /// `precheck --json` exits 1 with the item `precheck_fails` a failure.
     PrecheckFails { precheck_fails: String, found_contains: Option<String> },
@@ -270,11 +337,44 @@ fn every_case_in_tests_cases() {
     assert!(failed.is_empty(), "{} of {} cases failed:\n\n{}", failed.len(), results.len(), failed.join("\n\n"));
 }
 
+/// The case's source or destination: the shared one, or its own (which a `restart` step
+/// restarts).
+enum SourceBox<'a> {
+    Shared(&'a Sandbox),
+    Own(Box<Mutex<Sandbox>>),
+}
+
+enum SourceRef<'r> {
+    Shared(&'r Sandbox),
+    Own(std::sync::MutexGuard<'r, Sandbox>),
+}
+
+impl std::ops::Deref for SourceRef<'_> {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        match self {
+            SourceRef::Shared(s) => s,
+            SourceRef::Own(g) => g,
+        }
+    }
+}
+
+impl SourceBox<'_> {
+    fn get(&self) -> SourceRef<'_> {
+        match self {
+            SourceBox::Shared(s) => SourceRef::Shared(s),
+            SourceBox::Own(m) => SourceRef::Own(m.lock().unwrap_or_else(|p| p.into_inner())),
+        }
+    }
+}
+
 /// Where a case runs: its database, task file and placeholders.
 struct Run<'a> {
     case: &'a Case,
-    /// The source: the shared one, or the case's own (`source_options`).
-    source: &'a Sandbox,
+    /// The source: the shared one, or the case's own (`source_options`, `own_source`).
+    source: SourceBox<'a>,
+    /// The destination: the shared one, or the case's own (`own_destination`).
+    destination: SourceBox<'a>,
     db: Ident,
     task_file: PathBuf,
     placeholders: Vec<(String, String)>,
@@ -284,7 +384,7 @@ struct Run<'a> {
 
 fn run_case(case: &Case) {
     let pair = shared_pair();
-    let own_source = (!case.spec.source_options.is_empty()).then(|| {
+    let own_source = (!case.spec.source_options.is_empty() || case.spec.own_source).then(|| {
         let b = case
             .spec
             .source_options
@@ -293,6 +393,10 @@ fn run_case(case: &Case) {
         b.start().unwrap_or_else(|e| panic!("starting the case's own source: {e}"))
     });
     let source = own_source.as_ref().unwrap_or(&pair.source);
+    let own_destination = case.spec.own_destination.then(|| {
+        Sandbox::builder("destination").start().unwrap_or_else(|e| panic!("starting the case's own destination: {e}"))
+    });
+    let destination = own_destination.as_ref().unwrap_or(&pair.destination);
     let db = source.fresh_database(&format!("case_{}", case.name)).unwrap();
     let dir = runs_dir().join(db.as_str());
     std::fs::create_dir_all(&dir).unwrap();
@@ -307,9 +411,9 @@ fn run_case(case: &Case) {
         ("{source.port}".into(), source.port().to_string()),
         ("{source.user}".into(), source.user().to_string()),
         ("{source.password_file}".into(), password_file("source.pw", source.password().expose())),
-        ("{destination.port}".into(), pair.destination.port().to_string()),
-        ("{destination.user}".into(), pair.destination.user().to_string()),
-        ("{destination.password_file}".into(), password_file("destination.pw", pair.destination.password().expose())),
+        ("{destination.port}".into(), destination.port().to_string()),
+        ("{destination.user}".into(), destination.user().to_string()),
+        ("{destination.password_file}".into(), password_file("destination.pw", destination.password().expose())),
         ("{wrong_password_file}".into(), password_file("wrong.pw", WRONG_PASSWORD)),
         ("{readable_source_password_file}".into(), {
             use std::os::unix::fs::PermissionsExt;
@@ -319,24 +423,32 @@ fn run_case(case: &Case) {
         }),
         ("{unused_port}".into(), unused_port.to_string()),
     ];
+    let secrets = vec![
+        source.password().expose().to_string(),
+        destination.password().expose().to_string(),
+        WRONG_PASSWORD.to_string(),
+    ];
     let run = Run {
         case,
-        source,
+        source: match own_source {
+            Some(own) => SourceBox::Own(Box::new(Mutex::new(own))),
+            None => SourceBox::Shared(&pair.source),
+        },
+        destination: match own_destination {
+            Some(own) => SourceBox::Own(Box::new(Mutex::new(own))),
+            None => SourceBox::Shared(&pair.destination),
+        },
         db,
         task_file: dir.join("task.toml"),
         placeholders,
-        secrets: vec![
-            source.password().expose().to_string(),
-            pair.destination.password().expose().to_string(),
-            WRONG_PASSWORD.to_string(),
-        ],
+        secrets,
     };
     run.write_task_file(case.spec.copy_rows_per_sec.unwrap_or(0));
     run.source_sql("before.sql");
-    run.sql_file(&pair.destination, None, "destination.sql");
+    run.sql_file(&run.destination.get(), None, "destination.sql");
     match &case.spec.expect {
         Expect::Identical(_) => run.identical(),
-        Expect::Stop { stop_contains, stop_lacks, exit } => {
+        Expect::Stop { stop_contains, exit, not_contains, once } => {
             if case.spec.during == Some(During::Incremental) {
                 // The stop comes from the binlog: a task in incremental sync first, then the SQL.
                 run.run_until_caught_up();
@@ -349,9 +461,12 @@ fn run_case(case: &Case) {
                 let s = run.fill(s);
                 assert!(all.contains(s.as_str()), "the output does not name {s:?}:\n{all}");
             }
-            for s in stop_lacks {
+            for s in not_contains {
                 let s = run.fill(s);
-                assert!(!all.contains(s.as_str()), "the output shows {s:?}:\n{all}");
+                assert!(!all.contains(s.as_str()), "the output names {s:?}:\n{all}");
+            }
+            for s in once {
+                assert_eq!(all.matches(s.as_str()).count(), 1, "the output names {s:?} not exactly once:\n{all}");
             }
             if case.spec.resume_skipping_the_failed_ddl {
                 run.resume_skipping_the_failed_ddl();
@@ -404,7 +519,7 @@ impl Run<'_> {
 
     /// Runs a case's SQL file on the source, in the case's database, if the case has it.
     fn source_sql(&self, file: &str) {
-        self.sql_file(self.source, Some(&self.db), file);
+        self.sql_file(&self.source.get(), Some(&self.db), file);
     }
 
     /// Runs a case's SQL file on `sb` (in `database`, if given), if the case has it.
@@ -510,6 +625,9 @@ impl Run<'_> {
                 s.spawn(|| self.writer(&stop));
                 std::thread::sleep(Duration::from_millis(300));
             }
+            if !spec.steps.is_empty() {
+                self.steps();
+            }
             self.run_until_caught_up();
             for _ in 0..spec.kill_9.incremental {
                 let mut child = self.spawn_run();
@@ -548,8 +666,8 @@ impl Run<'_> {
         }
         let config = Config::load(&self.task_file).unwrap();
         let tdb = config.selection.database(self.db.as_str()).expect("the case's database is selected");
-        let mut src = self.source.exact_conn().unwrap();
-        let mut dst = shared_pair().destination.exact_conn().unwrap();
+        let mut src = self.source.get().exact_conn().unwrap();
+        let mut dst = self.destination.get().exact_conn().unwrap();
         src.query_drop(format!("USE {}", self.db.quoted())).unwrap();
         dst.query_drop(format!("USE {}", quote_ident(&tdb))).unwrap();
         for q in &self.case.spec.same {
@@ -566,7 +684,7 @@ impl Run<'_> {
         if self.case.spec.destination.is_empty() {
             return;
         }
-        let mut dst = shared_pair().destination.conn().unwrap();
+        let mut dst = self.destination.get().conn().unwrap();
         for q in &self.case.spec.destination {
             let sql = self.fill(&q.sql);
             let rows: Vec<mysql::Row> = dst.query(&sql).unwrap_or_else(|e| panic!("destination: {sql}: {e}"));
@@ -610,10 +728,176 @@ impl Run<'_> {
     /// `destination_check.sql`: each query, run on the destination, must answer 1 (true).
     fn check_destination(&self) {
         let Ok(text) = std::fs::read_to_string(self.case.dir.join("destination_check.sql")) else { return };
-        let mut c = shared_pair().destination.conn().unwrap();
+        let mut c = self.destination.get().conn().unwrap();
         for q in statements(&self.fill(&text)) {
             let got: Option<i64> = c.query_first(&q).unwrap_or_else(|e| panic!("destination_check.sql: {q}: {e}"));
             assert_eq!(got, Some(1), "destination_check.sql: {q}");
+        }
+    }
+
+    /// `[[steps]]`, in order; background runs still alive at the end are killed (after a
+    /// SIGCONT, in case a step paused them).
+    fn steps(&self) {
+        let mut bg = Background(BTreeMap::new());
+        let name = &self.case.name;
+        for (n, st) in self.case.spec.steps.iter().enumerate() {
+            let at = format!("case {name}, step {}", n + 1);
+            let filled: Vec<String> = st.contains.iter().map(|c| self.fill(c)).collect();
+            let st = &Step { contains: filled, ..st.clone() };
+            let log_of = |who: &str| self.task_file.with_file_name(format!("run-{who}.log"));
+            let read_log = |who: &str| std::fs::read_to_string(log_of(who)).unwrap_or_default();
+            if let Some(who) = &st.spawn {
+                let mut args = self.case.spec.run_args.clone();
+                args.extend(st.args.iter().map(|a| self.fill(a)));
+                let child = self
+                    .command("run", &args)
+                    .env("DTS_LOG", "info")
+                    .stdout(Stdio::null())
+                    .stderr(std::fs::File::create(log_of(who)).unwrap())
+                    .spawn()
+                    .unwrap();
+                bg.0.insert(who.clone(), child);
+            } else if let Some(phase) = &st.wait_phase {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while self.status()["phase"] != phase.as_str() {
+                    assert!(Instant::now() < deadline, "{at}: never reached phase {phase}: {}", self.status());
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            } else if let Some(who) = &st.wait_log {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while !st.contains.iter().all(|c| read_log(who).contains(c.as_str())) {
+                    assert!(
+                        Instant::now() < deadline,
+                        "{at}: the log of {who} never held {:?}:\n{}",
+                        st.contains,
+                        read_log(who)
+                    );
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            } else if let Some(text) = &st.sql {
+                let mut c = self.source.get().conn().unwrap();
+                c.query_drop(format!("USE {}", self.db.quoted())).unwrap();
+                for stmt in statements(&self.fill(text)) {
+                    c.query_drop(&stmt).unwrap_or_else(|e| panic!("{at}: {stmt}: {e}"));
+                }
+            } else if let Some(text) = &st.destination_sql {
+                let mut c = self.destination.get().conn().unwrap();
+                for stmt in statements(&self.fill(text)) {
+                    c.query_drop(&stmt).unwrap_or_else(|e| panic!("{at}: {stmt}: {e}"));
+                }
+            } else if let Some(ms) = st.sleep_ms {
+                std::thread::sleep(Duration::from_millis(ms));
+            } else if let Some(cmd) = &st.command {
+                let t = Instant::now();
+                let args: Vec<String> = st.args.iter().map(|a| self.fill(a)).collect();
+                let out = self.dts_sync(cmd, &args);
+                let took = t.elapsed();
+                let all = self.output_text(&out);
+                assert_eq!(out.status.code(), Some(st.exit.unwrap_or(0)), "{at}: {cmd} {:?} exit code\n{all}", st.args);
+                if let Some(w) = st.within_secs {
+                    assert!(took <= Duration::from_secs(w), "{at}: {cmd} took {took:?}, more than {w} s\n{all}");
+                }
+                for c in &st.contains {
+                    assert!(all.contains(c.as_str()), "{at}: the output of {cmd} does not name {c:?}:\n{all}");
+                }
+            } else if let Some(sig) = &st.signal {
+                let who = st.to.as_ref().unwrap_or_else(|| panic!("{at}: `signal` needs `to`"));
+                let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
+                let ok = Command::new("kill").arg(format!("-{sig}")).arg(child.id().to_string()).status().unwrap();
+                assert!(ok.success(), "{at}: kill -{sig} {who}");
+                if sig == "KILL" {
+                    // Reaped at once, as a supervisor would: the run is gone.
+                    child.wait().unwrap();
+                    bg.0.remove(who);
+                }
+            } else if let Some(who) = &st.exits {
+                let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
+                let deadline = Instant::now() + Duration::from_secs(st.within_secs.unwrap_or(60));
+                let status = loop {
+                    if let Some(s) = child.try_wait().unwrap() {
+                        break s;
+                    }
+                    assert!(Instant::now() < deadline, "{at}: {who} did not exit in time:\n{}", read_log(who));
+                    std::thread::sleep(Duration::from_millis(50));
+                };
+                bg.0.remove(who);
+                let log = read_log(who);
+                for s in &self.secrets {
+                    assert!(!log.contains(s.as_str()), "{at}: a password is in the log of {who}");
+                }
+                assert_eq!(status.code(), Some(st.exit.unwrap_or(0)), "{at}: {who}'s exit code\n{log}");
+                for c in &st.contains {
+                    assert!(log.contains(c.as_str()), "{at}: the log of {who} does not name {c:?}:\n{log}");
+                }
+            } else if !st.exits_one_of.is_empty() {
+                let deadline = Instant::now() + Duration::from_secs(st.within_secs.unwrap_or(60));
+                let (who, status) = 'wait: loop {
+                    for who in &st.exits_one_of {
+                        let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
+                        if let Some(s) = child.try_wait().unwrap() {
+                            break 'wait (who.clone(), s);
+                        }
+                    }
+                    assert!(Instant::now() < deadline, "{at}: none of {:?} exited in time", st.exits_one_of);
+                    std::thread::sleep(Duration::from_millis(50));
+                };
+                bg.0.remove(&who);
+                let log = read_log(&who);
+                assert_eq!(status.code(), Some(st.exit.unwrap_or(0)), "{at}: {who}'s exit code\n{log}");
+                for c in &st.contains {
+                    assert!(log.contains(c.as_str()), "{at}: the log of {who} does not name {c:?}:\n{log}");
+                }
+                std::thread::sleep(Duration::from_millis(500));
+                let others: Vec<String> = st.exits_one_of.iter().filter(|w| **w != who).cloned().collect();
+                assert_eq!(others.len(), 1, "{at}: exits_one_of names two runs");
+                let mut survivor = bg.0.remove(&others[0]).unwrap();
+                assert!(
+                    survivor.try_wait().unwrap().is_none(),
+                    "{at}: {} stopped too:\n{}",
+                    others[0],
+                    read_log(&others[0])
+                );
+                // The survivor's log goes on under its own name.
+                let _ = std::fs::remove_file(log_of("survivor"));
+                std::os::unix::fs::symlink(log_of(&others[0]), log_of("survivor")).unwrap();
+                bg.0.insert("survivor".into(), survivor);
+            } else if let Some(who) = &st.alive {
+                let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
+                assert!(child.try_wait().unwrap().is_none(), "{at}: {who} is no longer running:\n{}", read_log(who));
+            } else if let Some(server) = &st.restart {
+                let (which, key) = match server.as_str() {
+                    "source" => (&self.source, "own_source"),
+                    "destination" => (&self.destination, "own_destination"),
+                    other => panic!("{at}: restart = {other:?} is neither \"source\" nor \"destination\""),
+                };
+                let SourceBox::Own(m) = which else { panic!("{at}: restarting the {server} needs {key} = true") };
+                let down = Duration::from_millis(st.down_ms.unwrap_or(5000));
+                m.lock().unwrap().restart_after(down).unwrap_or_else(|e| panic!("{at}: restarting the source: {e}"));
+            } else if let Some(rate) = st.set_rows_per_sec {
+                self.write_task_file(rate);
+            } else if let Some(text) = &st.append_task {
+                let mut now = std::fs::read_to_string(&self.task_file).unwrap();
+                now.push_str(&self.fill(text));
+                std::fs::write(&self.task_file, now).unwrap();
+            } else if let Some(table) = &st.measure_rows {
+                let secs = st.secs.unwrap_or(10);
+                let want = st.rate.unwrap_or_else(|| panic!("{at}: `measure_rows` needs `rate`"));
+                let tolerance = st.tolerance.unwrap_or(0.2);
+                let mut dst = self.destination.get().conn().unwrap();
+                let q = format!("SELECT COUNT(*) FROM {}.{}", self.db.quoted(), quote_ident(table));
+                let count = |c: &mut mysql::Conn| -> f64 { c.query_first::<u64, _>(&q).unwrap().unwrap_or(0) as f64 };
+                let (t0, n0) = (Instant::now(), count(&mut dst));
+                std::thread::sleep(Duration::from_secs(secs));
+                let got = (count(&mut dst) - n0) / t0.elapsed().as_secs_f64();
+                eprintln!("{at}: {table} grew by {got:.1} rows/s (want {want} ±{:.0}%)", tolerance * 100.0);
+                assert!(
+                    (got - want).abs() <= want * tolerance,
+                    "{at}: {table} grew by {got:.1} rows/s, want {want} ±{:.0}%",
+                    tolerance * 100.0
+                );
+            } else {
+                panic!("{at}: a step needs one action key (see tests/cases/README.md)");
+            }
         }
     }
 
@@ -656,13 +940,28 @@ impl Run<'_> {
     fn writer(&self, stop: &AtomicBool) {
         let text = std::fs::read_to_string(self.case.dir.join("writer.sql")).unwrap();
         let stmts = statements(&self.fill(&text));
-        let mut c = self.source.conn().unwrap();
-        c.query_drop(format!("USE {}", self.db.quoted())).unwrap();
+        let connect = || -> Option<mysql::Conn> {
+            let mut c = self.source.get().conn().ok()?;
+            c.query_drop(format!("USE {}", self.db.quoted())).ok()?;
+            Some(c)
+        };
+        let mut c = connect();
         let mut i = 0u64;
         while !stop.load(Ordering::Relaxed) {
+            // A `restart` step takes the source away: reconnect, as a client would.
+            let Some(conn) = c.as_mut() else {
+                std::thread::sleep(Duration::from_millis(100));
+                c = connect();
+                continue;
+            };
             i += 1;
             for s in &stmts {
-                let _ = c.query_drop(s.replace("{i}", &i.to_string()));
+                if let Err(e) = conn.query_drop(s.replace("{i}", &i.to_string()))
+                    && !matches!(e, mysql::Error::MySqlError(_))
+                {
+                    c = None;
+                    break;
+                }
             }
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -672,9 +971,8 @@ impl Run<'_> {
     /// by row digest (the selected columns, the filter's rows), the destination's tables and
     /// columns exactly the mapped ones.
     fn compare_tables(&self) {
-        let pair = shared_pair();
-        let mut src = self.source.exact_conn().unwrap();
-        let mut dst = pair.destination.exact_conn().unwrap();
+        let mut src = self.source.get().exact_conn().unwrap();
+        let mut dst = self.destination.get().exact_conn().unwrap();
         // The task as it stands: with the renames it followed.
         let config = Config::load(&self.task_file).unwrap().with_followed_renames(&mut dst).unwrap();
         let columns = |c: &mut mysql::Conn, db: &str| -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
@@ -842,6 +1140,19 @@ struct StopOnDrop<'a>(&'a AtomicBool);
 impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The background runs of `[[steps]]`: killed when the steps end (or fail).
+struct Background(BTreeMap<String, Child>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for child in self.0.values_mut() {
+            let _ = Command::new("kill").arg("-CONT").arg(child.id().to_string()).status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

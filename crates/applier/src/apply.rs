@@ -107,12 +107,12 @@ impl Applier {
     /// Connects to the destination and creates the checkpoint tables where missing.
     pub fn new(dest: Opts, o: ApplyOptions) -> Result<Applier, ApplyError> {
         let mut conn = connect(&dest)?;
-        let ck = Checkpoint { task: o.task.clone(), db: o.meta_db.clone() };
+        let ck = Checkpoint { task: o.task.clone(), db: o.meta_db.clone(), fence: o.fence.clone() };
         ck.ensure(&mut conn)?;
         let log = crate::DdlLog { task: o.task.clone(), db: o.meta_db.clone() };
         log.ensure(&mut conn)?;
         let ddl = crate::ddl::DdlContext { log, errors: o.ddl_errors };
-        let throttle = Throttle::new(o.rows_per_sec, o.bytes_per_sec);
+        let throttle = Throttle::new(o.limits.clone());
         Ok(Applier { dest, o, conn, plans: Plans::default(), ck, stats: ApplyStats::default(), throttle, ddl })
     }
 
@@ -124,10 +124,9 @@ impl Applier {
     /// Applies the input until it ends, restarting from the checkpoint after transient errors
     /// within the retry windows. Returns what this applier did so far (over every run).
     pub fn run(&mut self, input: &mut dyn InputSource) -> Result<ApplyStats, ApplyError> {
-        let from = self.checkpoint()?;
-        input.start(from.as_ref()).map_err(ApplyError::Input)?;
         let mut failing: Option<Failing> = None;
-        let mut result = self.apply_stream(input);
+        // The first start too is retried (the source may be restarting just then).
+        let mut result = self.start_input(input).and_then(|()| self.apply_stream(input));
         loop {
             let e = match result {
                 Ok(()) => return Ok(self.stats.clone()),
@@ -157,10 +156,15 @@ impl Applier {
     fn restart(&mut self, input: &mut dyn InputSource) -> Result<(), ApplyError> {
         self.conn = connect(&self.dest)?;
         self.plans.clear();
-        let from = self.checkpoint()?;
-        input.start(from.as_ref()).map_err(ApplyError::Input)?;
+        self.start_input(input)?;
         self.stats.restarts += 1;
         Ok(())
+    }
+
+    /// Starts the input right after the checkpoint.
+    fn start_input(&mut self, input: &mut dyn InputSource) -> Result<(), ApplyError> {
+        let from = self.checkpoint()?;
+        input.start(from.as_ref()).map_err(ApplyError::Input)
     }
 
     fn apply_stream(&mut self, input: &mut dyn InputSource) -> Result<(), ApplyError> {

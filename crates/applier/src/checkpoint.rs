@@ -20,6 +20,9 @@ pub struct Checkpoint {
     pub task: String,
     /// The metadata database holding `apply_checkpoint` and `apply_done`.
     pub db: Ident,
+    /// The runner's lease epoch, checked inside every checkpoint transaction before its
+    /// COMMIT (`None`: unfenced, for readers and tests).
+    pub fence: Option<dts_types::fence::Fence>,
 }
 
 /// A range of source positions `(start, end]` whose transactions a destination transaction
@@ -53,6 +56,11 @@ fn lit(s: &str) -> String {
 }
 
 impl Checkpoint {
+    /// The checkpoint of `task` in `db`, unfenced.
+    pub fn new(task: &str, db: &Ident) -> Self {
+        Checkpoint { task: task.to_string(), db: db.clone(), fence: None }
+    }
+
     fn table(&self) -> String {
         format!("{}.`apply_checkpoint`", self.db.quoted())
     }

@@ -37,6 +37,9 @@ pub(crate) fn barrier(
         }
         None => {
             plans.clear();
+            // DDL cannot be in the checkpoint's transaction: the runner's lease is checked just
+            // before it.
+            txn.check_fence()?;
             run(txn.conn(), dest, ctx, d, gtid.as_deref(), stats)?
         }
     };

@@ -148,7 +148,8 @@ impl<'a> Dispatcher<'a> {
         self.app.stats.row_changes += held.changes.len() as u64;
         g.add(held.changes, held.tokens, at.clone());
         self.prev_end = Some(at.binlog);
-        if self.app.o.group_full(g.transactions, g.changes.len(), g.started) {
+        let paced = self.app.throttle.group_rows().is_some_and(|most| g.changes.len() >= most);
+        if paced || self.app.o.group_full(g.transactions, g.changes.len(), g.started) {
             self.app.throttle.pace(0);
             self.dispatch()?;
         }

@@ -61,6 +61,9 @@ pub enum ApplyError {
         #[source]
         source: Box<ApplyError>,
     },
+    /// Another runner took the task over: nothing more is committed.
+    #[error(transparent)]
+    Fenced(#[from] dts_types::fence::Fenced),
     /// The input broke the Begin / rows / Commit structure of a transaction.
     #[error("input broke the transaction structure: {0}")]
     Protocol(String),
@@ -72,6 +75,7 @@ impl ApplyError {
     pub fn class(&self) -> ErrorClass {
         match self {
             ApplyError::Sql(m) | ApplyError::Statement { source: m, .. } => classify(m),
+            ApplyError::Input(i) => i.class(),
             _ => ErrorClass::Definite,
         }
     }

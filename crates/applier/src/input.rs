@@ -83,14 +83,43 @@ pub trait InputSource {
 }
 
 /// Why an [`InputSource`] could not go on: the reader's own error, kept whole so its cause
-/// chain reaches the user.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct InputError(Box<dyn std::error::Error + Send + Sync + 'static>);
+/// chain reaches the user, with its retry class (a lost source connection is retried by the
+/// applier within the connection window, like its own).
+#[derive(Debug)]
+pub struct InputError {
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    class: dts_types::retry::ErrorClass,
+}
 
 impl InputError {
-    /// Wraps any error of the input's own.
+    /// Wraps any error of the input's own; retrying it changes nothing.
     pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
-        InputError(e.into())
+        InputError { source: e.into(), class: dts_types::retry::ErrorClass::Definite }
+    }
+
+    /// Wraps an error a retry may cure, under `class`'s window.
+    pub fn with_class(
+        e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+        class: dts_types::retry::ErrorClass,
+    ) -> Self {
+        InputError { source: e.into(), class }
+    }
+
+    /// Whether and under which window a retry may cure it.
+    pub fn class(&self) -> dts_types::retry::ErrorClass {
+        self.class
+    }
+}
+
+// Transparent: the input's own error is the message and its causes are the chain.
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.source.fmt(f)
+    }
+}
+
+impl std::error::Error for InputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.source()
     }
 }

@@ -86,3 +86,4 @@ pub use error::ApplyError;
 pub use input::{Ddl, Input, InputError, InputSource};
 pub use options::ApplyOptions;
 pub use target::RowTarget;
+pub use throttle::ApplyLimits;

@@ -27,12 +27,13 @@ pub struct ApplyOptions {
     /// How long to keep retrying after the destination connection is lost (`connection`), and
     /// after other transient errors: deadlocks, lock waits, a read-only server (`other`).
     pub retry: RetryWindows,
-    /// Rows per second; 0 for no limit.
-    pub rows_per_sec: u64,
-    /// Bytes of statements per second; 0 for no limit.
-    pub bytes_per_sec: u64,
     /// What a DDL statement the destination refuses does (stop, by default).
     pub ddl_errors: crate::DdlErrors,
+    /// Rows and bytes of statements per second (0: no limit), changeable while applying.
+    pub limits: std::sync::Arc<crate::ApplyLimits>,
+    /// The runner's lease epoch: every commit checks it inside its transaction, so an old
+    /// runner never commits after another took the task over (`None`: unfenced).
+    pub fence: Option<dts_types::fence::Fence>,
 }
 
 impl ApplyOptions {
@@ -48,9 +49,9 @@ impl ApplyOptions {
             group_delay: Duration::from_millis(100),
             batch_bytes: 1 << 20,
             retry: RetryWindows::default(),
-            rows_per_sec: 0,
-            bytes_per_sec: 0,
             ddl_errors: crate::DdlErrors::Stop,
+            limits: Default::default(),
+            fence: None,
         }
     }
 

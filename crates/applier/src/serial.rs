@@ -62,7 +62,8 @@ pub(crate) fn run(app: &mut Applier, input: &mut dyn InputSource) -> Result<(), 
                     continue;
                 }
                 group.add(at, rows);
-                if o.group_full(group.transactions, group.rows, group.started) {
+                let paced = throttle.group_rows().is_some_and(|most| group.rows >= most);
+                if paced || o.group_full(group.transactions, group.rows, group.started) {
                     commit(&mut txn, &mut group, stats, throttle)?;
                 }
             }

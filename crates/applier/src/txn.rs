@@ -113,8 +113,20 @@ impl<'a> DestTxn<'a> {
         if let Some(p) = at {
             self.conn.query_drop(self.ck.write_sql(writer, p))?;
         }
+        self.check_fence()?;
         self.conn.query_drop("COMMIT")?;
         self.open = false;
+        Ok(())
+    }
+
+    /// Checks the runner still holds the task ([`dts_types::fence`]): the lease row stays
+    /// share-locked until this transaction ends, so no takeover comes between the check and
+    /// the COMMIT.
+    pub fn check_fence(&mut self) -> Result<(), ApplyError> {
+        if let Some(f) = &self.ck.fence {
+            let found: Option<u64> = self.conn.query_first(f.check_sql())?;
+            f.verify(found)?;
+        }
         Ok(())
     }
 

@@ -160,9 +160,10 @@ impl ReplicaSource {
     }
 
     /// The next whole event (header, body, checksum), or `None` when the stream ended
-    /// (only with `stop_at_end`).
+    /// (only with `stop_at_end`). Without it, a stream the source ends (it shuts down or
+    /// restarts) is a lost connection: the reader reconnects within its retry window.
     pub fn next_event(&mut self, start: &StartPosition) -> Result<Option<&[u8]>, BinlogError> {
-        let Some(stream) = self.stream.as_mut() else { return Ok(None) };
+        let Some(stream) = self.stream.as_mut() else { return self.ended() };
         // The mysql crate's event framing trusts the server's sizes; never let a malformed
         // packet take the process down with it.
         let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stream.next()));
@@ -176,7 +177,7 @@ impl ReplicaSource {
             }
             Ok(None) => {
                 self.stream = None;
-                return Ok(None);
+                return self.ended();
             }
             Ok(Some(Err(e))) => {
                 self.stream = None;
@@ -217,6 +218,19 @@ impl ReplicaSource {
             }
         }
         Ok(Some(&self.buf))
+    }
+}
+
+impl ReplicaSource {
+    /// The stream has ended: the end of the input with `stop_at_end`, else a lost connection.
+    fn ended<T>(&self) -> Result<Option<T>, BinlogError> {
+        if self.options.stop_at_end {
+            return Ok(None);
+        }
+        Err(BinlogError::Source(mysql::Error::IoError(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the source ended the binlog stream (it is shutting down or restarting)",
+        ))))
     }
 }
 

@@ -91,8 +91,18 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     let mut jobs = Vec::new();
     let mut todo: Vec<(usize, Chunk)> = Vec::new();
     let mut already = 0;
+    // Tables whose definition is not the destination's any more: not copied (see below).
+    let mut changed_before: Vec<(usize, String)> = Vec::new();
     for map in tables {
         let job = TableJob::load(&mut src, map)?;
+        // A column the destination table lacks: the source table changed after the
+        // destination's was created (between schema sync and now, or between two runs). Its
+        // rows cannot be written as they are; it is handled as a change during the copy.
+        if let Some(missing) = missing_on_destination(&mut dst, &job)? {
+            changed_before.push((jobs.len(), format!("its column {missing} is not in the destination table")));
+            jobs.push(job);
+            continue;
+        }
         let mut chunks = meta.chunks(&mut dst, &job.map.source)?;
         if chunks.is_empty() {
             let rows = (o.chunk_bytes / job.avg_row_length).min(o.chunk_rows).max(1);
@@ -127,6 +137,8 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     }
     drop(task_tx);
     let abort = Arc::new(AtomicBool::new(false));
+    // Tables whose definition changed during their copy: their chunks stop, the others go on.
+    let changed: Arc<parking_lot::Mutex<Vec<(usize, String)>>> = Arc::new(parking_lot::Mutex::new(changed_before));
     let totals = Arc::new((AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)));
     // Readers and writers are decoupled by one bounded queue of whole chunks: any writer takes
     // any ready chunk, so neither side waits on one partner.
@@ -136,9 +148,9 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     for _ in 0..threads {
         let (jobs_r, sig_r, abort_r, task_rx, tx) =
             (jobs.clone(), signatures.clone(), abort.clone(), task_rx.clone(), chunk_tx.clone());
-        let (src_opts, o_r) = (source.clone(), o.clone());
+        let (src_opts, o_r, changed_r) = (source.clone(), o.clone(), changed.clone());
         handles.push(std::thread::spawn(move || -> Result<(), CopyError> {
-            let r = read_chunks(src_opts, &jobs_r, &sig_r, &task_rx, &tx, &abort_r, batch_bytes, &o_r);
+            let r = read_chunks(src_opts, &jobs_r, &sig_r, &task_rx, &tx, &abort_r, &changed_r, batch_bytes, &o_r);
             if r.is_err() {
                 abort_r.store(true, Ordering::SeqCst);
             }
@@ -170,6 +182,16 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     if let Some(e) = first_err {
         return Err(e);
     }
+    let mut changed = std::mem::take(&mut *changed.lock());
+    if !changed.is_empty() {
+        changed.sort();
+        changed.dedup_by_key(|c| c.0);
+        let tables = changed
+            .into_iter()
+            .map(|(ti, what)| crate::ChangedTable { table: jobs[ti].map.source.clone(), what })
+            .collect();
+        return Err(CopyError::TablesChanged(tables));
+    }
     let high = source_position(&mut src)?;
     meta.set_high(&mut dst, &high)?;
     Ok(CopyReport {
@@ -182,6 +204,24 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     })
 }
 
+/// The first copied column of `job` that the destination table does not have.
+fn missing_on_destination(dst: &mut Conn, job: &TableJob) -> Result<Option<String>, CopyError> {
+    let have: Vec<String> = dst.exec(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+        (job.map.target.database.as_str(), job.map.target.table.as_str()),
+    )?;
+    if have.is_empty() {
+        // No table at all: the write says so, naming it.
+        return Ok(None);
+    }
+    Ok(job
+        .columns
+        .iter()
+        .filter(|c| c.copied)
+        .find(|c| !have.iter().any(|h| h.eq_ignore_ascii_case(&c.target)))
+        .map(|c| c.target.clone()))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn read_chunks(
     source: Opts,
@@ -190,6 +230,7 @@ fn read_chunks(
     tasks: &Receiver<(usize, Chunk)>,
     out: &Sender<ChunkData>,
     abort: &AtomicBool,
+    changed: &parking_lot::Mutex<Vec<(usize, String)>>,
     batch_bytes: usize,
     o: &CopyOptions,
 ) -> Result<(), CopyError> {
@@ -197,6 +238,9 @@ fn read_chunks(
     while let Ok((ti, chunk)) = tasks.recv() {
         if abort.load(Ordering::SeqCst) {
             return Ok(());
+        }
+        if changed.lock().iter().any(|c| c.0 == ti) {
+            continue;
         }
         let job = &jobs[ti];
         let read_err = |source: mysql::Error| CopyError::Read { table: job.map.source.to_string(), source };
@@ -286,13 +330,12 @@ fn read_chunks(
             }
             Payload::Inserts(statements)
         };
-        // DDL on the table during its copy would mix two shapes: refuse the copy.
+        // DDL on the table during its copy would mix two shapes: this table's copy stops
+        // (its chunk is not written); the other tables go on.
         let now = TableJob::signature(&mut src, &job.map)?;
         if now != signatures[ti] {
-            return Err(CopyError::SchemaChanged {
-                table: job.map.source.to_string(),
-                what: "its columns changed".into(),
-            });
+            changed.lock().push((ti, "its columns changed".into()));
+            continue;
         }
         let bytes = match &payload {
             Payload::Load(b) => b.len() as u64,
@@ -384,6 +427,11 @@ fn write_chunks(
             }
         }
         dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
+        if let Some(f) = &o.fence {
+            // Share-locked until the COMMIT: no takeover between the check and it.
+            let found: Option<u64> = dst.query_first(f.check_sql())?;
+            f.verify(found)?;
+        }
         dst.query_drop("COMMIT")?;
         if std::env::var_os("DTS_COPY_TRACE").is_some() {
             eprintln!("copy: wrote chunk {} of table {} in {:?}", c.chunk, c.table, t_write.elapsed());

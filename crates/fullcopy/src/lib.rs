@@ -85,6 +85,9 @@ pub struct CopyOptions {
     pub throttle: Arc<Throttle>,
     /// Where the copy reports its per-table progress.
     pub progress: Arc<Progress>,
+    /// The runner's lease epoch, checked inside every chunk's transaction before its COMMIT
+    /// (`None`: unfenced).
+    pub fence: Option<dts_types::fence::Fence>,
 }
 
 impl CopyOptions {
@@ -101,6 +104,7 @@ impl CopyOptions {
             existing_rows: ExistingRows::Error,
             throttle: Arc::new(Throttle::default()),
             progress: Arc::new(Progress::default()),
+            fence: None,
         }
     }
 }
@@ -139,7 +143,7 @@ pub enum CopyError {
     /// The table's definition changed during its copy.
     #[error(
         "table {table} changed on the source while it was being copied ({what}); its copy cannot be trusted: \
-         run the full sync of this table again"
+         copy it again from its current definition (`dts-sync recopy --config FILE {table}`)"
     )]
     SchemaChanged {
         /// The table.
@@ -191,4 +195,43 @@ pub enum CopyError {
     /// A reader or writer thread panicked.
     #[error("a copy thread stopped unexpectedly")]
     Thread,
+    /// Tables whose definition changed while they were copied: their copy stopped, every other
+    /// table's went on to the end.
+    #[error("{}", changed_message(.0))]
+    TablesChanged(Vec<ChangedTable>),
+    /// Another runner took the task over: no chunk more is committed.
+    #[error(transparent)]
+    Fenced(#[from] dts_types::fence::Fenced),
+}
+
+/// A table whose definition changed during its copy (its copy stopped there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedTable {
+    /// The source table.
+    pub table: dts_types::TableId,
+    /// What changed.
+    pub what: String,
+}
+
+fn changed_message(tables: &[ChangedTable]) -> String {
+    let each: Vec<String> = tables
+        .iter()
+        .map(|t| CopyError::SchemaChanged { table: t.table.to_string(), what: t.what.clone() }.to_string())
+        .collect();
+    format!("{} (the other tables were copied)", each.join("; "))
+}
+
+impl CopyError {
+    /// Whether and under which window a retry may cure it: the servers' errors by
+    /// [`dts_types::retry::classify`]; the copy resumes after the last chunk committed.
+    pub fn class(&self) -> dts_types::retry::ErrorClass {
+        use dts_types::retry::{ErrorClass, classify};
+        match self {
+            CopyError::Sql(e)
+            | CopyError::Connect { source: e, .. }
+            | CopyError::Read { source: e, .. }
+            | CopyError::Write { source: e, .. } => classify(e),
+            _ => ErrorClass::Definite,
+        }
+    }
 }

@@ -113,6 +113,16 @@ impl Meta {
         Ok(())
     }
 
+    /// Forgets a table's chunk plan and progress, so the next copy plans and copies it afresh
+    /// (`dts-sync recopy`).
+    pub fn forget_table(&self, dest: &mut mysql::Conn, table: &TableId) -> Result<(), CopyError> {
+        dest.exec_drop(
+            format!("DELETE FROM {} WHERE task = ? AND db = ? AND tbl = ?", self.t("fullcopy_chunks")),
+            (&self.task, table.database.as_str(), table.table.as_str()),
+        )?;
+        Ok(())
+    }
+
     /// The statement marking a chunk done, run inside the chunk's transaction.
     pub fn done_sql(&self, table: &TableId, chunk: u32, rows: u64) -> String {
         format!(

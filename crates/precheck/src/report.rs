@@ -51,9 +51,18 @@ impl Item {
         Item::new(id, title, Status::Pass, found.into(), String::new())
     }
 
-    /// A warning, with its fix.
+    /// A warning, with its fix; the fix ends naming how to acknowledge it (`--ignore ID`, or
+    /// `[precheck] acknowledge` in the task file).
     pub fn warning(id: &str, title: &str, found: impl Into<String>, fix: impl Into<String>) -> Item {
-        Item::new(id, title, Status::Warning, found.into(), fix.into())
+        let fix: String = fix.into();
+        let how =
+            format!("acknowledge it with `--ignore {id}` (or `[precheck] acknowledge = [\"{id}\"]` in the task file)");
+        let fix = match fix.strip_suffix("or acknowledge") {
+            Some(head) => format!("{head}or {how}"),
+            None if fix.is_empty() => how.replacen('a', "A", 1),
+            None => format!("{}; or {how}", fix.trim_end_matches(['.', ' '])),
+        };
+        Item::new(id, title, Status::Warning, found.into(), fix)
     }
 
     /// A failure, with its fix.
@@ -240,5 +249,17 @@ mod tests {
         assert_eq!(j["items"][1]["acknowledged"], true);
         assert_eq!(j["items"][2]["status"], "failure");
         assert!(j["items"][0].get("fix").is_none());
+    }
+
+    #[test]
+    fn a_warning_fix_names_the_flag_and_the_key() {
+        let w = Item::warning("objects.primary_key", "keys", "t1", "add a key, or acknowledge");
+        assert_eq!(
+            w.fix,
+            "add a key, or acknowledge it with `--ignore objects.primary_key` (or `[precheck] acknowledge = \
+             [\"objects.primary_key\"]` in the task file)"
+        );
+        let w = Item::warning("a.b", "t", "f", "do this.");
+        assert!(w.fix.starts_with("do this; or acknowledge it with `--ignore a.b`"), "{}", w.fix);
     }
 }

@@ -58,7 +58,7 @@ pub use selection::{
     Catalog, ColumnMap, DatabaseRule, MappedTable, MappingError, NameCase, ObjectKind, SYSTEM_DATABASES, Selection,
     TableRule, wildcard_match,
 };
-pub use statement::ParseError;
+pub use statement::{ParseError, tables_changed};
 pub use sync::{ObjectRules, SchemaPlan, SyncError, cutover, plan, sequence_state_sql};
 pub use translate::{Decision, StateChange, TranslateConfig, Translator};
 pub use trigger::TriggerPolicy;

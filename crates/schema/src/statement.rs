@@ -411,6 +411,31 @@ fn leak(kind: &str) -> &'static str {
     }
 }
 
+/// The tables a statement changes, as (database, table) — the database as written, else
+/// `default_db` — for rules that are per table (a table copied again skips its DDL from
+/// before the copy): ALTER, CREATE, DROP, TRUNCATE and RENAME TABLE, CREATE and DROP INDEX.
+/// Empty for every other statement, and for a name without a database and no default.
+pub fn tables_changed(
+    sql: &str,
+    default_db: Option<&str>,
+    ansi_quotes: bool,
+) -> Result<Vec<(String, String)>, ParseError> {
+    let s = parse(sql, ansi_quotes)?;
+    let names: Vec<&NameRef> = match &s.kind {
+        StatementKind::CreateTable { table, temporary: false, .. }
+        | StatementKind::TruncateTable { table }
+        | StatementKind::CreateIndex { table }
+        | StatementKind::DropIndex { table } => vec![table],
+        StatementKind::AlterTable { table, rename_to } => {
+            [Some(table), rename_to.as_ref()].into_iter().flatten().collect()
+        }
+        StatementKind::DropTable { tables, temporary: false, .. } => tables.iter().collect(),
+        StatementKind::RenameTable { pairs } => pairs.iter().flat_map(|(a, b)| [a, b]).collect(),
+        _ => Vec::new(),
+    };
+    Ok(names.into_iter().filter_map(|n| n.database_or(default_db).map(|d| (d.to_string(), n.name.clone()))).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,5 +501,15 @@ mod tests {
             assert_eq!(kind(s), StatementKind::AccountManagement, "{s}");
         }
         assert!(matches!(kind("SAVEPOINT a"), StatementKind::Other { .. }));
+    }
+
+    #[test]
+    fn tables_changed_names_the_tables_of_table_ddl_only() {
+        let t = |sql: &str| tables_changed(sql, Some("d"), false).unwrap();
+        assert_eq!(t("ALTER TABLE items ADD COLUMN mid INT AFTER id"), [("d".into(), "items".into())]);
+        assert_eq!(t("RENAME TABLE a TO x.b"), [("d".into(), "a".into()), ("x".into(), "b".into())]);
+        assert_eq!(t("CREATE INDEX i ON o.t (c)"), [("o".into(), "t".into())]);
+        assert!(t("CREATE VIEW v AS SELECT 1").is_empty());
+        assert!(t("CREATE TEMPORARY TABLE tmp (a INT)").is_empty());
     }
 }

@@ -46,7 +46,7 @@ pub enum ConfigError {
 }
 
 /// `[source]` or `[destination]`: how to reach a server. The password is never in the file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Host name or IP address.
@@ -72,7 +72,7 @@ fn default_port() -> u16 {
 }
 
 /// A phase a task runs (`[task] types`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncType {
     /// Create the selected objects on the destination.
@@ -84,7 +84,7 @@ pub enum SyncType {
 }
 
 /// `[task] conflicting_tables`: what existing target tables mean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Conflicting {
     /// They fail the precheck.
@@ -95,7 +95,7 @@ pub enum Conflicting {
 }
 
 /// `[task] online_ddl`: what to do with gh-ost / pt-osc shadow tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnlineDdl {
     /// Copy the online schema change tool's shadow tables like any table.
@@ -106,7 +106,7 @@ pub enum OnlineDdl {
 }
 
 /// `[task]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSection {
     /// Keys the task's state on the destination: letters, digits, `_ - .`.
@@ -142,6 +142,15 @@ pub struct TaskSection {
     /// the lag is known even when the source is idle. Off for a read-only source.
     #[serde(default = "yes")]
     pub heartbeat: bool,
+    /// How long the runner's lease on the task lasts without renewal (it renews every
+    /// second): a runner paused or cut off this long loses the task, and another may take it
+    /// over (default 30).
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u64,
+}
+
+fn default_lease_seconds() -> u64 {
+    30
 }
 
 fn yes() -> bool {
@@ -183,7 +192,7 @@ fn default_meta() -> String {
 }
 
 /// `[[objects.tables]]`: one table (or pattern) of a database.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
     /// The source table's name; `*` and `?` are wildcards.
@@ -203,7 +212,7 @@ pub struct TableConfig {
 }
 
 /// `[[objects]]`: one database (or pattern) to sync.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectConfig {
     /// The source database's name; `*` and `?` are wildcards.
@@ -233,7 +242,7 @@ pub struct ObjectConfig {
 }
 
 /// `[full]`: the full copy's parallelism and limits.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FullConfig {
     /// Reader/writer pairs.
@@ -268,7 +277,7 @@ impl Default for FullConfig {
 }
 
 /// `[incremental]`: the applier's parallelism and limits.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncrementalConfig {
     /// Destination connections; transactions sharing a key stay in order.
@@ -291,7 +300,7 @@ pub struct IncrementalConfig {
 }
 
 /// `[incremental] ddl_errors`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DdlErrorsConfig {
     /// Stop the task, naming the statement.
@@ -318,7 +327,7 @@ impl Default for IncrementalConfig {
 }
 
 /// `[retry]`: how long transient errors are retried before the task stops.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryConfig {
     /// After a lost connection.
@@ -344,7 +353,7 @@ impl Default for RetryConfig {
 }
 
 /// `[monitor]`: metrics and alerts (served and sent by the binary).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorConfig {
     /// `host:port` for HTTP `/metrics` and `/status`.
@@ -362,7 +371,7 @@ pub struct MonitorConfig {
 }
 
 /// The task file as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     /// `[source]`.
@@ -392,11 +401,24 @@ pub struct RawConfig {
     /// `[online_ddl_tables]`: the names of online schema change tools' tables.
     #[serde(default)]
     pub online_ddl_tables: OnlineDdlTables,
+    /// `[precheck]`.
+    #[serde(default)]
+    pub precheck: PrecheckSection,
+}
+
+/// `[precheck]`: warnings the task's owner has accepted, so a service definition need not
+/// repeat `--ignore` on every run.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrecheckSection {
+    /// Warning ids acknowledged on every `precheck` and `run` (as `--ignore ID` does).
+    #[serde(default)]
+    pub acknowledge: Vec<String>,
 }
 
 /// `[online_ddl_tables]`: how the shadow tables of online schema change tools are named, as
 /// templates where `{table}` stands for the real table's name (each list replaces the default).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OnlineDdlTables {
     /// The new table being built (default gh-ost's `_{table}_gho`, pt-osc's `_{table}_new`).
@@ -434,7 +456,7 @@ fn default_triggers() -> Vec<String> {
 }
 
 /// `[verify]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerifySection {
     /// During incremental sync, compare every applied row again once the applier passed it.
@@ -499,6 +521,27 @@ impl Config {
     /// How long other transient errors are retried.
     pub fn other_retry(&self) -> Duration {
         Duration::from_secs(self.raw.retry.other_minutes * 60)
+    }
+    /// Acknowledges on `report` the warnings of `[precheck] acknowledge` (those the report
+    /// has: a resumed task's precheck leaves some items out) and of the command line's
+    /// `--ignore` (each must be an item of the report).
+    pub fn acknowledge(
+        &self,
+        report: &mut dts_precheck::Report,
+        ignore: &[String],
+    ) -> Result<(), dts_precheck::AckError> {
+        let from_file: Vec<&String> =
+            self.raw.precheck.acknowledge.iter().filter(|id| report.items.iter().any(|i| &i.id == *id)).collect();
+        report.acknowledge(&from_file)?;
+        report.acknowledge(ignore)
+    }
+    /// Both retry windows, as every phase takes them.
+    pub fn retry_windows(&self) -> dts_types::retry::RetryWindows {
+        dts_types::retry::RetryWindows { connection: self.connection_retry(), other: self.other_retry() }
+    }
+    /// How long the runner's lease lasts without renewal (`[task] lease_seconds`).
+    pub fn lease_period(&self) -> Duration {
+        Duration::from_secs(self.raw.task.lease_seconds)
     }
     /// How online schema change tools' tables are handled, as the translator takes it.
     pub fn online_ddl(&self) -> OnlineDdlMode {
@@ -565,6 +608,15 @@ impl Config {
             return Err(invalid(
                 "incremental.skip_ddl",
                 format!("{bad:?} is not a source position: write FILE:OFFSET as the DDL stop names it"),
+            ));
+        }
+        if raw.task.lease_seconds < 2 {
+            return Err(invalid("task.lease_seconds", "must be at least 2 (the lease is renewed every second)".into()));
+        }
+        if raw.retry.other_minutes > raw.retry.connection_minutes {
+            return Err(invalid(
+                "retry.other_minutes",
+                format!("must not exceed retry.connection_minutes ({})", raw.retry.connection_minutes),
             ));
         }
         let t = &raw.online_ddl_tables;
@@ -700,7 +752,15 @@ fn endpoint(
             }
             Secret::new(text.lines().next().unwrap_or("").to_string())
         }
-        (None, None) => Secret::default(),
+        // Never an empty password by omission (an account without one reads an empty file).
+        (None, None) => {
+            return Err(invalid(
+                &format!("{side}.password_env"),
+                format!(
+                    "[{side}] names no password source: add password_env = \"VARIABLE\" (an environment variable holding the password) or password_file = \"FILE\" (a file whose first line is the password)"
+                ),
+            ));
+        }
     };
     // verify-ca without a CA of one's own would accept any public certificate for any name.
     if s.tls == TlsMode::VerifyCa && s.ca_file.is_none() {
@@ -720,11 +780,13 @@ mod tests {
 [source]
 host = "10.0.0.1"
 user = "sync"
+password_env = "PATH"
 
 [destination]
 host = "10.0.0.2"
 port = 3307
 user = "sync"
+password_env = "PATH"
 
 [task]
 name = "orders"
@@ -740,6 +802,25 @@ columns = ["id", "amount"]
 column_renames = { amount = "total" }
 filter = "id > 100 AND amount >= 10"
 "#;
+
+    #[test]
+    fn retry_windows_and_the_lease_are_validated() {
+        let bad = format!("{GOOD}\n[retry]\nconnection_minutes = 5\nother_minutes = 10\n");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("retry.other_minutes") && e.contains("connection_minutes (5)"), "{e}");
+        let bad = GOOD.replace("server_id = 4242", "server_id = 4242\nlease_seconds = 1");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("task.lease_seconds"), "{e}");
+        let c = Config::parse(GOOD, Path::new("t.toml")).unwrap();
+        assert_eq!((c.lease_period().as_secs(), c.retry_windows().connection.as_secs()), (30, 720 * 60));
+    }
+
+    #[test]
+    fn a_missing_password_source_names_the_keys_to_add() {
+        let bad = GOOD.replacen("password_env = \"PATH\"\n", "", 1);
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("source.password_env") && e.contains("password_file = \"FILE\""), "{e}");
+    }
 
     #[test]
     fn a_good_file_loads() {
@@ -781,10 +862,7 @@ name_case = \"lower\"\ntriggers = true",
         );
         let c = Config::parse(&bad, Path::new("t.toml")).unwrap();
         assert_eq!(c.selection.name_case, NameCase::Lower);
-        let bad = GOOD.replace(
-            "user = \"sync\"\n\n[destination]",
-            "user = \"sync\"\npassword_env = \"DTS_TEST_UNSET_PW\"\n\n[destination]",
-        );
+        let bad = GOOD.replacen("password_env = \"PATH\"", "password_env = \"DTS_TEST_UNSET_PW\"", 1);
         let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
         assert!(e.contains("DTS_TEST_UNSET_PW is not set") && e.contains("line 5"), "{e}");
     }

@@ -64,7 +64,7 @@ pub fn start(config: &Config, counters: Arc<Counters>, stop: Arc<AtomicBool>) ->
 fn checker(config: &Config, rx: &Receiver<Msg>, counters: &Counters, stop: &AtomicBool) {
     let progress = CheckpointProgress {
         destination: config.destination.opts(),
-        checkpoint: Checkpoint { task: config.name().to_string(), db: config.meta_db.clone() },
+        checkpoint: Checkpoint::new(config.name(), &config.meta_db),
     };
     let o = VerifyOptions { rechecks: 3, recheck_wait: Duration::from_secs(30), ..Default::default() };
     let mut checker: Option<RowChecker> = None;

@@ -171,6 +171,17 @@ impl TaskHistory {
         }
     }
 
+    /// Checks the runner's lease before a statement changes the shadows (DDL commits by
+    /// itself, so just before it).
+    pub(crate) fn check_fence(&mut self, fence: &dts_types::fence::Fence) -> Result<(), crate::input::SourceError> {
+        use mysql::prelude::Queryable;
+        let found: Option<u64> = self
+            .dest
+            .query_first(fence.check_sql())
+            .map_err(|e| crate::input::SourceError::History(HistoryError::Sql(e)))?;
+        Ok(fence.verify(found)?)
+    }
+
     /// A statement read from the binlog, ending at `at`: applied to the shadows and recorded,
     /// before the reader decodes the next event. A statement the shadow refuses (the
     /// destination will refuse it too) leaves the schema as it was, with a warning.

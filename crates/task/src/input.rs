@@ -42,6 +42,12 @@ pub enum SourceError {
     /// written.
     #[error("the schema history")]
     History(#[from] dts_schema::HistoryError),
+    /// Another runner took the task over: the schema history is not changed any more.
+    #[error(transparent)]
+    Fenced(#[from] dts_types::fence::Fenced),
+    /// The tables copied again (`dts-sync recopy`) could not be read from the destination.
+    #[error("reading the tables copied again from the destination")]
+    Recopied(#[source] mysql::Error),
     /// A statement from the binlog that the DDL translator cannot read.
     #[error("cannot translate the source's statement {statement:?}")]
     Translate {
@@ -118,9 +124,27 @@ pub enum SourceError {
     },
 }
 
+impl SourceError {
+    /// Whether and under which window a retry may cure it: a lost connection to the source
+    /// (the reader's own reconnecting gave up only past its window) or to the destination's
+    /// schema history.
+    pub fn class(&self) -> dts_types::retry::ErrorClass {
+        use dts_types::retry::{ErrorClass, classify};
+        match self {
+            SourceError::Binlog(dts_binlog::BinlogError::RetryWindowExceeded { .. }) => ErrorClass::Definite,
+            SourceError::Binlog(e) if e.is_transient() => ErrorClass::TransientConnection,
+            SourceError::End(e) => e.class(),
+            SourceError::History(dts_schema::HistoryError::Sql(e)) | SourceError::Recopied(e) => classify(e),
+            SourceError::Filter { source: EvalError::Server { source, .. }, .. } => classify(source),
+            _ => ErrorClass::Definite,
+        }
+    }
+}
+
 impl From<SourceError> for InputError {
     fn from(e: SourceError) -> Self {
-        InputError::new(e)
+        let class = e.class();
+        InputError::with_class(e, class)
     }
 }
 
@@ -187,6 +211,13 @@ pub struct BinlogInput {
     pub stats: Arc<InputStats>,
     /// The last position handed over (a commit) or seen idle (a heartbeat).
     pub last_position: Option<BinlogPosition>,
+    /// Tables copied again, and from where incremental sync takes each over
+    /// ([`crate::recopy`]): their changes in transactions that began before it are skipped.
+    recopied: std::collections::BTreeMap<dts_types::TableId, BinlogPosition>,
+    /// Where the current (or next) transaction begins.
+    txn_start: Option<BinlogPosition>,
+    /// The runner's lease, checked before the schema history changes.
+    fence: Option<dts_types::fence::Fence>,
 }
 
 impl std::fmt::Debug for BinlogInput {
@@ -223,12 +254,48 @@ impl BinlogInput {
             skipped_before: 0,
             stats,
             last_position: None,
+            recopied: Default::default(),
+            txn_start: None,
+            fence: None,
         }
+    }
+
+    /// Checks `fence` before each statement changes the schema history's shadows.
+    pub fn fence_with(&mut self, fence: dts_types::fence::Fence) {
+        self.fence = Some(fence);
     }
 
     /// Sends the key of every applied row to continuous verification.
     pub fn verify_with(&mut self, feed: crate::continuous::Feed) {
         self.verify_feed = Some(feed);
+    }
+
+    /// Whether the input ended because it caught up (`exit_when_caught_up`).
+    pub fn caught_up(&self) -> bool {
+        self.finished
+    }
+
+    /// Whether `table`'s changes in the current transaction are already in its copy (it was
+    /// copied again after the transaction began).
+    fn before_recopy(&self, table: &dts_types::TableId) -> bool {
+        match (self.recopied.get(table), &self.txn_start) {
+            (Some(from), Some(start)) => start < from,
+            _ => false,
+        }
+    }
+
+    /// A DDL on tables that were all copied again after its transaction began: the copy was
+    /// made from the definition after it.
+    fn statement_before_recopy(&self, sql: &str, database: Option<&str>, ansi_quotes: bool) -> bool {
+        if self.recopied.is_empty() {
+            return false;
+        }
+        let Ok(tables) = dts_schema::tables_changed(sql, database, ansi_quotes) else { return false };
+        !tables.is_empty()
+            && tables.iter().all(|(d, t)| {
+                dts_types::TableId::parse(d, t)
+                    .is_ok_and(|id| self.recopied.contains_key(&id) && self.before_recopy(&id))
+            })
     }
 
     fn stop_now(&self) -> bool {
@@ -251,13 +318,20 @@ impl InputSource for BinlogInput {
         // Decided afresh at every start: after a restart from the checkpoint, what was handed
         // over before the restart but not committed must come again.
         self.finished = self.stop_at.as_ref().is_some_and(|s| at >= *s);
-        let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at));
+        let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at.clone()));
         o.heartbeat = Duration::from_secs(1);
+        o.retry_window = self.config.connection_retry();
         if let Some(r) = self.reader.take() {
             self.skipped_before += r.stats().skipped_rows_events;
         }
         self.in_txn = false;
         self.xa = None;
+        self.txn_start = Some(at.clone());
+        let recopy =
+            crate::recopy::RecopyTable { task: self.config.name().to_string(), db: self.config.meta_db.clone() };
+        self.recopied = mysql::Conn::new(self.config.destination.opts())
+            .and_then(|mut c| recopy.recopied(&mut c))
+            .map_err(SourceError::Recopied)?;
         if self.history.is_none() {
             let h = crate::history::TaskHistory::open(&self.config, &self.first_start).map_err(SourceError::from)?;
             self.router.follow_history(h.timeline());
@@ -313,6 +387,7 @@ impl InputSource for BinlogInput {
                         tracing::debug!(xid, "XA transaction on tables the task does not sync skipped");
                         bump(&self.stats.xa_transactions_skipped);
                     }
+                    self.txn_start = Some(p.binlog.clone());
                     bump(&self.stats.transactions);
                     if self.stop_at.as_ref().is_some_and(|s| p.binlog >= *s) {
                         self.finished = true;
@@ -325,10 +400,12 @@ impl InputSource for BinlogInput {
                         self.finished = true;
                     }
                     if !self.in_txn {
+                        self.txn_start = Some(p.clone());
                         self.last_position = Some(p);
                     }
                     Input::Idle
                 }
+                Item::Row(tc) if self.before_recopy(&tc.table.id) => continue,
                 Item::Row(tc) => match self.router.row(&tc.table, tc.change) {
                     Ok(Routed::Row { .. }) if self.xa.is_some() => {
                         let xid = self.xa.as_deref().unwrap_or_default();
@@ -361,6 +438,11 @@ impl InputSource for BinlogInput {
                 Item::Statement(s) => {
                     // Recorded in the schema history before the reader decodes the events after it.
                     let ansi_quotes = s.context.sql_mode.unwrap_or(0) & 4 != 0;
+                    if let (Some(h), Some(f)) = (self.history.as_mut(), &self.fence)
+                        && let Err(e) = h.check_fence(f)
+                    {
+                        return Some(Err(e.into()));
+                    }
                     // Text that cannot be read exactly is no DDL the history could apply: the router
                     // stops on it, or skips it as a write to tables the task does not sync.
                     if let Some(h) = self.history.as_mut()
@@ -368,6 +450,13 @@ impl InputSource for BinlogInput {
                         && let Err(e) = h.on_statement(&text, s.context.database.as_deref(), ansi_quotes, &s.end)
                     {
                         return Some(Err(SourceError::from(e).into()));
+                    }
+                    if self.statement_before_recopy(&s.sql_lossy(), s.context.database.as_deref(), ansi_quotes) {
+                        tracing::info!(statement = %s.sql_lossy(), "not applied: the table was copied again after it");
+                        bump(&self.stats.ddl_skipped);
+                        let mut ddl = crate::router::ddl_for(&s, s.sql_lossy());
+                        ddl.skipped = Some("its table was copied again after it (dts-sync recopy)".into());
+                        return Some(Ok(Input::Ddl(ddl)));
                     }
                     let history = &mut self.history;
                     let mut definition =

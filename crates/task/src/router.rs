@@ -274,19 +274,7 @@ impl Router {
         if let Some(done) = self.not_ddl(s, &judged, ansi_quotes) {
             return done;
         }
-        let mut ddl = Ddl {
-            source: judged.clone(),
-            position: s.end.clone(),
-            skipped: None,
-            warnings: Vec::new(),
-            record: Vec::new(),
-            statements: Vec::new(),
-            database: None,
-            sql_mode: ctx.sql_mode,
-            time_zone: ctx.time_zone.clone(),
-            charset: crate::statement_text::destination_charset(ctx.charset),
-            timestamp: Some((ctx.timestamp, ctx.microseconds)),
-        };
+        let mut ddl = ddl_for(s, judged.clone());
         let (history, end) = (self.history.clone(), s.end.clone());
         let tables = move |db: &str| history.as_ref().map_or_else(Vec::new, |h| h.tables_before(db, &end));
         let sql = match text {
@@ -432,6 +420,25 @@ impl Router {
     }
 }
 
+/// The applier's input for statement `s` (its text as `source`), with nothing to run yet: the
+/// router fills in what runs, or why nothing does.
+pub(crate) fn ddl_for(s: &Statement, source: String) -> Ddl {
+    let ctx = &s.context;
+    Ddl {
+        source,
+        position: s.end.clone(),
+        skipped: None,
+        warnings: Vec::new(),
+        record: Vec::new(),
+        statements: Vec::new(),
+        database: None,
+        sql_mode: ctx.sql_mode,
+        time_zone: ctx.time_zone.clone(),
+        charset: crate::statement_text::destination_charset(ctx.charset),
+        timestamp: Some((ctx.timestamp, ctx.microseconds)),
+    }
+}
+
 /// Applies a row filter: an update that leaves the filter becomes a delete, one that enters it
 /// an insert; `None` when the change is outside the filter altogether. An update's two images
 /// are decided in one question to the evaluator.
@@ -469,7 +476,7 @@ mod tests {
 
     fn router(objects: &str, online_ddl: &str) -> Router {
         let text = format!(
-            "[source]\nhost = \"a\"\nuser = \"u\"\n[destination]\nhost = \"b\"\nuser = \"u\"\n\
+            "[source]\nhost = \"a\"\nuser = \"u\"\npassword_env = \"PATH\"\n[destination]\nhost = \"b\"\nuser = \"u\"\npassword_env = \"PATH\"\n\
              [task]\nname = \"t\"\nserver_id = 7\nheartbeat = false\nonline_ddl = \"{online_ddl}\"\n{objects}"
         );
         Router::new(&Config::parse(&text, Path::new("task.toml")).unwrap())

@@ -11,6 +11,7 @@ use dts_fullcopy::{CopyOptions, ExistingRows, Throttle};
 use dts_precheck::{ConflictingTables, SyncTypes};
 use dts_schema::MappedTable;
 use dts_types::BinlogPosition;
+use dts_types::fence::Fence;
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
 
@@ -30,6 +31,10 @@ pub enum TaskError {
     /// The precheck found failures, or warnings not acknowledged: the report's table.
     #[error("the precheck failed:\n{0}")]
     Precheck(String),
+    /// The precheck found no failure, but warnings not acknowledged (with `--ignore ID` or
+    /// `[precheck] acknowledge`): the report's table.
+    #[error("the precheck found warnings not acknowledged:\n{0}")]
+    PrecheckUnacknowledged(String),
     /// Schema sync could not plan the destination's DDL.
     #[error("schema sync")]
     SchemaPlan(#[from] dts_schema::SyncError),
@@ -56,6 +61,59 @@ pub enum TaskError {
     /// The applier stopped.
     #[error("incremental sync: {0}")]
     Apply(#[from] dts_applier::ApplyError),
+    /// Another runner holds the task, or took it over from this one.
+    #[error(transparent)]
+    Lease(#[from] crate::lease::LeaseError),
+    /// Tables changed on the source while they were copied: the other tables were copied;
+    /// these wait for `dts-sync recopy`.
+    #[error(
+        "full sync: {changes} changed on the source while being copied; every other table was copied. Copy them again from their current definition: {command}"
+    )]
+    NeedsRecopy {
+        /// The tables and what changed.
+        changes: String,
+        /// The command that copies them again.
+        command: String,
+    },
+    /// Copying a table again failed.
+    #[error("full sync")]
+    Recopy(#[from] crate::recopy::RecopyError),
+    /// The binlog stream ended while incremental sync was neither asked to stop nor caught up.
+    #[error("incremental sync: the source's binlog stream ended without a stop request")]
+    InputEnded,
+    /// A transient error kept coming back for the whole retry window.
+    #[error("{what}: retrying {class} errors for {minutes} min did not succeed")]
+    RetriesExhausted {
+        /// The phase.
+        what: &'static str,
+        /// The error's class.
+        class: &'static str,
+        /// The retry window.
+        minutes: u64,
+        /// The last error.
+        #[source]
+        last: Box<TaskError>,
+    },
+}
+
+impl TaskError {
+    /// Whether and under which `[retry]` window a retry of the phase may cure it. The
+    /// applier's errors come out after its own retries, so they are final here.
+    pub fn class(&self) -> dts_types::retry::ErrorClass {
+        use dts_types::retry::{ErrorClass, classify};
+        match self {
+            TaskError::Source(e) | TaskError::Destination(e) | TaskError::SchemaStatement { source: e, .. } => {
+                classify(e)
+            }
+            TaskError::SchemaPlan(_) => ErrorClass::Definite,
+            TaskError::Full(e) => e.class(),
+            TaskError::Input(e) => e.class(),
+            TaskError::Lease(crate::lease::LeaseError::Sql(e)) => classify(e),
+            // Connecting the applier; once it runs, its errors come out after its own retries.
+            TaskError::Apply(dts_applier::ApplyError::Sql(e)) => classify(e),
+            _ => ErrorClass::Definite,
+        }
+    }
 }
 
 /// How `run` behaves.
@@ -79,6 +137,20 @@ pub struct RunOptions {
     pub verify_counters: Arc<crate::continuous::Counters>,
     /// Schema sync's statements: (done, total), for a progress bar.
     pub schema_progress: Arc<SchemaProgress>,
+    /// The runner's lease: lost (another runner took over) and the epoch held.
+    pub lease: Arc<crate::lease::LeaseSignals>,
+    /// The rate limits, set from the task file when `run` starts and changeable while it runs
+    /// ([`crate::lifecycle::reload`] on SIGHUP).
+    pub limits: Arc<RateLimits>,
+}
+
+/// The rate limits of a running task: the full copy's throttle and the applier's.
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    /// `[full] qps, rows_per_sec, mb_per_sec`.
+    pub copy: Arc<Throttle>,
+    /// `[incremental] rows_per_sec, mb_per_sec`.
+    pub apply: Arc<dts_applier::ApplyLimits>,
 }
 
 /// How far schema sync is.
@@ -151,7 +223,7 @@ fn resume_position(
         (config.meta_db.as_str(),),
     )?;
     if exists.is_some() {
-        let ck = dts_applier::checkpoint::Checkpoint { task: config.name().to_string(), db: config.meta_db.clone() };
+        let ck = dts_applier::checkpoint::Checkpoint::new(config.name(), &config.meta_db);
         if let Ok(Some(p)) = ck.read(dst) {
             return Ok(Some(p.binlog));
         }
@@ -203,109 +275,265 @@ pub fn mapped_tables(config: &Config, src: &mut Conn) -> Result<Vec<MappedTable>
 /// Runs or resumes the task.
 pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
     let mut dst = connect(config.destination.opts()).map_err(TaskError::Destination)?;
+    // The task as it stands: with the renames it followed.
     let config = &config.clone().with_followed_renames(&mut dst).map_err(TaskError::Destination)?;
+    // One runner per task: before anything else, so a second runner changes nothing.
+    let lease = crate::lease::HeldLease::take(
+        config.destination.opts(),
+        crate::lease::LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() },
+        config.lease_period(),
+        o.stop.clone(),
+        o.lease.clone(),
+    )?;
+    let fence = lease.fence.clone();
+    crate::lifecycle::set_rate_limits(config, &o.limits);
+    let result = run_holding(config, o, &mut dst, &fence);
+    drop(lease);
+    if o.lease.lost.load(std::sync::atomic::Ordering::SeqCst) {
+        // Whatever the phases returned, nothing was committed after the loss (the fence).
+        let found = "a newer one".to_string();
+        return Err(TaskError::Lease(crate::lease::LeaseError::Fenced(dts_types::fence::Fenced {
+            task: config.name().to_string(),
+            held: fence.epoch,
+            found,
+        })));
+    }
+    result
+}
+
+fn run_holding(config: &Config, o: &RunOptions, dst: &mut Conn, fence: &Fence) -> Result<RunReport, TaskError> {
     let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
-    let current = state.read(&mut dst).map_err(TaskError::Destination)?;
+    let current = state.read(dst).map_err(TaskError::Destination)?;
     let resuming = current.is_some();
     let mut report = RunReport::default();
     // The precheck: failures always stop the task; warnings unless acknowledged.
-    let resume_from = resume_position(config, &mut dst, current.as_ref()).map_err(TaskError::Destination)?;
-    let mut pre = dts_precheck::run(&precheck_task(config, resuming, resume_from));
-    pre.acknowledge(&o.acknowledged).map_err(|e| TaskError::Precheck(e.to_string()))?;
+    let resume_from = resume_position(config, dst, current.as_ref()).map_err(TaskError::Destination)?;
+    let mut pre = dts_precheck::run(&precheck_task(config, resuming, resume_from.clone()));
+    config.acknowledge(&mut pre, &o.acknowledged).map_err(|e| TaskError::Precheck(e.to_string()))?;
     if !pre.passed() {
+        if pre.count(dts_precheck::Status::Failure) == 0 {
+            return Err(TaskError::PrecheckUnacknowledged(pre.to_table()));
+        }
         return Err(TaskError::Precheck(pre.to_table()));
     }
-    state.ensure(&mut dst).map_err(TaskError::Destination)?;
+    let windows = config.retry_windows();
+    let stop = &o.stop;
+    // Every write of the task's state checks the lease in its transaction, on a connection
+    // made afresh when the last one broke (each phase retries within `[retry]`).
+    let mut dest = Dest { opts: config.destination.opts(), conn: None, fence: fence.clone() };
+    retrying("the task's state", windows, stop, |_| dest.write(|c| state.ensure(c)))?;
     let mut phase = match &current {
         Some(s) => s.phase,
         None => {
             let p = first_phase(config);
-            state.set_phase(&mut dst, p).map_err(TaskError::Destination)?;
+            retrying("the task's state", windows, stop, |_| dest.write(|c| state.set_phase(c, p)))?;
             p
         }
     };
+    if let Some(s) = &current {
+        tracing::info!(
+            task = config.name(),
+            phase = s.phase.as_str(),
+            checkpoint = %resume_from.as_ref().map_or("none yet".to_string(), |p| p.to_string()),
+            applied_transactions = s.counters.transactions,
+            "resuming the task from its checkpoint"
+        );
+    }
     let result = (|| -> Result<(), TaskError> {
         loop {
             report.phase = Some(phase);
             match phase {
                 Phase::Schema => {
                     tracing::info!(task = config.name(), "schema sync");
-                    report.schema_statements = schema_sync(config, &mut dst, resuming, &o.schema_progress)?;
+                    report.schema_statements = retrying("schema sync", windows, stop, |attempt| {
+                        // A retry keeps what the failed attempt created.
+                        schema_sync(config, fence, resuming || attempt > 0, &o.schema_progress)
+                    })?;
                 }
                 Phase::Full => {
                     tracing::info!(task = config.name(), "full sync");
-                    let r = full_sync(config, o.copy_progress.clone())?;
+                    let r = retrying("full sync", windows, stop, |_| {
+                        full_sync(config, fence, o.copy_progress.clone(), o.limits.copy.clone())
+                    })?;
                     report.full_rows = r.rows;
-                    state.set_incremental_from(&mut dst, &r.low.binlog).map_err(TaskError::Destination)?;
+                    retrying("the task's state", windows, stop, |_| {
+                        dest.write(|c| state.set_incremental_from(c, &r.low.binlog))
+                    })?;
                 }
                 Phase::Incremental => {
-                    let from =
-                        match state.read(&mut dst).map_err(TaskError::Destination)?.and_then(|s| s.incremental_from) {
-                            Some(p) => p,
-                            None => {
-                                let p = crate::input::source_end(&config.source.opts())?;
-                                crate::history::bootstrap(config, &p).map_err(crate::input::SourceError::from)?;
-                                state.set_incremental_from(&mut dst, &p).map_err(TaskError::Destination)?;
-                                p
-                            }
-                        };
-                    tracing::info!(task = config.name(), from = %from, "incremental sync");
-                    o.in_incremental.store(true, std::sync::atomic::Ordering::Relaxed);
-                    let heartbeat_stop = Arc::new(AtomicBool::new(false));
-                    if config.raw.task.heartbeat {
-                        crate::heartbeat::ensure(&mut dst, &config.meta_db).map_err(TaskError::Destination)?;
-                        crate::heartbeat::start(
-                            config.source.opts(),
-                            config.meta_db.clone(),
-                            config.name().to_string(),
-                            heartbeat_stop.clone(),
-                        );
-                    }
-                    let _stop_heartbeat = StopAndJoin(heartbeat_stop, None);
-                    // No state row's counters yet (the first run): they start from zero.
-                    let base =
-                        state.read(&mut dst).map_err(TaskError::Destination)?.map(|s| s.counters).unwrap_or_default();
-                    let persister = Arc::new(AtomicBool::new(false));
-                    let _persisted = StopAndJoin(
-                        persister.clone(),
-                        Some(persist_counters(config, state.clone(), base, o.input_stats.clone(), persister)),
-                    );
-                    let mut input =
-                        BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up, o.input_stats.clone());
-                    if config.raw.verify.continuous {
-                        input.verify_with(crate::continuous::start(
-                            config,
-                            o.verify_counters.clone(),
-                            _stop_heartbeat.0.clone(),
-                        ));
-                    }
-                    let mut applier = Applier::new(config.destination.opts(), apply_options(config))?;
-                    let stats = applier.run(&mut input)?;
+                    let stats = retrying("incremental sync", windows, stop, |_| {
+                        incremental_sync(config, o, &state, &mut dest)
+                    })?;
                     report.stopped_by_request = o.stop.load(std::sync::atomic::Ordering::Relaxed);
                     report.apply = Some(stats);
                     return Ok(());
                 }
                 Phase::Done => return Ok(()),
             }
-            if o.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let stopping = o.stop.load(std::sync::atomic::Ordering::Relaxed);
+            // The phase finished; the next run starts with the one after it.
+            phase = next_phase(config, phase);
+            retrying("the task's state", windows, stop, |_| dest.write(|c| state.set_phase(c, phase)))?;
+            if stopping {
                 report.stopped_by_request = true;
-                // The phase finished; the next run starts with the one after it.
-                phase = next_phase(config, phase);
-                state.set_phase(&mut dst, phase).map_err(TaskError::Destination)?;
                 return Ok(());
             }
-            phase = next_phase(config, phase);
-            state.set_phase(&mut dst, phase).map_err(TaskError::Destination)?;
         }
     })();
+    if result.is_ok() {
+        // A run that ended well: the last run's error is history.
+        let _ = dest.write(|c| state.clear_error(c));
+    }
     if let Err(e) = &result {
         // Best effort, for `status`: the error itself is returned (and printed by the binary)
         // whether or not the destination can record it.
-        if let Ok(mut c) = connect(config.destination.opts()) {
-            let _ = state.set_error(&mut c, &dts_types::describe::chain(e));
-        }
+        // Fenced like every write: a runner that lost the task leaves the new one's state alone.
+        let mut d = Dest { opts: config.destination.opts(), conn: None, fence: fence.clone() };
+        let _ = d.write(|c| state.set_error(c, &dts_types::describe::chain(e)));
     }
     result.map(|()| report)
+}
+
+/// Incremental sync until asked to stop or (with `exit_when_caught_up`) caught up; the
+/// binlog stream ending otherwise is an error, never a clean exit.
+fn incremental_sync(
+    config: &Config,
+    o: &RunOptions,
+    state: &StateTable,
+    dest: &mut Dest,
+) -> Result<ApplyStats, TaskError> {
+    let from = match dest.read(|c| state.read(c))?.and_then(|s| s.incremental_from) {
+        Some(p) => p,
+        None => {
+            let p = crate::input::source_end(&config.source.opts())?;
+            crate::history::bootstrap(config, &p).map_err(crate::input::SourceError::from)?;
+            dest.write(|c| state.set_incremental_from(c, &p))?;
+            p
+        }
+    };
+    tracing::info!(task = config.name(), from = %from, "incremental sync");
+    o.in_incremental.store(true, std::sync::atomic::Ordering::Relaxed);
+    let heartbeat_stop = Arc::new(AtomicBool::new(false));
+    if config.raw.task.heartbeat {
+        dest.read(|c| crate::heartbeat::ensure(c, &config.meta_db))?;
+        crate::heartbeat::start(
+            config.source.opts(),
+            config.meta_db.clone(),
+            config.name().to_string(),
+            heartbeat_stop.clone(),
+        );
+    }
+    let _stop_heartbeat = StopAndJoin(heartbeat_stop, None);
+    // No state row's counters yet (the first run): they start from zero.
+    let base = dest.read(|c| state.read(c))?.map(|s| s.counters).unwrap_or_default();
+    let persister = Arc::new(AtomicBool::new(false));
+    let _persisted = StopAndJoin(
+        persister.clone(),
+        Some(persist_counters(config, state.clone(), base, o.input_stats.clone(), persister, dest.fence.clone())),
+    );
+    let mut input = BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up, o.input_stats.clone());
+    input.fence_with(dest.fence.clone());
+    if config.raw.verify.continuous {
+        input.verify_with(crate::continuous::start(config, o.verify_counters.clone(), _stop_heartbeat.0.clone()));
+    }
+    let mut ao = apply_options(config);
+    ao.limits = o.limits.apply.clone();
+    ao.fence = Some(dest.fence.clone());
+    let mut applier = Applier::new(config.destination.opts(), ao)?;
+    let stats = applier.run(&mut input)?;
+    let asked = o.stop.load(std::sync::atomic::Ordering::Relaxed);
+    if !asked && !input.caught_up() {
+        return Err(TaskError::InputEnded);
+    }
+    Ok(stats)
+}
+
+/// The destination connection of the task's own state, made afresh after an error.
+struct Dest {
+    opts: mysql::Opts,
+    conn: Option<Conn>,
+    fence: Fence,
+}
+
+impl Dest {
+    fn conn(&mut self) -> Result<&mut Conn, TaskError> {
+        if self.conn.is_none() {
+            self.conn = Some(connect(self.opts.clone()).map_err(TaskError::Destination)?);
+        }
+        Ok(self.conn.as_mut().expect("connected"))
+    }
+
+    /// A read (or a write that needs no fence, such as creating a table).
+    fn read<T>(&mut self, f: impl FnOnce(&mut Conn) -> Result<T, mysql::Error>) -> Result<T, TaskError> {
+        let r = f(self.conn()?).map_err(TaskError::Destination);
+        if r.is_err() {
+            self.conn = None;
+        }
+        r
+    }
+
+    /// A write of the task's state, in one transaction with the lease check.
+    fn write(&mut self, f: impl FnOnce(&mut Conn) -> Result<(), mysql::Error>) -> Result<(), TaskError> {
+        let fence = self.fence.clone();
+        let c = self.conn()?;
+        let r = (|| -> Result<(), TaskError> {
+            c.query_drop("BEGIN").map_err(TaskError::Destination)?;
+            check_fence(c, &fence)?;
+            f(c).map_err(TaskError::Destination)?;
+            c.query_drop("COMMIT").map_err(TaskError::Destination)
+        })();
+        if r.is_err() {
+            let _ = c.query_drop("ROLLBACK");
+            self.conn = None;
+        }
+        r
+    }
+}
+
+/// The lease check of [`dts_types::fence`] on `c` (inside the caller's transaction, or just
+/// before a statement that cannot be in one).
+fn check_fence(c: &mut Conn, fence: &Fence) -> Result<(), TaskError> {
+    let found: Option<u64> = c.query_first(fence.check_sql()).map_err(TaskError::Destination)?;
+    fence.verify(found).map_err(|e| TaskError::Lease(e.into()))
+}
+
+/// Runs `op` (given the attempt number, from 0) again after transient errors, within the
+/// `[retry]` window of each error's class counted from the first failure; a stop request ends
+/// the retries with the last error.
+fn retrying<T>(
+    what: &'static str,
+    windows: dts_types::retry::RetryWindows,
+    stop: &AtomicBool,
+    mut op: impl FnMut(u32) -> Result<T, TaskError>,
+) -> Result<T, TaskError> {
+    let since = std::time::Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        let e = match op(attempt) {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let class = e.class();
+        let Some(window) = windows.for_class(class) else { return Err(e) };
+        if since.elapsed() > window {
+            return Err(TaskError::RetriesExhausted {
+                what,
+                class: class.name(),
+                minutes: window.as_secs() / 60,
+                last: Box::new(e),
+            });
+        }
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(e);
+        }
+        tracing::warn!(
+            kind = class.name(),
+            "{what}: retrying after a transient error: {}",
+            dts_types::describe::chain(&e)
+        );
+        std::thread::sleep(std::time::Duration::from_millis((250u64 << attempt.min(7)).min(30_000)));
+        attempt += 1;
+    }
 }
 
 /// Every 5 s, and when incremental sync ends, the counters (over all runs) go to the task's
@@ -316,10 +544,13 @@ fn persist_counters(
     base: crate::state::Counters,
     input: Arc<crate::input::InputStats>,
     stop: Arc<AtomicBool>,
+    fence: Fence,
 ) -> std::thread::JoinHandle<()> {
-    let opts = config.destination.opts();
+    // Fenced like every write of the task's state; a write that fails is tried again next time.
+    let mut dest = Dest { opts: config.destination.opts(), conn: None, fence };
     std::thread::spawn(move || {
-        let mut conn: Option<Conn> = None;
+        let started = std::time::Instant::now();
+        let mut error_cleared = false;
         loop {
             let last = stop.load(std::sync::atomic::Ordering::Relaxed);
             let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
@@ -329,13 +560,10 @@ fn persist_counters(
                 rows_filtered_out: base.rows_filtered_out + get(&input.rows_filtered_out),
                 ddl: base.ddl + get(&input.ddl),
             };
-            if conn.is_none() {
-                conn = connect(opts.clone()).ok();
-            }
-            if let Some(c) = conn.as_mut()
-                && state.set_counters(c, &k).is_err()
-            {
-                conn = None;
+            let _ = dest.write(|c| state.set_counters(c, &k));
+            // Running for 5 s after a resume is healthy: the last run's error is history.
+            if !error_cleared && started.elapsed() >= std::time::Duration::from_secs(5) {
+                error_cleared = dest.write(|c| state.clear_error(c)).is_ok();
             }
             if last {
                 return;
@@ -367,16 +595,16 @@ fn apply_options(config: &Config) -> ApplyOptions {
     let mut a = ApplyOptions::new(config.name());
     a.meta_db = config.meta_db.clone();
     a.workers = config.raw.incremental.workers;
-    a.rows_per_sec = config.raw.incremental.rows_per_sec;
-    a.bytes_per_sec = config.raw.incremental.mb_per_sec << 20;
-    a.retry = dts_types::retry::RetryWindows { connection: config.connection_retry(), other: config.other_retry() };
+    a.retry = config.retry_windows();
     a.ddl_errors = config.ddl_errors();
     a
 }
 
 /// Creates the selected objects on the destination. On a resumed or "ignore" run, objects that
 /// already exist are kept.
-fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &SchemaProgress) -> Result<usize, TaskError> {
+fn schema_sync(config: &Config, fence: &Fence, resuming: bool, progress: &SchemaProgress) -> Result<usize, TaskError> {
+    let mut dst = connect(config.destination.opts()).map_err(TaskError::Destination)?;
+    let dst = &mut dst;
     let mut src = connect(config.source.opts()).map_err(TaskError::Source)?;
     let plan = crate::plan::schema_plan(config, &mut src)?;
     for w in &plan.warnings {
@@ -396,6 +624,8 @@ fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &Schem
     progress.total.store(plan.statements.len() as u64, std::sync::atomic::Ordering::Relaxed);
     for s in &plan.statements {
         progress.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // DDL commits by itself: the lease is checked just before each statement.
+        check_fence(dst, fence)?;
         match dst.query_drop(s) {
             Ok(()) => {}
             // Already there (a table, routine, trigger, key or column).
@@ -408,7 +638,12 @@ fn schema_sync(config: &Config, dst: &mut Conn, resuming: bool, progress: &Schem
     Ok(plan.statements.len())
 }
 
-fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<dts_fullcopy::CopyReport, TaskError> {
+fn full_sync(
+    config: &Config,
+    fence: &Fence,
+    progress: Arc<dts_fullcopy::Progress>,
+    throttle: Arc<Throttle>,
+) -> Result<dts_fullcopy::CopyReport, TaskError> {
     let mut src = connect(config.source.opts()).map_err(TaskError::Source)?;
     let mut dst = connect(config.destination.opts()).map_err(TaskError::Destination)?;
     // The low watermark first, the list of tables after it: a table created later is created
@@ -423,8 +658,12 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
             crate::history::bootstrap(config, &p.binlog).map_err(crate::input::SourceError::from)?;
         }
     }
-    let tables = mapped_tables(config, &mut src).map_err(TaskError::Source)?;
+    let mut tables = mapped_tables(config, &mut src).map_err(TaskError::Source)?;
     crate::sequences::copy_states(config, &mut src, &mut dst)?;
+    // Tables whose copy stopped at a change of their definition wait for `dts-sync recopy`.
+    let recopy = crate::recopy::RecopyTable { task: config.name().to_string(), db: config.meta_db.clone() };
+    let mut needed = recopy.needed(&mut dst).map_err(TaskError::Destination)?;
+    tables.retain(|m| !needed.iter().any(|(t, _)| *t == m.source));
     // Tables created on the source after schema sync ran are created now.
     if config.schema() {
         let targets: Vec<(String, String)> = dst
@@ -442,26 +681,104 @@ fn full_sync(config: &Config, progress: Arc<dts_fullcopy::Progress>) -> Result<d
             tracing::info!("tables appeared on the source after schema sync: creating them");
             // Before their definitions are read: incremental sync skips their DDL up to here.
             let at = dts_fullcopy::source_position(&mut src)?;
-            schema_sync(config, &mut dst, true, &SchemaProgress::default())?;
+            schema_sync(config, fence, true, &SchemaProgress::default())?;
             crate::late_tables::LateTables { task: config.name().to_string(), db: config.meta_db.clone() }
                 .record(&mut dst, &missing, &at.binlog)
                 .map_err(TaskError::Destination)?;
         }
     }
     drop(src);
+    let o = copy_options(config, fence, &mut dst, progress, throttle)?;
+    // At most once per table: a table that changed before any of its chunks was copied is
+    // copied again at once from its new definition, then the copy runs again (what is done
+    // stays done).
+    for _ in 0..=tables.len() {
+        let changed = match dts_fullcopy::run(config.source.opts(), config.destination.opts(), tables.clone(), &o) {
+            Ok(report) if needed.is_empty() => return Ok(report),
+            Ok(_) => break,
+            Err(dts_fullcopy::CopyError::TablesChanged(changed)) => changed,
+            Err(e) => return Err(e.into()),
+        };
+        let mut again = Vec::new();
+        for c in changed {
+            let copied = meta.chunks(&mut dst, &c.table)?.iter().filter(|(_, done)| *done).count();
+            // Only a table this task created is dropped and created again without asking.
+            let ours = config.schema() && config.raw.task.conflicting_tables != Conflicting::Ignore;
+            if copied == 0 && ours {
+                tracing::info!(table = %c.table, "{} before any chunk of it was copied: copying it from its new definition", c.what);
+                again.push(c.table);
+            } else {
+                recopy.mark_needed(&mut dst, &c.table, &c.what).map_err(TaskError::Destination)?;
+                tables.retain(|m| m.source != c.table);
+                needed.push((c.table, c.what));
+            }
+        }
+        if !again.is_empty() {
+            crate::recopy::recopy_tables(config, fence, &again)?;
+        }
+    }
+    let names: Vec<String> = needed.iter().map(|(t, _)| format!("{}.{}", t.database, t.table)).collect();
+    Err(TaskError::NeedsRecopy {
+        changes: needed.iter().map(|(t, what)| format!("{t} ({what})")).collect::<Vec<_>>().join(", "),
+        command: format!("dts-sync recopy --config {} {}", config.path.display(), names.join(" ")),
+    })
+}
+
+/// The full copy's options for this task, fenced by the runner's lease.
+pub(crate) fn copy_options(
+    config: &Config,
+    fence: &Fence,
+    dst: &mut Conn,
+    progress: Arc<dts_fullcopy::Progress>,
+    throttle: Arc<Throttle>,
+) -> Result<CopyOptions, dts_fullcopy::CopyError> {
     let f = &config.raw.full;
     let mut o = CopyOptions::new(config.name());
     o.meta_db = config.meta_db.clone();
     o.threads = f.threads;
     o.chunk_rows = f.chunk_rows;
-    o.throttle = Arc::new(Throttle::new(f.qps, f.rows_per_sec, f.mb_per_sec << 20));
+    o.throttle = throttle;
     o.progress = progress;
+    o.fence = Some(fence.clone());
     if config.raw.task.conflicting_tables == Conflicting::Ignore {
         o.existing_rows = ExistingRows::Ignore;
     }
     // LOAD DATA LOCAL needs local_infile on the destination; without it, INSERTs.
-    let local_infile: Option<String> =
-        dst.query_first("SELECT @@GLOBAL.local_infile").map_err(TaskError::Destination)?;
+    let local_infile: Option<String> = dst.query_first("SELECT @@GLOBAL.local_infile")?;
     o.load_data = local_infile.as_deref().is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"));
-    Ok(dts_fullcopy::run(config.source.opts(), config.destination.opts(), tables, &o)?)
+    Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dts_types::retry::RetryWindows;
+    use std::time::Duration;
+
+    fn lost() -> TaskError {
+        TaskError::Source(mysql::Error::IoError(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset")))
+    }
+
+    #[test]
+    fn a_phase_is_retried_within_its_window_and_stops_past_it() {
+        let stop = AtomicBool::new(false);
+        let long = RetryWindows { connection: Duration::from_secs(60), other: Duration::from_secs(60) };
+        let mut tries = 0;
+        let r = retrying("test", long, &stop, |attempt| {
+            tries += 1;
+            if attempt < 2 { Err(lost()) } else { Ok(attempt) }
+        });
+        assert_eq!((r.unwrap(), tries), (2, 3));
+        let none = RetryWindows { connection: Duration::ZERO, other: Duration::ZERO };
+        let e = retrying("full sync", none, &stop, |_| -> Result<(), _> { Err(lost()) }).unwrap_err();
+        assert!(matches!(e, TaskError::RetriesExhausted { class: "connection", .. }), "{e}");
+        assert!(dts_types::describe::chain(&e).contains("full sync: retrying connection errors for 0 min"), "{e}");
+        let mut tries = 0;
+        let e = retrying("test", long, &stop, |_| -> Result<(), _> {
+            tries += 1;
+            Err(TaskError::InputEnded)
+        })
+        .unwrap_err();
+        assert!(matches!(e, TaskError::InputEnded) && tries == 1, "a definite error is not retried");
+    }
 }

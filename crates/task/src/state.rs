@@ -94,7 +94,7 @@ impl StateTable {
         }
         let row: Option<mysql::Row> = c.exec_first(
             format!(
-                "SELECT phase, incremental_file, incremental_pos, last_error, CAST(updated_at AS CHAR), \
+                "SELECT phase, incremental_file, incremental_pos, last_error, DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%s.%fZ'), \
                  transactions, row_changes, rows_filtered_out, ddl FROM {} WHERE task = ?",
                 self.table()
             ),
@@ -133,6 +133,11 @@ impl StateTable {
             format!("UPDATE {} SET incremental_file = ?, incremental_pos = ? WHERE task = ?", self.table()),
             (&p.file, p.offset, &self.task),
         )
+    }
+
+    /// Forgets the last error (a resumed run is healthy again).
+    pub fn clear_error(&self, c: &mut Conn) -> Result<(), mysql::Error> {
+        c.exec_drop(format!("UPDATE {} SET last_error = NULL WHERE task = ?", self.table()), (&self.task,))
     }
 
     pub fn set_error(&self, c: &mut Conn, error: &str) -> Result<(), mysql::Error> {

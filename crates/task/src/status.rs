@@ -29,6 +29,16 @@ pub struct Status {
     pub task: String,
     /// `not started`, `schema`, `full`, `incremental` or `done`.
     pub phase: String,
+    /// Whether a runner holds the task's lease now.
+    pub running: bool,
+    /// The task's life: `not started`, `running`, `stopped`, `failed` (see `last_error`) or
+    /// `done`.
+    pub state: String,
+    /// Since when the task is in its state (UTC): running since the holder took the lease;
+    /// stopped or failed since the last runner's lease ended.
+    pub since: Option<String>,
+    /// The runner holding the lease, or the last one (host, pid, since, lease end; UTC).
+    pub holder: Option<crate::lease::Holder>,
     /// When the phase last changed.
     pub updated_at: Option<String>,
     /// The error the task last stopped with.
@@ -64,7 +74,21 @@ const DDL_SHOWN: usize = 5;
 impl Status {
     /// The status as `dts-sync status` prints it.
     pub fn to_text(&self) -> String {
-        let mut out = format!("task {}: {}\n", self.task, self.phase);
+        let mut out = if self.state == self.phase {
+            format!("task {}: {}\n", self.task, self.phase)
+        } else {
+            format!("task {}: {}, {}\n", self.task, self.phase, self.state)
+        };
+        if let Some(since) = &self.since {
+            out.push_str(&format!("  {:<12} {since}\n", format!("{} since", self.state)));
+        }
+        if let Some(h) = &self.holder {
+            if h.running {
+                out.push_str(&format!("  running on   {} pid {} since {}\n", h.host, h.pid, h.since));
+            } else if !h.host.is_empty() {
+                out.push_str(&format!("  last run     {} pid {} from {} to {}\n", h.host, h.pid, h.since, h.expires));
+            }
+        }
         if let Some(u) = &self.updated_at {
             out.push_str(&format!("  phase since  {u}\n"));
         }
@@ -142,11 +166,32 @@ pub fn read(config: &Config) -> Result<Status, mysql::Error> {
     let mut dst = crate::run::connect(config.destination.opts())?;
     let mut st = Status { task: config.name().to_string(), phase: "not started".into(), ..Default::default() };
     let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
+    st.state = "not started".into();
+    st.holder =
+        crate::lease::LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() }.read(&mut dst)?;
+    st.running = st.holder.as_ref().is_some_and(|h| h.running);
+    if st.running {
+        st.state = "running".into();
+    }
     let Some(s) = state.read(&mut dst)? else { return Ok(st) };
     st.phase = s.phase.as_str().to_string();
+    st.since = st
+        .holder
+        .as_ref()
+        .filter(|h| !h.host.is_empty())
+        .map(|h| if h.running { h.since.clone() } else { h.expires.clone() });
+    if !st.running {
+        st.state = match (&s.last_error, s.phase) {
+            (Some(_), _) => "failed",
+            (None, crate::state::Phase::Done) => "done",
+            (None, _) => "stopped",
+        }
+        .into();
+    }
     st.updated_at = Some(s.updated_at);
     st.last_error = s.last_error;
-    st.incremental_from = s.incremental_from.as_ref().map(|p| p.to_string());
+    // Only a task with incremental sync has a start of it.
+    st.incremental_from = s.incremental_from.as_ref().filter(|_| config.incremental()).map(|p| p.to_string());
     st.counters = s.counters;
     let q = config.meta_db.quoted();
     let has = |c: &mut mysql::Conn, t: &str| -> Result<bool, mysql::Error> {
@@ -175,12 +220,12 @@ pub fn read(config: &Config) -> Result<Status, mysql::Error> {
             .collect();
     }
     if has(&mut dst, "apply_checkpoint")? {
-        let ck = Checkpoint { task: config.name().to_string(), db: config.meta_db.clone() };
+        let ck = Checkpoint::new(config.name(), &config.meta_db);
         if let Ok(Some(p)) = ck.read(&mut dst) {
             st.checkpoint = Some(p.binlog.to_string());
             let at: Option<(String, f64)> = dst.exec_first(
                 format!(
-                    "SELECT CAST(MAX(updated_at) AS CHAR), TIMESTAMPDIFF(MICROSECOND, MAX(updated_at), NOW(6)) / 1e6 \
+                    "SELECT DATE_FORMAT(MAX(updated_at), '%Y-%m-%dT%H:%i:%s.%fZ'), TIMESTAMPDIFF(MICROSECOND, MAX(updated_at), UTC_TIMESTAMP(6)) / 1e6 \
                      FROM {q}.apply_checkpoint WHERE task = ?"
                 ),
                 (config.name(),),

@@ -41,7 +41,7 @@ pub fn verify(config: &Config) -> Result<Report, VerifyError> {
     let incremental = state.read(&mut dst)?.is_some_and(|s| s.phase == Phase::Incremental);
     let progress = CheckpointProgress {
         destination: config.destination.opts(),
-        checkpoint: Checkpoint { task: config.name().to_string(), db: config.meta_db.clone() },
+        checkpoint: Checkpoint::new(config.name(), &config.meta_db),
     };
     let o = VerifyOptions {
         threads: config.raw.full.threads.max(2),

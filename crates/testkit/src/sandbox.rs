@@ -499,6 +499,14 @@ impl Sandbox {
         self.launch(false)
     }
 
+    /// Stops the server cleanly, leaves it down for `down` (clients see it gone, as in a
+    /// restart), and starts it again on the same data dir and port.
+    pub fn restart_after(&mut self, down: Duration) -> Result<(), SandboxError> {
+        self.stop_server();
+        std::thread::sleep(down);
+        self.launch(false)
+    }
+
     /// SIGTERM, then SIGKILL after [`STOP_TIMEOUT`]; dismisses the watchdog.
     fn stop_server(&mut self) {
         if let Some(mut child) = self.server.take() {

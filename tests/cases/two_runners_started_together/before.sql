@@ -1,0 +1,1 @@
+../_shared/lease_before.sql
