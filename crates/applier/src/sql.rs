@@ -34,6 +34,14 @@ pub struct Stmt {
     pub kind: Kind,
     /// For a keyless update that found no row: the INSERT of its after image.
     pub fallback: Option<String>,
+    /// ENUM index-0 values it writes (each also in `fallback`): such a statement runs alone
+    /// under `dts_types::session::allowing_enum_zero`, expecting exactly this many warnings.
+    pub enum_zeros: usize,
+}
+
+/// The ENUM index-0 values of a row's written columns.
+fn zeros(plan: &TablePlan, row: &[Value]) -> usize {
+    plan.write.iter().filter(|(i, _)| row[*i].is_enum_zero()).count()
 }
 
 fn lit(out: &mut String, v: &Value) -> Result<(), ApplyError> {
@@ -124,6 +132,8 @@ pub struct Builder {
     pub out: Vec<Stmt>,
     open: Option<(String, Kind)>,
     open_sql: String,
+    /// ENUM index-0 values in the open statement.
+    open_zeros: usize,
     batch_bytes: usize,
     net: Vec<TableNet>,
     net_bytes: usize,
@@ -141,7 +151,8 @@ impl Builder {
     /// Closes the statement being built and turns netted changes into statements.
     pub fn close(&mut self) {
         if let Some((_, kind)) = self.open.take() {
-            self.out.push(Stmt { sql: std::mem::take(&mut self.open_sql), kind, fallback: None });
+            let enum_zeros = std::mem::take(&mut self.open_zeros);
+            self.out.push(Stmt { sql: std::mem::take(&mut self.open_sql), kind, fallback: None, enum_zeros });
         }
         for t in std::mem::take(&mut self.net) {
             let _ = net_statements(&t, &mut self.out);
@@ -208,6 +219,7 @@ impl Builder {
         kind: Kind,
         head: &str,
         sep: &str,
+        zeros: usize,
         tail: impl FnOnce(&mut String) -> Result<(), ApplyError>,
     ) -> Result<(), ApplyError> {
         let same = matches!(&self.open, Some((k, open_kind)) if *k == key && std::mem::discriminant(open_kind) == std::mem::discriminant(&kind));
@@ -226,6 +238,7 @@ impl Builder {
             self.open_sql.push_str(head);
             self.open = Some((key, kind));
         }
+        self.open_zeros += zeros;
         tail(&mut self.open_sql)
     }
 
@@ -246,7 +259,8 @@ impl Builder {
         match change {
             RowChange::Insert { after } => {
                 let head = format!("REPLACE INTO {t} ({}) VALUES ", plan.column_list);
-                self.extend(format!("R{t}"), Kind::Insert { rows: 1 }, &head, ",", |s| values(plan, after, s))
+                let z = zeros(plan, after);
+                self.extend(format!("R{t}"), Kind::Insert { rows: 1 }, &head, ",", z, |s| values(plan, after, s))
             }
             RowChange::Update { before, after } => {
                 if key_of(plan, before) != key_of(plan, after) {
@@ -255,21 +269,25 @@ impl Builder {
                         Kind::Delete { rows: 1 },
                         &format!("DELETE FROM {t} WHERE "),
                         " OR ",
+                        0,
                         |s| key_match(plan, before, s),
                     )?;
                     // The old key's row is gone; the new image is an insert.
                     let head = format!("REPLACE INTO {t} ({}) VALUES ", plan.column_list);
+                    let z = zeros(plan, after);
                     return self
-                        .extend(format!("R{t}"), Kind::Insert { rows: 1 }, &head, ",", |s| values(plan, after, s));
+                        .extend(format!("R{t}"), Kind::Insert { rows: 1 }, &head, ",", z, |s| values(plan, after, s));
                 }
                 let head = format!("REPLACE INTO {t} ({}) VALUES ", plan.column_list);
-                self.extend(format!("U{t}"), Kind::Update { rows: 1 }, &head, ",", |s| values(plan, after, s))
+                let z = zeros(plan, after);
+                self.extend(format!("U{t}"), Kind::Update { rows: 1 }, &head, ",", z, |s| values(plan, after, s))
             }
             RowChange::Delete { before } => self.extend(
                 format!("D{t}"),
                 Kind::Delete { rows: 1 },
                 &format!("DELETE FROM {t} WHERE "),
                 " OR ",
+                0,
                 |s| key_match(plan, before, s),
             ),
         }
@@ -279,14 +297,15 @@ impl Builder {
         match change {
             RowChange::Insert { after } => {
                 let head = format!("INSERT INTO {t} ({}) VALUES ", plan.column_list);
-                self.extend(format!("I{t}"), Kind::Plain, &head, ",", |s| values(plan, after, s))
+                let z = zeros(plan, after);
+                self.extend(format!("I{t}"), Kind::Plain, &head, ",", z, |s| values(plan, after, s))
             }
             RowChange::Delete { before } => {
                 self.close();
                 let mut sql = format!("DELETE FROM {t} WHERE ");
                 all_match(plan, before, &mut sql)?;
                 sql.push_str(" LIMIT 1");
-                self.out.push(Stmt { sql, kind: Kind::Delete { rows: 1 }, fallback: None });
+                self.out.push(Stmt { sql, kind: Kind::Delete { rows: 1 }, fallback: None, enum_zeros: 0 });
                 Ok(())
             }
             RowChange::Update { before, after } => {
@@ -305,7 +324,8 @@ impl Builder {
                 sql.push_str(" LIMIT 1");
                 let mut fallback = format!("INSERT INTO {t} ({}) VALUES ", plan.column_list);
                 values(plan, after, &mut fallback)?;
-                self.out.push(Stmt { sql, kind: Kind::KeylessUpdate, fallback: Some(fallback) });
+                let enum_zeros = zeros(plan, after);
+                self.out.push(Stmt { sql, kind: Kind::KeylessUpdate, fallback: Some(fallback), enum_zeros });
                 Ok(())
             }
         }
@@ -337,7 +357,7 @@ fn net_statements(t: &TableNet, out: &mut Vec<Stmt>) -> Result<(), ApplyError> {
                 format!("DELETE FROM {table} WHERE ({}) IN ({list})", cols.join(", "))
             };
             let kind = if expected { Kind::Delete { rows: deleted.len() as u64 } } else { Kind::Plain };
-            out.push(Stmt { sql, kind, fallback: None });
+            out.push(Stmt { sql, kind, fallback: None, enum_zeros: 0 });
         }
         let images: Vec<&Vec<Value>> = t
             .changes
@@ -355,7 +375,8 @@ fn net_statements(t: &TableNet, out: &mut Vec<Stmt>) -> Result<(), ApplyError> {
             }
             let rows = images.len() as u64;
             let kind = if expected { Kind::Update { rows } } else { Kind::Insert { rows } };
-            out.push(Stmt { sql, kind, fallback: None });
+            let enum_zeros = images.iter().map(|row| zeros(plan, row)).sum();
+            out.push(Stmt { sql, kind, fallback: None, enum_zeros });
         }
     }
     Ok(())

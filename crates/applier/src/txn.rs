@@ -138,14 +138,16 @@ fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(
     let stmts: Vec<Stmt> = std::mem::take(&mut b.out);
     let mut batch: Vec<Stmt> = Vec::new();
     for s in stmts {
-        if s.fallback.is_some() {
+        if s.fallback.is_some() || s.enum_zeros > 0 {
             send(conn, stats, &mut batch)?;
-            conn.query_drop(&s.sql)?;
+            alone(conn, &s.sql, s.enum_zeros)?;
             stats.statements += 1;
-            if conn.affected_rows() == 0
+            let affected = conn.affected_rows();
+            count_conflicts(stats, s.kind, affected);
+            if affected == 0
                 && let Some(f) = &s.fallback
             {
-                conn.query_drop(f)?;
+                alone(conn, f, s.enum_zeros)?;
                 stats.update_missing += 1;
             }
         } else {
@@ -153,6 +155,26 @@ fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(
         }
     }
     send(conn, stats, &mut batch)
+}
+
+/// One statement on its own; one writing ENUM index-0 values runs non-strict and must warn
+/// exactly once per such value (anything else the server changed would warn too).
+fn alone(conn: &mut Conn, sql: &str, enum_zeros: usize) -> Result<(), ApplyError> {
+    let failed = |e| ApplyError::Statement { table: first_table(sql), source: e };
+    if enum_zeros == 0 {
+        return conn.query_drop(sql).map_err(failed);
+    }
+    conn.query_drop(dts_types::session::allowing_enum_zero(sql)).map_err(failed)?;
+    let warnings = conn.warnings() as usize;
+    if warnings != enum_zeros {
+        let shown: Vec<(String, u32, String)> = conn.query("SHOW WARNINGS")?;
+        return Err(ApplyError::Changed {
+            table: first_table(sql),
+            warnings: shown.into_iter().map(|(l, c, m)| format!("{l} {c}: {m}")).collect::<Vec<_>>().join("; "),
+            expected: enum_zeros,
+        });
+    }
+    Ok(())
 }
 
 /// One round trip for many statements.
@@ -173,16 +195,21 @@ fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Resul
         }
     }
     for (s, a) in batch.iter().zip(affected) {
-        match s.kind {
-            Kind::Insert { rows } => stats.insert_existing += a.saturating_sub(rows),
-            Kind::Update { rows } => stats.update_missing += (2 * rows).saturating_sub(a),
-            Kind::Delete { rows } => stats.delete_missing += rows.saturating_sub(a),
-            Kind::KeylessUpdate | Kind::Plain => {}
-        }
+        count_conflicts(stats, s.kind, a);
     }
     stats.statements += batch.len() as u64;
     batch.clear();
     Ok(())
+}
+
+/// Conflicts read from a statement's affected-row count.
+fn count_conflicts(stats: &mut ApplyStats, kind: Kind, affected: u64) {
+    match kind {
+        Kind::Insert { rows } => stats.insert_existing += affected.saturating_sub(rows),
+        Kind::Update { rows } => stats.update_missing += (2 * rows).saturating_sub(affected),
+        Kind::Delete { rows } => stats.delete_missing += rows.saturating_sub(affected),
+        Kind::KeylessUpdate | Kind::Plain => {}
+    }
 }
 
 fn first_table(sql: &str) -> String {

@@ -62,10 +62,10 @@ struct ChunkData {
 }
 
 enum Payload {
-    /// Rows as LOAD DATA fields.
-    Load(Vec<u8>),
-    /// INSERT statements, each under max_allowed_packet.
-    Inserts(Vec<String>),
+    /// Rows as LOAD DATA fields, and how many ENUM index-0 values they hold.
+    Load(Vec<u8>, usize),
+    /// INSERT statements, each under max_allowed_packet, with the ENUM index-0 values of each.
+    Inserts(Vec<(String, usize)>),
 }
 
 /// Copies `tables` from `source` to `dest` (whose tables must exist, see dts-schema's sync).
@@ -212,6 +212,8 @@ fn read_chunks(
         let t_read = std::time::Instant::now();
         let ncopied = job.copied_count();
         let mut rows = 0u64;
+        let mut zeros = 0usize;
+        let enum_zero = job.enum_zero_columns();
         let payload = if o.load_data && job.loadable() && job.text_exact() {
             // Text protocol: the server's text form goes straight into the LOAD DATA fields.
             let mut tsv = TsvChunk::new(&o.throttle, batch_bytes);
@@ -220,12 +222,14 @@ fn read_chunks(
                 let row = row.map_err(read_err)?;
                 for i in 0..ncopied {
                     tsv.separate(i);
-                    crate::tsv::push_text_field(&mut tsv.buf, row.as_ref(i).expect("selected column"))?;
+                    let field = row.as_ref(i).expect("selected column");
+                    zeros += usize::from(enum_zero[i] && matches!(field, mysql::Value::Bytes(b) if b.is_empty()));
+                    crate::tsv::push_text_field(&mut tsv.buf, field)?;
                 }
                 tsv.end_row();
             }
             rows = tsv.rows;
-            Payload::Load(tsv.finish())
+            Payload::Load(tsv.finish(), zeros)
         } else if o.load_data && job.loadable() {
             let mut result = src.exec_iter(q, ()).map_err(read_err)?;
             let mut tsv = TsvChunk::new(&o.throttle, batch_bytes);
@@ -234,14 +238,21 @@ fn read_chunks(
                 values.truncate(ncopied);
                 for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
                     tsv.separate(i);
+                    zeros += usize::from(enum_zero[i] && matches!(&v, mysql::Value::Bytes(b) if b.is_empty()));
                     crate::tsv::push_field(&mut tsv.buf, &col.ty, v)?;
                 }
                 tsv.end_row();
             }
             rows = tsv.rows;
-            Payload::Load(tsv.finish())
+            Payload::Load(tsv.finish(), zeros)
         } else {
-            let prefix = format!("INSERT INTO {} ({}) VALUES ", job.map.target.quoted(), job.insert_list());
+            // REPLACE: a row read again in a later chunk (its key moved during the copy) is the
+            // newer state and replaces the row it collides with, as the applier does.
+            let verb = match o.existing_rows {
+                ExistingRows::Error => "REPLACE",
+                ExistingRows::Ignore => "INSERT",
+            };
+            let prefix = format!("{verb} INTO {} ({}) VALUES ", job.map.target.quoted(), job.insert_list());
             let suffix = match o.existing_rows {
                 ExistingRows::Error => String::new(),
                 ExistingRows::Ignore => {
@@ -266,7 +277,9 @@ fn read_chunks(
                     if i > 0 {
                         sql.push(',');
                     }
-                    Value::from_param(&col.ty, v)?.write_sql_literal(&mut sql)?;
+                    let v = Value::from_param(&col.ty, v)?;
+                    zeros += usize::from(v.is_enum_zero());
+                    v.write_sql_literal(&mut sql)?;
                 }
                 sql.push(')');
                 rows += 1;
@@ -274,7 +287,8 @@ fn read_chunks(
                 if sql.len() >= batch_bytes {
                     o.throttle.charge(0, batch_rows, sql.len() as u64);
                     sql.push_str(&suffix);
-                    statements.push(std::mem::replace(&mut sql, String::with_capacity(batch_bytes + 4096)));
+                    let full = std::mem::replace(&mut sql, String::with_capacity(batch_bytes + 4096));
+                    statements.push((full, std::mem::take(&mut zeros)));
                     sql.push_str(&prefix);
                     batch_rows = 0;
                 }
@@ -282,7 +296,7 @@ fn read_chunks(
             if batch_rows > 0 {
                 o.throttle.charge(0, batch_rows, sql.len() as u64);
                 sql.push_str(&suffix);
-                statements.push(sql);
+                statements.push((sql, zeros));
             }
             Payload::Inserts(statements)
         };
@@ -295,8 +309,8 @@ fn read_chunks(
             });
         }
         let bytes = match &payload {
-            Payload::Load(b) => b.len() as u64,
-            Payload::Inserts(v) => v.iter().map(|s| s.len() as u64).sum(),
+            Payload::Load(b, _) => b.len() as u64,
+            Payload::Inserts(v) => v.iter().map(|s| s.0.len() as u64).sum(),
         };
         let read_time = t_read.elapsed();
         let t_wait = std::time::Instant::now();
@@ -335,7 +349,11 @@ fn write_chunks(
             .init(
                 session::init_statements()
                     .into_iter()
-                    .chain(["SET SESSION foreign_key_checks = 0".to_string()])
+                    .chain([
+                        "SET SESSION foreign_key_checks = 0".to_string(),
+                        // Every warning of a LOAD DATA is read back (the most the server keeps).
+                        "SET SESSION max_error_count = 65535".to_string(),
+                    ])
                     .collect::<Vec<_>>(),
             )
             .local_infile_handler(Some(handler)),
@@ -352,35 +370,29 @@ fn write_chunks(
         dst.query_drop("BEGIN")?;
         match c.payload {
             Payload::Inserts(statements) => {
-                for sql in statements {
-                    dst.query_drop(sql).map_err(write_err)?;
+                for (sql, zeros) in statements {
+                    if zeros == 0 {
+                        dst.query_drop(sql).map_err(write_err)?;
+                    } else {
+                        dst.query_drop(session::allowing_enum_zero(&sql)).map_err(write_err)?;
+                        check_warnings(&mut dst, &table, zeros, false)?;
+                    }
                 }
             }
-            Payload::Load(data) => {
+            Payload::Load(data, zeros) => {
                 *slot.lock() = data;
                 let ignore = o.existing_rows == ExistingRows::Ignore;
+                // REPLACE, as the INSERTs do (and, unlike LOCAL's default, it keeps errors errors).
                 let sql = format!(
                     "LOAD DATA LOCAL INFILE 'dts-sync-chunk' {}INTO TABLE {} CHARACTER SET binary \
                      FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
-                    if ignore { "IGNORE " } else { "" },
+                    if ignore { "IGNORE " } else { "REPLACE " },
                     job.map.target.quoted(),
                     job.insert_list()
                 );
+                let sql = if zeros > 0 { session::allowing_enum_zero(&sql) } else { sql };
                 dst.query_drop(sql).map_err(write_err)?;
-                // With LOCAL the server turns errors into warnings (it cannot stop the file):
-                // any warning but an ignored duplicate is a failure, never a silent change.
-                if dst.warnings() > 0 {
-                    let warnings: Vec<(String, u32, String)> = dst.query("SHOW WARNINGS")?;
-                    let bad: Vec<String> = warnings
-                        .into_iter()
-                        .filter(|(_, code, _)| !(ignore && *code == 1062))
-                        .map(|(level, code, msg)| format!("{level} {code}: {msg}"))
-                        .collect();
-                    if !bad.is_empty() {
-                        let _ = dst.query_drop("ROLLBACK");
-                        return Err(CopyError::Rejected { table, warnings: bad.join("; ") });
-                    }
-                }
+                check_warnings(&mut dst, &table, zeros, ignore)?;
             }
         }
         dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
@@ -393,6 +405,32 @@ fn write_chunks(
         totals.0.fetch_add(c.rows, Ordering::Relaxed);
         totals.1.fetch_add(c.bytes, Ordering::Relaxed);
         totals.2.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// After a chunk's statement: any warning is a failure, never a silent change (with LOCAL the
+/// server turns errors into warnings, as it cannot stop the file), except an ignored duplicate
+/// (`ignore`) and exactly one 1265 per ENUM index-0 value written (`enum_zeros`).
+fn check_warnings(dst: &mut Conn, table: &str, enum_zeros: usize, ignore: bool) -> Result<(), CopyError> {
+    if dst.warnings() == 0 && enum_zeros == 0 {
+        return Ok(());
+    }
+    let warnings: Vec<(String, u32, String)> = dst.query("SHOW WARNINGS")?;
+    let truncated = warnings.iter().filter(|w| w.1 == 1265).count();
+    let bad: Vec<String> = warnings
+        .into_iter()
+        .filter(|(_, code, _)| !(ignore && *code == 1062) && !(*code == 1265 && truncated == enum_zeros))
+        .map(|(level, code, msg)| format!("{level} {code}: {msg}"))
+        .collect();
+    if !bad.is_empty() || truncated != enum_zeros {
+        let _ = dst.query_drop("ROLLBACK");
+        let warnings = if bad.is_empty() {
+            format!("{truncated} truncation warning(s) for {enum_zeros} ENUM index-0 value(s)")
+        } else {
+            bad.join("; ")
+        };
+        return Err(CopyError::Rejected { table: table.to_string(), warnings });
     }
     Ok(())
 }

@@ -15,3 +15,18 @@ pub const SQL_MODE: &str = "STRICT_ALL_TABLES,ALLOW_INVALID_DATES,NO_AUTO_VALUE_
 pub fn init_statements() -> [String; 3] {
     ["SET NAMES binary".to_string(), "SET time_zone = '+00:00'".to_string(), format!("SET sql_mode = '{SQL_MODE}'")]
 }
+
+/// [`SQL_MODE`] without strictness, for the one value strict mode cannot write: an ENUM's
+/// index 0 (the `''` a non-strict source session stores for an invalid member). Only statements
+/// writing such a value run under it (see [`allowing_enum_zero`]).
+pub const SQL_MODE_ENUM_ZERO: &str = "ALLOW_INVALID_DATES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION";
+
+/// `statement` run under [`SQL_MODE_ENUM_ZERO`] for itself only (MariaDB's `SET STATEMENT`).
+///
+/// The server then writes each ENUM index 0 with exactly one warning (1265): the caller must
+/// check that the statement's warning count equals the number of index-0 values it wrote
+/// ([`crate::Value::is_enum_zero`]), so any other value the non-strict mode would change
+/// (it warns too) stops the write instead of passing silently.
+pub fn allowing_enum_zero(statement: &str) -> String {
+    format!("SET STATEMENT sql_mode = '{SQL_MODE_ENUM_ZERO}' FOR {statement}")
+}
