@@ -31,6 +31,9 @@ pub struct Begin {
     pub timestamp: u32,
     /// The server that originally ran the transaction.
     pub server_id: u32,
+    /// Where the event opening the transaction starts: every transaction committed before
+    /// this position ends at or before it.
+    pub start: BinlogPosition,
 }
 
 /// What the reader yields, in source commit order.
@@ -88,9 +91,10 @@ impl Assembler {
         matches!(self.state, State::Idle)
     }
 
-    fn begin(&mut self, h: &EventHeader, gtid: Option<TxnGtid>, out: &mut dyn FnMut(Item)) {
+    fn begin(&mut self, file: &str, h: &EventHeader, gtid: Option<TxnGtid>, out: &mut dyn FnMut(Item)) {
         self.gtid = gtid.clone();
-        out(Item::Begin(Begin { gtid, timestamp: h.timestamp, server_id: h.server_id }));
+        let start = BinlogPosition::new(file, (h.log_pos as u64).saturating_sub(h.event_size as u64));
+        out(Item::Begin(Begin { gtid, timestamp: h.timestamp, server_id: h.server_id, start }));
     }
 
     fn commit(&mut self, file: &str, h: &EventHeader, out: &mut dyn FnMut(Item)) {
@@ -129,19 +133,19 @@ impl Assembler {
             Decoded::MariaGtid { gtid, standalone } => {
                 self.expect_idle(at)?;
                 self.state = State::Opened { standalone };
-                self.begin(h, Some(TxnGtid::MariaDb(gtid)), out);
+                self.begin(file, h, Some(TxnGtid::MariaDb(gtid)), out);
             }
             Decoded::MysqlGtid(g) => {
                 self.expect_idle(at)?;
                 self.state = State::Opened { standalone: false };
-                self.begin(h, g.map(TxnGtid::MySql), out);
+                self.begin(file, h, g.map(TxnGtid::MySql), out);
             }
             Decoded::Query(q) => {
                 let verb = first_words(&q.sql);
                 match (&self.state, verb.as_str()) {
                     (State::Idle, "BEGIN") => {
                         self.state = State::Explicit;
-                        self.begin(h, None, out);
+                        self.begin(file, h, None, out);
                     }
                     (State::Opened { standalone: false }, "BEGIN") => self.state = State::Explicit,
                     (State::Explicit, "COMMIT" | "ROLLBACK") => self.commit(file, h, out),
@@ -153,7 +157,7 @@ impl Assembler {
                     }
                     (State::Explicit, _) => out(Item::Statement(q)),
                     (State::Idle, _) => {
-                        self.begin(h, None, out);
+                        self.begin(file, h, None, out);
                         out(Item::Statement(q));
                         self.commit(file, h, out);
                     }
@@ -171,7 +175,7 @@ impl Assembler {
                 match self.state {
                     State::Idle => {
                         self.state = State::Explicit;
-                        self.begin(h, None, out);
+                        self.begin(file, h, None, out);
                     }
                     State::Opened { .. } => self.state = State::Explicit,
                     State::Explicit => {}

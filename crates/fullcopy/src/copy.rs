@@ -6,14 +6,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use dts_schema::MappedTable;
-use dts_types::{BinlogPosition, GtidPosition, SourcePosition, Value, session};
+use dts_types::{BinlogPosition, GtidPosition, SourcePosition, session};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 
 use crate::chunk::{self, Chunk};
+use crate::keyless::Pieces;
 use crate::meta::Meta;
+use crate::render::{Payload, Render};
 use crate::table::TableJob;
-use crate::{CopyError, CopyOptions, ExistingRows, Throttle};
+use crate::{CopyError, CopyOptions, ExistingRows};
 
 /// What a finished copy did, and the watermarks incremental sync needs.
 #[derive(Debug, Clone)]
@@ -33,7 +35,7 @@ pub struct CopyReport {
     pub chunks_already_done: u64,
 }
 
-fn exact(opts: Opts) -> OptsBuilder {
+pub(crate) fn exact(opts: Opts) -> OptsBuilder {
     OptsBuilder::from_opts(opts).init(session::init_statements().to_vec())
 }
 
@@ -52,21 +54,27 @@ pub fn source_position(source: &mut Conn) -> Result<SourcePosition, CopyError> {
     })
 }
 
-/// One whole chunk, read and rendered, ready for any writer.
-struct ChunkData {
-    table: usize,
-    chunk: u32,
-    rows: u64,
-    bytes: u64,
-    payload: Payload,
+/// One whole chunk, or a piece of a keyless table, read and rendered, ready for any writer.
+pub(crate) struct ChunkData {
+    pub table: usize,
+    pub chunk: u32,
+    pub rows: u64,
+    pub bytes: u64,
+    pub payload: Payload,
+    pub part: Part,
 }
 
-enum Payload {
-    /// Rows as LOAD DATA fields, and how many ENUM index-0 values they hold.
-    Load(Vec<u8>, usize),
-    /// INSERT statements, each under max_allowed_packet, with the ENUM index-0 values of each.
-    Inserts(Vec<(String, usize)>),
+/// What part of its table's copy a [`ChunkData`] is.
+pub(crate) enum Part {
+    /// A whole chunk: its rows commit with its done mark.
+    Whole,
+    /// A piece of a keyless table's snapshot, committed on its own.
+    Piece(Arc<Pieces>),
+    /// The end of a keyless table's snapshot (no rows; `rows` is the table's total): marks it
+    /// done once every piece committed.
+    Last(Arc<Pieces>),
 }
+
 
 /// Copies `tables` from `source` to `dest` (whose tables must exist, see dts-schema's sync).
 pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) -> Result<CopyReport, CopyError> {
@@ -136,9 +144,10 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     for _ in 0..threads {
         let (jobs_r, sig_r, abort_r, task_rx, tx) =
             (jobs.clone(), signatures.clone(), abort.clone(), task_rx.clone(), chunk_tx.clone());
-        let (src_opts, o_r) = (source.clone(), o.clone());
+        let (src_opts, dst_opts, meta_r, o_r) = (source.clone(), dest.clone(), meta.clone(), o.clone());
         handles.push(std::thread::spawn(move || -> Result<(), CopyError> {
-            let r = read_chunks(src_opts, &jobs_r, &sig_r, &task_rx, &tx, &abort_r, batch_bytes, &o_r);
+            let ends = Ends { source: src_opts, dest: dst_opts, meta: meta_r };
+            let r = read_chunks(ends, &jobs_r, &sig_r, &task_rx, &tx, &abort_r, batch_bytes, &o_r);
             if r.is_err() {
                 abort_r.store(true, Ordering::SeqCst);
             }
@@ -182,9 +191,16 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     })
 }
 
+/// What a reader connects to: the source, and the destination for a keyless table's metadata.
+struct Ends {
+    source: Opts,
+    dest: Opts,
+    meta: Meta,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn read_chunks(
-    source: Opts,
+    ends: Ends,
     jobs: &[TableJob],
     signatures: &[String],
     tasks: &Receiver<(usize, Chunk)>,
@@ -193,12 +209,19 @@ fn read_chunks(
     batch_bytes: usize,
     o: &CopyOptions,
 ) -> Result<(), CopyError> {
-    let mut src = Conn::new(exact(source)).map_err(|source| CopyError::Connect { server: "source", source })?;
+    let mut src =
+        Conn::new(exact(ends.source.clone())).map_err(|source| CopyError::Connect { server: "source", source })?;
+    let mut dst = None;
     while let Ok((ti, chunk)) = tasks.recv() {
         if abort.load(Ordering::SeqCst) {
             return Ok(());
         }
         let job = &jobs[ti];
+        if job.key.is_none() {
+            crate::keyless::read(&mut src, &mut dst, &ends.dest, job, ti, &ends.meta, o, batch_bytes, out, abort)?;
+            check_signature(&mut src, job, &signatures[ti])?;
+            continue;
+        }
         let read_err = |source: mysql::Error| CopyError::Read { table: job.map.source.to_string(), source };
         let cond = chunk::condition(job, &chunk)?;
         let filter = job.map.filter.as_ref().map(|f| format!(" AND ({f})")).unwrap_or_default();
@@ -210,111 +233,24 @@ fn read_chunks(
         );
         o.throttle.charge(1, 0, 0);
         let t_read = std::time::Instant::now();
-        let ncopied = job.copied_count();
-        let mut rows = 0u64;
-        let mut zeros = 0usize;
-        let enum_zero = job.enum_zero_columns();
-        let payload = if o.load_data && job.loadable() && job.text_exact() {
-            // Text protocol: the server's text form goes straight into the LOAD DATA fields.
-            let mut tsv = TsvChunk::new(&o.throttle, batch_bytes);
+        let mut render = Render::new(job, o, batch_bytes);
+        if render.text_protocol() {
             let mut result = src.query_iter(q).map_err(read_err)?;
             for row in result.by_ref() {
-                let row = row.map_err(read_err)?;
-                for i in 0..ncopied {
-                    tsv.separate(i);
-                    let field = row.as_ref(i).expect("selected column");
-                    zeros += usize::from(enum_zero[i] && matches!(field, mysql::Value::Bytes(b) if b.is_empty()));
-                    crate::tsv::push_text_field(&mut tsv.buf, field)?;
-                }
-                tsv.end_row();
+                render.push(row.map_err(read_err)?)?;
             }
-            rows = tsv.rows;
-            Payload::Load(tsv.finish(), zeros)
-        } else if o.load_data && job.loadable() {
-            let mut result = src.exec_iter(q, ()).map_err(read_err)?;
-            let mut tsv = TsvChunk::new(&o.throttle, batch_bytes);
-            for row in result.by_ref() {
-                let mut values = row.map_err(read_err)?.unwrap();
-                values.truncate(ncopied);
-                for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
-                    tsv.separate(i);
-                    zeros += usize::from(enum_zero[i] && matches!(&v, mysql::Value::Bytes(b) if b.is_empty()));
-                    crate::tsv::push_field(&mut tsv.buf, &col.ty, v)?;
-                }
-                tsv.end_row();
-            }
-            rows = tsv.rows;
-            Payload::Load(tsv.finish(), zeros)
         } else {
-            // REPLACE: a row read again in a later chunk (its key moved during the copy) is the
-            // newer state and replaces the row it collides with, as the applier does.
-            let verb = match o.existing_rows {
-                ExistingRows::Error => "REPLACE",
-                ExistingRows::Ignore => "INSERT",
-            };
-            let prefix = format!("{verb} INTO {} ({}) VALUES ", job.map.target.quoted(), job.insert_list());
-            let suffix = match o.existing_rows {
-                ExistingRows::Error => String::new(),
-                ExistingRows::Ignore => {
-                    let first = job.columns.iter().find(|c| c.copied).expect("a copied column");
-                    let c = dts_types::quote_ident(&first.target);
-                    format!(" ON DUPLICATE KEY UPDATE {c} = {c}")
-                }
-            };
             let mut result = src.exec_iter(q, ()).map_err(read_err)?;
-            let mut statements = Vec::new();
-            let mut batch_rows = 0u64;
-            let mut sql = String::with_capacity(batch_bytes + 4096);
-            sql.push_str(&prefix);
             for row in result.by_ref() {
-                let mut values = row.map_err(read_err)?.unwrap();
-                values.truncate(ncopied);
-                if batch_rows > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    let v = Value::from_param(&col.ty, v)?;
-                    zeros += usize::from(v.is_enum_zero());
-                    v.write_sql_literal(&mut sql)?;
-                }
-                sql.push(')');
-                rows += 1;
-                batch_rows += 1;
-                if sql.len() >= batch_bytes {
-                    o.throttle.charge(0, batch_rows, sql.len() as u64);
-                    sql.push_str(&suffix);
-                    let full = std::mem::replace(&mut sql, String::with_capacity(batch_bytes + 4096));
-                    statements.push((full, std::mem::take(&mut zeros)));
-                    sql.push_str(&prefix);
-                    batch_rows = 0;
-                }
+                render.push(row.map_err(read_err)?)?;
             }
-            if batch_rows > 0 {
-                o.throttle.charge(0, batch_rows, sql.len() as u64);
-                sql.push_str(&suffix);
-                statements.push((sql, zeros));
-            }
-            Payload::Inserts(statements)
-        };
-        // DDL on the table during its copy would mix two shapes: refuse the copy.
-        let now = TableJob::signature(&mut src, &job.map)?;
-        if now != signatures[ti] {
-            return Err(CopyError::SchemaChanged {
-                table: job.map.source.to_string(),
-                what: "its columns changed".into(),
-            });
         }
-        let bytes = match &payload {
-            Payload::Load(b, _) => b.len() as u64,
-            Payload::Inserts(v) => v.iter().map(|s| s.0.len() as u64).sum(),
-        };
+        let (payload, rows) = render.take();
+        check_signature(&mut src, job, &signatures[ti])?;
+        let bytes = payload.bytes();
         let read_time = t_read.elapsed();
         let t_wait = std::time::Instant::now();
-        if out.send(ChunkData { table: ti, chunk: chunk.no, rows, bytes, payload }).is_err() {
+        if out.send(ChunkData { table: ti, chunk: chunk.no, rows, bytes, payload, part: Part::Whole }).is_err() {
             return Ok(());
         }
         if std::env::var_os("DTS_COPY_TRACE").is_some() {
@@ -324,6 +260,14 @@ fn read_chunks(
                 t_wait.elapsed()
             );
         }
+    }
+    Ok(())
+}
+
+/// DDL on the table during its copy would mix two shapes: refuse the copy.
+fn check_signature(src: &mut Conn, job: &TableJob, before: &str) -> Result<(), CopyError> {
+    if TableJob::signature(src, &job.map)? != before {
+        return Err(CopyError::SchemaChanged { table: job.map.source.to_string(), what: "its columns changed".into() });
     }
     Ok(())
 }
@@ -367,6 +311,18 @@ fn write_chunks(
         let t_write = std::time::Instant::now();
         let table = job.map.target.to_string();
         let write_err = |e| CopyError::Write { table: table.clone(), source: e };
+        if let Part::Last(pieces) = &c.part {
+            if !crate::keyless::wait_for_pieces(pieces, abort) {
+                return Ok(());
+            }
+            dst.query_drop("BEGIN")?;
+            dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
+            dst.query_drop(meta.snapshot_done_sql(&job.map.source))?;
+            dst.query_drop("COMMIT")?;
+            o.progress.chunk_done(&job.map.source);
+            totals.2.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         dst.query_drop("BEGIN")?;
         match c.payload {
             Payload::Inserts(statements) => {
@@ -395,16 +351,23 @@ fn write_chunks(
                 check_warnings(&mut dst, &table, zeros, ignore)?;
             }
         }
-        dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
+        if let Part::Whole = c.part {
+            dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
+        }
         dst.query_drop("COMMIT")?;
+        if let Part::Piece(pieces) = &c.part {
+            pieces.committed.fetch_add(1, Ordering::SeqCst);
+        }
         if std::env::var_os("DTS_COPY_TRACE").is_some() {
             eprintln!("copy: wrote chunk {} of table {} in {:?}", c.chunk, c.table, t_write.elapsed());
         }
         o.progress.add(&job.map.source, c.rows, c.bytes);
-        o.progress.chunk_done(&job.map.source);
         totals.0.fetch_add(c.rows, Ordering::Relaxed);
         totals.1.fetch_add(c.bytes, Ordering::Relaxed);
-        totals.2.fetch_add(1, Ordering::Relaxed);
+        if let Part::Whole = c.part {
+            o.progress.chunk_done(&job.map.source);
+            totals.2.fetch_add(1, Ordering::Relaxed);
+        }
     }
     Ok(())
 }
@@ -433,45 +396,4 @@ fn check_warnings(dst: &mut Conn, table: &str, enum_zeros: usize, ignore: bool) 
         return Err(CopyError::Rejected { table: table.to_string(), warnings });
     }
     Ok(())
-}
-
-/// A chunk's rows as LOAD DATA input, charged to the throttle every `batch_bytes`.
-struct TsvChunk<'a> {
-    buf: Vec<u8>,
-    rows: u64,
-    /// Rows and bytes already charged.
-    charged: (u64, usize),
-    throttle: &'a Throttle,
-    batch_bytes: usize,
-}
-
-impl<'a> TsvChunk<'a> {
-    fn new(throttle: &'a Throttle, batch_bytes: usize) -> Self {
-        TsvChunk { buf: Vec::with_capacity(1 << 20), rows: 0, charged: (0, 0), throttle, batch_bytes }
-    }
-
-    /// Before field `i` of a row.
-    fn separate(&mut self, i: usize) {
-        if i > 0 {
-            self.buf.push(b'\t');
-        }
-    }
-
-    fn end_row(&mut self) {
-        self.buf.push(b'\n');
-        self.rows += 1;
-        if self.buf.len() - self.charged.1 >= self.batch_bytes {
-            self.charge();
-        }
-    }
-
-    fn charge(&mut self) {
-        self.throttle.charge(0, self.rows - self.charged.0, (self.buf.len() - self.charged.1) as u64);
-        self.charged = (self.rows, self.buf.len());
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        self.charge();
-        self.buf
-    }
 }

@@ -33,8 +33,10 @@
 
 pub mod chunk;
 mod copy;
+mod keyless;
 mod meta;
 mod progress;
+mod render;
 pub mod table;
 mod throttle;
 mod tsv;
@@ -187,6 +189,17 @@ pub enum CopyError {
         table: String,
         /// The destination's warnings.
         warnings: String,
+    },
+    /// A table without a key already holds rows on the destination (`conflicting_tables =
+    /// "ignore"`): the source's rows cannot be told apart from them.
+    #[error(
+        "table {table} has no primary or unique key and already holds rows on the destination: its copy \
+         cannot tell them from the source's rows (conflicting_tables = \"ignore\" keeps rows only by key); \
+         empty it on the destination (TRUNCATE TABLE) or give the source table a primary key"
+    )]
+    KeylessNotEmpty {
+        /// The destination table.
+        table: String,
     },
     /// A reader or writer thread panicked.
     #[error("a copy thread stopped unexpectedly")]

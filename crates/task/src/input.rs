@@ -25,6 +25,9 @@ pub enum SourceError {
     /// Reading where the source's binlog ends now.
     #[error("reading the source's end of binlog")]
     End(#[from] dts_fullcopy::CopyError),
+    /// Reading, on the destination, where the keyless tables' snapshots stand.
+    #[error("reading the full copy's snapshot positions on the destination")]
+    Snapshots(#[source] dts_fullcopy::CopyError),
     /// The row filter of a table cannot be evaluated on its rows.
     #[error("the row filter of {table}")]
     Filter {
@@ -85,6 +88,9 @@ pub struct InputStats {
     pub ddl_warnings: AtomicU64,
     /// Row events the reader skipped before decoding them, their table not selected.
     pub rows_events_skipped: AtomicU64,
+    /// Row changes of tables copied from a snapshot of their own (keyless tables) that the
+    /// snapshot already held: not applied again.
+    pub rows_in_snapshot: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -192,6 +198,7 @@ impl InputSource for BinlogInput {
         if self.history.is_none() {
             let h = crate::history::TaskHistory::open(&self.config, &self.first_start).map_err(SourceError::from)?;
             self.history = Some(h);
+            self.router.set_snapshots(crate::snapshots::read(&self.config)?);
         }
         let parts = ReaderParts {
             schema: self.history.as_ref().map(|h| h.provider()),
@@ -217,7 +224,8 @@ impl InputSource for BinlogInput {
                 Err(e) => return Some(Err(SourceError::from(e).into())),
             };
             return Some(Ok(match item {
-                Item::Begin(_) => {
+                Item::Begin(b) => {
+                    self.router.begin(&b.start);
                     self.in_txn = true;
                     Input::Begin
                 }
@@ -257,6 +265,10 @@ impl InputSource for BinlogInput {
                         continue;
                     }
                     Ok(Routed::NotSynced) => continue,
+                    Ok(Routed::InSnapshot) => {
+                        bump(&self.stats.rows_in_snapshot);
+                        continue;
+                    }
                     Err(e) => return Some(Err(e.into())),
                 },
                 Item::Statement(s) => {

@@ -33,6 +33,7 @@ mod history;
 mod input;
 mod router;
 mod run;
+mod snapshots;
 mod state;
 mod status;
 mod verify;
