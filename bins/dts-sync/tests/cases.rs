@@ -56,6 +56,10 @@ struct Spec {
     /// Precheck warnings acknowledged (`--ignore`) by every `precheck` and `run`.
     #[serde(default)]
     acknowledge: Vec<String>,
+    /// Precheck warnings only a task that has not started gets (`destination.existing_tables`):
+    /// acknowledged by `precheck` and `run` until the first `run`.
+    #[serde(default)]
+    acknowledge_first: Vec<String>,
 }
 
 fn run_command() -> String {
@@ -229,6 +233,8 @@ struct Run<'a> {
     placeholders: Vec<(String, String)>,
     /// Every password a server or case uses: none may appear in any output.
     secrets: Vec<String>,
+    /// Whether a `run` was started (`acknowledge_first` no longer applies).
+    ran: std::sync::atomic::AtomicBool,
 }
 
 fn run_case(case: &Case) {
@@ -273,6 +279,7 @@ fn run_case(case: &Case) {
             pair.destination.password().expose().to_string(),
             WRONG_PASSWORD.to_string(),
         ],
+        ran: std::sync::atomic::AtomicBool::new(false),
     };
     run.write_task_file(case.spec.copy_rows_per_sec.unwrap_or(0));
     run.source_sql("before.sql");
@@ -353,6 +360,14 @@ impl Run<'_> {
             for id in &self.case.spec.acknowledge {
                 c.arg("--ignore").arg(id);
             }
+            if !self.ran.load(Ordering::Relaxed) {
+                for id in &self.case.spec.acknowledge_first {
+                    c.arg("--ignore").arg(id);
+                }
+            }
+        }
+        if cmd == "run" {
+            self.ran.store(true, Ordering::Relaxed);
         }
         c
     }

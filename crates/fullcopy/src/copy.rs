@@ -75,7 +75,6 @@ pub(crate) enum Part {
     Last(Arc<Pieces>),
 }
 
-
 /// Copies `tables` from `source` to `dest` (whose tables must exist, see dts-schema's sync).
 pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) -> Result<CopyReport, CopyError> {
     let mut src = Conn::new(exact(source.clone())).map_err(|source| CopyError::Connect { server: "source", source })?;

@@ -123,7 +123,8 @@ pub(crate) fn read(
         return Ok(());
     }
     src.query_drop("COMMIT").map_err(read_err)?;
-    let last = ChunkData { table: ti, chunk: 0, rows: total, bytes: 0, payload: render.take().0, part: Part::Last(pieces) };
+    let last =
+        ChunkData { table: ti, chunk: 0, rows: total, bytes: 0, payload: render.take().0, part: Part::Last(pieces) };
     let _ = out.send(last);
     Ok(())
 }

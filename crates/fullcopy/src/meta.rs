@@ -48,7 +48,11 @@ impl Meta {
 
     /// Where the consistent snapshot a keyless table was (or is being) copied from stands in
     /// the binlog, and whether its copy is done; `None` if its copy never started.
-    pub fn snapshot(&self, dest: &mut mysql::Conn, table: &TableId) -> Result<Option<(BinlogPosition, bool)>, CopyError> {
+    pub fn snapshot(
+        &self,
+        dest: &mut mysql::Conn,
+        table: &TableId,
+    ) -> Result<Option<(BinlogPosition, bool)>, CopyError> {
         let row: Option<(String, u64, i8)> = dest.exec_first(
             format!(
                 "SELECT snapshot_file, snapshot_pos, done FROM {} WHERE task = ? AND db = ? AND tbl = ?",

@@ -365,7 +365,7 @@ pub fn destination_items(
                 id,
                 title,
                 format!(
-                    "{} target table(s) already exist and are kept (conflicting_tables = \"ignore\"): {}. Schema sync skips them; full sync writes into them and rows with the same key are overwritten",
+                    "{} target table(s) already exist and are kept (conflicting_tables = \"ignore\"): {}. Schema sync skips them; full sync writes into them and rows with the same key are overwritten; a table without a primary or unique key must be empty there (its rows cannot be told apart from the source's: the full copy stops naming it)",
                     existing.len(),
                     list(&existing, 10)
                 ),
