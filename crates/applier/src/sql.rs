@@ -37,6 +37,9 @@ pub struct Stmt {
     /// ENUM index-0 values it writes (each also in `fallback`): such a statement runs alone
     /// under `dts_types::session::allowing_enum_zero`, expecting exactly this many warnings.
     pub enum_zeros: usize,
+    /// A cascade parent's UPDATE or DELETE: runs with foreign_key_checks = 1, so the
+    /// destination's foreign keys repeat the source's cascades.
+    pub fk_checks: bool,
 }
 
 /// The ENUM index-0 values of a row's written columns.
@@ -152,7 +155,13 @@ impl Builder {
     pub fn close(&mut self) {
         if let Some((_, kind)) = self.open.take() {
             let enum_zeros = std::mem::take(&mut self.open_zeros);
-            self.out.push(Stmt { sql: std::mem::take(&mut self.open_sql), kind, fallback: None, enum_zeros });
+            self.out.push(Stmt {
+                sql: std::mem::take(&mut self.open_sql),
+                kind,
+                fallback: None,
+                enum_zeros,
+                fk_checks: false,
+            });
         }
         for t in std::mem::take(&mut self.net) {
             let _ = net_statements(&t, &mut self.out);
@@ -244,6 +253,9 @@ impl Builder {
 
     /// Adds one row change on a table.
     pub fn push(&mut self, plan: &std::sync::Arc<TablePlan>, change: &RowChange) -> Result<(), ApplyError> {
+        if plan.cascade.is_some() && !plan.key.is_empty() {
+            return self.push_cascading(plan, change);
+        }
         if !plan.key.is_empty() {
             if self.push_net(plan, change)? {
                 return Ok(());
@@ -293,7 +305,54 @@ impl Builder {
         }
     }
 
+    /// A keyed table of a cascade group: the source's own statement per change, in source
+    /// order (the destination's state equals the source's here, see `dts_types::fk`), a
+    /// parent's UPDATE and DELETE with foreign_key_checks = 1. Never REPLACE: its delete would
+    /// cascade.
+    fn push_cascading(&mut self, plan: &TablePlan, change: &RowChange) -> Result<(), ApplyError> {
+        let t = plan.target.quoted();
+        let parent = plan.cascade.as_ref().is_some_and(|c| c.parent);
+        match change {
+            RowChange::Insert { after } => {
+                let head = format!("INSERT INTO {t} ({}) VALUES ", plan.column_list);
+                let z = zeros(plan, after);
+                self.extend(format!("I{t}"), Kind::Plain, &head, ",", z, |s| values(plan, after, s))
+            }
+            RowChange::Update { before, after } => {
+                self.close();
+                let mut sql = format!("UPDATE {t} SET ");
+                for (n, (i, c)) in plan.write.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(c);
+                    sql.push('=');
+                    lit(&mut sql, &after[*i])?;
+                }
+                sql.push_str(" WHERE ");
+                key_match(plan, before, &mut sql)?;
+                let enum_zeros = zeros(plan, after);
+                self.out.push(Stmt { sql, kind: Kind::Plain, fallback: None, enum_zeros, fk_checks: parent });
+                Ok(())
+            }
+            RowChange::Delete { before } => {
+                self.close();
+                let mut sql = format!("DELETE FROM {t} WHERE ");
+                key_match(plan, before, &mut sql)?;
+                self.out.push(Stmt {
+                    sql,
+                    kind: Kind::Delete { rows: 1 },
+                    fallback: None,
+                    enum_zeros: 0,
+                    fk_checks: parent,
+                });
+                Ok(())
+            }
+        }
+    }
+
     fn push_keyless(&mut self, plan: &TablePlan, t: &str, change: &RowChange) -> Result<(), ApplyError> {
+        let parent = plan.cascade.as_ref().is_some_and(|c| c.parent);
         match change {
             RowChange::Insert { after } => {
                 let head = format!("INSERT INTO {t} ({}) VALUES ", plan.column_list);
@@ -305,7 +364,13 @@ impl Builder {
                 let mut sql = format!("DELETE FROM {t} WHERE ");
                 all_match(plan, before, &mut sql)?;
                 sql.push_str(" LIMIT 1");
-                self.out.push(Stmt { sql, kind: Kind::Delete { rows: 1 }, fallback: None, enum_zeros: 0 });
+                self.out.push(Stmt {
+                    sql,
+                    kind: Kind::Delete { rows: 1 },
+                    fallback: None,
+                    enum_zeros: 0,
+                    fk_checks: parent,
+                });
                 Ok(())
             }
             RowChange::Update { before, after } => {
@@ -325,7 +390,13 @@ impl Builder {
                 let mut fallback = format!("INSERT INTO {t} ({}) VALUES ", plan.column_list);
                 values(plan, after, &mut fallback)?;
                 let enum_zeros = zeros(plan, after);
-                self.out.push(Stmt { sql, kind: Kind::KeylessUpdate, fallback: Some(fallback), enum_zeros });
+                self.out.push(Stmt {
+                    sql,
+                    kind: Kind::KeylessUpdate,
+                    fallback: Some(fallback),
+                    enum_zeros,
+                    fk_checks: parent,
+                });
                 Ok(())
             }
         }
@@ -357,7 +428,7 @@ fn net_statements(t: &TableNet, out: &mut Vec<Stmt>) -> Result<(), ApplyError> {
                 format!("DELETE FROM {table} WHERE ({}) IN ({list})", cols.join(", "))
             };
             let kind = if expected { Kind::Delete { rows: deleted.len() as u64 } } else { Kind::Plain };
-            out.push(Stmt { sql, kind, fallback: None, enum_zeros: 0 });
+            out.push(Stmt { sql, kind, fallback: None, enum_zeros: 0, fk_checks: false });
         }
         let images: Vec<&Vec<Value>> = t
             .changes
@@ -376,7 +447,7 @@ fn net_statements(t: &TableNet, out: &mut Vec<Stmt>) -> Result<(), ApplyError> {
             let rows = images.len() as u64;
             let kind = if expected { Kind::Update { rows } } else { Kind::Insert { rows } };
             let enum_zeros = images.iter().map(|row| zeros(plan, row)).sum();
-            out.push(Stmt { sql, kind, fallback: None, enum_zeros });
+            out.push(Stmt { sql, kind, fallback: None, enum_zeros, fk_checks: false });
         }
     }
     Ok(())

@@ -140,14 +140,14 @@ fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(
     for s in stmts {
         if s.fallback.is_some() || s.enum_zeros > 0 {
             send(conn, stats, &mut batch)?;
-            alone(conn, &s.sql, s.enum_zeros)?;
+            alone(conn, &s.sql, s.enum_zeros, s.fk_checks)?;
             stats.statements += 1;
             let affected = conn.affected_rows();
             count_conflicts(stats, s.kind, affected);
             if affected == 0
                 && let Some(f) = &s.fallback
             {
-                alone(conn, f, s.enum_zeros)?;
+                alone(conn, f, s.enum_zeros, false)?;
                 stats.update_missing += 1;
             }
         } else {
@@ -159,12 +159,13 @@ fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(
 
 /// One statement on its own; one writing ENUM index-0 values runs non-strict and must warn
 /// exactly once per such value (anything else the server changed would warn too).
-fn alone(conn: &mut Conn, sql: &str, enum_zeros: usize) -> Result<(), ApplyError> {
+fn alone(conn: &mut Conn, sql: &str, enum_zeros: usize, fk_checks: bool) -> Result<(), ApplyError> {
     let failed = |e| ApplyError::Statement { table: first_table(sql), source: e };
+    let sql = &dts_types::session::set_statement(sql, enum_zeros > 0, fk_checks);
     if enum_zeros == 0 {
         return conn.query_drop(sql).map_err(failed);
     }
-    conn.query_drop(dts_types::session::allowing_enum_zero(sql)).map_err(failed)?;
+    conn.query_drop(sql).map_err(failed)?;
     let warnings = conn.warnings() as usize;
     if warnings != enum_zeros {
         let shown: Vec<(String, u32, String)> = conn.query("SHOW WARNINGS")?;
@@ -182,7 +183,17 @@ fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Resul
     if batch.is_empty() {
         return Ok(());
     }
-    let sql = batch.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join(";\n");
+    let sql = batch
+        .iter()
+        .map(|s| {
+            if s.fk_checks {
+                std::borrow::Cow::Owned(dts_types::session::set_statement(&s.sql, false, true))
+            } else {
+                std::borrow::Cow::Borrowed(s.sql.as_str())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(";\n");
     let mut affected = Vec::with_capacity(batch.len());
     {
         let mut result =

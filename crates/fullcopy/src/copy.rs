@@ -11,11 +11,12 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 
 use crate::chunk::{self, Chunk};
-use crate::keyless::Pieces;
 use crate::meta::Meta;
 use crate::render::{Payload, Render};
+use crate::snapshot::Pieces;
 use crate::table::TableJob;
 use crate::{CopyError, CopyOptions, ExistingRows};
+use dts_types::fk::ForeignKey;
 
 /// What a finished copy did, and the watermarks incremental sync needs.
 #[derive(Debug, Clone)]
@@ -70,9 +71,15 @@ pub(crate) enum Part {
     Whole,
     /// A piece of a keyless table's snapshot, committed on its own.
     Piece(Arc<Pieces>),
-    /// The end of a keyless table's snapshot (no rows; `rows` is the table's total): marks it
-    /// done once every piece committed.
-    Last(Arc<Pieces>),
+    /// The end of a snapshot group (no rows): marks its tables done, with their row counts,
+    /// once every piece committed.
+    Last(Arc<Pieces>, Vec<(usize, u64)>),
+}
+
+/// One reader's job: a chunk of a keyed table, or a snapshot group read whole.
+enum Work {
+    Chunk(usize, Chunk),
+    Snapshot(Vec<usize>),
 }
 
 /// Copies `tables` from `source` to `dest` (whose tables must exist, see dts-schema's sync).
@@ -98,21 +105,48 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     let mut jobs = Vec::new();
     let mut todo: Vec<(usize, Chunk)> = Vec::new();
     let mut already = 0;
+    // Tables of a foreign-key cascade group are copied together from one snapshot.
+    let fk_rows: Vec<(String, String, String, String, String, String)> = src.query(dts_types::fk::QUERY)?;
+    let fks: Vec<ForeignKey> = fk_rows.into_iter().filter_map(ForeignKey::from_row).collect();
+    let cascades = dts_types::fk::cascade_groups(&fks, |t| tables.iter().any(|m| &m.source == t));
+    // Snapshot groups: (group name, tables, whether any of their chunks is left).
+    let mut groups: Vec<(String, Vec<usize>, bool)> = Vec::new();
     for map in tables {
         let job = TableJob::load(&mut src, map)?;
+        let group = match cascades.get(&job.map.source) {
+            Some(role) => Some(role.group.clone()),
+            None if job.key.is_none() => Some(job.map.source.to_string()),
+            None => None,
+        };
         let mut chunks = meta.chunks(&mut dst, &job.map.source)?;
         if chunks.is_empty() {
             let rows = (o.chunk_bytes / job.avg_row_length).min(o.chunk_rows).max(1);
-            let plan = chunk::plan(&mut src, &job, rows, job.map.filter.as_deref())?;
+            let plan = if group.is_some() {
+                vec![Chunk { no: 0, lo: None, hi: None }]
+            } else {
+                chunk::plan(&mut src, &job, rows, job.map.filter.as_deref())?
+            };
             meta.save_plan(&mut dst, &job.map.source, &plan)?;
             chunks = plan.into_iter().map(|c| (c, false)).collect();
         }
         let done = chunks.iter().filter(|c| c.1).count() as u64;
         already += done;
         o.progress.start_table(&job.map.source, job.rows_estimate, chunks.len() as u64, done);
-        for (c, d) in chunks {
-            if !d {
-                todo.push((jobs.len(), c));
+        let left = chunks.iter().any(|c| !c.1);
+        match group {
+            Some(name) => match groups.iter_mut().find(|g| g.0 == name) {
+                Some(g) => {
+                    g.1.push(jobs.len());
+                    g.2 |= left;
+                }
+                None => groups.push((name, vec![jobs.len()], left)),
+            },
+            None => {
+                for (c, d) in chunks {
+                    if !d {
+                        todo.push((jobs.len(), c));
+                    }
+                }
             }
         }
         jobs.push(job);
@@ -127,10 +161,12 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     // Round-robin over tables, so parallel writers load different tables (concurrent loads into
     // one table contend on its indexes).
     todo.sort_by_key(|(t, c)| (c.no, *t));
-    // The work list: every chunk of the plan (already in memory), queued up front.
-    let (task_tx, task_rx) = bounded::<(usize, Chunk)>(todo.len().max(1));
-    for t in todo {
-        task_tx.send(t).expect("receiver alive");
+    // The work list: the snapshot groups first (each is one long read), then every chunk of the
+    // plan (already in memory), queued up front.
+    let groups: Vec<Work> = groups.into_iter().filter(|g| g.2).map(|g| Work::Snapshot(g.1)).collect();
+    let (task_tx, task_rx) = bounded::<Work>((todo.len() + groups.len()).max(1));
+    for w in groups.into_iter().chain(todo.into_iter().map(|(t, c)| Work::Chunk(t, c))) {
+        task_tx.send(w).expect("receiver alive");
     }
     drop(task_tx);
     let abort = Arc::new(AtomicBool::new(false));
@@ -202,7 +238,7 @@ fn read_chunks(
     ends: Ends,
     jobs: &[TableJob],
     signatures: &[String],
-    tasks: &Receiver<(usize, Chunk)>,
+    tasks: &Receiver<Work>,
     out: &Sender<ChunkData>,
     abort: &AtomicBool,
     batch_bytes: usize,
@@ -211,16 +247,32 @@ fn read_chunks(
     let mut src =
         Conn::new(exact(ends.source.clone())).map_err(|source| CopyError::Connect { server: "source", source })?;
     let mut dst = None;
-    while let Ok((ti, chunk)) = tasks.recv() {
+    while let Ok(work) = tasks.recv() {
         if abort.load(Ordering::SeqCst) {
             return Ok(());
         }
+        let (ti, chunk) = match work {
+            Work::Chunk(ti, chunk) => (ti, chunk),
+            Work::Snapshot(group) => {
+                crate::snapshot::read(
+                    &mut src,
+                    &mut dst,
+                    &ends.dest,
+                    jobs,
+                    &group,
+                    &ends.meta,
+                    o,
+                    batch_bytes,
+                    out,
+                    abort,
+                )?;
+                for ti in group {
+                    check_signature(&mut src, &jobs[ti], &signatures[ti])?;
+                }
+                continue;
+            }
+        };
         let job = &jobs[ti];
-        if job.key.is_none() {
-            crate::keyless::read(&mut src, &mut dst, &ends.dest, job, ti, &ends.meta, o, batch_bytes, out, abort)?;
-            check_signature(&mut src, job, &signatures[ti])?;
-            continue;
-        }
         let read_err = |source: mysql::Error| CopyError::Read { table: job.map.source.to_string(), source };
         let cond = chunk::condition(job, &chunk)?;
         let filter = job.map.filter.as_ref().map(|f| format!(" AND ({f})")).unwrap_or_default();
@@ -310,16 +362,20 @@ fn write_chunks(
         let t_write = std::time::Instant::now();
         let table = job.map.target.to_string();
         let write_err = |e| CopyError::Write { table: table.clone(), source: e };
-        if let Part::Last(pieces) = &c.part {
-            if !crate::keyless::wait_for_pieces(pieces, abort) {
+        if let Part::Last(pieces, tables) = &c.part {
+            if !crate::snapshot::wait_for_pieces(pieces, abort) {
                 return Ok(());
             }
             dst.query_drop("BEGIN")?;
-            dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
-            dst.query_drop(meta.snapshot_done_sql(&job.map.source))?;
+            for &(ti, rows) in tables {
+                dst.query_drop(meta.done_sql(&jobs[ti].map.source, 0, rows))?;
+                dst.query_drop(meta.snapshot_done_sql(&jobs[ti].map.source))?;
+            }
             dst.query_drop("COMMIT")?;
-            o.progress.chunk_done(&job.map.source);
-            totals.2.fetch_add(1, Ordering::Relaxed);
+            for &(ti, _) in tables {
+                o.progress.chunk_done(&jobs[ti].map.source);
+                totals.2.fetch_add(1, Ordering::Relaxed);
+            }
             continue;
         }
         dst.query_drop("BEGIN")?;

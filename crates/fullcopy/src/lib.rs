@@ -33,10 +33,10 @@
 
 pub mod chunk;
 mod copy;
-mod keyless;
 mod meta;
 mod progress;
 mod render;
+mod snapshot;
 pub mod table;
 mod throttle;
 mod tsv;
@@ -190,16 +190,18 @@ pub enum CopyError {
         /// The destination's warnings.
         warnings: String,
     },
-    /// A table without a key already holds rows on the destination (`conflicting_tables =
-    /// "ignore"`): the source's rows cannot be told apart from them.
+    /// A table copied from a snapshot (no key, or in a foreign-key cascade group) already holds
+    /// rows on the destination (`conflicting_tables = "ignore"`): its copy cannot be exact.
     #[error(
-        "table {table} has no primary or unique key and already holds rows on the destination: its copy \
-         cannot tell them from the source's rows (conflicting_tables = \"ignore\" keeps rows only by key); \
-         empty it on the destination (TRUNCATE TABLE) or give the source table a primary key"
+        "table {table} {reason} and already holds rows on the destination: its copy cannot tell them \
+         from the source's rows (conflicting_tables = \"ignore\" keeps rows only by key in tables copied by \
+         chunks); empty it on the destination (TRUNCATE TABLE), or give the source table a primary key"
     )]
-    KeylessNotEmpty {
+    NotEmpty {
         /// The destination table.
         table: String,
+        /// Why it is copied from a snapshot.
+        reason: &'static str,
     },
     /// A reader or writer thread panicked.
     #[error("a copy thread stopped unexpectedly")]

@@ -34,6 +34,7 @@ mod change;
 mod column;
 pub mod describe;
 mod endpoint;
+pub mod fk;
 mod gtid;
 mod ident;
 mod position;
