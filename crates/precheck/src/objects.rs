@@ -200,12 +200,14 @@ fn list(names: &[String], max: usize) -> String {
 }
 
 /// The selection's own items: something selected, everything named exists, valid and
-/// non-colliding target names, keys, cascades.
+/// non-colliding target names, keys, cascades (`schema_sync`: the task creates the destination's
+/// foreign keys, or did when it started).
 pub fn selection_items(
     src: &SourceObjects,
     selection: &Selection,
     dest: &ServerInfo,
     mapped: &[MappedTable],
+    schema_sync: bool,
 ) -> Vec<Item> {
     let mut out = Vec::new();
     let dbs = src.selected_databases(selection);
@@ -306,19 +308,27 @@ pub fn selection_items(
     out.push(if src.cascades.is_empty() {
         Item::pass(
             "source.foreign_key_cascades",
-            "no cascading foreign keys",
+            "foreign-key cascades are repeated on the destination",
             "no selected table has ON DELETE/UPDATE CASCADE or SET NULL",
         )
     } else {
-        Item::warning(
-            "source.foreign_key_cascades",
-            "no cascading foreign keys",
-            format!(
-                "cascading foreign keys: {}. Changes made by a cascade are not written to the binlog, and the destination applies with foreign_key_checks = 0, so they do not happen there",
-                list(&src.cascades, 10)
-            ),
-            "make sure the child rows are changed by statements of their own (or not selected), or acknowledge",
-        )
+        let how = format!(
+            "cascading foreign keys: {}. Changes made by a cascade are not in the binlog, so the destination repeats them: \
+             each group of tables linked by foreign keys is copied from one consistent snapshot, and from its binlog \
+             position on their changes are applied in source order with the parents' UPDATE and DELETE under \
+             foreign_key_checks = 1, so the destination's own foreign keys cascade",
+            list(&src.cascades, 10)
+        );
+        if schema_sync {
+            Item::pass("source.foreign_key_cascades", "foreign-key cascades are repeated on the destination", how + " (schema sync creates them)")
+        } else {
+            Item::warning(
+                "source.foreign_key_cascades",
+                "foreign-key cascades are repeated on the destination",
+                how + "; schema sync is not in this task's types, so the destination tables must already carry the same foreign keys",
+                "create the same foreign keys on the destination tables (or add \"schema\" to [task] types), then acknowledge",
+            )
+        }
     });
     out
 }
