@@ -5,7 +5,10 @@
 //! It never holds a lock on the source beyond one chunk's consistent read, never writes a value
 //! that differs from the source's bytes (every value goes through the exact value model), and
 //! never commits part of a chunk: a chunk's rows and its "done" mark commit together, so a
-//! restart after a crash copies exactly the unfinished chunks.
+//! restart after a crash copies exactly the unfinished chunks. Tables without a key and
+//! foreign-key cascade groups are read from one consistent snapshot whose binlog position
+//! incremental sync starts them from ([`Meta::snapshots`]), streamed in bounded pieces and
+//! copied again from the start after a crash.
 
 //!
 //! # Example

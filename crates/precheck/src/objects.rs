@@ -298,7 +298,7 @@ pub fn selection_items(
             "objects.primary_key",
             "every table has a primary or unique key",
             format!(
-                "{} table(s) without a primary key or NOT NULL unique key: {}. Their rows are matched on every column: each change costs a scan of the destination table, the full copy of each is one chunk, and duplicate rows stay duplicates",
+                "{} table(s) without a primary key or NOT NULL unique key: {}. Their rows are matched on every column (an index on any of them narrows the search, else each change scans the destination table), and each is copied from one consistent snapshot, streamed in bounded pieces: a crash during its copy copies it again from the start",
                 keyless.len(),
                 list(&keyless, 10)
             ),
