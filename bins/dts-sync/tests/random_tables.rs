@@ -98,6 +98,7 @@ fn round(seed: u64) {
         .collect();
     let mut next_id = vec![0i64; tables.len()];
     for (ti, t) in tables.iter().enumerate() {
+        eprintln!("  {}", t.ddl(db.as_str()));
         src.query_drop(t.ddl(db.as_str())).unwrap();
         for _ in 0..30 {
             let row = t.random_row(&mut rng);

@@ -167,7 +167,9 @@ fn alone(conn: &mut Conn, sql: &str, enum_zeros: usize, fk_checks: bool) -> Resu
     }
     conn.query_drop(sql).map_err(failed)?;
     let warnings = conn.warnings() as usize;
-    if warnings != enum_zeros {
+    // Nothing written (an UPDATE that found no row) warns of nothing.
+    let nothing_written = warnings == 0 && conn.affected_rows() == 0;
+    if warnings != enum_zeros && !nothing_written {
         let shown: Vec<(String, u32, String)> = conn.query("SHOW WARNINGS")?;
         return Err(ApplyError::Changed {
             table: first_table(sql),
