@@ -147,7 +147,7 @@ fn round(seed: u64) {
                 let sql = format!(
                     "UPDATE {table} SET {} = {} WHERE id = {id}",
                     col(ci, &t.columns[ci]),
-                    literals(&[v.clone()])[0]
+                    v.to_sql_literal().unwrap()
                 );
                 write(&mut src, sql, &[v]);
             }

@@ -135,8 +135,11 @@ fn every_column_type_side_by_side_in_one_table_arrives_decoded_exactly() {
     let signed: Vec<_> = cases.iter().filter(|c| matches!(c.name, "ti" | "bi" | "dec")).cloned().collect();
     cases.extend(signed);
     let t = format!("{}.wide", db.quoted());
-    let cols: Vec<String> =
-        cases.iter().enumerate().map(|(i, c)| format!("{} {} NULL", dts_types::quote_ident(&format!("{}_{i}", c.name)), c.ty)).collect();
+    let cols: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} {} NULL", dts_types::quote_ident(&format!("{}_{i}", c.name)), c.ty))
+        .collect();
     c.query_drop(format!("CREATE TABLE {t} (id INT PRIMARY KEY, {})", cols.join(", "))).unwrap();
     let most = cases.iter().map(|c| c.values.len()).max().unwrap();
     let mut want = Vec::new();
