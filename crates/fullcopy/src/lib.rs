@@ -56,10 +56,11 @@ pub use throttle::Throttle;
 /// What to do with rows already in the destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExistingRows {
-    /// A row whose key exists in the destination is an error (the precheck demands empty
-    /// destination tables).
+    /// The destination tables start empty (the precheck demands it); a row whose key the copy
+    /// meets again (it moved to a later chunk during the copy) replaces the row it collides
+    /// with on any unique key: the later read is the newer state, as in the applier.
     #[default]
-    Error,
+    Replace,
     /// Keep the destination's row where the key exists.
     Ignore,
 }
@@ -103,7 +104,7 @@ impl CopyOptions {
             chunk_bytes: 16 << 20,
             batch_bytes: 2 << 20,
             load_data: true,
-            existing_rows: ExistingRows::Error,
+            existing_rows: ExistingRows::Replace,
             throttle: Arc::new(Throttle::default()),
             progress: Arc::new(Progress::default()),
         }

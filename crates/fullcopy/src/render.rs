@@ -79,12 +79,12 @@ impl<'a> Render<'a> {
         // REPLACE: a row read again in a later chunk (its key moved during the copy) is the
         // newer state and replaces the row it collides with, as the applier does.
         let verb = match o.existing_rows {
-            ExistingRows::Error => "REPLACE",
+            ExistingRows::Replace => "REPLACE",
             ExistingRows::Ignore => "INSERT",
         };
         let prefix = format!("{verb} INTO {} ({}) VALUES ", job.map.target.quoted(), job.insert_list());
         let suffix = match o.existing_rows {
-            ExistingRows::Error => String::new(),
+            ExistingRows::Replace => String::new(),
             ExistingRows::Ignore => {
                 let first = job.columns.iter().find(|c| c.copied).expect("a copied column");
                 let c = dts_types::quote_ident(&first.target);
