@@ -138,7 +138,7 @@ fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(
     let stmts: Vec<Stmt> = std::mem::take(&mut b.out);
     let mut batch: Vec<Stmt> = Vec::new();
     for s in stmts {
-        if s.fallback.is_some() || s.enum_zeros > 0 {
+        if s.enum_zeros > 0 {
             send(conn, stats, &mut batch)?;
             alone(conn, &s.sql, s.enum_zeros, s.fk_checks)?;
             stats.statements += 1;
@@ -187,12 +187,15 @@ fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Resul
     }
     let sql = batch
         .iter()
-        .map(|s| {
-            if s.fk_checks {
-                std::borrow::Cow::Owned(dts_types::session::set_statement(&s.sql, false, true))
-            } else {
-                std::borrow::Cow::Borrowed(s.sql.as_str())
-            }
+        .map(|s| match &s.fallback {
+            // A keyless update that finds no row (the connection counts found rows) inserts
+            // its after image, in place: MariaDB runs IF outside stored programs.
+            Some(f) => std::borrow::Cow::Owned(format!(
+                "{};\nIF ROW_COUNT() = 0 THEN {f}; END IF",
+                dts_types::session::set_statement(&s.sql, false, s.fk_checks)
+            )),
+            None if s.fk_checks => std::borrow::Cow::Owned(dts_types::session::set_statement(&s.sql, false, true)),
+            None => std::borrow::Cow::Borrowed(s.sql.as_str()),
         })
         .collect::<Vec<_>>()
         .join(";\n");
@@ -207,8 +210,13 @@ fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Resul
             }
         }
     }
-    for (s, a) in batch.iter().zip(affected) {
-        count_conflicts(stats, s.kind, a);
+    let mut affected = affected.into_iter();
+    for s in batch.iter() {
+        count_conflicts(stats, s.kind, affected.next().unwrap_or(0));
+        // The IF after a keyless update: 1 when it inserted the after image.
+        if s.fallback.is_some() && affected.next().unwrap_or(0) > 0 {
+            stats.update_missing += 1;
+        }
     }
     stats.statements += batch.len() as u64;
     batch.clear();
