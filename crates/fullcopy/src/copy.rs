@@ -368,7 +368,7 @@ fn write_chunks(
             }
             dst.query_drop("BEGIN")?;
             for &(ti, rows) in tables {
-                dst.query_drop(meta.done_sql(&jobs[ti].map.source, 0, rows))?;
+                dst.query_drop(meta.table_done_sql(&jobs[ti].map.source, rows))?;
                 dst.query_drop(meta.snapshot_done_sql(&jobs[ti].map.source))?;
             }
             dst.query_drop("COMMIT")?;

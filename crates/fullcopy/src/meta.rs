@@ -76,7 +76,19 @@ impl Meta {
         Ok(())
     }
 
-    /// The statement marking a keyless table's snapshot copy done, run with its chunk's done mark.
+    /// The statement marking every chunk of a table done (a snapshot copy reads it whole), its
+    /// rows counted on chunk 0.
+    pub fn table_done_sql(&self, table: &TableId, rows: u64) -> String {
+        format!(
+            "UPDATE {} SET done = 1, rows_copied = IF(chunk_no = 0, {rows}, 0) WHERE task = {} AND db = {} AND tbl = {}",
+            self.t("fullcopy_chunks"),
+            text(&self.task),
+            text(table.database.as_str()),
+            text(table.table.as_str()),
+        )
+    }
+
+    /// The statement marking a table's snapshot copy done, run with its chunks' done marks.
     pub fn snapshot_done_sql(&self, table: &TableId) -> String {
         format!(
             "UPDATE {} SET done = 1 WHERE task = {} AND db = {} AND tbl = {}",
