@@ -266,7 +266,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("alerts");
         let text = format!(
-            "[source]\nhost = \"127.0.0.1\"\nuser = \"u\"\n[destination]\nhost = \"127.0.0.1\"\nuser = \"u\"\n\
+            "[source]\nhost = \"127.0.0.1\"\nuser = \"u\"\npassword_env = \"PATH\"\n\
+             [destination]\nhost = \"127.0.0.1\"\nuser = \"u\"\npassword_env = \"PATH\"\n\
              [task]\nname = \"t\"\nserver_id = 4242\n[monitor]\n\
              alert_command = \"sleep 1; echo $DTS_ALERT_KIND >> {}\"\n",
             log.display()

@@ -148,6 +148,10 @@ struct Step {
     within_secs: Option<u64>,
     #[serde(default)]
     contains: Vec<String>,
+    /// Precheck warnings only a task that has not started gets (`destination.existing_tables`):
+    /// acknowledged by `precheck` and `run` until the first `run`.
+    #[serde(default)]
+    acknowledge_first: Vec<String>,
 }
 
 fn run_command() -> String {
@@ -380,6 +384,8 @@ struct Run<'a> {
     placeholders: Vec<(String, String)>,
     /// Every password a server or case uses: none may appear in any output.
     secrets: Vec<String>,
+    /// Whether a `run` was started (`acknowledge_first` no longer applies).
+    ran: std::sync::atomic::AtomicBool,
 }
 
 fn run_case(case: &Case) {
@@ -442,6 +448,7 @@ fn run_case(case: &Case) {
         task_file: dir.join("task.toml"),
         placeholders,
         secrets,
+        ran: std::sync::atomic::AtomicBool::new(false),
     };
     run.write_task_file(case.spec.copy_rows_per_sec.unwrap_or(0));
     run.source_sql("before.sql");
@@ -542,6 +549,14 @@ impl Run<'_> {
             for id in &self.case.spec.acknowledge {
                 c.arg("--ignore").arg(id);
             }
+            if !self.ran.load(Ordering::Relaxed) {
+                for id in &self.case.spec.acknowledge_first {
+                    c.arg("--ignore").arg(id);
+                }
+            }
+        }
+        if cmd == "run" {
+            self.ran.store(true, Ordering::Relaxed);
         }
         c
     }

@@ -68,11 +68,17 @@ pub struct Applier {
 }
 
 /// A destination connection as the applier uses it: the session settings every writer
-/// shares, and no foreign key checks (the source checked them; rows arrive in groups).
+/// shares, and no foreign key checks (the source checked them; rows arrive in groups). An
+/// UPDATE counts the rows it found (CLIENT_FOUND_ROWS), not those it changed: a keyless update
+/// whose written columns already hold the after image (it changed only unsynced columns) found
+/// its row.
 pub(crate) fn connect(dest: &Opts) -> Result<Conn, ApplyError> {
     let init: Vec<String> =
         session::init_statements().into_iter().chain(["SET SESSION foreign_key_checks = 0".to_string()]).collect();
-    Ok(Conn::new(OptsBuilder::from_opts(dest.clone()).init(init))?)
+    let opts = OptsBuilder::from_opts(dest.clone())
+        .init(init)
+        .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_FOUND_ROWS);
+    Ok(Conn::new(opts)?)
 }
 
 /// How long to wait before restart number `attempt` (from 0): doubling from 100 ms to 10 s.

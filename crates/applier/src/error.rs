@@ -31,6 +31,19 @@ pub enum ApplyError {
         /// The server's error.
         source: mysql::Error,
     },
+    /// A statement writing ENUM index-0 values (run non-strict) warned otherwise than once
+    /// per such value: the destination changed another value.
+    #[error(
+        "applying to {table}: the destination changed values ({warnings}), where only {expected} ENUM index-0 value(s) were expected to warn"
+    )]
+    Changed {
+        /// The (first) table of the statement.
+        table: String,
+        /// The destination's warnings.
+        warnings: String,
+        /// How many ENUM index-0 values the statement wrote.
+        expected: usize,
+    },
     /// The input could not go on.
     #[error("reading the input")]
     Input(#[source] InputError),

@@ -72,6 +72,11 @@ fn exact(v: &Value) -> bool {
 /// The conflict tokens of one change.
 pub(crate) fn tokens(plan: &TablePlan, change: &RowChange, out: &mut HashSet<u64>) {
     let table = plan.target.quoted();
+    // A cascade reaches rows no image names: the whole group is one token.
+    if let Some(c) = &plan.cascade {
+        out.insert(hash_of(&["cascade group", &c.group]));
+        return;
+    }
     if plan.uniques.is_empty() {
         out.insert(hash_of(&[&table]));
         return;

@@ -34,6 +34,17 @@ pub struct Stmt {
     pub kind: Kind,
     /// For a keyless update that found no row: the INSERT of its after image.
     pub fallback: Option<String>,
+    /// ENUM index-0 values it writes (each also in `fallback`): such a statement runs alone
+    /// under `dts_types::session::allowing_enum_zero`, expecting exactly this many warnings.
+    pub enum_zeros: usize,
+    /// A cascade parent's UPDATE or DELETE: runs with foreign_key_checks = 1, so the
+    /// destination's foreign keys repeat the source's cascades.
+    pub fk_checks: bool,
+}
+
+/// The ENUM index-0 values of a row's written columns.
+fn zeros(plan: &TablePlan, row: &[Value]) -> usize {
+    plan.write.iter().filter(|(i, _)| row[*i].is_enum_zero()).count()
 }
 
 fn lit(out: &mut String, v: &Value) -> Result<(), ApplyError> {
@@ -124,6 +135,8 @@ pub struct Builder {
     pub out: Vec<Stmt>,
     open: Option<(String, Kind)>,
     open_sql: String,
+    /// ENUM index-0 values in the open statement.
+    open_zeros: usize,
     batch_bytes: usize,
     net: Vec<TableNet>,
     net_bytes: usize,
@@ -141,7 +154,14 @@ impl Builder {
     /// Closes the statement being built and turns netted changes into statements.
     pub fn close(&mut self) {
         if let Some((_, kind)) = self.open.take() {
-            self.out.push(Stmt { sql: std::mem::take(&mut self.open_sql), kind, fallback: None });
+            let enum_zeros = std::mem::take(&mut self.open_zeros);
+            self.out.push(Stmt {
+                sql: std::mem::take(&mut self.open_sql),
+                kind,
+                fallback: None,
+                enum_zeros,
+                fk_checks: false,
+            });
         }
         for t in std::mem::take(&mut self.net) {
             let _ = net_statements(&t, &mut self.out);
@@ -208,6 +228,7 @@ impl Builder {
         kind: Kind,
         head: &str,
         sep: &str,
+        zeros: usize,
         tail: impl FnOnce(&mut String) -> Result<(), ApplyError>,
     ) -> Result<(), ApplyError> {
         let same = matches!(&self.open, Some((k, open_kind)) if *k == key && std::mem::discriminant(open_kind) == std::mem::discriminant(&kind));
@@ -226,11 +247,15 @@ impl Builder {
             self.open_sql.push_str(head);
             self.open = Some((key, kind));
         }
+        self.open_zeros += zeros;
         tail(&mut self.open_sql)
     }
 
     /// Adds one row change on a table.
     pub fn push(&mut self, plan: &std::sync::Arc<TablePlan>, change: &RowChange) -> Result<(), ApplyError> {
+        if plan.cascade.is_some() && !plan.key.is_empty() {
+            return self.push_cascading(plan, change);
+        }
         if !plan.key.is_empty() {
             if self.push_net(plan, change)? {
                 return Ok(());
@@ -246,7 +271,8 @@ impl Builder {
         match change {
             RowChange::Insert { after } => {
                 let head = format!("REPLACE INTO {t} ({}) VALUES ", plan.column_list);
-                self.extend(format!("R{t}"), Kind::Insert { rows: 1 }, &head, ",", |s| values(plan, after, s))
+                let z = zeros(plan, after);
+                self.extend(format!("R{t}"), Kind::Insert { rows: 1 }, &head, ",", z, |s| values(plan, after, s))
             }
             RowChange::Update { before, after } => {
                 if key_of(plan, before) != key_of(plan, after) {
@@ -255,38 +281,96 @@ impl Builder {
                         Kind::Delete { rows: 1 },
                         &format!("DELETE FROM {t} WHERE "),
                         " OR ",
+                        0,
                         |s| key_match(plan, before, s),
                     )?;
                     // The old key's row is gone; the new image is an insert.
                     let head = format!("REPLACE INTO {t} ({}) VALUES ", plan.column_list);
+                    let z = zeros(plan, after);
                     return self
-                        .extend(format!("R{t}"), Kind::Insert { rows: 1 }, &head, ",", |s| values(plan, after, s));
+                        .extend(format!("R{t}"), Kind::Insert { rows: 1 }, &head, ",", z, |s| values(plan, after, s));
                 }
                 let head = format!("REPLACE INTO {t} ({}) VALUES ", plan.column_list);
-                self.extend(format!("U{t}"), Kind::Update { rows: 1 }, &head, ",", |s| values(plan, after, s))
+                let z = zeros(plan, after);
+                self.extend(format!("U{t}"), Kind::Update { rows: 1 }, &head, ",", z, |s| values(plan, after, s))
             }
             RowChange::Delete { before } => self.extend(
                 format!("D{t}"),
                 Kind::Delete { rows: 1 },
                 &format!("DELETE FROM {t} WHERE "),
                 " OR ",
+                0,
                 |s| key_match(plan, before, s),
             ),
         }
     }
 
-    fn push_keyless(&mut self, plan: &TablePlan, t: &str, change: &RowChange) -> Result<(), ApplyError> {
+    /// A keyed table of a cascade group: the source's own statement per change, in source
+    /// order (the destination's state equals the source's here, see `dts_types::fk`), a
+    /// parent's UPDATE and DELETE with foreign_key_checks = 1. Never REPLACE: its delete would
+    /// cascade.
+    fn push_cascading(&mut self, plan: &TablePlan, change: &RowChange) -> Result<(), ApplyError> {
+        let t = plan.target.quoted();
+        let parent = plan.cascade.as_ref().is_some_and(|c| c.parent);
         match change {
             RowChange::Insert { after } => {
                 let head = format!("INSERT INTO {t} ({}) VALUES ", plan.column_list);
-                self.extend(format!("I{t}"), Kind::Plain, &head, ",", |s| values(plan, after, s))
+                let z = zeros(plan, after);
+                self.extend(format!("I{t}"), Kind::Plain, &head, ",", z, |s| values(plan, after, s))
+            }
+            RowChange::Update { before, after } => {
+                self.close();
+                let mut sql = format!("UPDATE {t} SET ");
+                for (n, (i, c)) in plan.write.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(c);
+                    sql.push('=');
+                    lit(&mut sql, &after[*i])?;
+                }
+                sql.push_str(" WHERE ");
+                key_match(plan, before, &mut sql)?;
+                let enum_zeros = zeros(plan, after);
+                self.out.push(Stmt { sql, kind: Kind::Plain, fallback: None, enum_zeros, fk_checks: parent });
+                Ok(())
+            }
+            RowChange::Delete { before } => {
+                self.close();
+                let mut sql = format!("DELETE FROM {t} WHERE ");
+                key_match(plan, before, &mut sql)?;
+                self.out.push(Stmt {
+                    sql,
+                    kind: Kind::Delete { rows: 1 },
+                    fallback: None,
+                    enum_zeros: 0,
+                    fk_checks: parent,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn push_keyless(&mut self, plan: &TablePlan, t: &str, change: &RowChange) -> Result<(), ApplyError> {
+        let parent = plan.cascade.as_ref().is_some_and(|c| c.parent);
+        match change {
+            RowChange::Insert { after } => {
+                let head = format!("INSERT INTO {t} ({}) VALUES ", plan.column_list);
+                let z = zeros(plan, after);
+                self.extend(format!("I{t}"), Kind::Plain, &head, ",", z, |s| values(plan, after, s))
             }
             RowChange::Delete { before } => {
                 self.close();
                 let mut sql = format!("DELETE FROM {t} WHERE ");
                 all_match(plan, before, &mut sql)?;
                 sql.push_str(" LIMIT 1");
-                self.out.push(Stmt { sql, kind: Kind::Delete { rows: 1 }, fallback: None });
+                self.out.push(Stmt {
+                    sql,
+                    kind: Kind::Delete { rows: 1 },
+                    fallback: None,
+                    enum_zeros: 0,
+                    fk_checks: parent,
+                });
                 Ok(())
             }
             RowChange::Update { before, after } => {
@@ -305,7 +389,14 @@ impl Builder {
                 sql.push_str(" LIMIT 1");
                 let mut fallback = format!("INSERT INTO {t} ({}) VALUES ", plan.column_list);
                 values(plan, after, &mut fallback)?;
-                self.out.push(Stmt { sql, kind: Kind::KeylessUpdate, fallback: Some(fallback) });
+                let enum_zeros = zeros(plan, after);
+                self.out.push(Stmt {
+                    sql,
+                    kind: Kind::KeylessUpdate,
+                    fallback: Some(fallback),
+                    enum_zeros,
+                    fk_checks: parent,
+                });
                 Ok(())
             }
         }
@@ -337,7 +428,7 @@ fn net_statements(t: &TableNet, out: &mut Vec<Stmt>) -> Result<(), ApplyError> {
                 format!("DELETE FROM {table} WHERE ({}) IN ({list})", cols.join(", "))
             };
             let kind = if expected { Kind::Delete { rows: deleted.len() as u64 } } else { Kind::Plain };
-            out.push(Stmt { sql, kind, fallback: None });
+            out.push(Stmt { sql, kind, fallback: None, enum_zeros: 0, fk_checks: false });
         }
         let images: Vec<&Vec<Value>> = t
             .changes
@@ -355,7 +446,8 @@ fn net_statements(t: &TableNet, out: &mut Vec<Stmt>) -> Result<(), ApplyError> {
             }
             let rows = images.len() as u64;
             let kind = if expected { Kind::Update { rows } } else { Kind::Insert { rows } };
-            out.push(Stmt { sql, kind, fallback: None });
+            let enum_zeros = images.iter().map(|row| zeros(plan, row)).sum();
+            out.push(Stmt { sql, kind, fallback: None, enum_zeros, fk_checks: false });
         }
     }
     Ok(())

@@ -1,9 +1,10 @@
 //! Where a source table's row changes land: the destination table, which source columns are
 //! written under which names, and the key that identifies a row there.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use dts_types::fk::{CascadeRole, ForeignKey};
 use dts_types::{Ident, TableId, quote_ident};
 use mysql::prelude::Queryable;
 
@@ -97,10 +98,15 @@ pub(crate) struct TablePlan {
     pub column_list: String,
     /// Every unique index as source column indexes (`None` where a part is not synced).
     pub uniques: Vec<Vec<Option<usize>>>,
+    /// The table's foreign-key cascade group on the destination, if it is in one: its
+    /// changes keep source order as plain INSERT/UPDATE/DELETE, and a parent's UPDATE and
+    /// DELETE run with foreign_key_checks = 1 so the destination repeats the cascades
+    /// (see `dts_types::fk`).
+    pub cascade: Option<CascadeRole>,
 }
 
 impl TablePlan {
-    pub fn new(rt: &RowTarget, dest: &DestTable) -> Result<TablePlan, ApplyError> {
+    pub fn new(rt: &RowTarget, dest: &DestTable, cascade: Option<CascadeRole>) -> Result<TablePlan, ApplyError> {
         let mut write = Vec::new();
         let mut by_name: HashMap<String, usize> = HashMap::new();
         for (i, c) in rt.columns.iter().enumerate() {
@@ -122,7 +128,7 @@ impl TablePlan {
         let column_list = write.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>().join(", ");
         let uniques =
             dest.uniques.iter().map(|u| u.iter().map(|c| by_name.get(&c.to_lowercase()).copied()).collect()).collect();
-        Ok(TablePlan { target: rt.target.clone(), write, key, column_list, uniques })
+        Ok(TablePlan { target: rt.target.clone(), write, key, column_list, uniques, cascade })
     }
 }
 
@@ -131,6 +137,8 @@ impl TablePlan {
 pub(crate) struct Plans {
     dest: HashMap<TableId, DestTable>,
     plans: HashMap<(TableId, Vec<Option<Ident>>), Arc<TablePlan>>,
+    /// The destination's cascade groups, read once (until the next DDL).
+    cascades: Option<BTreeMap<TableId, CascadeRole>>,
 }
 
 impl Plans {
@@ -143,7 +151,13 @@ impl Plans {
             let d = DestTable::load(conn, &rt.target)?;
             self.dest.insert(rt.target.clone(), d);
         }
-        let plan = Arc::new(TablePlan::new(rt, &self.dest[&rt.target])?);
+        if self.cascades.is_none() {
+            let rows: Vec<(String, String, String, String, String, String)> = conn.query(dts_types::fk::QUERY)?;
+            let keys: Vec<ForeignKey> = rows.into_iter().filter_map(ForeignKey::from_row).collect();
+            self.cascades = Some(dts_types::fk::cascade_groups(&keys, |_| true));
+        }
+        let cascade = self.cascades.as_ref().and_then(|c| c.get(&rt.target).cloned());
+        let plan = Arc::new(TablePlan::new(rt, &self.dest[&rt.target], cascade)?);
         self.plans.insert(k, plan.clone());
         Ok(plan)
     }
@@ -152,5 +166,6 @@ impl Plans {
     pub fn clear(&mut self) {
         self.dest.clear();
         self.plans.clear();
+        self.cascades = None;
     }
 }

@@ -158,14 +158,16 @@ fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(
     let stmts: Vec<Stmt> = std::mem::take(&mut b.out);
     let mut batch: Vec<Stmt> = Vec::new();
     for s in stmts {
-        if s.fallback.is_some() {
+        if s.enum_zeros > 0 {
             send(conn, stats, &mut batch)?;
-            conn.query_drop(&s.sql)?;
+            alone(conn, &s.sql, s.enum_zeros, s.fk_checks)?;
             stats.statements += 1;
-            if conn.affected_rows() == 0
+            let affected = conn.affected_rows();
+            count_conflicts(stats, s.kind, affected);
+            if affected == 0
                 && let Some(f) = &s.fallback
             {
-                conn.query_drop(f)?;
+                alone(conn, f, s.enum_zeros, false)?;
                 stats.update_missing += 1;
             }
         } else {
@@ -175,12 +177,48 @@ fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(
     send(conn, stats, &mut batch)
 }
 
+/// One statement on its own; one writing ENUM index-0 values runs non-strict and must warn
+/// exactly once per such value (anything else the server changed would warn too).
+fn alone(conn: &mut Conn, sql: &str, enum_zeros: usize, fk_checks: bool) -> Result<(), ApplyError> {
+    let failed = |e| ApplyError::Statement { table: first_table(sql), source: e };
+    let sql = &dts_types::session::set_statement(sql, enum_zeros > 0, fk_checks);
+    if enum_zeros == 0 {
+        return conn.query_drop(sql).map_err(failed);
+    }
+    conn.query_drop(sql).map_err(failed)?;
+    let warnings = conn.warnings() as usize;
+    // Nothing written (an UPDATE that found no row) warns of nothing.
+    let nothing_written = warnings == 0 && conn.affected_rows() == 0;
+    if warnings != enum_zeros && !nothing_written {
+        let shown: Vec<(String, u32, String)> = conn.query("SHOW WARNINGS")?;
+        return Err(ApplyError::Changed {
+            table: first_table(sql),
+            warnings: shown.into_iter().map(|(l, c, m)| format!("{l} {c}: {m}")).collect::<Vec<_>>().join("; "),
+            expected: enum_zeros,
+        });
+    }
+    Ok(())
+}
+
 /// One round trip for many statements.
 fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Result<(), ApplyError> {
     if batch.is_empty() {
         return Ok(());
     }
-    let sql = batch.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join(";\n");
+    let sql = batch
+        .iter()
+        .map(|s| match &s.fallback {
+            // A keyless update that finds no row (the connection counts found rows) inserts
+            // its after image, in place: MariaDB runs IF outside stored programs.
+            Some(f) => std::borrow::Cow::Owned(format!(
+                "{};\nIF ROW_COUNT() = 0 THEN {f}; END IF",
+                dts_types::session::set_statement(&s.sql, false, s.fk_checks)
+            )),
+            None if s.fk_checks => std::borrow::Cow::Owned(dts_types::session::set_statement(&s.sql, false, true)),
+            None => std::borrow::Cow::Borrowed(s.sql.as_str()),
+        })
+        .collect::<Vec<_>>()
+        .join(";\n");
     let mut affected = Vec::with_capacity(batch.len());
     {
         let mut result =
@@ -192,17 +230,27 @@ fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Resul
             }
         }
     }
-    for (s, a) in batch.iter().zip(affected) {
-        match s.kind {
-            Kind::Insert { rows } => stats.insert_existing += a.saturating_sub(rows),
-            Kind::Update { rows } => stats.update_missing += (2 * rows).saturating_sub(a),
-            Kind::Delete { rows } => stats.delete_missing += rows.saturating_sub(a),
-            Kind::KeylessUpdate | Kind::Plain => {}
+    let mut affected = affected.into_iter();
+    for s in batch.iter() {
+        count_conflicts(stats, s.kind, affected.next().unwrap_or(0));
+        // The IF after a keyless update: 1 when it inserted the after image.
+        if s.fallback.is_some() && affected.next().unwrap_or(0) > 0 {
+            stats.update_missing += 1;
         }
     }
     stats.statements += batch.len() as u64;
     batch.clear();
     Ok(())
+}
+
+/// Conflicts read from a statement's affected-row count.
+fn count_conflicts(stats: &mut ApplyStats, kind: Kind, affected: u64) {
+    match kind {
+        Kind::Insert { rows } => stats.insert_existing += affected.saturating_sub(rows),
+        Kind::Update { rows } => stats.update_missing += (2 * rows).saturating_sub(affected),
+        Kind::Delete { rows } => stats.delete_missing += rows.saturating_sub(affected),
+        Kind::KeylessUpdate | Kind::Plain => {}
+    }
 }
 
 fn first_table(sql: &str) -> String {

@@ -41,6 +41,9 @@ pub struct Begin {
     /// outcome comes later): its xid as an XA statement writes it, `'gtrid','bqual',format`
     /// (a part that is not printable ASCII in hex, `X'..'`).
     pub xa: Option<String>,
+    /// Where the event opening the transaction starts: every transaction committed before
+    /// this position ends at or before it.
+    pub start: BinlogPosition,
 }
 
 /// What the reader yields, in source commit order.
@@ -103,9 +106,17 @@ impl Assembler {
         matches!(self.state, State::Idle)
     }
 
-    fn begin(&mut self, h: &EventHeader, gtid: Option<TxnGtid>, xa: Option<String>, out: &mut dyn FnMut(Item)) {
+    fn begin(
+        &mut self,
+        file: &str,
+        h: &EventHeader,
+        gtid: Option<TxnGtid>,
+        xa: Option<String>,
+        out: &mut dyn FnMut(Item),
+    ) {
         self.gtid = gtid.clone();
-        out(Item::Begin(Begin { gtid, timestamp: h.timestamp, server_id: h.server_id, xa }));
+        let start = BinlogPosition::new(file, (h.log_pos as u64).saturating_sub(h.event_size as u64));
+        out(Item::Begin(Begin { gtid, timestamp: h.timestamp, server_id: h.server_id, xa, start }));
     }
 
     fn commit(&mut self, file: &str, h: &EventHeader, out: &mut dyn FnMut(Item)) {
@@ -150,12 +161,12 @@ impl Assembler {
                     Some(crate::decode::XaPart::Prepared(x)) => Some(x),
                     _ => None,
                 };
-                self.begin(h, Some(TxnGtid::MariaDb(gtid)), prepared, out);
+                self.begin(file, h, Some(TxnGtid::MariaDb(gtid)), prepared, out);
             }
             Decoded::MysqlGtid(g) => {
                 self.expect_idle(at)?;
                 self.state = State::Opened { standalone: false, closed_by_commit: false };
-                self.begin(h, g.map(TxnGtid::MySql), None, out);
+                self.begin(file, h, g.map(TxnGtid::MySql), None, out);
             }
             Decoded::StatementValues => self.logged_values = true,
             Decoded::Query(mut q) => {
@@ -164,7 +175,7 @@ impl Assembler {
                 match (&self.state, verb.as_str()) {
                     (State::Idle, "BEGIN") => {
                         self.state = State::Explicit;
-                        self.begin(h, None, None, out);
+                        self.begin(file, h, None, None, out);
                     }
                     (State::Opened { standalone: false, .. }, "BEGIN") => self.state = State::Explicit,
                     (State::Explicit, "COMMIT" | "ROLLBACK") => self.commit(file, h, out),
@@ -193,7 +204,7 @@ impl Assembler {
                     }
                     (State::Explicit, _) => out(Item::Statement(q)),
                     (State::Idle, _) => {
-                        self.begin(h, None, None, out);
+                        self.begin(file, h, None, None, out);
                         out(Item::Statement(q));
                         self.commit(file, h, out);
                     }
@@ -216,7 +227,7 @@ impl Assembler {
                 match self.state {
                     State::Idle => {
                         self.state = State::Explicit;
-                        self.begin(h, None, None, out);
+                        self.begin(file, h, None, None, out);
                     }
                     State::Opened { .. } => self.state = State::Explicit,
                     State::Explicit => {}

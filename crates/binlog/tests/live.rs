@@ -6,7 +6,7 @@ use std::time::Duration;
 use dts_binlog::{BinlogError, BinlogReader, Item, ReaderParts, ReplicaOptions, StartPosition, TxnGtid};
 use dts_testkit::{Sandbox, binlog_position, replica_server_id, shared_pair};
 use dts_types::value::samples::edge_cases;
-use dts_types::{ColumnType, GtidPosition, Ident, MariaGtidList, RowChange, TableChange, Value};
+use dts_types::{ColumnType, GtidPosition, Ident, MariaGtidList, RowChange, TableChange, Value, session};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
@@ -82,7 +82,8 @@ fn every_column_type_arrives_decoded_exactly() {
         let t = format!("{}.{}", db.quoted(), dts_types::quote_ident(case.name));
         c.query_drop(format!("CREATE TABLE {t} (id INT PRIMARY KEY, v {} NULL)", case.ty)).unwrap();
         for (i, v) in case.values.iter().enumerate() {
-            c.query_drop(format!("INSERT INTO {t} VALUES ({i}, {})", v.to_sql_literal().unwrap())).unwrap();
+            let insert = format!("INSERT INTO {t} VALUES ({i}, {})", v.to_sql_literal().unwrap());
+            c.query_drop(if v.is_enum_zero() { session::allowing_enum_zero(&insert) } else { insert }).unwrap();
         }
     }
     let txns = transactions_in(read_to_end(sb, StartPosition::File(start)), &db);
@@ -118,6 +119,45 @@ fn every_column_type_arrives_decoded_exactly() {
             other => other.clone(),
         };
         assert_eq!(ty, want_ty, "{}: the column type from the table map", case.name);
+    }
+}
+
+#[test]
+fn every_column_type_side_by_side_in_one_table_arrives_decoded_exactly() {
+    // One table holding every type: the table map's per-kind metadata lists (signedness of the
+    // numeric columns, YEAR among them; charsets; ENUM/SET members) line up with their columns.
+    let sb = &shared_pair().source;
+    let db = sb.fresh_database("bl_wide").unwrap();
+    let mut c = sb.exact_conn().unwrap();
+    let start = binlog_position(&mut c).unwrap();
+    let mut cases: Vec<_> = edge_cases().into_iter().filter(|c| c.ty != ColumnType::Json).collect();
+    // Signed integers again after every other type (after YEAR in particular).
+    let signed: Vec<_> = cases.iter().filter(|c| matches!(c.name, "ti" | "bi" | "dec")).cloned().collect();
+    cases.extend(signed);
+    let t = format!("{}.wide", db.quoted());
+    let cols: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} {} NULL", dts_types::quote_ident(&format!("{}_{i}", c.name)), c.ty))
+        .collect();
+    c.query_drop(format!("CREATE TABLE {t} (id INT PRIMARY KEY, {})", cols.join(", "))).unwrap();
+    let most = cases.iter().map(|c| c.values.len()).max().unwrap();
+    let mut want = Vec::new();
+    for row in 0..most {
+        let values: Vec<Value> = cases.iter().map(|c| c.values[row % c.values.len()].clone()).collect();
+        let lits: Vec<String> = values.iter().map(|v| v.to_sql_literal().unwrap()).collect();
+        let insert = format!("INSERT INTO {t} VALUES ({row}, {})", lits.join(", "));
+        let zero = values.iter().any(Value::is_enum_zero);
+        c.query_drop(if zero { session::allowing_enum_zero(&insert) } else { insert }).unwrap();
+        want.push(values);
+    }
+    let txns = transactions_in(read_to_end(sb, StartPosition::File(start)), &db);
+    let got: Vec<Vec<Value>> = inserted_rows(&txns, "wide").into_iter().map(|r| r[1..].to_vec()).collect();
+    assert_eq!(got.len(), want.len());
+    for (row, (g, w)) in got.iter().zip(&want).enumerate() {
+        for (i, case) in cases.iter().enumerate() {
+            assert_eq!(g[i], w[i], "row {row}, column {}_{i} ({})", case.name, case.ty);
+        }
     }
 }
 

@@ -6,14 +6,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use dts_schema::MappedTable;
-use dts_types::{BinlogPosition, GtidPosition, SourcePosition, Value, session};
+use dts_types::{BinlogPosition, GtidPosition, SourcePosition, session};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 
 use crate::chunk::{self, Chunk};
 use crate::meta::Meta;
+use crate::render::{Payload, Render};
+use crate::snapshot::Pieces;
 use crate::table::TableJob;
-use crate::{CopyError, CopyOptions, ExistingRows, Throttle};
+use crate::{CopyError, CopyOptions, ExistingRows};
+use dts_types::fk::ForeignKey;
 
 /// What a finished copy did, and the watermarks incremental sync needs.
 #[derive(Debug, Clone)]
@@ -33,7 +36,7 @@ pub struct CopyReport {
     pub chunks_already_done: u64,
 }
 
-fn exact(opts: Opts) -> OptsBuilder {
+pub(crate) fn exact(opts: Opts) -> OptsBuilder {
     OptsBuilder::from_opts(opts).init(session::init_statements().to_vec())
 }
 
@@ -52,20 +55,31 @@ pub fn source_position(source: &mut Conn) -> Result<SourcePosition, CopyError> {
     })
 }
 
-/// One whole chunk, read and rendered, ready for any writer.
-struct ChunkData {
-    table: usize,
-    chunk: u32,
-    rows: u64,
-    bytes: u64,
-    payload: Payload,
+/// One whole chunk, or a piece of a keyless table, read and rendered, ready for any writer.
+pub(crate) struct ChunkData {
+    pub table: usize,
+    pub chunk: u32,
+    pub rows: u64,
+    pub bytes: u64,
+    pub payload: Payload,
+    pub part: Part,
 }
 
-enum Payload {
-    /// Rows as LOAD DATA fields.
-    Load(Vec<u8>),
-    /// INSERT statements, each under max_allowed_packet.
-    Inserts(Vec<String>),
+/// What part of its table's copy a [`ChunkData`] is.
+pub(crate) enum Part {
+    /// A whole chunk: its rows commit with its done mark.
+    Whole,
+    /// A piece of a keyless table's snapshot, committed on its own.
+    Piece(Arc<Pieces>),
+    /// The end of a snapshot group (no rows): marks its tables done, with their row counts,
+    /// once every piece committed.
+    Last(Arc<Pieces>, Vec<(usize, u64)>),
+}
+
+/// One reader's job: a chunk of a keyed table, or a snapshot group read whole.
+enum Work {
+    Chunk(usize, Chunk),
+    Snapshot(Vec<usize>),
 }
 
 /// Copies `tables` from `source` to `dest` (whose tables must exist, see dts-schema's sync).
@@ -91,6 +105,12 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     let mut jobs = Vec::new();
     let mut todo: Vec<(usize, Chunk)> = Vec::new();
     let mut already = 0;
+    // Tables of a foreign-key cascade group are copied together from one snapshot.
+    let fk_rows: Vec<(String, String, String, String, String, String)> = src.query(dts_types::fk::QUERY)?;
+    let fks: Vec<ForeignKey> = fk_rows.into_iter().filter_map(ForeignKey::from_row).collect();
+    let cascades = dts_types::fk::cascade_groups(&fks, |t| tables.iter().any(|m| &m.source == t));
+    // Snapshot groups: (group name, tables, whether any of their chunks is left).
+    let mut groups: Vec<(String, Vec<usize>, bool)> = Vec::new();
     // Tables whose definition is not the destination's any more: not copied (see below).
     let mut changed_before: Vec<(usize, String)> = Vec::new();
     for map in tables {
@@ -103,19 +123,40 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
             jobs.push(job);
             continue;
         }
+        let group = match cascades.get(&job.map.source) {
+            Some(role) => Some(role.group.clone()),
+            None if job.key.is_none() => Some(job.map.source.to_string()),
+            None => None,
+        };
         let mut chunks = meta.chunks(&mut dst, &job.map.source)?;
         if chunks.is_empty() {
             let rows = (o.chunk_bytes / job.avg_row_length).min(o.chunk_rows).max(1);
-            let plan = chunk::plan(&mut src, &job, rows, job.map.filter.as_deref())?;
+            let plan = if group.is_some() {
+                vec![Chunk { no: 0, lo: None, hi: None }]
+            } else {
+                chunk::plan(&mut src, &job, rows, job.map.filter.as_deref())?
+            };
             meta.save_plan(&mut dst, &job.map.source, &plan)?;
             chunks = plan.into_iter().map(|c| (c, false)).collect();
         }
         let done = chunks.iter().filter(|c| c.1).count() as u64;
         already += done;
         o.progress.start_table(&job.map.source, job.rows_estimate, chunks.len() as u64, done);
-        for (c, d) in chunks {
-            if !d {
-                todo.push((jobs.len(), c));
+        let left = chunks.iter().any(|c| !c.1);
+        match group {
+            Some(name) => match groups.iter_mut().find(|g| g.0 == name) {
+                Some(g) => {
+                    g.1.push(jobs.len());
+                    g.2 |= left;
+                }
+                None => groups.push((name, vec![jobs.len()], left)),
+            },
+            None => {
+                for (c, d) in chunks {
+                    if !d {
+                        todo.push((jobs.len(), c));
+                    }
+                }
             }
         }
         jobs.push(job);
@@ -126,19 +167,21 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     let signatures = jobs.iter().map(|j| TableJob::signature(&mut src, &j.map)).collect::<Result<Vec<_>, _>>()?;
     let jobs = Arc::new(jobs);
     let signatures = Arc::new(signatures);
+    // Tables whose definition changed during their copy: their chunks stop, the others go on.
+    let changed: Arc<parking_lot::Mutex<Vec<(usize, String)>>> = Arc::new(parking_lot::Mutex::new(changed_before));
 
     // Round-robin over tables, so parallel writers load different tables (concurrent loads into
     // one table contend on its indexes).
     todo.sort_by_key(|(t, c)| (c.no, *t));
-    // The work list: every chunk of the plan (already in memory), queued up front.
-    let (task_tx, task_rx) = bounded::<(usize, Chunk)>(todo.len().max(1));
-    for t in todo {
-        task_tx.send(t).expect("receiver alive");
+    // The work list: the snapshot groups first (each is one long read), then every chunk of the
+    // plan (already in memory), queued up front.
+    let groups: Vec<Work> = groups.into_iter().filter(|g| g.2).map(|g| Work::Snapshot(g.1)).collect();
+    let (task_tx, task_rx) = bounded::<Work>((todo.len() + groups.len()).max(1));
+    for w in groups.into_iter().chain(todo.into_iter().map(|(t, c)| Work::Chunk(t, c))) {
+        task_tx.send(w).expect("receiver alive");
     }
     drop(task_tx);
     let abort = Arc::new(AtomicBool::new(false));
-    // Tables whose definition changed during their copy: their chunks stop, the others go on.
-    let changed: Arc<parking_lot::Mutex<Vec<(usize, String)>>> = Arc::new(parking_lot::Mutex::new(changed_before));
     let totals = Arc::new((AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)));
     // Readers and writers are decoupled by one bounded queue of whole chunks: any writer takes
     // any ready chunk, so neither side waits on one partner.
@@ -148,9 +191,11 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     for _ in 0..threads {
         let (jobs_r, sig_r, abort_r, task_rx, tx) =
             (jobs.clone(), signatures.clone(), abort.clone(), task_rx.clone(), chunk_tx.clone());
-        let (src_opts, o_r, changed_r) = (source.clone(), o.clone(), changed.clone());
+        let (src_opts, dst_opts, meta_r, o_r, changed_r) =
+            (source.clone(), dest.clone(), meta.clone(), o.clone(), changed.clone());
         handles.push(std::thread::spawn(move || -> Result<(), CopyError> {
-            let r = read_chunks(src_opts, &jobs_r, &sig_r, &task_rx, &tx, &abort_r, &changed_r, batch_bytes, &o_r);
+            let ends = Ends { source: src_opts, dest: dst_opts, meta: meta_r, changed: changed_r };
+            let r = read_chunks(ends, &jobs_r, &sig_r, &task_rx, &tx, &abort_r, batch_bytes, &o_r);
             if r.is_err() {
                 abort_r.store(true, Ordering::SeqCst);
             }
@@ -204,6 +249,15 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     })
 }
 
+/// What a reader connects to: the source, and the destination for a keyless table's metadata;
+/// and where it notes tables whose definition changed during their copy.
+struct Ends {
+    source: Opts,
+    dest: Opts,
+    meta: Meta,
+    changed: Arc<parking_lot::Mutex<Vec<(usize, String)>>>,
+}
+
 /// The first copied column of `job` that the destination table does not have.
 fn missing_on_destination(dst: &mut Conn, job: &TableJob) -> Result<Option<String>, CopyError> {
     let have: Vec<String> = dst.exec(
@@ -224,22 +278,46 @@ fn missing_on_destination(dst: &mut Conn, job: &TableJob) -> Result<Option<Strin
 
 #[allow(clippy::too_many_arguments)]
 fn read_chunks(
-    source: Opts,
+    ends: Ends,
     jobs: &[TableJob],
     signatures: &[String],
-    tasks: &Receiver<(usize, Chunk)>,
+    tasks: &Receiver<Work>,
     out: &Sender<ChunkData>,
     abort: &AtomicBool,
-    changed: &parking_lot::Mutex<Vec<(usize, String)>>,
     batch_bytes: usize,
     o: &CopyOptions,
 ) -> Result<(), CopyError> {
-    let mut src = Conn::new(exact(source)).map_err(|source| CopyError::Connect { server: "source", source })?;
-    while let Ok((ti, chunk)) = tasks.recv() {
+    let mut src =
+        Conn::new(exact(ends.source.clone())).map_err(|source| CopyError::Connect { server: "source", source })?;
+    let mut dst = None;
+    while let Ok(work) = tasks.recv() {
         if abort.load(Ordering::SeqCst) {
             return Ok(());
         }
-        if changed.lock().iter().any(|c| c.0 == ti) {
+        let (ti, chunk) = match work {
+            Work::Chunk(ti, chunk) => (ti, chunk),
+            Work::Snapshot(group) => {
+                crate::snapshot::read(
+                    &mut src,
+                    &mut dst,
+                    &ends.dest,
+                    jobs,
+                    &group,
+                    &ends.meta,
+                    o,
+                    batch_bytes,
+                    out,
+                    abort,
+                )?;
+                for ti in group {
+                    if !same_signature(&mut src, &jobs[ti], &signatures[ti])? {
+                        ends.changed.lock().push((ti, "its columns changed".into()));
+                    }
+                }
+                continue;
+            }
+        };
+        if ends.changed.lock().iter().any(|c| c.0 == ti) {
             continue;
         }
         let job = &jobs[ti];
@@ -254,96 +332,29 @@ fn read_chunks(
         );
         o.throttle.charge(1, 0, 0);
         let t_read = std::time::Instant::now();
-        let ncopied = job.copied_count();
-        let mut rows = 0u64;
-        let payload = if o.load_data && job.loadable() && job.text_exact() {
-            // Text protocol: the server's text form goes straight into the LOAD DATA fields.
-            let mut tsv = TsvChunk::new(&o.throttle, batch_bytes);
+        let mut render = Render::new(job, o, batch_bytes);
+        if render.text_protocol() {
             let mut result = src.query_iter(q).map_err(read_err)?;
             for row in result.by_ref() {
-                let row = row.map_err(read_err)?;
-                for i in 0..ncopied {
-                    tsv.separate(i);
-                    crate::tsv::push_text_field(&mut tsv.buf, row.as_ref(i).expect("selected column"))?;
-                }
-                tsv.end_row();
+                render.push(row.map_err(read_err)?)?;
             }
-            rows = tsv.rows;
-            Payload::Load(tsv.finish())
-        } else if o.load_data && job.loadable() {
-            let mut result = src.exec_iter(q, ()).map_err(read_err)?;
-            let mut tsv = TsvChunk::new(&o.throttle, batch_bytes);
-            for row in result.by_ref() {
-                let mut values = row.map_err(read_err)?.unwrap();
-                values.truncate(ncopied);
-                for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
-                    tsv.separate(i);
-                    crate::tsv::push_field(&mut tsv.buf, &col.ty, v)?;
-                }
-                tsv.end_row();
-            }
-            rows = tsv.rows;
-            Payload::Load(tsv.finish())
         } else {
-            let prefix = format!("INSERT INTO {} ({}) VALUES ", job.map.target.quoted(), job.insert_list());
-            let suffix = match o.existing_rows {
-                ExistingRows::Error => String::new(),
-                ExistingRows::Ignore => {
-                    let first = job.columns.iter().find(|c| c.copied).expect("a copied column");
-                    let c = dts_types::quote_ident(&first.target);
-                    format!(" ON DUPLICATE KEY UPDATE {c} = {c}")
-                }
-            };
             let mut result = src.exec_iter(q, ()).map_err(read_err)?;
-            let mut statements = Vec::new();
-            let mut batch_rows = 0u64;
-            let mut sql = String::with_capacity(batch_bytes + 4096);
-            sql.push_str(&prefix);
             for row in result.by_ref() {
-                let mut values = row.map_err(read_err)?.unwrap();
-                values.truncate(ncopied);
-                if batch_rows > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                for (i, (v, col)) in values.into_iter().zip(&job.columns).enumerate() {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    Value::from_param(&col.ty, v)?.write_sql_literal(&mut sql)?;
-                }
-                sql.push(')');
-                rows += 1;
-                batch_rows += 1;
-                if sql.len() >= batch_bytes {
-                    o.throttle.charge(0, batch_rows, sql.len() as u64);
-                    sql.push_str(&suffix);
-                    statements.push(std::mem::replace(&mut sql, String::with_capacity(batch_bytes + 4096)));
-                    sql.push_str(&prefix);
-                    batch_rows = 0;
-                }
+                render.push(row.map_err(read_err)?)?;
             }
-            if batch_rows > 0 {
-                o.throttle.charge(0, batch_rows, sql.len() as u64);
-                sql.push_str(&suffix);
-                statements.push(sql);
-            }
-            Payload::Inserts(statements)
-        };
+        }
+        let (payload, rows) = render.take();
         // DDL on the table during its copy would mix two shapes: this table's copy stops
         // (its chunk is not written); the other tables go on.
-        let now = TableJob::signature(&mut src, &job.map)?;
-        if now != signatures[ti] {
-            changed.lock().push((ti, "its columns changed".into()));
+        if !same_signature(&mut src, job, &signatures[ti])? {
+            ends.changed.lock().push((ti, "its columns changed".into()));
             continue;
         }
-        let bytes = match &payload {
-            Payload::Load(b) => b.len() as u64,
-            Payload::Inserts(v) => v.iter().map(|s| s.len() as u64).sum(),
-        };
+        let bytes = payload.bytes();
         let read_time = t_read.elapsed();
         let t_wait = std::time::Instant::now();
-        if out.send(ChunkData { table: ti, chunk: chunk.no, rows, bytes, payload }).is_err() {
+        if out.send(ChunkData { table: ti, chunk: chunk.no, rows, bytes, payload, part: Part::Whole }).is_err() {
             return Ok(());
         }
         if std::env::var_os("DTS_COPY_TRACE").is_some() {
@@ -353,6 +364,21 @@ fn read_chunks(
                 t_wait.elapsed()
             );
         }
+    }
+    Ok(())
+}
+
+/// Whether the table's columns are still those it had when its copy was planned.
+fn same_signature(src: &mut Conn, job: &TableJob, before: &str) -> Result<bool, CopyError> {
+    Ok(TableJob::signature(src, &job.map)? == before)
+}
+
+/// Checks the runner's lease inside the open transaction (share-locked until its COMMIT: no
+/// takeover between the check and it).
+fn check_fence(dst: &mut Conn, o: &CopyOptions) -> Result<(), CopyError> {
+    if let Some(f) = &o.fence {
+        let found: Option<u64> = dst.query_first(f.check_sql())?;
+        f.verify(found)?;
     }
     Ok(())
 }
@@ -378,7 +404,11 @@ fn write_chunks(
             .init(
                 session::init_statements()
                     .into_iter()
-                    .chain(["SET SESSION foreign_key_checks = 0".to_string()])
+                    .chain([
+                        "SET SESSION foreign_key_checks = 0".to_string(),
+                        // Every warning of a LOAD DATA is read back (the most the server keeps).
+                        "SET SESSION max_error_count = 65535".to_string(),
+                    ])
                     .collect::<Vec<_>>(),
             )
             .local_infile_handler(Some(handler)),
@@ -392,96 +422,99 @@ fn write_chunks(
         let t_write = std::time::Instant::now();
         let table = job.map.target.to_string();
         let write_err = |e| CopyError::Write { table: table.clone(), source: e };
+        if let Part::Last(pieces, tables) = &c.part {
+            if !crate::snapshot::wait_for_pieces(pieces, abort) {
+                return Ok(());
+            }
+            dst.query_drop("BEGIN")?;
+            for &(ti, rows) in tables {
+                dst.query_drop(meta.table_done_sql(&jobs[ti].map.source, rows))?;
+                dst.query_drop(meta.snapshot_done_sql(&jobs[ti].map.source))?;
+            }
+            check_fence(&mut dst, o)?;
+            dst.query_drop("COMMIT")?;
+            for &(ti, _) in tables {
+                o.progress.chunk_done(&jobs[ti].map.source);
+                totals.2.fetch_add(1, Ordering::Relaxed);
+            }
+            continue;
+        }
         dst.query_drop("BEGIN")?;
         match c.payload {
             Payload::Inserts(statements) => {
-                for sql in statements {
-                    dst.query_drop(sql).map_err(write_err)?;
-                }
-            }
-            Payload::Load(data) => {
-                *slot.lock() = data;
-                let ignore = o.existing_rows == ExistingRows::Ignore;
-                let sql = format!(
-                    "LOAD DATA LOCAL INFILE 'dts-sync-chunk' {}INTO TABLE {} CHARACTER SET binary \
-                     FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
-                    if ignore { "IGNORE " } else { "" },
-                    job.map.target.quoted(),
-                    job.insert_list()
-                );
-                dst.query_drop(sql).map_err(write_err)?;
-                // With LOCAL the server turns errors into warnings (it cannot stop the file):
-                // any warning but an ignored duplicate is a failure, never a silent change.
-                if dst.warnings() > 0 {
-                    let warnings: Vec<(String, u32, String)> = dst.query("SHOW WARNINGS")?;
-                    let bad: Vec<String> = warnings
-                        .into_iter()
-                        .filter(|(_, code, _)| !(ignore && *code == 1062))
-                        .map(|(level, code, msg)| format!("{level} {code}: {msg}"))
-                        .collect();
-                    if !bad.is_empty() {
-                        let _ = dst.query_drop("ROLLBACK");
-                        return Err(CopyError::Rejected { table, warnings: bad.join("; ") });
+                for (sql, zeros) in statements {
+                    if zeros == 0 {
+                        dst.query_drop(sql).map_err(write_err)?;
+                    } else {
+                        dst.query_drop(session::allowing_enum_zero(&sql)).map_err(write_err)?;
+                        check_warnings(&mut dst, &table, zeros, false)?;
                     }
                 }
             }
+            Payload::Load(data, zeros) => {
+                *slot.lock() = data;
+                let ignore = o.existing_rows == ExistingRows::Ignore;
+                // REPLACE, as the INSERTs do (and, unlike LOCAL's default, it keeps errors errors).
+                let sql = format!(
+                    "LOAD DATA LOCAL INFILE 'dts-sync-chunk' {}INTO TABLE {} CHARACTER SET binary \
+                     FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
+                    if ignore { "IGNORE " } else { "REPLACE " },
+                    job.map.target.quoted(),
+                    job.insert_list()
+                );
+                let sql = if zeros > 0 { session::allowing_enum_zero(&sql) } else { sql };
+                dst.query_drop(sql).map_err(write_err)?;
+                check_warnings(&mut dst, &table, zeros, ignore)?;
+            }
         }
-        dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
-        if let Some(f) = &o.fence {
-            // Share-locked until the COMMIT: no takeover between the check and it.
-            let found: Option<u64> = dst.query_first(f.check_sql())?;
-            f.verify(found)?;
+        if let Part::Whole = c.part {
+            dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
         }
+        check_fence(&mut dst, o)?;
         dst.query_drop("COMMIT")?;
+        if let Part::Piece(pieces) = &c.part {
+            pieces.committed.fetch_add(1, Ordering::SeqCst);
+        }
         if std::env::var_os("DTS_COPY_TRACE").is_some() {
             eprintln!("copy: wrote chunk {} of table {} in {:?}", c.chunk, c.table, t_write.elapsed());
         }
         o.progress.add(&job.map.source, c.rows, c.bytes);
-        o.progress.chunk_done(&job.map.source);
         totals.0.fetch_add(c.rows, Ordering::Relaxed);
         totals.1.fetch_add(c.bytes, Ordering::Relaxed);
-        totals.2.fetch_add(1, Ordering::Relaxed);
+        if let Part::Whole = c.part {
+            o.progress.chunk_done(&job.map.source);
+            totals.2.fetch_add(1, Ordering::Relaxed);
+        }
     }
     Ok(())
 }
 
-/// A chunk's rows as LOAD DATA input, charged to the throttle every `batch_bytes`.
-struct TsvChunk<'a> {
-    buf: Vec<u8>,
-    rows: u64,
-    /// Rows and bytes already charged.
-    charged: (u64, usize),
-    throttle: &'a Throttle,
-    batch_bytes: usize,
-}
-
-impl<'a> TsvChunk<'a> {
-    fn new(throttle: &'a Throttle, batch_bytes: usize) -> Self {
-        TsvChunk { buf: Vec::with_capacity(1 << 20), rows: 0, charged: (0, 0), throttle, batch_bytes }
+/// After a chunk's statement: any warning is a failure, never a silent change (with LOCAL the
+/// server turns errors into warnings, as it cannot stop the file), except an ignored duplicate
+/// (`ignore`) and exactly one 1265 per ENUM index-0 value written (`enum_zeros`).
+fn check_warnings(dst: &mut Conn, table: &str, enum_zeros: usize, ignore: bool) -> Result<(), CopyError> {
+    if dst.warnings() == 0 && enum_zeros == 0 {
+        return Ok(());
     }
-
-    /// Before field `i` of a row.
-    fn separate(&mut self, i: usize) {
-        if i > 0 {
-            self.buf.push(b'\t');
-        }
+    let warnings: Vec<(String, u32, String)> = dst.query("SHOW WARNINGS")?;
+    let truncated = warnings.iter().filter(|w| w.1 == 1265).count();
+    let bad: Vec<String> = warnings
+        .into_iter()
+        .filter(|(_, code, _)| {
+            let ignored_duplicate = ignore && *code == 1062;
+            let expected_truncation = *code == 1265 && truncated == enum_zeros;
+            !(ignored_duplicate || expected_truncation)
+        })
+        .map(|(level, code, msg)| format!("{level} {code}: {msg}"))
+        .collect();
+    if !bad.is_empty() || truncated != enum_zeros {
+        let _ = dst.query_drop("ROLLBACK");
+        let warnings = if bad.is_empty() {
+            format!("{truncated} truncation warning(s) for {enum_zeros} ENUM index-0 value(s)")
+        } else {
+            bad.join("; ")
+        };
+        return Err(CopyError::Rejected { table: table.to_string(), warnings });
     }
-
-    fn end_row(&mut self) {
-        self.buf.push(b'\n');
-        self.rows += 1;
-        if self.buf.len() - self.charged.1 >= self.batch_bytes {
-            self.charge();
-        }
-    }
-
-    fn charge(&mut self) {
-        self.throttle.charge(0, self.rows - self.charged.0, (self.buf.len() - self.charged.1) as u64);
-        self.charged = (self.rows, self.buf.len());
-    }
-
-    fn finish(mut self) -> Vec<u8> {
-        self.charge();
-        self.buf
-    }
+    Ok(())
 }

@@ -5,7 +5,10 @@
 //! It never holds a lock on the source beyond one chunk's consistent read, never writes a value
 //! that differs from the source's bytes (every value goes through the exact value model), and
 //! never commits part of a chunk: a chunk's rows and its "done" mark commit together, so a
-//! restart after a crash copies exactly the unfinished chunks.
+//! restart after a crash copies exactly the unfinished chunks. Tables without a key and
+//! foreign-key cascade groups are read from one consistent snapshot whose binlog position
+//! incremental sync starts them from ([`Meta::snapshots`]), streamed in bounded pieces and
+//! copied again from the start after a crash.
 
 //!
 //! # Example
@@ -35,6 +38,8 @@ pub mod chunk;
 mod copy;
 mod meta;
 mod progress;
+mod render;
+mod snapshot;
 pub mod table;
 mod throttle;
 mod tsv;
@@ -51,10 +56,11 @@ pub use throttle::Throttle;
 /// What to do with rows already in the destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ExistingRows {
-    /// A row whose key exists in the destination is an error (the precheck demands empty
-    /// destination tables).
+    /// The destination tables start empty (the precheck demands it); a row whose key the copy
+    /// meets again (it moved to a later chunk during the copy) replaces the row it collides
+    /// with on any unique key: the later read is the newer state, as in the applier.
     #[default]
-    Error,
+    Replace,
     /// Keep the destination's row where the key exists.
     Ignore,
 }
@@ -101,7 +107,7 @@ impl CopyOptions {
             chunk_bytes: 16 << 20,
             batch_bytes: 2 << 20,
             load_data: true,
-            existing_rows: ExistingRows::Error,
+            existing_rows: ExistingRows::Replace,
             throttle: Arc::new(Throttle::default()),
             progress: Arc::new(Progress::default()),
             fence: None,
@@ -191,6 +197,19 @@ pub enum CopyError {
         table: String,
         /// The destination's warnings.
         warnings: String,
+    },
+    /// A table copied from a snapshot (no key, or in a foreign-key cascade group) already holds
+    /// rows on the destination (`conflicting_tables = "ignore"`): its copy cannot be exact.
+    #[error(
+        "table {table} {reason} and already holds rows on the destination: its copy cannot tell them \
+         from the source's rows (conflicting_tables = \"ignore\" keeps rows only by key in tables copied by \
+         chunks); empty it on the destination (TRUNCATE TABLE), or give the source table a primary key"
+    )]
+    NotEmpty {
+        /// The destination table.
+        table: String,
+        /// Why it is copied from a snapshot.
+        reason: &'static str,
     },
     /// A reader or writer thread panicked.
     #[error("a copy thread stopped unexpectedly")]

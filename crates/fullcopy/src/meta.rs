@@ -37,7 +37,94 @@ impl Meta {
              DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
             self.t("fullcopy_chunks")
         ))?;
+        dest.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL, db VARCHAR(64) NOT NULL, tbl VARCHAR(64) NOT NULL, \
+             snapshot_file VARCHAR(255) NOT NULL, snapshot_pos BIGINT UNSIGNED NOT NULL, done TINYINT NOT NULL DEFAULT 0, \
+             PRIMARY KEY (task, db, tbl)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            self.t("fullcopy_snapshots")
+        ))?;
         Ok(())
+    }
+
+    /// Where the consistent snapshot a keyless table was (or is being) copied from stands in
+    /// the binlog, and whether its copy is done; `None` if its copy never started.
+    pub fn snapshot(
+        &self,
+        dest: &mut mysql::Conn,
+        table: &TableId,
+    ) -> Result<Option<(BinlogPosition, bool)>, CopyError> {
+        let row: Option<(String, u64, i8)> = dest.exec_first(
+            format!(
+                "SELECT snapshot_file, snapshot_pos, done FROM {} WHERE task = ? AND db = ? AND tbl = ?",
+                self.t("fullcopy_snapshots")
+            ),
+            (&self.task, table.database.as_str(), table.table.as_str()),
+        )?;
+        Ok(row.map(|(f, p, d)| (BinlogPosition::new(f, p), d != 0)))
+    }
+
+    /// Records that a keyless table's copy starts from a snapshot at `at` (before any of its
+    /// rows commit, so a restart knows the rows on the destination are this copy's).
+    pub fn set_snapshot(&self, dest: &mut mysql::Conn, table: &TableId, at: &BinlogPosition) -> Result<(), CopyError> {
+        dest.exec_drop(
+            format!(
+                "REPLACE INTO {} (task, db, tbl, snapshot_file, snapshot_pos, done) VALUES (?, ?, ?, ?, ?, 0)",
+                self.t("fullcopy_snapshots")
+            ),
+            (&self.task, table.database.as_str(), table.table.as_str(), &at.file, at.offset),
+        )?;
+        Ok(())
+    }
+
+    /// The statement marking every chunk of a table done (a snapshot copy reads it whole), its
+    /// rows counted on chunk 0.
+    pub fn table_done_sql(&self, table: &TableId, rows: u64) -> String {
+        format!(
+            "UPDATE {} SET done = 1, rows_copied = IF(chunk_no = 0, {rows}, 0) WHERE task = {} AND db = {} AND tbl = {}",
+            self.t("fullcopy_chunks"),
+            text(&self.task),
+            text(table.database.as_str()),
+            text(table.table.as_str()),
+        )
+    }
+
+    /// The statement marking a table's snapshot copy done, run with its chunks' done marks.
+    pub fn snapshot_done_sql(&self, table: &TableId) -> String {
+        format!(
+            "UPDATE {} SET done = 1 WHERE task = {} AND db = {} AND tbl = {}",
+            self.t("fullcopy_snapshots"),
+            text(&self.task),
+            text(table.database.as_str()),
+            text(table.table.as_str()),
+        )
+    }
+
+    /// Every table this task copied from a snapshot of its own, with the snapshot's binlog
+    /// position: incremental sync applies a change of such a table only when its transaction
+    /// starts at or after that position (the snapshot holds every earlier one). Empty when the
+    /// copy's metadata does not exist.
+    pub fn snapshots(&self, dest: &mut mysql::Conn) -> Result<Vec<(TableId, BinlogPosition)>, CopyError> {
+        let exists: Option<u8> = dest.exec_first(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'fullcopy_snapshots'",
+            (self.db.as_str(),),
+        )?;
+        if exists.is_none() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String, String, u64)> = dest.exec(
+            format!(
+                "SELECT db, tbl, snapshot_file, snapshot_pos FROM {} WHERE task = ? AND done = 1",
+                self.t("fullcopy_snapshots")
+            ),
+            (&self.task,),
+        )?;
+        rows.into_iter()
+            .map(|(db, tbl, f, p)| {
+                let id = TableId::parse(&db, &tbl)
+                    .map_err(|e| CopyError::Meta { reason: format!("snapshot of {db}.{tbl}: {e}") })?;
+                Ok((id, BinlogPosition::new(f, p)))
+            })
+            .collect()
     }
 
     /// The low watermark of this task's copy, if one was recorded.

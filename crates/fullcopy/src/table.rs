@@ -139,6 +139,16 @@ impl TableJob {
         self.columns.iter().all(|c| crate::tsv::text_is_exact(&c.ty))
     }
 
+    /// For each column read, whether an empty value is its ENUM index 0 (an ENUM without an
+    /// empty member): strict mode refuses to write those, see
+    /// `dts_types::session::allowing_enum_zero`.
+    pub fn enum_zero_columns(&self) -> Vec<bool> {
+        self.columns
+            .iter()
+            .map(|c| matches!(&c.ty, ColumnType::Enum { members, .. } if !members.iter().any(|m| m.is_empty())))
+            .collect()
+    }
+
     /// How many columns are written to the destination.
     pub fn copied_count(&self) -> usize {
         self.columns.iter().filter(|c| c.copied).count()

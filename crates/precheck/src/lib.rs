@@ -210,7 +210,14 @@ pub fn run(task: &Task) -> Report {
     let (Some((src_conn, (s, _, objects))), Some((dst_conn, d))) = (&mut src, &mut dst) else {
         return report;
     };
-    report.items.extend(objects::selection_items(objects, &task.selection, &d.info, &mapped, task.resuming));
+    report.items.extend(objects::selection_items(
+        objects,
+        &task.selection,
+        &d.info,
+        &mapped,
+        task.resuming,
+        task.types.schema || task.resuming,
+    ));
     let mut target_dbs: Vec<String> = mapped.iter().map(|m| m.target.database.as_str().to_string()).collect();
     target_dbs.extend(objects.selected_databases(&task.selection).iter().filter_map(|db| task.selection.database(db)));
     target_dbs.sort();

@@ -232,13 +232,15 @@ fn list(names: &[String], max: usize) -> String {
 }
 
 /// The selection's own items: something selected, everything named exists, valid and
-/// non-colliding target names, keys, cascades.
+/// non-colliding target names, keys, cascades (`schema_sync`: the task creates the destination's
+/// foreign keys, or did when it started).
 pub fn selection_items(
     src: &SourceObjects,
     selection: &Selection,
     dest: &ServerInfo,
     mapped: &[MappedTable],
     resuming: bool,
+    schema_sync: bool,
 ) -> Vec<Item> {
     let mut out = Vec::new();
     let dbs = src.selected_databases(selection);
@@ -355,7 +357,7 @@ pub fn selection_items(
             "objects.primary_key",
             "every table has a primary or unique key",
             format!(
-                "{} table(s) without a primary key or NOT NULL unique key: {}. Their rows are matched on every column: each change costs a scan of the destination table, the full copy of each is one chunk, and duplicate rows stay duplicates",
+                "{} table(s) without a primary key or NOT NULL unique key: {}. Their rows are matched on every column (an index on any of them narrows the search, else each change scans the destination table), and each is copied from one consistent snapshot, streamed in bounded pieces: a crash during its copy copies it again from the start",
                 keyless.len(),
                 list(&keyless, 10)
             ),
@@ -365,19 +367,27 @@ pub fn selection_items(
     out.push(if src.cascades.is_empty() {
         Item::pass(
             "source.foreign_key_cascades",
-            "no cascading foreign keys",
+            "foreign-key cascades are repeated on the destination",
             "no selected table has ON DELETE/UPDATE CASCADE or SET NULL",
         )
     } else {
-        Item::warning(
-            "source.foreign_key_cascades",
-            "no cascading foreign keys",
-            format!(
-                "cascading foreign keys: {}. Changes made by a cascade are not written to the binlog, and the destination applies with foreign_key_checks = 0, so they do not happen there",
-                list(&src.cascades, 10)
-            ),
-            "make sure the child rows are changed by statements of their own (or not selected), or acknowledge",
-        )
+        let how = format!(
+            "cascading foreign keys: {}. Changes made by a cascade are not in the binlog, so the destination repeats them: \
+             each group of tables linked by foreign keys is copied from one consistent snapshot, and from its binlog \
+             position on their changes are applied in source order with the parents' UPDATE and DELETE under \
+             foreign_key_checks = 1, so the destination's own foreign keys cascade",
+            list(&src.cascades, 10)
+        );
+        if schema_sync {
+            Item::pass("source.foreign_key_cascades", "foreign-key cascades are repeated on the destination", how + " (schema sync creates them)")
+        } else {
+            Item::warning(
+                "source.foreign_key_cascades",
+                "foreign-key cascades are repeated on the destination",
+                how + "; schema sync is not in this task's types, so the destination tables must already carry the same foreign keys",
+                "create the same foreign keys on the destination tables (or add \"schema\" to [task] types), then acknowledge",
+            )
+        }
     });
     out
 }
@@ -424,7 +434,7 @@ pub fn destination_items(
                 id,
                 title,
                 format!(
-                    "{} target table(s) already exist and are kept (conflicting_tables = \"ignore\"): {}. Schema sync skips them; full sync writes into them and rows with the same key are overwritten",
+                    "{} target table(s) already exist and are kept (conflicting_tables = \"ignore\"): {}. Schema sync skips them; full sync writes into them and rows with the same key are overwritten; a table without a primary or unique key must be empty there (its rows cannot be told apart from the source's: the full copy stops naming it)",
                     existing.len(),
                     list(&existing, 10)
                 ),

@@ -458,7 +458,17 @@ fn object_selection_problems_are_reported() {
     let r = dts_precheck::run(&task_for(&db));
     expect(&r, "objects.name_collisions", Status::Pass, "lower_case_table_names = 0");
     expect(&r, "objects.primary_key", Status::Warning, "nokey");
-    expect(&r, "source.foreign_key_cascades", Status::Warning, "ON DELETE CASCADE");
+    expect(&r, "source.foreign_key_cascades", Status::Pass, "ON DELETE CASCADE");
+    expect(&r, "source.foreign_key_cascades", Status::Pass, "foreign_key_checks = 1");
+    // Without schema sync the destination's foreign keys are the user's: a warning saying so.
+    let mut t = task_for(&db);
+    t.types.schema = false;
+    expect(
+        &dts_precheck::run(&t),
+        "source.foreign_key_cascades",
+        Status::Warning,
+        "must already carry the same foreign keys",
+    );
     // Folding names to lower case makes Orders and orders one table; renaming two columns to
     // names differing by case collides too; a table named that does not exist.
     let mut sel = select(&db);

@@ -25,6 +25,9 @@ pub enum SourceError {
     /// Reading where the source's binlog ends now.
     #[error("reading the source's end of binlog")]
     End(#[from] dts_fullcopy::CopyError),
+    /// Reading, on the destination, where the keyless tables' snapshots stand.
+    #[error("reading the full copy's snapshot positions on the destination")]
+    Snapshots(#[source] dts_fullcopy::CopyError),
     /// The row filter of a table cannot be evaluated on its rows.
     #[error("the row filter of {table}")]
     Filter {
@@ -174,6 +177,9 @@ pub struct InputStats {
     pub statement_writes_skipped: AtomicU64,
     /// XA transactions (their prepared parts) skipped, as they change no synced table.
     pub xa_transactions_skipped: AtomicU64,
+    /// Row changes of tables copied from a snapshot of their own (keyless tables) that the
+    /// snapshot already held: not applied again.
+    pub rows_in_snapshot: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -350,6 +356,7 @@ impl InputSource for BinlogInput {
                 .map_err(SourceError::Destination)?;
             self.router.set_created_late(read.0);
             self.router.restore(read.1);
+            self.router.set_snapshots(crate::snapshots::read(&self.config)?);
         }
         let parts = ReaderParts {
             schema: self.history.as_ref().map(|h| h.provider()),
@@ -376,6 +383,7 @@ impl InputSource for BinlogInput {
             };
             return Some(Ok(match item {
                 Item::Begin(b) => {
+                    self.router.begin(&b.start);
                     self.in_txn = true;
                     self.xa = b.xa;
                     Input::Begin
@@ -431,6 +439,10 @@ impl InputSource for BinlogInput {
                     Ok(Routed::NotSynced) => continue,
                     Ok(Routed::HistoryRow) => {
                         bump(&self.stats.history_rows_skipped);
+                        continue;
+                    }
+                    Ok(Routed::InSnapshot) => {
+                        bump(&self.stats.rows_in_snapshot);
                         continue;
                     }
                     Err(e) => return Some(Err(e.into())),

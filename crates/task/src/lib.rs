@@ -40,6 +40,7 @@ pub mod recopy;
 mod router;
 mod run;
 mod sequences;
+mod snapshots;
 mod state;
 mod statement_text;
 mod statement_writes;

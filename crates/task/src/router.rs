@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 use dts_applier::{Ddl, RowTarget};
 use dts_binlog::{Statement, TableFilter};
 use dts_schema::{Decision, TranslateConfig, Translator};
-use dts_types::{Ident, RowChange, TableId, TableSchema, Value};
+use dts_types::{BinlogPosition, Ident, RowChange, TableId, TableSchema, Value};
 
 use crate::config::Config;
 use crate::filter::{Evaluator, Filter};
@@ -43,6 +43,9 @@ pub enum Routed {
     HistoryRow,
     /// The table is not synced (not selected, a skipped shadow table, another task's heartbeat).
     NotSynced,
+    /// The table was copied from a consistent snapshot that already holds this transaction
+    /// (a keyless table's full copy, see `dts_fullcopy::Meta::snapshots`).
+    InSnapshot,
 }
 
 /// What the router made of a statement; `warnings` counts what the operator was warned of
@@ -112,6 +115,10 @@ pub struct Router {
     /// The schema history: which tables a database had before a statement (a DROP DATABASE
     /// of a database selected by table drops those of them that are selected).
     history: Option<crate::history::Timeline>,
+    /// Tables the full copy read from a snapshot of their own, with its binlog position.
+    snapshots: HashMap<TableId, BinlogPosition>,
+    /// Where the current transaction starts.
+    txn_start: Option<BinlogPosition>,
 }
 
 impl Router {
@@ -145,6 +152,22 @@ impl Router {
             temporary: Default::default(),
             text: crate::statement_text::StatementText::new(config.source.opts()),
             history: None,
+            snapshots: HashMap::new(),
+            txn_start: None,
+        }
+    }
+
+    /// The tables the full copy read from a consistent snapshot of their own, each with the
+    /// snapshot's binlog position: their changes in transactions starting before it are in the
+    /// copy already and are not applied again.
+    pub fn set_snapshots(&mut self, snapshots: impl IntoIterator<Item = (TableId, BinlogPosition)>) {
+        self.snapshots = snapshots.into_iter().collect();
+    }
+
+    /// A source transaction starts at `start` (the start of its first event).
+    pub fn begin(&mut self, start: &BinlogPosition) {
+        if !self.snapshots.is_empty() {
+            self.txn_start = Some(start.clone());
         }
     }
 
@@ -200,6 +223,13 @@ impl Router {
                 .and_then(|r| r.first())
                 .is_some_and(|v| matches!(v, Value::String(t) if t.bytes.as_ref() == task.as_bytes()));
             return Ok(if ours { Routed::Heartbeat { target: target.clone(), change } } else { Routed::NotSynced });
+        }
+        // A snapshot position is where a transaction boundary stands: the transactions the
+        // snapshot holds all start before it, every later one starts at or after it.
+        if let (Some(at), Some(start)) = (self.snapshots.get(&table.id), &self.txn_start)
+            && start < at
+        {
+            return Ok(Routed::InSnapshot);
         }
         let Some(route) = self.route(table)? else { return Ok(Routed::NotSynced) };
         let change = match route.row_end {

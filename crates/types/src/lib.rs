@@ -35,6 +35,7 @@ mod column;
 pub mod describe;
 mod endpoint;
 pub mod fence;
+pub mod fk;
 mod gtid;
 mod ident;
 mod position;

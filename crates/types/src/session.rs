@@ -27,3 +27,32 @@ pub fn init_statements() -> [String; 4] {
         format!("SET {TASK_SESSION_VARIABLE} = 1"),
     ]
 }
+
+/// [`SQL_MODE`] without strictness, for the one value strict mode cannot write: an ENUM's
+/// index 0 (the `''` a non-strict source session stores for an invalid member). Only statements
+/// writing such a value run under it (see [`allowing_enum_zero`]).
+pub const SQL_MODE_ENUM_ZERO: &str = "ALLOW_INVALID_DATES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION";
+
+/// `statement` run under [`SQL_MODE_ENUM_ZERO`] for itself only (MariaDB's `SET STATEMENT`).
+///
+/// The server then writes each ENUM index 0 with exactly one warning (1265): the caller must
+/// check that the statement's warning count equals the number of index-0 values it wrote
+/// ([`crate::Value::is_enum_zero`]), so any other value the non-strict mode would change
+/// (it warns too) stops the write instead of passing silently.
+pub fn allowing_enum_zero(statement: &str) -> String {
+    set_statement(statement, true, false)
+}
+
+/// `statement` with session settings of its own (MariaDB's `SET STATEMENT`): non-strict for
+/// ENUM index 0 (see [`allowing_enum_zero`]), and `foreign_key_checks = 1` for a parent's
+/// UPDATE or DELETE whose cascades the destination must repeat (see [`crate::fk`]).
+pub fn set_statement(statement: &str, enum_zero: bool, foreign_key_checks: bool) -> String {
+    let mut vars = Vec::new();
+    if enum_zero {
+        vars.push(format!("sql_mode = '{SQL_MODE_ENUM_ZERO}'"));
+    }
+    if foreign_key_checks {
+        vars.push("foreign_key_checks = 1".to_string());
+    }
+    if vars.is_empty() { statement.to_string() } else { format!("SET STATEMENT {} FOR {statement}", vars.join(", ")) }
+}

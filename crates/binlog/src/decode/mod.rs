@@ -344,7 +344,8 @@ impl Decoder {
             return Ok(());
         }
         let at = self.at(h);
-        let tm = table_map::parse(body, id_len)
+        let mariadb = self.fde.as_ref().is_some_and(|f| f.flavor == control::Flavor::MariaDb);
+        let tm = table_map::parse(body, id_len, mariadb)
             .map_err(|e| BinlogError::Malformed { at: at.clone(), reason: e.to_string() })?;
         let name = |b: &[u8], what: &str| -> Result<Ident, BinlogError> {
             Ident::new(String::from_utf8_lossy(b).into_owned())

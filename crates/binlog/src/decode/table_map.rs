@@ -85,9 +85,13 @@ pub struct MapColumn {
 }
 
 impl MapColumn {
-    fn is_numeric(&self) -> bool {
+    /// Whether the column has a bit in the SIGNEDNESS metadata. MariaDB counts YEAR among the
+    /// numeric columns (`year_signedness`; leaving it out shifts the bit of every numeric column
+    /// after it: the real-server test `every_column_type_side_by_side_in_one_table...`).
+    fn is_numeric(&self, year_signedness: bool) -> bool {
         use col::*;
         matches!(self.real_type, TINY | SHORT | INT24 | LONG | LONGLONG | NEWDECIMAL | FLOAT | DOUBLE)
+            || (year_signedness && self.real_type == YEAR)
     }
 
     fn is_character(&self) -> bool {
@@ -128,8 +132,9 @@ pub struct TableMapEvent {
     pub metadata: ColumnMetadata,
 }
 
-/// Reads a TABLE_MAP body; `table_id_len` is 6 (or 4 for very old formats).
-pub fn parse(body: &[u8], table_id_len: usize) -> Res<TableMapEvent> {
+/// Reads a TABLE_MAP body; `table_id_len` is 6 (or 4 for very old formats); `year_signedness`:
+/// YEAR columns have a bit in the SIGNEDNESS metadata (MariaDB).
+pub fn parse(body: &[u8], table_id_len: usize, year_signedness: bool) -> Res<TableMapEvent> {
     let mut c = Cursor::new(body);
     let table_id = c.uint_le(table_id_len, "table id")?;
     c.skip(2, "flags")?;
@@ -170,7 +175,7 @@ pub fn parse(body: &[u8], table_id_len: usize) -> Res<TableMapEvent> {
     for (i, col) in columns.iter_mut().enumerate() {
         col.nullable = nulls[i / 8] & (1 << (i % 8)) != 0;
     }
-    let metadata = parse_optional(&mut c, &columns)?;
+    let metadata = parse_optional(&mut c, &columns, year_signedness)?;
     Ok(TableMapEvent { table_id, database, table, columns, metadata })
 }
 
@@ -178,9 +183,9 @@ fn bitmap_msb(bytes: &[u8], count: usize) -> Vec<bool> {
     (0..count).map(|i| bytes.get(i / 8).is_some_and(|b| b & (0x80 >> (i % 8)) != 0)).collect()
 }
 
-fn parse_optional(c: &mut Cursor<'_>, columns: &[MapColumn]) -> Res<ColumnMetadata> {
+fn parse_optional(c: &mut Cursor<'_>, columns: &[MapColumn], year_signedness: bool) -> Res<ColumnMetadata> {
     let mut md = ColumnMetadata { members: vec![None; columns.len()], ..Default::default() };
-    let numeric: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].is_numeric()).collect();
+    let numeric: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].is_numeric(year_signedness)).collect();
     let character: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].is_character()).collect();
     let enum_set: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].is_enum_or_set()).collect();
     let mut collations: Vec<Option<u16>> = vec![None; columns.len()];

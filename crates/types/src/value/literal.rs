@@ -53,7 +53,9 @@ impl Value {
             Value::Year(y) => write!(out, "{y}").expect("write to String"),
             Value::Bit(b) => write!(out, "b'{:b}'", b.value).expect("write to String"),
             Value::Enum(i) => write!(out, "{i}").expect("write to String"),
-            Value::Set(bits) => write!(out, "{bits}").expect("write to String"),
+            // As the server's own signed number for a SET: a bitmask with bit 63 written
+            // unsigned is stored right but never equals the column in a comparison.
+            Value::Set(bits) => write!(out, "{}", *bits as i64).expect("write to String"),
             Value::Json(j) => push_string(out, j, Some(Charset::UTF8MB4)),
             Value::Geometry(g) => push_hex_literal(out, &g.to_internal()),
             Value::String(t) => push_string(out, &t.bytes, Some(t.charset)),
@@ -251,7 +253,10 @@ fn number_literal(ty: &ColumnType, n: &str) -> Result<Value, ValueError> {
             }
         }
         ColumnType::Set { members, .. } => {
-            let bits = int("SET")?;
+            let bits = match n.parse::<i64>() {
+                Ok(signed) => signed as u64,
+                Err(_) => int("SET")?,
+            };
             if members.len() < 64 && bits >> members.len() != 0 {
                 return Err(ValueError::OutOfRange { ty: "SET", value: format!("bitmask {bits:#b}") });
             }

@@ -113,6 +113,12 @@ impl Value {
         matches!(self, Value::Null)
     }
 
+    /// Whether it is an ENUM's index 0 (the `''` of an invalid member), which strict mode
+    /// refuses to write: see [`crate::session::allowing_enum_zero`].
+    pub fn is_enum_zero(&self) -> bool {
+        matches!(self, Value::Enum(0))
+    }
+
     /// Bytes this value takes in a row image, roughly: for buffer sizing and throttling.
     pub fn approx_size(&self) -> usize {
         match self {

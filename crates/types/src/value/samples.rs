@@ -40,6 +40,16 @@ fn text(cs: &str, b: &[u8]) -> Value {
     Value::String(Text::new(Charset::from_name(cs).unwrap(), Bytes::copy_from_slice(b)))
 }
 
+fn linestring_wkb(points: &[(f64, f64)]) -> Bytes {
+    let mut w = vec![1u8, 2, 0, 0, 0];
+    w.extend_from_slice(&(points.len() as u32).to_le_bytes());
+    for (x, y) in points {
+        w.extend_from_slice(&x.to_le_bytes());
+        w.extend_from_slice(&y.to_le_bytes());
+    }
+    Bytes::from(w)
+}
+
 fn point_wkb(x: f64, y: f64) -> Bytes {
     let mut w = vec![1u8, 1, 0, 0, 0];
     w.extend_from_slice(&x.to_le_bytes());
@@ -52,6 +62,10 @@ pub fn edge_cases() -> Vec<Case> {
     use ColumnType as T;
     use Value as V;
     let members = |m: &[&str]| -> Arc<[Bytes]> { m.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect() };
+    let set64: Arc<[Bytes]> = (0..64).map(|i| Bytes::from(format!("m{i}"))).collect();
+    // 30 levels of nesting (MariaDB allows 32), and an array of about 100 KB.
+    let deep_json = format!("{}1{}", r#"{"a": ["#.repeat(15), "]}".repeat(15));
+    let large_json = format!("[{}]", (0..10_000).map(|i| format!("\"v{i:05}\"")).collect::<Vec<_>>().join(", "));
     let mut cases = vec![
         case("ti", T::TinyInt { unsigned: false }, vec![V::Int(-128), V::Int(127), V::Int(0)]),
         case("tiu", T::TinyInt { unsigned: true }, vec![V::UInt(0), V::UInt(255)]),
@@ -142,6 +156,9 @@ pub fn edge_cases() -> Vec<Case> {
                 V::Timestamp(Timestamp::new(1, 0).unwrap()),
                 V::Timestamp(Timestamp::new(i32::MAX as u32, 999_999).unwrap()),
                 V::Timestamp(Timestamp::new(1_710_037_800, 123_456).unwrap()),
+                // Second 0 with a fraction: stored from a session east of UTC.
+                V::Timestamp(Timestamp::new(0, 1).unwrap()),
+                V::Timestamp(Timestamp::new(0, 999_999).unwrap()),
             ],
         ),
         case(
@@ -174,12 +191,18 @@ pub fn edge_cases() -> Vec<Case> {
         case(
             "e",
             T::Enum { members: members(&["a", "it's", "Ünï", "z z"]), charset: Charset::UTF8MB4 },
-            vec![V::Enum(1), V::Enum(2), V::Enum(3), V::Enum(4)],
+            // Index 0: the '' a non-strict session stores for an invalid member.
+            vec![V::Enum(1), V::Enum(2), V::Enum(3), V::Enum(4), V::Enum(0)],
         ),
         case(
             "st",
             T::Set { members: members(&["a", "b", "c", "d"]), charset: Charset::UTF8MB4 },
             vec![V::Set(0), V::Set(1), V::Set(0b1010), V::Set(0b1111)],
+        ),
+        case(
+            "st64",
+            T::Set { members: set64.clone(), charset: Charset::UTF8MB4 },
+            vec![V::Set(u64::MAX), V::Set(1 << 63), V::Set(0x5555_5555_5555_5555)],
         ),
         case(
             "vc",
@@ -207,7 +230,39 @@ pub fn edge_cases() -> Vec<Case> {
         case(
             "c",
             T::Char { length: 8, charset: Charset::from_name("ascii").unwrap() },
-            vec![text("ascii", b"x"), text("ascii", b"12345678")],
+            // The server strips a CHAR's trailing spaces (it pads them back): leading and inner
+            // spaces are what it holds.
+            vec![text("ascii", b"x"), text("ascii", b"12345678"), text("ascii", b"  a  b"), text("ascii", b"")],
+        ),
+        case(
+            "c8",
+            T::Char { length: 4, charset: Charset::UTF8MB4 },
+            vec![text("utf8mb4", " é😀".as_bytes()), text("utf8mb4", b"	")],
+        ),
+        case(
+            "ucs2",
+            T::VarChar { length: 8, charset: Charset::from_name("ucs2").unwrap() },
+            vec![text("ucs2", b"\x00a\x4e\x2d\xff\xfd"), text("ucs2", b"")],
+        ),
+        case(
+            "u32",
+            T::VarChar { length: 8, charset: Charset::from_name("utf32").unwrap() },
+            vec![text("utf32", b"\x00\x00\x00a\x00\x01\xf6\x00\x00\x10\xff\xfd")],
+        ),
+        case(
+            "big5",
+            T::VarChar { length: 8, charset: Charset::from_name("big5").unwrap() },
+            vec![text("big5", b"\xa4\xa4\xa4\xe5"), text("big5", b"\xa5\\")],
+        ),
+        case(
+            "sjis",
+            T::VarChar { length: 8, charset: Charset::from_name("sjis").unwrap() },
+            vec![text("sjis", b"\x93\xfa\x96\x7b"), text("sjis", b"\x95\\\x83\x5c")],
+        ),
+        case(
+            "cp1251",
+            T::VarChar { length: 8, charset: Charset::from_name("cp1251").unwrap() },
+            vec![text("cp1251", b"\xcf\xf0\xe8\xe2\xe5\xf2"), text("cp1251", b"\x80\xff")],
         ),
         case(
             "txt",
@@ -249,6 +304,15 @@ pub fn edge_cases() -> Vec<Case> {
                 V::Json(Bytes::from_static(br#"{"a": [1, 2.5, "x"], "b": null}"#)),
                 V::Json(Bytes::from_static("\"ünï \\\" \\\\ 😀\"".as_bytes())),
                 V::Json(Bytes::from_static(b"[]")),
+                V::Json(Bytes::from_static(b"{}")),
+                V::Json(Bytes::from_static(b"true")),
+                V::Json(Bytes::from_static(b"false")),
+                V::Json(Bytes::from_static(b"null")),
+                V::Json(Bytes::from_static(b"-1.5e300")),
+                V::Json(Bytes::from_static(b"18446744073709551615")),
+                V::Json(Bytes::from_static(b"\"\"")),
+                V::Json(Bytes::from(deep_json)),
+                V::Json(Bytes::from(large_json)),
             ],
         ),
         case(
@@ -257,6 +321,7 @@ pub fn edge_cases() -> Vec<Case> {
             vec![
                 V::Geometry(Geometry { srid: 0, wkb: point_wkb(1.5, -2.25) }),
                 V::Geometry(Geometry { srid: 4326, wkb: point_wkb(-0.0, 90.0) }),
+                V::Geometry(Geometry { srid: 3857, wkb: linestring_wkb(&[(0.0, 0.0), (1e9, -1e-9), (5.5, 6.25)]) }),
             ],
         ),
     ];

@@ -117,8 +117,9 @@ impl fmt::Debug for DateTime {
 }
 
 /// A TIMESTAMP: an instant as seconds since 1970-01-01 00:00:00 UTC plus microseconds.
-/// Second 0 is the server's zero timestamp `0000-00-00 00:00:00` (the epoch itself is outside
-/// the TIMESTAMP range, which starts at second 1).
+/// Second 0 with no fraction is the server's zero timestamp `0000-00-00 00:00:00` (the epoch
+/// itself is outside the TIMESTAMP range); second 0 with a fraction is an instant MariaDB
+/// stores (`1970-01-01 00:00:00.000001` UTC, from a literal in a session east of UTC).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Timestamp {
     /// Seconds since the epoch (0: the zero timestamp).
@@ -128,12 +129,12 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
-    /// The zero timestamp, `0000-00-00 00:00:00`.
+    /// The zero timestamp, `0000-00-00 00:00:00` (second 0, no fraction).
     pub const ZERO: Timestamp = Timestamp { secs: 0, micro: 0 };
 
     /// Checks the parts' ranges.
     pub fn new(secs: u32, micro: u32) -> Result<Timestamp, ValueError> {
-        if micro > 999_999 || (secs == 0 && micro != 0) {
+        if micro > 999_999 {
             return Err(ValueError::OutOfRange { ty: "TIMESTAMP", value: format!("{secs}.{micro:06}") });
         }
         Ok(Timestamp { secs, micro })
@@ -141,7 +142,7 @@ impl Timestamp {
 
     /// Whether it is the zero timestamp.
     pub fn is_zero(&self) -> bool {
-        self.secs == 0
+        self.secs == 0 && self.micro == 0
     }
 
     /// The UTC wall-clock time of this instant (all zero for the zero timestamp).
@@ -174,7 +175,8 @@ impl Timestamp {
         let days = days_from_civil(d.year as i64, d.month, d.day);
         let secs = days * 86_400 + dt.hour as i64 * 3600 + dt.minute as i64 * 60 + dt.second as i64;
         match u32::try_from(secs) {
-            Ok(s) if s > 0 => Timestamp::new(s, dt.micro),
+            // Second 0 is an instant only with a fraction (without one it is the zero timestamp).
+            Ok(s) if s > 0 || dt.micro > 0 => Timestamp::new(s, dt.micro),
             _ => Err(out_of_range()),
         }
     }
@@ -406,6 +408,11 @@ mod tests {
         assert_eq!(Timestamp::parse_utc(b"1970-01-01 00:00:01").unwrap().secs, 1);
         assert_eq!(Timestamp::parse_utc(b"0000-00-00 00:00:00").unwrap(), Timestamp::ZERO);
         assert!(Timestamp::parse_utc(b"1970-01-01 00:00:00").is_err());
+        let first = Timestamp::parse_utc(b"1970-01-01 00:00:00.000001").unwrap();
+        assert_eq!((first.secs, first.micro), (0, 1));
+        assert!(!first.is_zero());
+        assert_eq!(first.to_string(), "1970-01-01 00:00:00.000001");
+        assert_eq!(Timestamp::new(0, 999_999).unwrap().to_string(), "1970-01-01 00:00:00.999999");
         assert!(Timestamp::parse_utc(b"2106-02-07 06:28:16").is_err());
         assert!(Timestamp::parse_utc(b"2024-02-30 00:00:00").is_err(), "no such instant");
         assert!(Timestamp::parse_utc(b"2024-02-29 00:00:00").is_ok());

@@ -1,0 +1,1 @@
+../_shared/fk_cascades_writer.sql

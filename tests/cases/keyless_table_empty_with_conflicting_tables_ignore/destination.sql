@@ -1,0 +1,2 @@
+CREATE DATABASE {db};
+CREATE TABLE {db}.events (grp INT NOT NULL, note VARCHAR(40), KEY grp (grp)) DEFAULT CHARSET=utf8mb4;

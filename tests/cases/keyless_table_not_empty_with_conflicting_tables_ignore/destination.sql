@@ -1,0 +1,3 @@
+CREATE DATABASE {db};
+CREATE TABLE {db}.events (grp INT NOT NULL, note VARCHAR(40)) DEFAULT CHARSET=utf8mb4;
+INSERT INTO {db}.events VALUES (1, 'e1');

@@ -1,0 +1,3 @@
+INSERT INTO readings VALUES (2, 1901, -9223372036854775808, -1, -0.01, 0), (3, NULL, 5, 127, 99999999.99, 7);
+UPDATE readings SET n = -2, t = -100 WHERE id = 1;
+DELETE FROM readings WHERE id = 3;
