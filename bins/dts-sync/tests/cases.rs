@@ -88,6 +88,10 @@ struct Spec {
     /// their exit codes.
     #[serde(default)]
     steps: Vec<Step>,
+    /// Precheck warnings only a task that has not started gets (`destination.existing_tables`):
+    /// acknowledged by `precheck` and `run` until the first `run`.
+    #[serde(default)]
+    acknowledge_first: Vec<String>,
 }
 
 /// `[[destination]]`: a query on the destination and its rows.
@@ -148,10 +152,6 @@ struct Step {
     within_secs: Option<u64>,
     #[serde(default)]
     contains: Vec<String>,
-    /// Precheck warnings only a task that has not started gets (`destination.existing_tables`):
-    /// acknowledged by `precheck` and `run` until the first `run`.
-    #[serde(default)]
-    acknowledge_first: Vec<String>,
 }
 
 fn run_command() -> String {
