@@ -883,8 +883,7 @@ name_case = \"lower\"\ntriggers = true",
         std::fs::create_dir_all(&dir).unwrap();
         let pw = dir.join("pw");
         std::fs::write(&pw, "secret\n").unwrap();
-        let text = GOOD
-            .replace("user = \"sync\"\n\n[destination]", "user = \"sync\"\npassword_file = \"pw\"\n\n[destination]");
+        let text = GOOD.replacen("password_env = \"PATH\"", "password_file = \"pw\"", 1);
         for mode in [0o640, 0o604] {
             std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(mode)).unwrap();
             let e = Config::parse(&text, &dir.join("t.toml")).unwrap_err().to_string();

@@ -103,7 +103,8 @@ mod tests {
 
     fn translator(objects: &str) -> Translator {
         let text = format!(
-            "[source]\nhost = \"a\"\nuser = \"u\"\n[destination]\nhost = \"b\"\nuser = \"u\"\n\
+            "[source]\nhost = \"a\"\nuser = \"u\"\npassword_env = \"PATH\"\n\
+             [destination]\nhost = \"b\"\nuser = \"u\"\npassword_env = \"PATH\"\n\
              [task]\nname = \"t\"\nserver_id = 7\n{objects}"
         );
         let c = Config::parse(&text, Path::new("task.toml")).unwrap();
