@@ -43,6 +43,7 @@ pub fn run(
         if Instant::now() >= deadline {
             // The whole group: `sh -c` may have children of its own (a `sleep`, a `curl`).
             let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
+            // Past its timeout: killed and reaped; it may have exited just now (nothing to report).
             let _ = child.kill();
             let _ = child.wait();
             return Err(AlertCommandError::TimedOut(timeout));

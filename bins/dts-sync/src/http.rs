@@ -122,6 +122,7 @@ where
             };
             if active.fetch_add(1, Ordering::SeqCst) >= limits.connections {
                 active.fetch_sub(1, Ordering::SeqCst);
+                // Best effort to a client we turn away: it may already be gone.
                 let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
                 let _ = respond(&stream, &Response::error(503, "too many connections"), false);
                 continue;
@@ -147,6 +148,7 @@ impl Drop for Slot {
 }
 
 fn handle(stream: TcpStream, limits: &Limits, handler: &dyn Fn(&str) -> Response) {
+    // Write errors below mean the client went away: nothing to tell it, nothing lost.
     let _ = stream.set_write_timeout(Some(limits.write));
     let (response, head_only) = match read_request(&stream, limits) {
         Ok(r) => (handler(&r.path), r.head_only),

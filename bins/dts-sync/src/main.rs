@@ -480,6 +480,7 @@ fn watch_stop_outside_incremental(
                 }
                 let epoch = lease.epoch.load(Ordering::SeqCst);
                 if epoch > 0 {
+                    // The lease expires by itself if the release does not reach the destination.
                     let _ = dts_task::lease::release(dest.clone(), &table, epoch);
                 }
                 eprintln!("dts-sync: stopped before incremental sync; `run` resumes from the last committed chunk");

@@ -508,6 +508,7 @@ fn check_warnings(dst: &mut Conn, table: &str, enum_zeros: usize, ignore: bool) 
         .map(|(level, code, msg)| format!("{level} {code}: {msg}"))
         .collect();
     if !bad.is_empty() || truncated != enum_zeros {
+        // The error below is what counts; a failed ROLLBACK leaves nothing committed either.
         let _ = dst.query_drop("ROLLBACK");
         let warnings = if bad.is_empty() {
             format!("{truncated} truncation warning(s) for {enum_zeros} ENUM index-0 value(s)")

@@ -153,6 +153,7 @@ pub(crate) fn read(
         payload: crate::render::Payload::Inserts(Vec::new()),
         part: Part::Last(pieces, totals),
     };
+    // The writers are gone only when the copy is aborting, which reports its own error.
     let _ = out.send(last);
     Ok(())
 }

@@ -180,6 +180,7 @@ impl LeaseTable {
             Ok(Fence { db: self.db.clone(), task: self.task.clone(), epoch })
         })();
         if result.is_err() {
+            // The error is returned; the transaction ends with the connection either way.
             let _ = c.query_drop("ROLLBACK");
         }
         result
@@ -333,6 +334,7 @@ impl Drop for HeldLease {
     fn drop(&mut self) {
         self.done.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
+            // The renewer only logs; its end is all that matters here.
             let _ = t.join();
         }
     }

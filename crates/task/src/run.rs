@@ -389,6 +389,7 @@ fn run_holding(config: &Config, o: &RunOptions, dst: &mut Conn, fence: &Fence) -
         // whether or not the destination can record it.
         // Fenced like every write: a runner that lost the task leaves the new one's state alone.
         let mut d = Dest { opts: config.destination.opts(), conn: None, fence: fence.clone() };
+        // Best effort, for `status`: the error itself is returned and printed by the binary.
         let _ = d.write(|c| state.set_error(c, &dts_types::describe::chain(e)));
     }
     result.map(|()| report)
@@ -483,6 +484,7 @@ impl Dest {
             c.query_drop("COMMIT").map_err(TaskError::Destination)
         })();
         if r.is_err() {
+            // The error is returned; the transaction ends with the connection either way.
             let _ = c.query_drop("ROLLBACK");
             self.conn = None;
         }
@@ -560,6 +562,7 @@ fn persist_counters(
                 rows_filtered_out: base.rows_filtered_out + get(&input.rows_filtered_out),
                 ddl: base.ddl + get(&input.ddl),
             };
+            // Counters for `status` only; the next write (5 s later, or at the end) catches up.
             let _ = dest.write(|c| state.set_counters(c, &k));
             // Running for 5 s after a resume is healthy: the last run's error is history.
             if !error_cleared && started.elapsed() >= std::time::Duration::from_secs(5) {
@@ -586,6 +589,7 @@ impl Drop for StopAndJoin {
     fn drop(&mut self) {
         self.0.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(h) = self.1.take() {
+            // The persister only logs; its end is all that matters here.
             let _ = h.join();
         }
     }
