@@ -301,8 +301,11 @@ impl Translator {
                     let warnings = into
                         .map(|r| {
                             format!(
-                                "{db}.{} (not selected) was renamed to {}.{}, which is: its rows are not on the destination; run a full sync of it",
+                                "{db}.{} (not selected) was renamed to {}.{}, which is: its rows are not on the destination, and \
+                                 its first change stops the task; run a full sync of it: `dts-sync recopy --config <task file> {}.{}`",
                                 table.name,
+                                db_of(r).unwrap_or_default(),
+                                r.name,
                                 db_of(r).unwrap_or_default(),
                                 r.name
                             )
@@ -627,8 +630,9 @@ impl Translator {
                     from.name, to.name
                 )),
                 (None, Some(_)) => warnings.push(format!(
-                    "{fdb}.{} (not selected) was renamed to {tdb}.{}, which is: its rows are not on the destination; run a full sync of it",
-                    from.name, to.name
+                    "{fdb}.{} (not selected) was renamed to {tdb}.{}, which is: its rows are not on the destination, and its \
+                     first change stops the task; run a full sync of it: `dts-sync recopy --config <task file> {tdb}.{}`",
+                    from.name, to.name, to.name
                 )),
                 (None, None) => {}
             }
