@@ -190,7 +190,9 @@ fn random_tables_of_edge_values_sync_identical() {
                 Err(_) => 0x5eed_2026_1201,
             };
             let rounds = std::env::var("RANDOM_TABLES_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(2);
-            (0..rounds).map(|i| base.wrapping_add(i * 0x9e37_79b9)).collect()
+            // And the seeds that found bugs, kept as regression rounds: a GEOMETRY column before
+            // character columns shifted their charsets (MariaDB counts it in the table map).
+            (0..rounds).map(|i| base.wrapping_add(i * 0x9e37_79b9)).chain([1_796_156_644_580_828_782]).collect()
         }
     };
     for seed in seeds {
