@@ -45,6 +45,7 @@ pub fn run(
             let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", child.id())]).status();
             // Past its timeout: killed and reaped; it may have exited just now (nothing to report).
             let _ = child.kill();
+            // Reaped so no zombie stays; its status is not needed after a kill.
             let _ = child.wait();
             return Err(AlertCommandError::TimedOut(timeout));
         }

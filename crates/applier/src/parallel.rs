@@ -94,6 +94,8 @@ pub(crate) fn tokens(plan: &TablePlan, change: &RowChange, out: &mut HashSet<u64
             }
             let mut text = String::new();
             for v in values.into_iter().flatten() {
+                // Only a conflict token: a value that cannot be written as SQL stops the apply
+                // when its statement is built, so the token may leave it out.
                 let _ = v.write_sql_literal(&mut text);
                 text.push('\u{1}');
             }

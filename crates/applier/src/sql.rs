@@ -151,8 +151,9 @@ impl Builder {
         self.out.iter().map(|s| s.sql.len()).sum::<usize>() + self.open_sql.len() + self.net_bytes
     }
 
-    /// Closes the statement being built and turns netted changes into statements.
-    pub fn close(&mut self) {
+    /// Closes the statement being built and turns netted changes into statements (a value
+    /// that cannot be written is an error: never a netted row dropped).
+    pub fn close(&mut self) -> Result<(), ApplyError> {
         if let Some((_, kind)) = self.open.take() {
             let enum_zeros = std::mem::take(&mut self.open_zeros);
             self.out.push(Stmt {
@@ -164,9 +165,10 @@ impl Builder {
             });
         }
         for t in std::mem::take(&mut self.net) {
-            let _ = net_statements(&t, &mut self.out);
+            net_statements(&t, &mut self.out)?;
         }
         self.net_bytes = 0;
+        Ok(())
     }
 
     /// Nets a keyed change; `false` if the change cannot be netted.
@@ -243,7 +245,7 @@ impl Builder {
                 }
             }
         } else {
-            self.close();
+            self.close()?;
             self.open_sql.push_str(head);
             self.open = Some((key, kind));
         }
@@ -261,7 +263,7 @@ impl Builder {
                 return Ok(());
             }
             // A change that cannot be netted keeps source order with everything before it.
-            self.close();
+            self.close()?;
         }
         let plan: &TablePlan = plan;
         let t = plan.target.quoted();
@@ -319,7 +321,7 @@ impl Builder {
                 self.extend(format!("I{t}"), Kind::Plain, &head, ",", z, |s| values(plan, after, s))
             }
             RowChange::Update { before, after } => {
-                self.close();
+                self.close()?;
                 let mut sql = format!("UPDATE {t} SET ");
                 for (n, (i, c)) in plan.write.iter().enumerate() {
                     if n > 0 {
@@ -336,7 +338,7 @@ impl Builder {
                 Ok(())
             }
             RowChange::Delete { before } => {
-                self.close();
+                self.close()?;
                 let mut sql = format!("DELETE FROM {t} WHERE ");
                 key_match(plan, before, &mut sql)?;
                 self.out.push(Stmt {
@@ -360,7 +362,7 @@ impl Builder {
                 self.extend(format!("I{t}"), Kind::Plain, &head, ",", z, |s| values(plan, after, s))
             }
             RowChange::Delete { before } => {
-                self.close();
+                self.close()?;
                 let mut sql = format!("DELETE FROM {t} WHERE ");
                 all_match(plan, before, &mut sql)?;
                 sql.push_str(" LIMIT 1");
@@ -374,7 +376,7 @@ impl Builder {
                 Ok(())
             }
             RowChange::Update { before, after } => {
-                self.close();
+                self.close()?;
                 let mut sql = format!("UPDATE {t} SET ");
                 for (n, (i, c)) in plan.write.iter().enumerate() {
                     if n > 0 {

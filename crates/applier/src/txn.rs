@@ -154,7 +154,7 @@ impl Drop for DestTxn<'_> {
 
 /// Sends the built statements, reading conflicts from the affected-row counts.
 fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(), ApplyError> {
-    b.close();
+    b.close()?;
     let stmts: Vec<Stmt> = std::mem::take(&mut b.out);
     let mut batch: Vec<Stmt> = Vec::new();
     for s in stmts {

@@ -230,7 +230,9 @@ fn classify(tokens: &[Token], sql: &str) -> Result<StatementKind, ParseError> {
             p.kws(&["IF", "NOT", "EXISTS"]);
             return Ok(K::CreateDatabase { database: p.name()? });
         }
+        // Optional keyword: consumed when present.
         let _ = p.kw("ONLINE") || p.kw("OFFLINE");
+        // Optional keywords: consumed when present.
         let _ = p.kw("UNIQUE") || p.kw("FULLTEXT") || p.kw("SPATIAL");
         if p.kw("INDEX") {
             p.kws(&["IF", "NOT", "EXISTS"]);
@@ -294,6 +296,7 @@ fn classify(tokens: &[Token], sql: &str) -> Result<StatementKind, ParseError> {
                     if p.kw("COLUMN") || p.kw("INDEX") || p.kw("KEY") {
                         continue;
                     }
+                    // Optional keyword: consumed when present.
                     let _ = p.kw("TO") || p.kw("AS");
                     match p.name() {
                         Ok(n) => {
@@ -337,6 +340,7 @@ fn classify(tokens: &[Token], sql: &str) -> Result<StatementKind, ParseError> {
             p.kws(&["IF", "EXISTS"]);
             return Ok(K::DropDatabase { database: p.name()? });
         }
+        // Optional keyword: consumed when present.
         let _ = p.kw("ONLINE") || p.kw("OFFLINE");
         if p.kw("INDEX") {
             p.kws(&["IF", "EXISTS"]);

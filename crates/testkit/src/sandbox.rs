@@ -293,6 +293,7 @@ impl Sandbox {
 
     fn spawn_and_wait(&mut self) -> Result<(), SandboxError> {
         use std::os::unix::process::CommandExt;
+        // A stale socket may not exist.
         let _ = fs::remove_file(self.socket_path());
         let log_start = fs::metadata(self.error_log()).map_or(0, |m| m.len());
         let child = Command::new(&self.binaries.mariadbd)
@@ -510,6 +511,7 @@ impl Sandbox {
     /// SIGTERM, then SIGKILL after [`STOP_TIMEOUT`]; dismisses the watchdog.
     fn stop_server(&mut self) {
         if let Some(mut child) = self.server.take() {
+            // Best effort; a server that does not stop is killed below.
             let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
             let deadline = Instant::now() + STOP_TIMEOUT;
             while child.try_wait().ok().flatten().is_none() {
@@ -559,6 +561,7 @@ pub fn password_file(path: &Path, password: &str) -> std::io::Result<PathBuf> {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.stop_server();
+        // A throwaway dir; the watchdog removes what is left.
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
@@ -568,6 +571,7 @@ fn tail(path: &Path, offset: u64) -> String {
     let mut s = String::new();
     if let Ok(mut f) = fs::File::open(path) {
         use std::io::Seek;
+        // A log read for messages: what cannot be read is simply not shown.
         let _ = f.seek(std::io::SeekFrom::Start(offset));
         let mut buf = Vec::new();
         let _ = f.read_to_end(&mut buf);
