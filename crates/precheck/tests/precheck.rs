@@ -223,6 +223,70 @@ fn tls_is_verified_as_configured() {
     }
 }
 
+/// `verify-ca` and `verify-identity` with `ca_file` trust that file alone: the published driver
+/// also trusted its bundled public roots, so under `verify-ca` (no name check) any publicly
+/// issued certificate passed. No public CA's key is at hand to show that with a handshake, so
+/// this counts the roots the patched driver (vendor/mysql) builds from the options our
+/// `Endpoint` produces.
+#[test]
+fn ca_file_is_the_only_trusted_root() {
+    let (sb, ca, _) = tls_sandbox();
+    for mode in [TlsMode::VerifyCa, TlsMode::VerifyIdentity] {
+        let mut ep = sb.endpoint();
+        ep.tls = mode;
+        ep.ca_file = Some(ca.clone());
+        let opts = ep.opts();
+        let ssl = opts.get_ssl_opts().expect("TLS options");
+        assert_eq!(mysql::trusted_root_count(ssl).unwrap(), 1, "{mode} with ca_file");
+        ep.ca_file = None;
+        let opts = ep.opts();
+        let public = mysql::trusted_root_count(opts.get_ssl_opts().expect("TLS options")).unwrap();
+        assert!(public > 50, "{mode} without ca_file trusts the public roots, found {public}");
+    }
+}
+
+/// `tls = "disabled"` to another host is an acknowledgeable warning (the password and every
+/// row cross the network in clear); to this host over loopback it is a pass. The server listens
+/// on every address and is reached through this machine's own non-loopback address.
+#[test]
+fn tls_disabled_to_another_host_is_a_warning() {
+    let ip = non_loopback_address();
+    let sb = Sandbox::builder("precheck-lan").option("bind_address", "0.0.0.0").start().unwrap();
+    sb.root_conn()
+        .unwrap()
+        .query_drop(format!(
+            "CREATE USER '{}'@'{ip}' IDENTIFIED BY '{}'; GRANT ALL PRIVILEGES ON *.* TO '{}'@'{ip}'",
+            sb.user(),
+            sb.password().expose(),
+            sb.user()
+        ))
+        .unwrap();
+    let dst = shared_pair().destination.endpoint();
+    for (host, status) in [(ip.to_string(), Status::Warning), ("127.0.0.1".to_string(), Status::Pass)] {
+        let mut ep = sb.endpoint();
+        ep.host = host.clone();
+        ep.tls = TlsMode::Disabled;
+        let r = dts_precheck::run(&task(ep, dst.clone(), Selection::everything()));
+        let login = r.get("source.login").unwrap_or_else(|| panic!("{host}: no source.login item"));
+        assert_eq!(login.status, Status::Pass, "{host}: {login:?}");
+        let item = r.get("source.tls").unwrap_or_else(|| panic!("{host}: no source.tls item"));
+        assert_eq!(item.status, status, "{host}: {item:?}");
+        if status == Status::Warning {
+            assert!(item.found.contains("unencrypted") && item.fix.contains("verify-identity"), "{item:?}");
+        }
+    }
+}
+
+/// This machine's address on its default route (no packet is sent: connecting a UDP socket
+/// only picks the route).
+fn non_loopback_address() -> std::net::IpAddr {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    s.connect("192.0.2.1:9").expect("no network route: this test needs a non-loopback IPv4 address");
+    let ip = s.local_addr().unwrap().ip();
+    assert!(!ip.is_loopback(), "this machine's default route is loopback ({ip}): the test needs a network address");
+    ip
+}
+
 /// A source started with the wrong binlog settings, usable as a destination with a small
 /// packet, LOAD DATA LOCAL off and read_only on.
 fn misconfigured() -> &'static Sandbox {

@@ -956,6 +956,10 @@ pub use crate::conn::binlog_stream::BinlogStream;
 pub use crate::conn::local_infile::{LocalInfile, LocalInfileHandler};
 #[doc(inline)]
 pub use crate::conn::opts::SslOpts;
+// dts-sync patch: see io::tls::rustls_io::trusted_root_count.
+#[cfg(feature = "rustls")]
+#[doc(hidden)]
+pub use crate::io::trusted_root_count;
 #[doc(inline)]
 pub use crate::conn::opts::{
     pool_opts::{PoolConstraints, PoolOpts},

@@ -30,6 +30,9 @@ use crate::error::{
 
 mod tcp;
 mod tls;
+// dts-sync patch: see tls::rustls_io::trusted_root_count.
+#[cfg(feature = "rustls")]
+pub use tls::trusted_root_count;
 
 #[derive(Debug, Read, Write)]
 pub enum Stream {
