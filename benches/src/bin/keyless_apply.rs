@@ -89,11 +89,17 @@ fn main() {
     for run in 0..runs {
         eprintln!("run {}/{runs}: dts applier", run + 1);
         reset(&dst, rows);
-        let t = Instant::now();
+        let (t, server0, own0) = (Instant::now(), cpu_seconds(dst.pid()), cpu_seconds(None));
         let mut input = BinlogInput::new(&config, from.clone(), Arc::new(AtomicBool::new(false)), true, Arc::default());
         let mut a = Applier::new(dst.opts(), ApplyOptions::new("bench")).unwrap();
         let stats = a.run(&mut input).unwrap();
         ours.push(t.elapsed());
+        eprintln!(
+            "  dts: {:.2} s, destination server CPU {:.2} s, dts CPU {:.2} s",
+            t.elapsed().as_secs_f64(),
+            cpu_seconds(dst.pid()) - server0,
+            cpu_seconds(None) - own0
+        );
         assert_eq!(checksum_tables(&dst, DB, &names), src_sums, "dts applied the workload exactly");
         assert_eq!(stats.update_missing, 0, "every update found its row");
 
@@ -112,7 +118,7 @@ fn main() {
             from.offset
         ))
         .unwrap();
-        let t = Instant::now();
+        let (t, server0) = (Instant::now(), cpu_seconds(rep.pid()));
         r.query_drop("START SLAVE").unwrap();
         loop {
             let st: mysql::Row = r.query_first("SHOW SLAVE STATUS").unwrap().unwrap();
@@ -126,6 +132,11 @@ fn main() {
             std::thread::sleep(Duration::from_millis(5));
         }
         native.push(t.elapsed());
+        eprintln!(
+            "  native: {:.2} s, replica server CPU {:.2} s",
+            t.elapsed().as_secs_f64(),
+            cpu_seconds(rep.pid()) - server0
+        );
         r.query_drop("STOP SLAVE").unwrap();
         assert_eq!(checksum_tables(&rep, DB, &names), src_sums, "native replication applied the workload exactly");
     }
@@ -137,4 +148,14 @@ fn main() {
     println!("  dts, 1 worker              {mo:7.2} s  {:>8.0} updates/s", u / mo);
     println!("  native, 0 threads          {mn:7.2} s  {:>8.0} updates/s", u / mn);
     println!("  dts / native rate: {:.2} (target >= 1.00)", mn / mo);
+}
+
+/// User plus system CPU seconds of a process (this one for `None`), from /proc.
+fn cpu_seconds(pid: Option<u32>) -> f64 {
+    let path = pid.map_or("/proc/self/stat".to_string(), |p| format!("/proc/{p}/stat"));
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }

@@ -201,36 +201,49 @@ fn alone(conn: &mut Conn, sql: &str, enum_zeros: usize, fk_checks: bool) -> Resu
 }
 
 /// One round trip for many statements.
+///
+/// A keyless update that finds no row must insert its after image (the connection counts
+/// found rows, so a found row counts 1 even when unchanged). Such updates nearly always find
+/// their row, and the `IF ROW_COUNT() = 0 THEN INSERT ...` that does it costs the server about
+/// as much as the UPDATE (an anonymous block is compiled for each), so a batch holding them is
+/// first sent without the fallbacks after a savepoint; only if one of them found nothing is the
+/// batch rolled back to the savepoint and sent again with them.
 fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Result<(), ApplyError> {
     if batch.is_empty() {
         return Ok(());
     }
-    let sql = batch
-        .iter()
-        .map(|s| match &s.fallback {
-            // A keyless update that finds no row (the connection counts found rows) inserts
-            // its after image, in place: MariaDB runs IF outside stored programs.
-            Some(f) => std::borrow::Cow::Owned(format!(
-                "{};\nIF ROW_COUNT() = 0 THEN {f}; END IF",
-                dts_types::session::set_statement(&s.sql, false, s.fk_checks)
-            )),
-            None if s.fk_checks => std::borrow::Cow::Owned(dts_types::session::set_statement(&s.sql, false, true)),
-            None => std::borrow::Cow::Borrowed(s.sql.as_str()),
-        })
-        .collect::<Vec<_>>()
-        .join(";\n");
-    let mut affected = Vec::with_capacity(batch.len());
-    {
-        let mut result =
-            conn.query_iter(&sql).map_err(|e| ApplyError::Statement { table: first_table(&sql), source: e })?;
-        while let Some(set) = result.iter() {
-            affected.push(set.affected_rows());
-            for row in set {
-                row?;
+    if batch.iter().any(|s| s.fallback.is_some()) {
+        let sql = std::iter::once(std::borrow::Cow::Borrowed("SAVEPOINT dts_batch"))
+            .chain(batch.iter().map(|s| statement(s, false)))
+            .collect::<Vec<_>>()
+            .join(";\n");
+        // An error here (there are fewer rows than with the fallbacks, so hardly one that the
+        // full form would not meet too) is settled by the full form; one that ended the whole
+        // transaction (a deadlock) took the savepoint with it and is returned as it is.
+        let affected = match run(conn, &sql) {
+            Ok(a) => a,
+            Err(e) => {
+                if conn.query_drop("ROLLBACK TO SAVEPOINT dts_batch").is_err() {
+                    return Err(e);
+                }
+                Vec::new()
             }
+        };
+        let found = |(s, a): (&Stmt, &u64)| s.fallback.is_none() || *a > 0;
+        if affected.len() == batch.len() + 1 && batch.iter().zip(affected.iter().skip(1)).all(found) {
+            for (s, a) in batch.iter().zip(affected.into_iter().skip(1)) {
+                count_conflicts(stats, s.kind, a);
+            }
+            stats.statements += batch.len() as u64;
+            batch.clear();
+            return Ok(());
+        }
+        if !affected.is_empty() {
+            conn.query_drop("ROLLBACK TO SAVEPOINT dts_batch")?;
         }
     }
-    let mut affected = affected.into_iter();
+    let sql = batch.iter().map(|s| statement(s, true)).collect::<Vec<_>>().join(";\n");
+    let mut affected = run(conn, &sql)?.into_iter();
     for s in batch.iter() {
         count_conflicts(stats, s.kind, affected.next().unwrap_or(0));
         // The IF after a keyless update: 1 when it inserted the after image.
@@ -241,6 +254,32 @@ fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Resul
     stats.statements += batch.len() as u64;
     batch.clear();
     Ok(())
+}
+
+/// A statement's text in a batch; with `fallback`, a keyless update is followed by the INSERT
+/// of its after image for when it found no row (MariaDB runs IF outside stored programs).
+fn statement(s: &Stmt, fallback: bool) -> std::borrow::Cow<'_, str> {
+    match &s.fallback {
+        Some(f) if fallback => std::borrow::Cow::Owned(format!(
+            "{};\nIF ROW_COUNT() = 0 THEN {f}; END IF",
+            dts_types::session::set_statement(&s.sql, false, s.fk_checks)
+        )),
+        _ if s.fk_checks => std::borrow::Cow::Owned(dts_types::session::set_statement(&s.sql, false, true)),
+        _ => std::borrow::Cow::Borrowed(s.sql.as_str()),
+    }
+}
+
+/// Runs a multi-statement text, returning each result's affected-row count in order.
+fn run(conn: &mut Conn, sql: &str) -> Result<Vec<u64>, ApplyError> {
+    let mut affected = Vec::new();
+    let mut result = conn.query_iter(sql).map_err(|e| ApplyError::Statement { table: first_table(sql), source: e })?;
+    while let Some(set) = result.iter() {
+        affected.push(set.affected_rows());
+        for row in set {
+            row?;
+        }
+    }
+    Ok(affected)
 }
 
 /// Conflicts read from a statement's affected-row count.
