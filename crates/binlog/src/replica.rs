@@ -72,6 +72,8 @@ pub struct ReplicaSource {
     options: ReplicaOptions,
     stream: Option<mysql::BinlogStream>,
     pub(crate) flavor: Flavor,
+    /// The source's statement and variable names.
+    dialect: dts_types::dialect::Dialect,
     buf: Vec<u8>,
 }
 
@@ -93,13 +95,16 @@ impl ReplicaSource {
         }
         let opts: Opts = OptsBuilder::from_opts(opts).read_timeout(Some(options.silence_timeout)).into();
         let mut conn = Conn::new(opts.clone())?;
-        let version: String = conn.query_first("SELECT @@version")?.unwrap_or_default();
-        let flavor = if version.contains("MariaDB") { Flavor::MariaDb } else { Flavor::MySql };
+        let dialect = dts_types::dialect::Dialect::of(&mut conn)?;
+        let flavor = match dialect.flavour {
+            dts_types::dialect::Flavour::MariaDb => Flavor::MariaDb,
+            dts_types::dialect::Flavour::MySql => Flavor::MySql,
+        };
         let mut collations = Collations::default();
         let pairs: Vec<(u16, String)> =
             conn.query("SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL")?;
         collations.extend_from_server(pairs);
-        let mut src = ReplicaSource { opts, options, stream: None, flavor, buf: Vec::new() };
+        let mut src = ReplicaSource { opts, options, stream: None, flavor, dialect, buf: Vec::new() };
         src.start_dump(conn, start)?;
         Ok((src, collations))
     }
@@ -113,7 +118,10 @@ impl ReplicaSource {
 
     fn start_dump(&mut self, mut conn: Conn, start: &StartPosition) -> Result<(), BinlogError> {
         let hb_ns = self.options.heartbeat.as_nanos().max(1_000_000);
-        conn.query_drop(format!("SET @master_heartbeat_period = {hb_ns}"))?;
+        conn.query_drop(format!("SET {} = {hb_ns}", self.dialect.heartbeat_variable()))?;
+        // The driver says it reads checksums under the old name only; MySQL from 8.0.26 reads
+        // the new one first.
+        conn.query_drop(format!("SET {} = 'ALL'", self.dialect.checksum_variable()))?;
         let mut req = BinlogRequest::new(self.options.server_id);
         if self.options.stop_at_end {
             req = req.with_flags(BinlogDumpFlags::BINLOG_DUMP_NON_BLOCK);

@@ -42,13 +42,12 @@ pub(crate) fn exact(opts: Opts) -> OptsBuilder {
 
 /// The source's current binlog position and GTID state.
 pub fn source_position(source: &mut Conn) -> Result<SourcePosition, CopyError> {
-    let row: Option<mysql::Row> = source.query_first("SHOW MASTER STATUS")?;
+    let dialect = dts_types::dialect::Dialect::of(source)?;
+    let row: Option<mysql::Row> = source.query_first(dialect.binlog_status())?;
     let row = row.ok_or(CopyError::Meta { reason: "the source has no binlog (log_bin is OFF)".into() })?;
     let file: String = row.get(0).unwrap_or_default();
     let pos: u64 = row.get(1).unwrap_or_default();
-    let version: String = source.query_first("SELECT @@version")?.unwrap_or_default();
-    let gtid_sql = if version.contains("MariaDB") { "SELECT @@gtid_binlog_pos" } else { "SELECT @@gtid_executed" };
-    let gtid: Option<String> = source.query_first(gtid_sql).ok().flatten();
+    let gtid: Option<String> = source.query_first(dialect.gtid_state()).ok().flatten();
     Ok(SourcePosition {
         binlog: BinlogPosition::new(file, pos),
         gtid: gtid.filter(|g| !g.trim().is_empty()).and_then(|g| GtidPosition::parse(&g).ok()),

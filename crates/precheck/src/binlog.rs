@@ -13,8 +13,8 @@ use crate::server::{Flavour, ServerInfo};
 /// What the source says about its binlog beyond variables.
 #[derive(Debug, Clone)]
 pub struct BinlogFacts {
-    /// `SHOW BINARY LOGS` file names (empty when the binlog is off or not readable).
-    pub files: Vec<String>,
+    /// `SHOW BINARY LOGS` file names and sizes (empty when the binlog is off or not readable).
+    pub files: Vec<(String, u64)>,
     /// Server ids of connected replicas, or why they could not be listed.
     pub replicas: Result<Vec<u32>, String>,
 }
@@ -27,11 +27,14 @@ impl Default for BinlogFacts {
 
 impl BinlogFacts {
     pub fn read(conn: &mut Conn) -> BinlogFacts {
+        let Ok(dialect) = dts_types::dialect::Dialect::of(conn) else { return BinlogFacts::default() };
         let files = conn
-            .query_map("SHOW BINARY LOGS", |row: mysql::Row| row.get::<String, _>(0).unwrap_or_default())
+            .query_map(dialect.binary_logs(), |row: mysql::Row| {
+                (row.get::<String, _>(0).unwrap_or_default(), row.get::<u64, _>(1).unwrap_or(0))
+            })
             .unwrap_or_default();
         let replicas = conn
-            .query_map("SHOW SLAVE HOSTS", |row: mysql::Row| row.get::<u32, _>(0).unwrap_or(0))
+            .query_map(dialect.replicas(), |row: mysql::Row| row.get::<u32, _>(0).unwrap_or(0))
             .map_err(|e| e.to_string());
         BinlogFacts { files, replicas }
     }
@@ -172,8 +175,25 @@ pub fn items(
     }
     out.push(retention_item(s, types));
     if let Some(p) = resume_from {
-        out.push(if facts.files.iter().any(|f| f == &p.file) {
-            Item::pass("source.checkpoint_binlog", "the checkpoint's binlog still exists", format!("{p} is present"))
+        let file = facts.files.iter().find(|(f, _)| f == &p.file);
+        out.push(if let Some((_, size)) = file.filter(|(_, size)| p.offset <= *size) {
+            Item::pass(
+                "source.checkpoint_binlog",
+                "the checkpoint's binlog still exists",
+                format!("{p} is present ({} is {size} bytes)", p.file),
+            )
+        } else if let Some((_, size)) = file {
+            // A file of that name shorter than the checkpoint: another server's binlog (a
+            // promoted replica after a failover) or a source whose binlog was reset.
+            Item::failure(
+                "source.checkpoint_binlog",
+                "the checkpoint's binlog still exists",
+                format!(
+                    "the task resumes at {p}, but {} on this source is only {size} bytes: this is not the binlog the checkpoint was taken on (a failover to another server, or RESET MASTER)",
+                    p.file
+                ),
+                "point [source] back at the server the task was reading, or restart the task with full sync after `dts-sync reset --yes`",
+            )
         } else {
             Item::failure(
                 "source.checkpoint_binlog",
@@ -181,7 +201,7 @@ pub fn items(
                 format!(
                     "the task resumes at {p}, but {} is no longer on the source (oldest: {})",
                     p.file,
-                    facts.files.first().map_or("none", String::as_str)
+                    facts.files.first().map_or("none", |(f, _)| f.as_str())
                 ),
                 "the changes since the checkpoint are lost to the binlog: restart the task with full sync (types = [\"schema\", \"full\", \"incremental\"]) after clearing its metadata, and keep binlogs longer",
             )
@@ -362,7 +382,7 @@ mod tests {
 
     #[test]
     fn mysql_settings_are_judged() {
-        let facts = BinlogFacts { files: vec!["binlog.000007".into()], replicas: Ok(vec![5]) };
+        let facts = BinlogFacts { files: vec![("binlog.000007".into(), 4096)], replicas: Ok(vec![5]) };
         let good = items(&mysql8(&[]), &facts, ALL, 99, Some(&BinlogPosition::new("binlog.000007", 4)), false);
         assert!(good.iter().all(|i| i.status == Status::Pass), "{good:#?}");
         let bad = items(
@@ -382,6 +402,11 @@ mod tests {
         assert_eq!(status(&bad, "source.binlog_retention"), Status::Failure);
         assert_eq!(status(&bad, "source.checkpoint_binlog"), Status::Failure);
         assert_eq!(status(&bad, "source.server_id"), Status::Failure);
+        // A file of the checkpoint's name that ends before it: another server's binlog.
+        let past = items(&mysql8(&[]), &facts, ALL, 99, Some(&BinlogPosition::new("binlog.000007", 5000)), false);
+        let item = past.iter().find(|i| i.id == "source.checkpoint_binlog").expect("checkpoint item");
+        assert_eq!(item.status, Status::Failure, "{item:?}");
+        assert!(item.found.contains("only 4096 bytes") && item.fix.contains("reset"), "{item:?}");
         let incr_only = SyncTypes { schema: false, full: false, incremental: true };
         let one_day = items(&mysql8(&[("binlog_expire_logs_seconds", "86400")]), &facts, incr_only, 99, None, false);
         assert_eq!(status(&one_day, "source.binlog_retention"), Status::Pass);

@@ -100,9 +100,7 @@ impl ServerInfo {
 
 /// `10.11.6-MariaDB-0+deb12u1-log` → (10, 11, 6); MariaDB 5.5.5- prefixes are skipped.
 pub fn parse_version(text: &str) -> (u32, u32, u32) {
-    let t = text.strip_prefix("5.5.5-").unwrap_or(text);
-    let mut parts = t.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    dts_types::dialect::Dialect::from_version(text).version
 }
 
 /// Whether one server is supported, and how well.

@@ -15,10 +15,11 @@ pub enum PositionError {
     BinlogOff,
 }
 
-/// The server's current end of binlog (`SHOW MASTER STATUS`): where a reader started now
-/// begins, and what everything written so far ends before.
+/// The server's current end of binlog (`SHOW MASTER STATUS`, or its MySQL 8.4 name): where a
+/// reader started now begins, and what everything written so far ends before.
 pub fn binlog_position(conn: &mut Conn) -> Result<BinlogPosition, PositionError> {
-    let row: mysql::Row = conn.query_first("SHOW MASTER STATUS")?.ok_or(PositionError::BinlogOff)?;
+    let status = dts_types::dialect::Dialect::of(conn)?.binlog_status();
+    let row: mysql::Row = conn.query_first(status)?.ok_or(PositionError::BinlogOff)?;
     match (row.get::<String, _>(0), row.get::<u64, _>(1)) {
         (Some(file), Some(offset)) => Ok(BinlogPosition::new(file, offset)),
         _ => Err(PositionError::BinlogOff),

@@ -33,6 +33,7 @@
 mod change;
 mod column;
 pub mod describe;
+pub mod dialect;
 mod endpoint;
 pub mod fence;
 pub mod fk;
