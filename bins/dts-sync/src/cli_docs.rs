@@ -6,9 +6,25 @@ use std::io::Write;
 use clap_complete::Shell;
 
 /// Writes the completion script for `shell` to `out`.
-pub fn completions(shell: Shell, mut cmd: clap::Command, out: &mut dyn Write) {
+pub fn completions(shell: Shell, mut cmd: clap::Command, out: &mut dyn Write) -> std::io::Result<()> {
     let name = cmd.get_name().to_string();
-    clap_complete::generate(shell, &mut cmd, name, out);
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, name.clone(), &mut script);
+    if shell == Shell::Bash {
+        script = fix_bash_dispatch(&String::from_utf8_lossy(&script), &name).into_bytes();
+    }
+    out.write_all(&script)
+}
+
+/// clap_complete 4.6's bash script names each subcommand's branch after the program with its
+/// `-` spelled `__subcmd__` (`dts__subcmd__sync__subcmd__init)`), while the dispatch sets
+/// `cmd="dts__sync__subcmd__init"`: no branch matched, so nothing after the subcommand
+/// completed. The branches are renamed to what the dispatch sets.
+fn fix_bash_dispatch(script: &str, name: &str) -> String {
+    const SEP: &str = "__subcmd__";
+    let wrong = format!("{}{SEP}", name.replace('-', SEP));
+    let right = format!("{}{SEP}", name.replace('-', "__"));
+    script.replace(&wrong, &right)
 }
 
 /// Writes the manual page (roff, section 1) to `out`: the name, synopsis and description of
@@ -92,6 +108,15 @@ mod tests {
     fn sections_of_a_command_become_subsections() {
         let out = as_subsections(b".SH SYNOPSIS\n\\fBx\\fR\n.SH EXTRA\ntext\n");
         assert_eq!(String::from_utf8(out).unwrap(), ".SS Synopsis\n\\fBx\\fR\n.SS Notes\ntext\n");
+    }
+
+    #[test]
+    fn bash_branches_are_named_as_the_dispatch_sets_them() {
+        let s = "cmd=\"dts__sync__subcmd__init\"\n        dts__subcmd__sync__subcmd__init)\n";
+        assert_eq!(
+            fix_bash_dispatch(s, "dts-sync"),
+            "cmd=\"dts__sync__subcmd__init\"\n        dts__sync__subcmd__init)\n"
+        );
     }
 
     #[test]

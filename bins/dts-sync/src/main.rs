@@ -5,10 +5,10 @@
 //! the command line, sets up logging and signals, prints, and maps outcomes to exit codes:
 //! 0 success, 1 a failed check, a difference or a failed task, 2 bad usage or config.
 
-#[cfg(feature = "demo")]
 mod alert_command;
 mod alert_webhook;
 mod cli_docs;
+#[cfg(feature = "demo")]
 mod demo;
 mod http;
 mod init;
@@ -234,8 +234,10 @@ fn main() -> ExitCode {
             Err(e) => fail_with("init", &e),
         },
         Command::Completions { shell } => {
-            cli_docs::completions(shell, <Cli as clap::CommandFactory>::command(), &mut std::io::stdout());
-            ExitCode::SUCCESS
+            match cli_docs::completions(shell, <Cli as clap::CommandFactory>::command(), &mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(format!("cannot write the completion script: {e}")),
+            }
         }
         Command::Man => match cli_docs::man(<Cli as clap::CommandFactory>::command(), &mut std::io::stdout()) {
             Ok(()) => ExitCode::SUCCESS,
