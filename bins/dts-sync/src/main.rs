@@ -55,7 +55,7 @@ enum Command {
     /// objects, the destination) and print each item with its fix.
     ///
     /// Exits 0 when every check passes (warnings acknowledged with --ignore or
-    /// [precheck] acknowledge), 1 when one fails or a warning is not acknowledged.
+    /// `[precheck] acknowledge`), 1 when one fails or a warning is not acknowledged.
     Precheck {
         #[command(flatten)]
         config: ConfigArg,
