@@ -136,22 +136,43 @@ fn the_initialized_task_file_is_accepted_once_the_servers_are_filled_in_and_reac
     assert!(effective.contains(&format!("port = {}", pair.source.port())), "{effective}");
     assert!(!effective.contains(pair.source.password().expose()), "the password is redacted: {effective}");
 
+    // As the systemd unit hands them over: credentials, files of mode 0400 (readable by the
+    // service's user alone), named by absolute path.
+    let credentials = dir.join("credentials");
+    std::fs::create_dir_all(&credentials).unwrap();
+    let mut with_files = read(&path);
+    for (side, password) in [("source", pair.source.password()), ("destination", pair.destination.password())] {
+        let file = credentials.join(format!("{side}.password"));
+        std::fs::write(&file, format!("{}\n", password.expose())).unwrap();
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o400)).unwrap();
+        let var = format!("password_env = \"DTS_{}_PASSWORD\"", side.to_uppercase());
+        assert!(with_files.contains(&var), "{with_files}");
+        with_files = with_files.replacen(&var, &format!("password_file = \"{}\"", file.display()), 1);
+    }
+    let credential_task = dir.join("credentials.toml");
+    std::fs::write(&credential_task, with_files).unwrap();
+    let out = dts_sync().args(["precheck", "--json", "--config"]).arg(&credential_task).output().unwrap();
+    assert_logged_in_to_both(&out);
+
     // The precheck logs in to both servers and checks them: the example's database `shop`
     // does not exist here, so it fails on that (exit 1), not on the file (2).
     let out = run(&["precheck", "--json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let report: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
-    let items = report["items"].as_array().unwrap_or_else(|| panic!("{report}"));
-    let passed = |side: &str| {
-        items
-            .iter()
-            .filter(|i| i["id"].as_str().is_some_and(|id| id.starts_with(side)) && i["status"] == "pass")
-            .count()
-    };
-    assert!(passed("source.") >= 3 && passed("destination.") >= 1, "both servers were reached and checked: {report}");
+    let report = assert_logged_in_to_both(&out);
     assert!(report.to_string().contains("shop"), "the missing database is named: {report}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A `precheck --json` that logged in to both servers and read their settings (items only a
+/// session can check pass), failing (exit 1) only on what the example selects.
+fn assert_logged_in_to_both(out: &Output) -> serde_json::Value {
+    assert_eq!(out.status.code(), Some(1), "{}", text(out));
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)));
+    let items = report["items"].as_array().unwrap_or_else(|| panic!("{report}"));
+    for id in ["source.binlog_format", "source.log_bin", "destination.read_only"] {
+        assert!(items.iter().any(|i| i["id"] == id && i["status"] == "pass"), "{id} passes: {report}");
+    }
+    report
 }
 
 /// Every key `dts-sync config` shows (every key the task file accepts, defaults filled in)
