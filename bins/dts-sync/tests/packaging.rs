@@ -343,6 +343,16 @@ fn the_systemd_unit_verifies() {
     // Unknown keys and other mistakes are only printed, with exit 0: nothing may be printed.
     assert!(out.status.success() && out.stderr.is_empty() && out.stdout.is_empty(), "{}", text(&out));
 
+    // Its exposure as `systemd-analyze security` scores it (0 to 10, 10 the worst; the
+    // threshold is in tenths): 1.5 today, "OK"; at most 2.0.
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--threshold=20"])
+        .arg(&instance)
+        .env("MANPATH", dir.join("man"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "exposure above 2.0: {}", text(&out));
+
     let service = unit.split("[Service]").nth(1).expect("a [Service] section");
     let settings: Vec<&str> = service.lines().filter(|l| !l.starts_with('#') && l.contains('=')).collect();
     for required in [
