@@ -93,6 +93,9 @@ enum Command {
     /// At cut-over, with the task stopped: enable the events the source has enabled (the task
     /// creates them disabled) and create the triggers (`triggers = "at_cutover"`) or replace
     /// their guarded copies (`triggers = "guarded"`) with the source's bodies.
+    ///
+    /// Prints each statement it ran. Exits 1 without changing anything while the task's
+    /// heartbeat still moves (stop the task first).
     Cutover {
         #[command(flatten)]
         config: ConfigArg,
@@ -128,6 +131,8 @@ enum Command {
     /// Forget everything the task keeps (its rows in the meta database, its heartbeat row on
     /// the source, its schema-history shadow databases), so the next `run` starts afresh.
     /// Refuses while the task runs. The synced data stays.
+    ///
+    /// Without --yes it does nothing and exits 2; while the task runs it refuses and exits 1.
     Reset {
         #[command(flatten)]
         config: ConfigArg,
@@ -138,6 +143,9 @@ enum Command {
     /// Copy tables again from the source's current definition (the destination table is
     /// re-created) and hand them back to incremental sync exactly: the recovery when a table
     /// changed during its full copy. Refuses while the task runs.
+    ///
+    /// Exits 0 once every table named is copied and handed over, 1 if one could not be (the
+    /// message names it), or while the task runs.
     Recopy {
         #[command(flatten)]
         config: ConfigArg,
