@@ -5,11 +5,13 @@
 //! the command line, sets up logging and signals, prints, and maps outcomes to exit codes:
 //! 0 success, 1 a failed check, a difference or a failed task, 2 bad usage or config.
 
-#[cfg(feature = "demo")]
 mod alert_command;
 mod alert_webhook;
+mod cli_docs;
+#[cfg(feature = "demo")]
 mod demo;
 mod http;
+mod init;
 mod monitor;
 mod private_file;
 mod progress;
@@ -25,15 +27,24 @@ use dts_task::Config;
 use dts_types::describe;
 
 #[derive(Parser, Debug)]
-#[command(name = "dts-sync", version, about, long_about = None)]
+#[command(name = "dts-sync", version, about, long_about = None, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+/// The end of `dts-sync --help` (and the man page's notes): where to start, the exit status.
+const AFTER_HELP: &str = "\
+Start with `dts-sync init task.toml`: it writes a commented task file with every key, what it
+means and its default. Fill in the servers, then `dts-sync precheck --config task.toml` and
+`dts-sync run --config task.toml`. `dts-sync COMMAND --help` tells what each command does.
+
+Exit status: 0 done (never after giving up); 1 a failed check, a difference or a failed task;
+2 bad usage or a bad task file (the message names the key and the fix).";
+
 #[derive(Args, Debug)]
 struct ConfigArg {
-    /// The task file (TOML; see examples/task.toml).
+    /// The task file (TOML; `dts-sync init` writes a commented one).
     #[arg(long, short)]
     config: PathBuf,
 }
@@ -42,6 +53,9 @@ struct ConfigArg {
 enum Command {
     /// Check everything the task needs (connectivity, versions, privileges, binlog settings,
     /// objects, the destination) and print each item with its fix.
+    ///
+    /// Exits 0 when every check passes (warnings acknowledged with --ignore or
+    /// `[precheck] acknowledge`), 1 when one fails or a warning is not acknowledged.
     Precheck {
         #[command(flatten)]
         config: ConfigArg,
@@ -54,6 +68,11 @@ enum Command {
     },
     /// Run or resume the task: precheck, schema sync, full sync, then incremental sync until
     /// stopped (SIGINT/SIGTERM stop it cleanly at a transaction boundary).
+    ///
+    /// One runner per task: a second `run` of the same task (on any machine) exits 1 while the
+    /// first holds the task's lease on the destination. SIGHUP re-reads the rate limits. Exits 0
+    /// when stopped cleanly (or caught up, with --exit-when-caught-up), 1 when the task failed
+    /// (the message names the object and the fix; an alert is sent if configured).
     Run {
         #[command(flatten)]
         config: ConfigArg,
@@ -74,18 +93,27 @@ enum Command {
     /// At cut-over, with the task stopped: enable the events the source has enabled (the task
     /// creates them disabled) and create the triggers (`triggers = "at_cutover"`) or replace
     /// their guarded copies (`triggers = "guarded"`) with the source's bodies.
+    ///
+    /// Prints each statement it ran. Exits 1 without changing anything while the task's
+    /// heartbeat still moves (stop the task first).
     Cutover {
         #[command(flatten)]
         config: ConfigArg,
     },
     /// Show the task's phase, per-table progress, position, lag and last error.
+    ///
+    /// Read from the destination's meta database, so it works from any machine, running or not.
     Status {
         #[command(flatten)]
         config: ConfigArg,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Compare the task's objects on source and destination; exit 1 on any difference.
+    ///
+    /// Exits 0 when identical, 1 on any difference (each one printed) or when a server cannot
+    /// be read.
     Verify {
         #[command(flatten)]
         config: ConfigArg,
@@ -103,6 +131,8 @@ enum Command {
     /// Forget everything the task keeps (its rows in the meta database, its heartbeat row on
     /// the source, its schema-history shadow databases), so the next `run` starts afresh.
     /// Refuses while the task runs. The synced data stays.
+    ///
+    /// Without --yes it does nothing and exits 2; while the task runs it refuses and exits 1.
     Reset {
         #[command(flatten)]
         config: ConfigArg,
@@ -113,6 +143,9 @@ enum Command {
     /// Copy tables again from the source's current definition (the destination table is
     /// re-created) and hand them back to incremental sync exactly: the recovery when a table
     /// changed during its full copy. Refuses while the task runs.
+    ///
+    /// Exits 0 once every table named is copied and handed over, 1 if one could not be (the
+    /// message names it), or while the task runs.
     Recopy {
         #[command(flatten)]
         config: ConfigArg,
@@ -134,6 +167,32 @@ enum Command {
     /// installed; the servers and their data are removed when the demo ends.
     #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
+    /// Write a commented task file to start from (every section, what each key means, its
+    /// default): fill in the servers and what to sync.
+    ///
+    /// Refuses to overwrite an existing file (exit 2) unless --force.
+    Init {
+        /// Where to write it.
+        #[arg(value_name = "PATH", default_value = "task.toml")]
+        path: PathBuf,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the shell completion script for SHELL to stdout.
+    ///
+    /// bash: `dts-sync completions bash > /etc/bash_completion.d/dts-sync`;
+    /// zsh: into a directory of $fpath as `_dts-sync`; fish: `~/.config/fish/completions/dts-sync.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout.
+    ///
+    /// `dts-sync man > /usr/local/share/man/man1/dts-sync.1`, or read it now with
+    /// `dts-sync man | man -l -`.
+    Man,
 }
 
 fn init_logging() {
@@ -171,6 +230,27 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
+        Command::Init { path, force } => match init::write(&path, force) {
+            Ok(()) => {
+                print!("{}", init::next_steps(&path));
+                ExitCode::SUCCESS
+            }
+            Err(e @ init::InitError::Exists(_)) => {
+                eprintln!("dts-sync: {e}");
+                ExitCode::from(2)
+            }
+            Err(e) => fail_with("init", &e),
+        },
+        Command::Completions { shell } => {
+            match cli_docs::completions(shell, <Cli as clap::CommandFactory>::command(), &mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(format!("cannot write the completion script: {e}")),
+            }
+        }
+        Command::Man => match cli_docs::man(<Cli as clap::CommandFactory>::command(), &mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(format!("cannot write the manual page: {e}")),
+        },
         #[cfg(feature = "demo")]
         Command::Demo(args) => match demo::run(&args) {
             Ok(true) => ExitCode::SUCCESS,
