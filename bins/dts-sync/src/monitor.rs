@@ -50,8 +50,8 @@ pub fn start(
             let mut alerting = false;
             loop {
                 let read = dts_task::read_status(&config).ok();
-                let rows_copied = progress.snapshot().iter().map(|t| t.rows_done).sum();
-                page.sample(read.as_ref(), rows_applied.rows.load(std::sync::atomic::Ordering::Relaxed), rows_copied);
+                let rows = rows_applied.rows.load(std::sync::atomic::Ordering::Relaxed);
+                page.sample(read.as_ref(), rows, progress.snapshot());
                 if let Some(s) = read {
                     if let Some(limit) = threshold {
                         let lag = s.lag_seconds.unwrap_or(0.0);

@@ -62,6 +62,8 @@ impl History {
 #[derive(Debug)]
 pub struct StatusPage {
     history: Mutex<History>,
+    /// This process's full copy as the poller last saw it: live, between committed chunks.
+    copy: Mutex<Vec<dts_fullcopy::TableProgress>>,
     /// When the poller last read the status.
     status_read: Mutex<Option<Instant>>,
     precheck: Arc<Mutex<Option<dts_precheck::Report>>>,
@@ -74,6 +76,7 @@ impl StatusPage {
     pub fn new(precheck: Arc<Mutex<Option<dts_precheck::Report>>>, ready_lag_seconds: u64) -> StatusPage {
         StatusPage {
             history: Mutex::default(),
+            copy: Mutex::default(),
             status_read: Mutex::default(),
             precheck,
             ready_lag_seconds,
@@ -81,9 +84,12 @@ impl StatusPage {
     }
 
     /// The poller's hook: records one sample, with the status it just read (`None`: it could
-    /// not read one).
-    pub fn sample(&self, status: Option<&Status>, rows_applied: u64, rows_copied: u64) {
+    /// not read one), the row changes handed to the applier and the full copy's progress (both
+    /// of this process).
+    pub fn sample(&self, status: Option<&Status>, rows_applied: u64, copy: Vec<dts_fullcopy::TableProgress>) {
         let now = Instant::now();
+        let rows_copied = copy.iter().map(|t| t.rows_done).sum();
+        *self.copy.lock().unwrap_or_else(|e| e.into_inner()) = copy;
         if status.is_some() {
             *self.status_read.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
         }
@@ -116,8 +122,24 @@ impl StatusPage {
     }
 
     /// `{"span_seconds", "ready_lag_seconds", "samples": [{t, lag_seconds, rows_applied,
-    /// rows_copied}, ...]}`, oldest first.
+    /// rows_copied}, ...] (oldest first), "copy": [{table, rows_done, rows_estimate, eta_secs,
+    /// finished}, ...]}` (`copy`: this process's full copy, live).
     fn history_json(&self) -> String {
+        let copy: Vec<serde_json::Value> = self
+            .copy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "table": format!("{}.{}", t.table.database.as_str(), t.table.table.as_str()),
+                    "rows_done": t.rows_done,
+                    "rows_estimate": t.rows_estimate,
+                    "eta_secs": t.eta_secs,
+                    "finished": t.finished,
+                })
+            })
+            .collect();
         let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
         let samples: Vec<serde_json::Value> = h
             .samples
@@ -135,6 +157,7 @@ impl StatusPage {
             "span_seconds": HISTORY_SPAN.as_secs(),
             "ready_lag_seconds": self.ready_lag_seconds,
             "samples": samples,
+            "copy": copy,
         })
         .to_string()
     }
@@ -220,7 +243,7 @@ mod tests {
         let r = page.serve("/readyz", None).unwrap();
         assert_eq!((r.status, r.body.as_str()), (503, "not ready: no status read yet\n"));
         let st = Status { phase: "incremental".into(), lag_seconds: Some(0.2), ..Status::default() };
-        page.sample(Some(&st), 5, 7);
+        page.sample(Some(&st), 5, Vec::new());
         assert_eq!(page.serve("/readyz", Some(&st)).unwrap().status, 200);
         let h: serde_json::Value = serde_json::from_str(&page.serve("/history", None).unwrap().body).unwrap();
         assert_eq!(h["samples"][0]["rows_applied"], 5);
