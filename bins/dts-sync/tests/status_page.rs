@@ -29,18 +29,18 @@ fn dir() -> PathBuf {
     d
 }
 
-/// The browser: `DTS_CHROMIUM`, else `chromium` on the PATH.
+/// The browser: `DTS_CHROMIUM`, else `chromium` on the PATH; the test fails without it.
 fn chromium() -> PathBuf {
-    if let Some(p) = std::env::var_os("DTS_CHROMIUM") {
-        return p.into();
-    }
-    let found = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).map(|d| d.join("chromium")).find(|p| p.is_file()))
-        .unwrap_or_default();
+    let found = match std::env::var_os("DTS_CHROMIUM") {
+        Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
+        None => std::env::var_os("PATH")
+            .and_then(|path| std::env::split_paths(&path).map(|d| d.join("chromium")).find(|p| p.is_file())),
+    };
     found.unwrap_or_else(|| {
         panic!(
-            "the status page test needs Chromium (headless): run scripts/install-test-tools \
-             (apt-get install chromium on Debian/Ubuntu), or set DTS_CHROMIUM to the browser's program"
+            "the status page test needs Chromium (headless), found neither $DTS_CHROMIUM nor chromium on the PATH: \
+             run scripts/install-test-tools (it runs apt-get install chromium on Debian/Ubuntu), \
+             or set DTS_CHROMIUM to the browser's program"
         )
     })
 }
@@ -169,7 +169,7 @@ fn grouped(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -216,6 +216,8 @@ fn wait_exit(child: &mut Child, secs: u64) -> std::process::ExitStatus {
 
 #[test]
 fn the_status_page_shows_the_live_task_in_a_browser_and_the_probes_follow_the_phases() {
+    // Before anything: without a browser this test fails, saying what to install.
+    chromium();
     let db = shared_pair().source.fresh_database("e2e_page").unwrap();
     let q = db.quoted();
     let hostile = format!("{q}.`{HOSTILE}`");
@@ -327,7 +329,11 @@ fn the_status_page_shows_the_live_task_in_a_browser_and_the_probes_follow_the_ph
         assert!(checks.contains(&format!("data-check=\"{id}\"")), "precheck {id} missing:\n{checks}");
     }
     // No error to show.
-    assert!(dom.contains("<section id=\"error-section\" hidden=\"\">"), "{}", element(&dom, "error-section", "section"));
+    assert!(
+        dom.contains("<section id=\"error-section\" hidden=\"\">"),
+        "{}",
+        element(&dom, "error-section", "section")
+    );
 
     // What an operator sees, for people to look at.
     let png = dir().join("status.png");
