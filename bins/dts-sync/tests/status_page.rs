@@ -320,13 +320,17 @@ fn the_status_page_shows_the_live_task_in_a_browser_and_the_probes_follow_the_ph
     let ddl = element(&dom, "ddl", "tbody");
     let first = &ddl[..ddl.find("</tr>").unwrap()];
     assert!(first.contains("data-outcome=\"applied\"") && first.contains("ADD COLUMN note"), "{ddl}");
-    // The precheck's every item.
-    let checks = element(&dom, "precheck", "tbody");
+    // The precheck's every item: failures and warnings in the open, the passes folded.
     let items = precheck["items"].as_array().unwrap();
     assert!(!items.is_empty());
+    let (attention, passed) = (element(&dom, "precheck-attention", "tbody"), element(&dom, "precheck-passed", "tbody"));
     for it in items {
         let id = it["id"].as_str().unwrap();
-        assert!(checks.contains(&format!("data-check=\"{id}\"")), "precheck {id} missing:\n{checks}");
+        let place = if it["status"] == "pass" { passed } else { attention };
+        assert!(place.contains(&format!("data-check=\"{id}\"")), "precheck {id} missing:\n{attention}\n{passed}");
+    }
+    if items.iter().all(|it| it["status"] == "pass") {
+        assert!(attention.contains("No warnings or failures."), "{attention}");
     }
     // No error to show.
     assert!(
