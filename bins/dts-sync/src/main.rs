@@ -15,6 +15,7 @@ mod init;
 mod monitor;
 mod private_file;
 mod progress;
+mod status_page;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -292,7 +293,8 @@ fn main() -> ExitCode {
             let input_stats = Arc::new(dts_task::InputStats::default());
             let verify_counters = Arc::new(dts_task::VerifyCounters::default());
             let counters = monitor::Counters { input: input_stats.clone(), verify: verify_counters.clone() };
-            if let Err(e) = monitor::start(&config, copy_progress.clone(), counters) {
+            let precheck = Arc::new(std::sync::Mutex::new(None));
+            if let Err(e) = monitor::start(&config, copy_progress.clone(), counters, precheck.clone()) {
                 eprintln!("dts-sync: {e}");
                 return ExitCode::from(2);
             }
@@ -310,6 +312,7 @@ fn main() -> ExitCode {
                 schema_progress,
                 lease,
                 limits,
+                precheck,
             };
             let result = dts_task::run(&config, &o);
             shown.store(true, Ordering::Relaxed);

@@ -1,4 +1,5 @@
-//! `[monitor]`: HTTP `/metrics` (Prometheus text) and `/status` (JSON) for a running task, and
+//! `[monitor]`: HTTP `/metrics` (Prometheus text), `/status` (JSON), the status page and the
+//! probes (`crate::status_page`) for a running task, and
 //! alerts — task failure, lag over the threshold — fired once per episode to a webhook (HTTP
 //! POST of JSON) or a command (with DTS_ALERT_* in its environment).
 
@@ -31,17 +32,27 @@ pub struct Counters {
     pub verify: Arc<dts_task::VerifyCounters>,
 }
 
-pub fn start(config: &Config, progress: Arc<Progress>, counters: Counters) -> Result<(), String> {
+pub fn start(
+    config: &Config,
+    progress: Arc<Progress>,
+    counters: Counters,
+    precheck: Arc<std::sync::Mutex<Option<dts_precheck::Report>>>,
+) -> Result<(), String> {
     check(config)?;
     let latest: Arc<Latest<Status>> = Arc::new(Latest::default());
     let m = config.raw.monitor.clone();
+    let page = Arc::new(crate::status_page::StatusPage::new(precheck, m.ready_lag_seconds));
     {
         let (config, latest) = (config.clone(), latest.clone());
+        let (page, progress, rows_applied) = (page.clone(), progress.clone(), counters.input.clone());
         let threshold = m.latency_alert_seconds;
         std::thread::spawn(move || {
             let mut alerting = false;
             loop {
-                if let Ok(s) = dts_task::read_status(&config) {
+                let read = dts_task::read_status(&config).ok();
+                let rows = rows_applied.rows.load(std::sync::atomic::Ordering::Relaxed);
+                page.sample(read.as_ref(), rows, progress.snapshot());
+                if let Some(s) = read {
                     if let Some(limit) = threshold {
                         let lag = s.lag_seconds.unwrap_or(0.0);
                         if lag > limit as f64 && !alerting {
@@ -78,13 +89,18 @@ pub fn start(config: &Config, progress: Arc<Progress>, counters: Counters) -> Re
                 serde_json::to_string_pretty(&served_status(s, show_values)).unwrap_or_default()
             }),
         ),
-        _ => crate::http::Response { status: 404, content_type: "text/plain", body: "not found\n".into() },
+        // The status page, /history, /precheck, /healthz, /readyz.
+        other => page.serve(other, latest.get().as_ref()).unwrap_or_else(|| crate::http::Response {
+            status: 404,
+            content_type: "text/plain",
+            body: "not found\n".into(),
+        }),
     })
     .map_err(|e| format!("[monitor] listen = {listen:?}: {e}"))?;
     if !bound.ip().is_loopback() {
         tracing::warn!(%bound, "/metrics and /status are served beyond this host, without authentication");
     }
-    tracing::info!(%bound, "serving /metrics and /status");
+    tracing::info!(%bound, "serving the status page at http://{bound}/, /metrics, /status, /healthz and /readyz");
     Ok(())
 }
 

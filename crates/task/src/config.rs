@@ -352,11 +352,12 @@ impl Default for RetryConfig {
     }
 }
 
-/// `[monitor]`: metrics and alerts (served and sent by the binary).
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+/// `[monitor]`: metrics, the status page, probes and alerts (served and sent by the binary).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorConfig {
-    /// `host:port` for HTTP `/metrics` and `/status`.
+    /// `host:port` for HTTP: `/metrics`, `/status`, the status page `/`, `/history`,
+    /// `/precheck`, `/healthz` and `/readyz`.
     pub listen: Option<String>,
     /// Alert once per episode when the checkpoint stalls this long behind the source.
     pub latency_alert_seconds: Option<u64>,
@@ -368,6 +369,27 @@ pub struct MonitorConfig {
     /// quoted literals, where row values appear, are replaced by `'?'`.
     #[serde(default)]
     pub status_shows_row_values: bool,
+    /// `/readyz` answers 200 while the task is in incremental sync at most this many seconds
+    /// behind the source, else 503 (default 10).
+    #[serde(default = "default_ready_lag_seconds")]
+    pub ready_lag_seconds: u64,
+}
+
+fn default_ready_lag_seconds() -> u64 {
+    10
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            listen: None,
+            latency_alert_seconds: None,
+            alert_webhook: None,
+            alert_command: None,
+            status_shows_row_values: false,
+            ready_lag_seconds: default_ready_lag_seconds(),
+        }
+    }
 }
 
 /// The task file as written.

@@ -142,6 +142,9 @@ pub struct RunOptions {
     /// The rate limits, set from the task file when `run` starts and changeable while it runs
     /// ([`crate::lifecycle::reload`] on SIGHUP).
     pub limits: Arc<RateLimits>,
+    /// This run's precheck report, set once the precheck ran (acknowledgements applied), for
+    /// the monitor's status page.
+    pub precheck: Arc<std::sync::Mutex<Option<dts_precheck::Report>>>,
 }
 
 /// The rate limits of a running task: the full copy's throttle and the applier's.
@@ -310,6 +313,7 @@ fn run_holding(config: &Config, o: &RunOptions, dst: &mut Conn, fence: &Fence) -
     let resume_from = resume_position(config, dst, current.as_ref()).map_err(TaskError::Destination)?;
     let mut pre = dts_precheck::run(&precheck_task(config, resuming, resume_from.clone()));
     config.acknowledge(&mut pre, &o.acknowledged).map_err(|e| TaskError::Precheck(e.to_string()))?;
+    *o.precheck.lock().unwrap_or_else(|e| e.into_inner()) = Some(pre.clone());
     if !pre.passed() {
         if pre.count(dts_precheck::Status::Failure) == 0 {
             return Err(TaskError::PrecheckUnacknowledged(pre.to_table()));
