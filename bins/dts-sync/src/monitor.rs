@@ -120,6 +120,11 @@ fn listen_address(listen: &str) -> String {
 fn served_status(mut s: Status, show_values: bool) -> Status {
     if !show_values {
         s.last_error = s.last_error.map(|e| redact_quoted(&e));
+        // A DDL's destination error can quote rows too (ADD UNIQUE: "Duplicate entry ...").
+        for d in s.ddl_recent.iter_mut().chain(s.ddl_attention.iter_mut()) {
+            d.reason = d.reason.as_deref().map(redact_quoted);
+            d.warnings = d.warnings.as_deref().map(redact_quoted);
+        }
     }
     s
 }
@@ -316,7 +321,22 @@ mod tests {
         let e = "applying row: ERROR 1062 (23000): Duplicate entry 'alice@example.com' for key \"PRIMARY\"";
         assert_eq!(redact_quoted(e), "applying row: ERROR 1062 (23000): Duplicate entry '?' for key \"?\"");
         assert_eq!(redact_quoted("it's open"), "it'?");
-        let s = Status { last_error: Some(e.into()), ..Status::default() };
+        let ddl = dts_applier::DdlEntry {
+            position: "binlog.000001:4".into(),
+            gtid: None,
+            statement: "ALTER TABLE t ADD UNIQUE (email)".into(),
+            applied: None,
+            outcome: dts_applier::DdlOutcome::Failed,
+            reason: Some(e.into()),
+            warnings: None,
+            at: String::new(),
+        };
+        let s = Status {
+            last_error: Some(e.into()),
+            ddl_recent: vec![ddl.clone()],
+            ddl_attention: vec![ddl],
+            ..Status::default()
+        };
         assert!(!serde_json::to_string(&served_status(s.clone(), false)).unwrap().contains("alice"));
         assert!(serde_json::to_string(&served_status(s, true)).unwrap().contains("alice"));
     }
