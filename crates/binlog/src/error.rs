@@ -151,6 +151,19 @@ pub enum BinlogError {
         /// The provider's error.
         source: crate::SchemaError,
     },
+    /// Reconnecting to read on by file and offset reached another server (a failover behind the
+    /// same address): the offset is a place in the first server's binlog, not in this one's.
+    #[error(
+        "the source reconnected to is another server (server_id {now}, was {was}): the binlog position {start} belongs to the first one's binlog; point the reader at that server, or start again from a position on this one"
+    )]
+    SourceChanged {
+        /// The first server's server_id.
+        was: u64,
+        /// The server reached now.
+        now: u64,
+        /// Where reading was to go on.
+        start: String,
+    },
     /// The reader's options cannot work (e.g. server_id 0).
     #[error("bad reader options: {0}")]
     Options(String),

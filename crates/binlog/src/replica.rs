@@ -74,6 +74,9 @@ pub struct ReplicaSource {
     pub(crate) flavor: Flavor,
     /// The source's statement and variable names.
     dialect: dts_types::dialect::Dialect,
+    /// The source's server_id when first connected: a reconnect by file and offset must reach
+    /// the same server.
+    server_id: u64,
     buf: Vec<u8>,
 }
 
@@ -104,7 +107,8 @@ impl ReplicaSource {
         let pairs: Vec<(u16, String)> =
             conn.query("SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL")?;
         collations.extend_from_server(pairs);
-        let mut src = ReplicaSource { opts, options, stream: None, flavor, dialect, buf: Vec::new() };
+        let server_id: u64 = conn.query_first("SELECT @@GLOBAL.server_id")?.unwrap_or(0);
+        let mut src = ReplicaSource { opts, options, stream: None, flavor, dialect, server_id, buf: Vec::new() };
         src.start_dump(conn, start)?;
         Ok((src, collations))
     }
@@ -112,7 +116,13 @@ impl ReplicaSource {
     /// Drops the connection and dumps again from `start`.
     pub fn reconnect(&mut self, start: &StartPosition) -> Result<(), BinlogError> {
         self.stream = None;
-        let conn = Conn::new(self.opts.clone())?;
+        let mut conn = Conn::new(self.opts.clone())?;
+        if let StartPosition::File(p) = start {
+            let now: u64 = conn.query_first("SELECT @@GLOBAL.server_id")?.unwrap_or(0);
+            if now != self.server_id {
+                return Err(BinlogError::SourceChanged { was: self.server_id, now, start: p.to_string() });
+            }
+        }
         self.start_dump(conn, start)
     }
 

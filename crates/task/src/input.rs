@@ -37,6 +37,13 @@ pub enum SourceError {
         #[source]
         source: EvalError,
     },
+    /// The source is another server than the one the task has been reading
+    /// ([`crate::source_identity`]); the message names both and the fix.
+    #[error("{0}")]
+    SourceChanged(String),
+    /// The source's server_id could not be read.
+    #[error("reading the source's server_id")]
+    Identity(#[source] mysql::Error),
     /// The task's metadata on the destination (which tables schema sync created late) could
     /// not be read.
     #[error("reading the task's metadata on the destination")]
@@ -137,7 +144,10 @@ impl SourceError {
             SourceError::Binlog(dts_binlog::BinlogError::RetryWindowExceeded { .. }) => ErrorClass::Definite,
             SourceError::Binlog(e) if e.is_transient() => ErrorClass::TransientConnection,
             SourceError::End(e) => e.class(),
-            SourceError::History(dts_schema::HistoryError::Sql(e)) | SourceError::Recopied(e) => classify(e),
+            SourceError::History(dts_schema::HistoryError::Sql(e))
+            | SourceError::Recopied(e)
+            | SourceError::Identity(e)
+            | SourceError::Destination(e) => classify(e),
             SourceError::Filter { source: EvalError::Server { source, .. }, .. } => classify(source),
             _ => ErrorClass::Definite,
         }
@@ -304,6 +314,23 @@ impl BinlogInput {
             })
     }
 
+    /// Stops when the source is another server than the one the task has been reading (the
+    /// first start records it): its checkpoint is a place in that server's binlog.
+    fn check_source_identity(&self, from: Option<&SourcePosition>) -> Result<(), SourceError> {
+        use crate::source_identity::{Identity, Recorded, changed};
+        let current = crate::run::connect(self.source.clone())
+            .and_then(|mut c| Identity::of(&mut c))
+            .map_err(SourceError::Identity)?;
+        let recorded = Recorded { task: self.config.name().to_string(), db: self.config.meta_db.clone() };
+        let was = crate::run::connect(self.config.destination.opts())
+            .and_then(|mut c| recorded.check_or_record(&mut c, &current))
+            .map_err(SourceError::Destination)?;
+        if was != current {
+            return Err(SourceError::SourceChanged(changed(&was, &current, from)));
+        }
+        Ok(())
+    }
+
     fn stop_now(&self) -> bool {
         self.stop.load(Ordering::Relaxed)
     }
@@ -333,6 +360,7 @@ impl InputSource for BinlogInput {
         self.in_txn = false;
         self.xa = None;
         self.txn_start = Some(at.clone());
+        self.check_source_identity(from)?;
         let recopy =
             crate::recopy::RecopyTable { task: self.config.name().to_string(), db: self.config.meta_db.clone() };
         self.recopied = mysql::Conn::new(self.config.destination.opts())

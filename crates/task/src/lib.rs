@@ -41,6 +41,7 @@ mod router;
 mod run;
 mod sequences;
 mod snapshots;
+mod source_identity;
 mod state;
 mod statement_text;
 mod statement_writes;
