@@ -58,7 +58,7 @@ pub fn checksums(c: &mut Conns, t: &VerifyTable, chunk: &Chunk) -> Result<(Sum, 
     Ok((s?, d?))
 }
 
-fn key_literal(key: &[Value]) -> String {
+pub(crate) fn key_literal(key: &[Value]) -> String {
     key.iter().map(|v| v.to_sql_literal().unwrap_or_default()).collect::<Vec<_>>().join(",")
 }
 
@@ -90,8 +90,9 @@ fn row_hashes(conn: &mut Conn, t: &VerifyTable, side: Side, chunk: &Chunk) -> Re
     Ok(out)
 }
 
-/// The keys whose rows differ in a chunk: (missing, extra, different) candidates.
-pub fn differing_keys(c: &mut Conns, t: &VerifyTable, chunk: &Chunk) -> Result<Vec<Vec<Value>>, VerifyError> {
+/// The keys whose rows differ in a chunk ((missing, extra, different) candidates), and how many
+/// keys were compared (on either side).
+pub fn differing_keys(c: &mut Conns, t: &VerifyTable, chunk: &Chunk) -> Result<(Vec<Vec<Value>>, u64), VerifyError> {
     let (s, d) =
         c.both(|src| row_hashes(src, t, Side::Source, chunk), |dst| row_hashes(dst, t, Side::Destination, chunk));
     let (s, d) = (s?, d?);
@@ -102,25 +103,23 @@ pub fn differing_keys(c: &mut Conns, t: &VerifyTable, chunk: &Chunk) -> Result<V
             _ => keys.push(key.clone()),
         }
     }
+    let mut compared = s.len() as u64;
     for (lit, (key, _)) in &d {
         if !s.contains_key(lit) {
             keys.push(key.clone());
+            compared += 1;
         }
     }
-    Ok(keys)
+    Ok((keys, compared))
 }
 
 /// One row as both raw values (for repair) and per-column serialized text (for comparing).
-type Fetched = HashMap<String, (Vec<Value>, Vec<Vec<u8>>)>;
+pub(crate) type Fetched = HashMap<String, (Vec<Value>, Vec<Vec<u8>>)>;
 
-fn fetch_rows(conn: &mut Conn, t: &VerifyTable, side: Side, keys: &[Vec<Value>]) -> Result<Fetched, VerifyError> {
+pub(crate) fn fetch_rows(conn: &mut Conn, t: &VerifyTable, side: Side, keys: &[Vec<Value>]) -> Result<Fetched, VerifyError> {
     let mut out = Fetched::new();
     let n = t.cols.len();
-    let exprs: Vec<String> = t
-        .cols
-        .iter()
-        .map(|c| rowexpr::column(if side == Side::Source { &c.source } else { &c.target }, &c.ty))
-        .collect();
+    let exprs: Vec<String> = (0..n).map(|i| t.value_expr(side, i)).collect();
     for batch in keys.chunks(200) {
         let ors = batch
             .iter()
@@ -133,7 +132,7 @@ fn fetch_rows(conn: &mut Conn, t: &VerifyTable, side: Side, keys: &[Vec<Value>])
         {
             cond = format!("{cond} AND ({f})");
         }
-        let sql = format!("SELECT {}, {} FROM {} WHERE {cond}", t.col_list(side), exprs.join(", "), t.name(side));
+        let sql = format!("SELECT {}, {} FROM {} WHERE {cond}", t.read_list(side), exprs.join(", "), t.name(side));
         let rows: Vec<mysql::Row> = conn.exec(sql, ())?;
         for r in rows {
             let mut vals = r.unwrap();
@@ -240,7 +239,7 @@ fn rows_with_hash(
     {
         cond = format!("{cond} AND ({f})");
     }
-    let sql = format!("SELECT {} FROM {} WHERE {cond} LIMIT {limit}", t.col_list(side), t.name(side));
+    let sql = format!("SELECT {} FROM {} WHERE {cond} LIMIT {limit}", t.read_list(side), t.name(side));
     let rows: Vec<mysql::Row> = conn.exec(sql, (hash.to_vec(),))?;
     rows.into_iter().map(|r| t.decode_row(r.unwrap())).collect()
 }
