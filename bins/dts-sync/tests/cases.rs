@@ -823,8 +823,8 @@ impl Run<'_> {
                     assert!(all.contains(c.as_str()), "{at}: the output of {cmd} does not name {c:?}:\n{all}");
                 }
                 if !st.json.is_empty() {
-                    let j: serde_json::Value =
-                        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{at}: {cmd}'s JSON: {e}\n{all}"));
+                    let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+                        .unwrap_or_else(|e| panic!("{at}: {cmd}'s JSON: {e}\n{all}"));
                     for (path, want) in &st.json {
                         let v = json_at(&j, path);
                         let got = v.as_str().map_or_else(|| v.to_string(), str::to_string);

@@ -8,28 +8,35 @@ use dts_types::BinlogPosition;
 use dts_verify::{Progress, RepairOptions, Report, VerifyError, VerifyOptions};
 
 use crate::config::Config;
+use crate::lease::LeaseTable;
 use crate::state::{Phase, StateTable};
 
-/// The applier's checkpoint as a [`Progress`].
+/// The applier's checkpoint as a [`Progress`]: waits only while a runner holds the task's
+/// lease (a stopped task's checkpoint does not move, so waiting for it would only take the
+/// timeout).
 #[derive(Debug)]
 pub struct CheckpointProgress {
     pub destination: mysql::Opts,
     pub checkpoint: Checkpoint,
+    pub lease: LeaseTable,
 }
 
 impl Progress for CheckpointProgress {
     fn wait_applied(&self, pos: &BinlogPosition, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let Ok(mut c) = crate::run::connect(self.destination.clone()) else { return false };
-        while Instant::now() < deadline {
+        let running = self.lease.read(&mut c).ok().flatten().is_some_and(|h| h.running);
+        loop {
             if let Ok(Some(p)) = self.checkpoint.read(&mut c)
                 && p.binlog >= *pos
             {
                 return true;
             }
+            if !running || Instant::now() >= deadline {
+                return false;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        false
     }
 }
 
@@ -51,7 +58,7 @@ pub fn verify_apply(config: &Config) -> Result<Report, VerifyError> {
     let mut dst = crate::run::connect(config.destination.opts())?;
     let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
     let phase = state.read(&mut dst)?.map(|s| s.phase);
-    let lease = crate::lease::LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() };
+    let lease = LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() };
     let running = lease.read(&mut dst)?.is_some_and(|h| h.running);
     let r = RepairOptions {
         hold_commits: lease.hold_commits_sql(&mut dst)?,
@@ -83,9 +90,11 @@ fn compare(config: &Config, repair: Option<&RepairOptions>) -> Result<Report, Ve
     let progress = CheckpointProgress {
         destination: config.destination.opts(),
         checkpoint: Checkpoint::new(config.name(), &config.meta_db),
+        lease: LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() },
     };
     let o = VerifyOptions {
         threads: config.raw.full.threads.max(2),
+        chunk_rows: config.raw.full.chunk_rows,
         rows_per_sec: config.raw.full.rows_per_sec,
         qps: config.raw.full.qps,
         ..Default::default()

@@ -8,7 +8,9 @@
 //! first key and row hash, then the differing rows themselves. Tables without a usable key are
 //! compared as multisets of rows. While sync runs, a difference is re-checked after the applier
 //! has passed the source position at which it was seen ([`Progress`]), so lag never reports a
-//! false difference. It only reads; the repair is a script for the user to run.
+//! false difference. It only reads; the repair is a script for the user to run ([`Report::repair_sql`]:
+//! ALTERs for schema differences, then the rows), or [`apply`] makes it, safely while sync runs
+//! (the argument is in `repair.rs`).
 
 //!
 //! # Example

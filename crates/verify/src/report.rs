@@ -184,17 +184,19 @@ impl Report {
         let w = self.tables.iter().map(|t| t.source.len()).max().unwrap_or(5).max(5);
         let count = |n: Option<u64>| n.map_or("-".to_string(), |n| n.to_string());
         let mut out = format!(
-            "{:<w$}  {:>10}  {:>10}  {:<14}  {:>8}  {:>8}  {:>8}  {:>9}  SCHEMA\n",
+            "{:<w$}  {:>10}  {:>10}  {:<17}  {:>8}  {:>8}  {:>8}  {:>9}  SCHEMA\n",
             "TABLE", "SOURCE", "DEST", "SETTLED BY", "BY ROW", "MISSING", "EXTRA", "DIFFERENT"
         );
         for t in &self.tables {
             let settled = match t.settled_by {
-                SettledBy::Chunks if t.chunks_differing > 0 => format!("{}/{} chunks", t.chunks - t.chunks_differing, t.chunks),
+                SettledBy::Chunks if t.chunks_differing > 0 => {
+                    format!("{}/{} chunks differ", t.chunks_differing, t.chunks)
+                }
                 SettledBy::Chunks => format!("{} chunk(s)", t.chunks),
                 other => other.as_str().to_string(),
             };
             out.push_str(&format!(
-                "{:<w$}  {:>10}  {:>10}  {:<14}  {:>8}  {:>8}  {:>8}  {:>9}  {}\n",
+                "{:<w$}  {:>10}  {:>10}  {:<17}  {:>8}  {:>8}  {:>8}  {:>9}  {}\n",
                 t.source,
                 count(t.source_rows),
                 count(t.destination_rows),

@@ -48,7 +48,13 @@ impl VerifyTable {
             .columns
             .iter()
             .filter(|c| c.copied)
-            .map(|c| Col { source: c.name.clone(), target: c.target.clone(), ty: c.ty.clone(), not_null: false, dest_expr: None })
+            .map(|c| Col {
+                source: c.name.clone(),
+                target: c.target.clone(),
+                ty: c.ty.clone(),
+                not_null: false,
+                dest_expr: None,
+            })
             .collect();
         let key = job.key.as_ref().and_then(|k| {
             k.iter().map(|&i| cols.iter().position(|c| c.source == job.columns[i].name)).collect::<Option<Vec<_>>>()
