@@ -89,6 +89,7 @@ enum Command {
     Verify {
         #[command(flatten)]
         config: ConfigArg,
+        /// Print the report as JSON (its fields: docs/verify.md).
         #[arg(long)]
         json: bool,
         /// Write the SQL that repairs the destination to this file (mode 0600: it holds row data).

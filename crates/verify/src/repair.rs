@@ -21,7 +21,11 @@
 //! the destination holds: `crates/applier/src/sql.rs`). So the last change of a key at or before
 //! P leaves it as P's image — the repaired one — and later changes apply as usual: a repaired
 //! row is never left with an older event's image. This is the argument the catch-up after the
-//! full copy rests on (rows read after the low watermark, changes replayed over them).
+//! full copy rests on (rows read after the low watermark, changes replayed over them). A cascade
+//! parent's change, which the applier writes as `UPDATE`/`DELETE` by key, either finds the key
+//! and sets its image or finds nothing, and the later changes of that key replayed after it
+//! leave P's image just the same. The repair runs with `foreign_key_checks = 0`, as the repair
+//! script does: its `REPLACE` must not cascade into rows the applier owns.
 //!
 //! What this cannot cover is refused, with the reason ([`Refused`]): rows of a table without a
 //! key while incremental sync may replay over them (the applier matches such rows by value, so
