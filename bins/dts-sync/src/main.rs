@@ -118,11 +118,16 @@ enum Command {
     Verify {
         #[command(flatten)]
         config: ConfigArg,
+        /// Print the report as JSON (its fields: docs/verify.md).
         #[arg(long)]
         json: bool,
         /// Write the SQL that repairs the destination to this file (mode 0600: it holds row data).
         #[arg(long, value_name = "FILE")]
         repair_sql: Option<PathBuf>,
+        /// Repair the destination now, also while the task runs (what is unsafe is refused and
+        /// named); exit 0 when everything found was repaired.
+        #[arg(long)]
+        apply: bool,
     },
     /// Ask the running task to stop at its next transaction boundary; exits 0 once it stopped.
     Stop {
@@ -482,12 +487,12 @@ fn main() -> ExitCode {
                 Err(e) => fail_with("reading the task's status from the destination", &e),
             }
         }
-        Command::Verify { config, json, repair_sql } => {
+        Command::Verify { config, json, repair_sql, apply } => {
             let config = match load(&config) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            match dts_task::verify(&config) {
+            match if apply { dts_task::verify_apply(&config) } else { dts_task::verify(&config) } {
                 Ok(report) => {
                     print!("{}", if json { report.to_json() + "\n" } else { report.to_table() });
                     if let Some(path) = repair_sql
@@ -495,7 +500,8 @@ fn main() -> ExitCode {
                     {
                         return fail(format!("cannot write {}: {e}", path.display()));
                     }
-                    if report.differences() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+                    let repaired = report.apply.as_ref().is_some_and(|a| a.refused.is_empty());
+                    if report.differences() == 0 || repaired { ExitCode::SUCCESS } else { ExitCode::from(1) }
                 }
                 Err(e) => fail_with("verify", &e),
             }

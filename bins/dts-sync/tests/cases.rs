@@ -119,8 +119,14 @@ struct Step {
     /// Run these statements on the destination (no default database).
     destination_sql: Option<String>,
     /// Run this dts-sync command in the foreground (with `args`): it must exit with `exit`
-    /// within `within_secs`, its output holding every `contains`.
+    /// within `within_secs`, its output holding every `contains`, and its stdout, read as JSON,
+    /// holding at each dotted path of `json` exactly that text.
     command: Option<String>,
+    #[serde(default)]
+    json: BTreeMap<String, String>,
+    /// Run this SQL file (placeholders filled in its name) on the destination, as one
+    /// multi-statement script (a repair script that `verify --repair-sql` wrote).
+    destination_script: Option<String>,
     /// Send this signal (`STOP`, `CONT`, `HUP`, `TERM`, `KILL`) to the run named `to`.
     signal: Option<String>,
     to: Option<String>,
@@ -428,6 +434,7 @@ fn run_case(case: &Case) {
             path
         }),
         ("{unused_port}".into(), unused_port.to_string()),
+        ("{work}".into(), dir.display().to_string()),
     ];
     let secrets = vec![
         source.password().expose().to_string(),
@@ -815,6 +822,25 @@ impl Run<'_> {
                 for c in &st.contains {
                     assert!(all.contains(c.as_str()), "{at}: the output of {cmd} does not name {c:?}:\n{all}");
                 }
+                if !st.json.is_empty() {
+                    let j: serde_json::Value = serde_json::from_slice(&out.stdout)
+                        .unwrap_or_else(|e| panic!("{at}: {cmd}'s JSON: {e}\n{all}"));
+                    for (path, want) in &st.json {
+                        let v = json_at(&j, path);
+                        let got = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                        assert_eq!(got, self.fill(want), "{at}: {cmd}'s JSON at {path}\n{all}");
+                    }
+                }
+            } else if let Some(file) = &st.destination_script {
+                let path = self.fill(file);
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{at}: {path}: {e}"));
+                let mut c = self.destination.get().conn().unwrap();
+                let mut result = c.query_iter(&text).unwrap_or_else(|e| panic!("{at}: {path}: {e}"));
+                while let Some(set) = result.iter() {
+                    for row in set {
+                        row.unwrap_or_else(|e| panic!("{at}: {path}: {e}"));
+                    }
+                }
             } else if let Some(sig) = &st.signal {
                 let who = st.to.as_ref().unwrap_or_else(|| panic!("{at}: `signal` needs `to`"));
                 let child = bg.0.get_mut(who).unwrap_or_else(|| panic!("{at}: no run named {who}"));
@@ -1130,6 +1156,14 @@ fn with_includes(path: &Path, text: &str) -> String {
 
 /// The statements of a SQL file: each ends with `;` at the end of a line; `--` lines are
 /// comments.
+/// The value at a dotted path (array items by index) of a JSON document.
+fn json_at<'a>(j: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
+    path.split('.').fold(j, |v, k| match k.parse::<usize>() {
+        Ok(i) => &v[i],
+        Err(_) => &v[k],
+    })
+}
+
 fn statements(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();

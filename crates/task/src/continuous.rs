@@ -65,6 +65,7 @@ fn checker(config: &Config, rx: &Receiver<Msg>, counters: &Counters, stop: &Atom
     let progress = CheckpointProgress {
         destination: config.destination.opts(),
         checkpoint: Checkpoint::new(config.name(), &config.meta_db),
+        lease: crate::lease::LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() },
     };
     let o = VerifyOptions { rechecks: 3, recheck_wait: Duration::from_secs(30), ..Default::default() };
     let mut checker: Option<RowChecker> = None;

@@ -60,4 +60,4 @@ pub use router::{Routed, RoutedStatement, Router};
 pub use run::{RateLimits, RunOptions, RunReport, SchemaProgress, TaskError, precheck_now, run};
 pub use state::{Counters as TaskCounters, Phase};
 pub use status::{Status, TableStatus, read as read_status};
-pub use verify::verify;
+pub use verify::{verify, verify_apply};

@@ -58,12 +58,12 @@ pub fn checksums(c: &mut Conns, t: &VerifyTable, chunk: &Chunk) -> Result<(Sum, 
     Ok((s?, d?))
 }
 
-fn key_literal(key: &[Value]) -> String {
+pub(crate) fn key_literal(key: &[Value]) -> String {
     key.iter().map(|v| v.to_sql_literal().unwrap_or_default()).collect::<Vec<_>>().join(",")
 }
 
-/// Key literal -> (key, MD5 of the row).
-type Hashes = HashMap<String, (Vec<Value>, Vec<u8>)>;
+/// (key literal, key, MD5 of the row), in key order.
+type Hashes = Vec<(String, Vec<Value>, Vec<u8>)>;
 
 /// Key -> MD5 of the row, for a chunk on one side.
 fn row_hashes(conn: &mut Conn, t: &VerifyTable, side: Side, chunk: &Chunk) -> Result<Hashes, VerifyError> {
@@ -76,7 +76,7 @@ fn row_hashes(conn: &mut Conn, t: &VerifyTable, side: Side, chunk: &Chunk) -> Re
     );
     let rows: Vec<mysql::Row> = conn.exec(sql, ())?;
     let n = t.key.as_ref().map_or(0, Vec::len);
-    let mut out = HashMap::with_capacity(rows.len());
+    let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let mut vals = r.unwrap();
         let hash = match vals.pop() {
@@ -85,42 +85,51 @@ fn row_hashes(conn: &mut Conn, t: &VerifyTable, side: Side, chunk: &Chunk) -> Re
         };
         vals.truncate(n);
         let key = t.decode_key(vals)?;
-        out.insert(key_literal(&key), (key, hash));
+        out.push((key_literal(&key), key, hash));
     }
     Ok(out)
 }
 
-/// The keys whose rows differ in a chunk: (missing, extra, different) candidates.
-pub fn differing_keys(c: &mut Conns, t: &VerifyTable, chunk: &Chunk) -> Result<Vec<Vec<Value>>, VerifyError> {
+/// The keys whose rows differ in a chunk ((missing, extra, different) candidates), and how many
+/// keys were compared (on either side).
+pub fn differing_keys(c: &mut Conns, t: &VerifyTable, chunk: &Chunk) -> Result<(Vec<Vec<Value>>, u64), VerifyError> {
     let (s, d) =
         c.both(|src| row_hashes(src, t, Side::Source, chunk), |dst| row_hashes(dst, t, Side::Destination, chunk));
     let (s, d) = (s?, d?);
+    let index = |side: &Hashes| -> HashMap<String, Vec<u8>> {
+        side.iter().map(|(lit, _, hash)| (lit.clone(), hash.clone())).collect()
+    };
+    let (si, di) = (index(&s), index(&d));
+    // In key order (the source's, then the destination's extra keys), so reports are stable.
     let mut keys: Vec<Vec<Value>> = Vec::new();
-    for (lit, (key, hash)) in &s {
-        match d.get(lit) {
-            Some((_, h)) if h == hash => {}
+    for (lit, key, hash) in &s {
+        match di.get(lit) {
+            Some(h) if h == hash => {}
             _ => keys.push(key.clone()),
         }
     }
-    for (lit, (key, _)) in &d {
-        if !s.contains_key(lit) {
+    let mut compared = s.len() as u64;
+    for (lit, key, _) in &d {
+        if !si.contains_key(lit) {
             keys.push(key.clone());
+            compared += 1;
         }
     }
-    Ok(keys)
+    Ok((keys, compared))
 }
 
 /// One row as both raw values (for repair) and per-column serialized text (for comparing).
-type Fetched = HashMap<String, (Vec<Value>, Vec<Vec<u8>>)>;
+pub(crate) type Fetched = HashMap<String, (Vec<Value>, Vec<Vec<u8>>)>;
 
-fn fetch_rows(conn: &mut Conn, t: &VerifyTable, side: Side, keys: &[Vec<Value>]) -> Result<Fetched, VerifyError> {
+pub(crate) fn fetch_rows(
+    conn: &mut Conn,
+    t: &VerifyTable,
+    side: Side,
+    keys: &[Vec<Value>],
+) -> Result<Fetched, VerifyError> {
     let mut out = Fetched::new();
     let n = t.cols.len();
-    let exprs: Vec<String> = t
-        .cols
-        .iter()
-        .map(|c| rowexpr::column(if side == Side::Source { &c.source } else { &c.target }, &c.ty))
-        .collect();
+    let exprs: Vec<String> = (0..n).map(|i| t.value_expr(side, i)).collect();
     for batch in keys.chunks(200) {
         let ors = batch
             .iter()
@@ -133,7 +142,7 @@ fn fetch_rows(conn: &mut Conn, t: &VerifyTable, side: Side, keys: &[Vec<Value>])
         {
             cond = format!("{cond} AND ({f})");
         }
-        let sql = format!("SELECT {}, {} FROM {} WHERE {cond}", t.col_list(side), exprs.join(", "), t.name(side));
+        let sql = format!("SELECT {}, {} FROM {} WHERE {cond}", t.read_list(side), exprs.join(", "), t.name(side));
         let rows: Vec<mysql::Row> = conn.exec(sql, ())?;
         for r in rows {
             let mut vals = r.unwrap();
@@ -240,7 +249,7 @@ fn rows_with_hash(
     {
         cond = format!("{cond} AND ({f})");
     }
-    let sql = format!("SELECT {} FROM {} WHERE {cond} LIMIT {limit}", t.col_list(side), t.name(side));
+    let sql = format!("SELECT {} FROM {} WHERE {cond} LIMIT {limit}", t.read_list(side), t.name(side));
     let rows: Vec<mysql::Row> = conn.exec(sql, (hash.to_vec(),))?;
     rows.into_iter().map(|r| t.decode_row(r.unwrap())).collect()
 }

@@ -8,7 +8,9 @@
 //! first key and row hash, then the differing rows themselves. Tables without a usable key are
 //! compared as multisets of rows. While sync runs, a difference is re-checked after the applier
 //! has passed the source position at which it was seen ([`Progress`]), so lag never reports a
-//! false difference. It only reads; the repair is a script for the user to run.
+//! false difference. It only reads; the repair is a script for the user to run ([`Report::repair_sql`]:
+//! ALTERs for schema differences, then the rows), or [`apply`] makes it, safely while sync runs
+//! (the argument is in `repair.rs`).
 
 //!
 //! # Example
@@ -32,6 +34,7 @@
 #![warn(missing_docs)]
 
 mod compare;
+mod repair;
 mod report;
 mod rowexpr;
 mod schema;
@@ -50,7 +53,8 @@ use mysql::{Conn, Opts, OptsBuilder};
 use parking_lot::Mutex;
 
 use crate::compare::{Conns, KeyDiffs};
-pub use crate::report::{Report, RowDiff, TableResult};
+pub use crate::repair::{Applied, Refused, RepairOptions, apply};
+pub use crate::report::{JSON_VERSION, Report, RowDiff, SettledBy, TableResult, Totals};
 use crate::table::Side;
 pub use crate::table::VerifyTable;
 
@@ -186,6 +190,25 @@ pub fn run(
     o: &VerifyOptions,
     progress: Option<&dyn Progress>,
 ) -> Result<Report, VerifyError> {
+    Ok(compare_all(source, destination, selection, o, progress)?.report)
+}
+
+/// A comparison with what a repair needs: each table's model and the keys that differ.
+#[derive(Debug)]
+pub(crate) struct Compared {
+    pub report: Report,
+    /// Per table (in the report's order): its model and its differing keys (listed ones only;
+    /// empty for a keyless table).
+    pub tables: Vec<(VerifyTable, Vec<Vec<Value>>)>,
+}
+
+fn compare_all(
+    source: &Opts,
+    destination: &Opts,
+    selection: &Selection,
+    o: &VerifyOptions,
+    progress: Option<&dyn Progress>,
+) -> Result<Compared, VerifyError> {
     let started = Instant::now();
     let maps = selected_tables(&mut connect(source)?, selection)?;
     // Per table, in parallel: its description, schema differences, the whole-table fast path
@@ -205,12 +228,16 @@ pub fn run(
     let chunk_results = pool(&work, o.threads, source, destination, |c, (ti, chunk)| {
         chunk_result(c, &tables[*ti], chunk, o, progress, &throttle)
     })?;
-    let mut rows = 0;
-    for ((ti, _), cr) in work.iter().zip(chunk_results) {
-        rows += cr.source_rows + cr.destination_rows;
+    let mut keys: Vec<Vec<Vec<Value>>> = vec![Vec::new(); tables.len()];
+    for ((ti, _), mut cr) in work.iter().zip(chunk_results) {
+        let room = o.max_listed.saturating_sub(keys[*ti].len());
+        keys[*ti].extend(std::mem::take(&mut cr.diffs.keys).into_iter().take(room));
         merge(&mut results[*ti], cr, o.max_listed);
     }
-    Ok(Report { tables: results, rows_compared: rows, seconds: started.elapsed().as_secs_f64() })
+    Ok(Compared {
+        report: Report { tables: results, seconds: started.elapsed().as_secs_f64(), apply: None },
+        tables: tables.into_iter().zip(keys).collect(),
+    })
 }
 
 /// A table's description, its result so far and the chunks left to compare.
@@ -225,44 +252,58 @@ fn plan_table(
         target: t.job.map.target.to_string().replace('`', ""),
         ..Default::default()
     };
-    r.schema = schema::differences(c, &mut t)?;
+    let check = schema::check(c, &mut t)?;
+    (r.schema, r.schema_repair, r.schema_unrepaired) = (check.differences, check.alters, check.unrepaired);
     if r.schema.iter().any(|s| s.starts_with(schema::MISSING_TABLE)) {
         // Nothing to compare row by row: every source row is missing.
         let n = count(&mut c.src, &t, Side::Source)?;
         r.source_rows = Some(n);
         r.unlisted = n;
+        r.settled_by = SettledBy::NotCompared;
         return Ok((t, r, Vec::new()));
     }
-    if r.schema.is_empty() && o.table_checksum_first && whole_table_equal(c, &t)? {
+    if t.key.iter().flatten().any(|&i| t.cols[i].dest_expr.is_some()) {
+        // A key column the destination lacks: rows can only be matched whole.
+        t.key = None;
+    }
+    if r.schema.is_empty()
+        && o.table_checksum_first
+        && let Some((s, d)) = whole_table_equal(c, &t)?
+    {
+        (r.source_rows, r.destination_rows, r.settled_by) = (Some(s), Some(d), SettledBy::TableChecksum);
         return Ok((t, r, Vec::new()));
     }
     let chunks = match &t.key {
         Some(_) => dts_fullcopy::chunk::plan(&mut c.src, &t.job, o.chunk_rows, t.job.map.filter.as_deref())?,
         None => vec![Chunk { no: 0, lo: None, hi: None }],
     };
+    r.settled_by = if t.key.is_some() { SettledBy::Chunks } else { SettledBy::Multiset };
     r.chunks = chunks.len() as u64;
     Ok((t, r, chunks))
 }
 
 /// The fast path for a table synced whole (every column, no filter, same schema): the
-/// servers' own `CHECKSUM TABLE` (a CRC of every stored row, so exact for every type), on both
-/// servers at once. `true` when they agree; otherwise the chunked comparison finds what
-/// differs (a different row format only costs that time).
-fn whole_table_equal(c: &mut Conns, t: &VerifyTable) -> Result<bool, VerifyError> {
+/// servers' own `CHECKSUM TABLE` (a CRC of every stored row, so exact for every type), then
+/// `COUNT(*)`, on both servers at once. The rows of each side when checksums and counts agree
+/// (counted after the checksum: a writer between the two shows as different counts, and the
+/// chunked comparison settles it); otherwise the chunked comparison finds what differs (a
+/// different row format only costs that time).
+fn whole_table_equal(c: &mut Conns, t: &VerifyTable) -> Result<Option<(u64, u64)>, VerifyError> {
     let whole = t.job.map.filter.is_none()
         && t.job.columns.iter().all(|col| col.copied)
         && t.cols.len() == t.job.columns.len()
         && t.job.map.columns.columns.as_ref().is_none_or(|cols| cols.len() == t.cols.len());
     if !whole {
-        return Ok(false);
+        return Ok(None);
     }
-    let sum = |conn: &mut Conn, side: Side| -> Result<Option<u64>, VerifyError> {
+    let sum = |conn: &mut Conn, side: Side| -> Result<(Option<u64>, u64), VerifyError> {
         let row: Option<(String, Option<u64>)> = conn.query_first(format!("CHECKSUM TABLE {}", t.name(side)))?;
-        Ok(row.and_then(|r| r.1))
+        let rows: u64 = conn.query_first(format!("SELECT COUNT(*) FROM {}", t.name(side)))?.unwrap_or(0);
+        Ok((row.and_then(|r| r.1), rows))
     };
     let (s, d) = c.both(|src| sum(src, Side::Source), |dst| sum(dst, Side::Destination));
     let (s, d) = (s?, d?);
-    Ok(s.is_some() && s == d)
+    Ok((s.0.is_some() && s == d).then_some((s.1, d.1)))
 }
 
 /// What one chunk contributed.
@@ -270,6 +311,8 @@ fn whole_table_equal(c: &mut Conns, t: &VerifyTable) -> Result<bool, VerifyError
 struct ChunkResult {
     source_rows: u64,
     destination_rows: u64,
+    /// Rows compared row by row (keys on either side of a differing chunk).
+    by_row: u64,
     differing: bool,
     diffs: KeyDiffs,
     unlisted: u64,
@@ -280,6 +323,7 @@ fn merge(r: &mut TableResult, c: ChunkResult, max: usize) {
     r.source_rows = Some(r.source_rows.unwrap_or(0) + c.source_rows);
     r.destination_rows = Some(r.destination_rows.unwrap_or(0) + c.destination_rows);
     r.chunks_differing += c.differing as u64;
+    r.rows_compared_by_row += c.by_row;
     r.unlisted += c.unlisted;
     r.unsettled += c.unsettled;
     for (list, new) in
@@ -323,13 +367,15 @@ fn chunk_result(
     };
     let mut out = ChunkResult { source_rows: s.0, destination_rows: d.0, differing: true, ..Default::default() };
     if t.key.is_none() {
+        out.by_row = s.0;
         let first = compare::multiset_diff(c, t)?;
         let (diff, unsettled) = settle_multiset(c, t, first, o, progress)?;
         (out.diffs, out.unlisted) = compare::render_multiset(c, t, &diff, o.max_listed)?;
         out.unsettled = unsettled;
         return Ok(out);
     }
-    let mut keys = compare::differing_keys(c, t, chunk)?;
+    let mut keys;
+    (keys, out.by_row) = compare::differing_keys(c, t, chunk)?;
     if keys.len() > o.max_listed {
         out.unlisted = (keys.len() - o.max_listed) as u64;
         keys.truncate(o.max_listed);

@@ -8,16 +8,17 @@
 //! prints the shortest exact form), and NULL as `N`, which no other form can be. Columns are
 //! joined with commas.
 
-use dts_types::{ColumnType, quote_ident};
+use dts_types::ColumnType;
 
-/// The text of one column (`name` unquoted), NULL-safe.
-pub fn column(name: &str, ty: &ColumnType) -> String {
-    format!("IFNULL({}, 'N')", column_not_null(name, ty))
+/// The text of a value (`expr`: a quoted column or an SQL expression of the column's type),
+/// NULL-safe.
+pub fn value(expr: &str, ty: &ColumnType) -> String {
+    format!("IFNULL({}, 'N')", value_not_null(expr, ty))
 }
 
-/// The text of a column that cannot be NULL on either side (no NULL marker needed).
-pub fn column_not_null(name: &str, ty: &ColumnType) -> String {
-    let q = quote_ident(name);
+/// The text of a value that cannot be NULL on either side (no NULL marker needed).
+pub fn value_not_null(expr: &str, ty: &ColumnType) -> String {
+    let q = expr.to_string();
     match ty {
         ColumnType::Float => format!("({q} + 0e0)"),
         ColumnType::TinyInt { .. }
@@ -36,11 +37,12 @@ pub fn column_not_null(name: &str, ty: &ColumnType) -> String {
     }
 }
 
-/// The whole row: columns as (name on this server, type, whether NOT NULL on both sides).
-pub fn row<'a>(columns: impl IntoIterator<Item = (&'a str, &'a ColumnType, bool)>) -> String {
+/// The whole row: values as (a quoted column or expression on this server, type, whether NOT
+/// NULL on both sides).
+pub fn row<'a>(columns: impl IntoIterator<Item = (String, &'a ColumnType, bool)>) -> String {
     let parts: Vec<String> = columns
         .into_iter()
-        .map(|(n, t, not_null)| if not_null { column_not_null(n, t) } else { column(n, t) })
+        .map(|(e, t, not_null)| if not_null { value_not_null(&e, t) } else { value(&e, t) })
         .collect();
     format!("CONCAT_WS(',', {})", parts.join(", "))
 }
@@ -58,10 +60,13 @@ mod tests {
     #[test]
     fn expressions() {
         let ty = ColumnType::Int { unsigned: false };
-        assert_eq!(column("a`b", &ty), "IFNULL(`a``b`, 'N')");
-        assert_eq!(column("f", &ColumnType::Float), "IFNULL((`f` + 0e0), 'N')");
+        assert_eq!(value(&dts_types::quote_ident("a`b"), &ty), "IFNULL(`a``b`, 'N')");
+        assert_eq!(value("`f`", &ColumnType::Float), "IFNULL((`f` + 0e0), 'N')");
         let s = dts_schema::parse_column_type("varchar(10)", Some("utf8mb4")).unwrap();
-        assert_eq!(column("s", &s), "IFNULL(CONCAT(LENGTH(`s`), ':', `s`), 'N')");
-        assert_eq!(row([("a", &ty, true), ("s", &s, false)]), format!("CONCAT_WS(',', `a`, {})", column("s", &s)));
+        assert_eq!(value("`s`", &s), "IFNULL(CONCAT(LENGTH(`s`), ':', `s`), 'N')");
+        assert_eq!(
+            row([("`a`".to_string(), &ty, true), ("`s`".to_string(), &s, false)]),
+            format!("CONCAT_WS(',', `a`, {})", value("`s`", &s))
+        );
     }
 }

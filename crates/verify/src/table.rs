@@ -16,6 +16,9 @@ pub struct Col {
     pub ty: ColumnType,
     /// NOT NULL on both servers (then the row text needs no NULL marker for it).
     pub not_null: bool,
+    /// The column is missing on the destination: the value its `ADD COLUMN` would give (the
+    /// source's default, an SQL expression) stands for it in the destination's reads.
+    pub dest_expr: Option<String>,
 }
 
 /// A table as verification compares it: the full copy's table model with each side's column
@@ -45,7 +48,13 @@ impl VerifyTable {
             .columns
             .iter()
             .filter(|c| c.copied)
-            .map(|c| Col { source: c.name.clone(), target: c.target.clone(), ty: c.ty.clone(), not_null: false })
+            .map(|c| Col {
+                source: c.name.clone(),
+                target: c.target.clone(),
+                ty: c.ty.clone(),
+                not_null: false,
+                dest_expr: None,
+            })
             .collect();
         let key = job.key.as_ref().and_then(|k| {
             k.iter().map(|&i| cols.iter().position(|c| c.source == job.columns[i].name)).collect::<Option<Vec<_>>>()
@@ -77,9 +86,28 @@ impl VerifyTable {
         }
     }
 
+    /// Column `i` as `side` reads it: the quoted column, or on the destination the stand-in
+    /// for a column it does not have.
+    pub fn read_expr(&self, side: Side, i: usize) -> String {
+        match (&self.cols[i].dest_expr, side) {
+            (Some(e), Side::Destination) => format!("({e})"),
+            _ => quote_ident(self.col_name(side, i)),
+        }
+    }
+
     /// The serialized row on `side`.
     pub fn row_expr(&self, side: Side) -> String {
-        rowexpr::row((0..self.cols.len()).map(|i| (self.col_name(side, i), &self.cols[i].ty, self.cols[i].not_null)))
+        rowexpr::row((0..self.cols.len()).map(|i| (self.read_expr(side, i), &self.cols[i].ty, self.cols[i].not_null)))
+    }
+
+    /// Column `i` serialized as `side` reads it, NULL-safe.
+    pub fn value_expr(&self, side: Side, i: usize) -> String {
+        rowexpr::value(&self.read_expr(side, i), &self.cols[i].ty)
+    }
+
+    /// All compared columns as `side` reads them, comma-separated (for SELECT).
+    pub fn read_list(&self, side: Side) -> String {
+        (0..self.cols.len()).map(|i| self.read_expr(side, i)).collect::<Vec<_>>().join(", ")
     }
 
     /// The chunk's WHERE on `side`: the key range (same on both sides, by position) and, on

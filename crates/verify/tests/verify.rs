@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use dts_schema::{DatabaseRule, Selection, TableRule};
 use dts_testkit::{Sandbox, replica_server_id, shared_pair};
 use dts_types::{BinlogPosition, Ident};
-use dts_verify::{Progress, VerifyOptions};
+use dts_verify::{Progress, SettledBy, VerifyOptions};
 use mysql::prelude::Queryable;
 
 fn run_sql(sb: &Sandbox, db: &str, stmts: &[String]) {
@@ -70,13 +70,19 @@ fn identical_sides_report_nothing() {
     assert!(r.identical(), "{}", r.to_table());
     let t = r.table(&format!("{db}.t")).unwrap();
     assert_eq!(t.chunks, 0, "whole identical tables are settled by CHECKSUM TABLE on both servers");
-    assert_eq!(t.source_rows, None, "and not scanned again to count them");
+    assert_eq!(
+        (t.settled_by, t.source_rows, t.destination_rows, t.rows_compared_by_row),
+        (SettledBy::TableChecksum, Some(200), Some(200), 0),
+        "and counted on each side"
+    );
+    assert_eq!(r.totals().tables_settled_by_checksum, 2, "{}", r.to_table());
     // Chunk by chunk, the same tables are identical too, and counted.
     let o = VerifyOptions { table_checksum_first: false, ..options() };
     let r = dts_verify::run(&pair.source.opts(), &pair.destination.opts(), &select(&db), &o, None).unwrap();
     assert!(r.identical(), "{}", r.to_table());
     let t = r.table(&format!("{db}.t")).unwrap();
     assert_eq!((t.source_rows, t.destination_rows), (Some(200), Some(200)));
+    assert_eq!((t.settled_by, t.rows_compared_by_row), (SettledBy::Chunks, 0), "equal chunks read no row");
     assert!(t.chunks >= 5, "{} chunks", t.chunks);
     assert_eq!(r.table(&format!("{db}.nk")).unwrap().source_rows, Some(4));
 }
