@@ -20,11 +20,8 @@ fn tail_binlog_prints_each_row_change_of_the_source() {
     let db = sb.fresh_database("tail").unwrap();
     let mut c = sb.conn().unwrap();
     c.query_drop(format!("CREATE TABLE `{db}`.t (id INT PRIMARY KEY, name VARCHAR(20))")).unwrap();
-    let (file, offset): (String, u64) = c
-        .query_first("SHOW MASTER STATUS")
-        .unwrap()
-        .map(|r: mysql::Row| (r.get(0).unwrap(), r.get(1).unwrap()))
-        .unwrap();
+    let p = sb.binlog_position().unwrap();
+    let (file, offset) = (p.file, p.offset);
     c.query_drop(format!("INSERT INTO `{db}`.t VALUES (1, 'one'), (2, NULL)")).unwrap();
     c.query_drop(format!("UPDATE `{db}`.t SET name = 'uno' WHERE id = 1")).unwrap();
     c.query_drop(format!("DELETE FROM `{db}`.t WHERE id = 2")).unwrap();

@@ -318,7 +318,7 @@ fn server_id_item(s: &ServerInfo, facts: &BinlogFacts, server_id: u32, resuming:
         Ok(ids) if ids.contains(&server_id) => Item::failure(
             id,
             title,
-            format!("a replica with server_id {server_id} is already connected to the source (SHOW SLAVE HOSTS)"),
+            format!("a replica with server_id {server_id} is already connected to the source (its list of replicas)"),
             "set [task] server_id to a number no other replica uses: the source drops one of two replicas with the same id",
         ),
         Ok(ids) => Item::pass(

@@ -8,10 +8,10 @@ use mysql::prelude::Queryable;
 #[derive(Debug, thiserror::Error)]
 pub enum PositionError {
     /// The statement failed.
-    #[error("SHOW MASTER STATUS: {0}")]
+    #[error("reading the binlog status: {0}")]
     Sql(#[from] mysql::Error),
     /// The server writes no binlog.
-    #[error("SHOW MASTER STATUS returned no binlog file: the server's binlog is off")]
+    #[error("the binlog status names no binlog file: the server's binlog is off")]
     BinlogOff,
 }
 
