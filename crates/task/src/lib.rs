@@ -32,6 +32,7 @@ mod filter;
 mod heartbeat;
 mod history;
 mod input;
+mod input_totals;
 mod late_tables;
 pub mod lease;
 pub mod lifecycle;
