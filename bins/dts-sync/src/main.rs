@@ -10,6 +10,7 @@ mod alert_command;
 mod alert_webhook;
 mod demo;
 mod http;
+mod metrics;
 mod monitor;
 mod private_file;
 mod progress;

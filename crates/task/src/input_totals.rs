@@ -79,3 +79,9 @@ pub fn read(c: &mut mysql::Conn, db: &Ident, task: &str) -> Result<BTreeMap<Stri
     }
     Ok(c.query::<(String, u64), _>(dts_types::totals::read_sql(db, task))?.into_iter().collect())
 }
+
+/// What each counter of this process gained that is not in the totals yet: `/metrics` adds it
+/// to the totals it last read, so the counters it serves move as the task works.
+pub fn unpersisted(input: &InputStats, verify: &VerifyCounters) -> Vec<(&'static str, u64)> {
+    Pending::of(input, verify).deltas
+}
