@@ -104,11 +104,7 @@ impl Metrics {
     pub fn render(&self, status: Option<&Status>) -> String {
         let mut out = Exposition { out: String::new(), task: label_value(&self.task) };
         out.family("dts_build_info", "gauge", "The running dts-sync: its version and target architecture (always 1).");
-        out.sample(
-            "dts_build_info",
-            &[("version", env!("CARGO_PKG_VERSION")), ("arch", std::env::consts::ARCH)],
-            1.0,
-        );
+        out.sample("dts_build_info", &[("version", env!("CARGO_PKG_VERSION")), ("arch", std::env::consts::ARCH)], 1.0);
         if let Some(s) = status {
             self.counters(&mut out, s);
             self.gauges(&mut out, s);

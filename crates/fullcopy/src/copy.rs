@@ -474,7 +474,9 @@ fn write_chunks(
         }
         // Counted with the rows they count (a whole chunk or a snapshot piece), under this
         // writer's own part of the total.
-        if let Some(sql) = dts_types::totals::add_sql(&meta.db, &meta.task, writer, &[(dts_types::totals::FULL_ROWS_COPIED, c.rows)]) {
+        if let Some(sql) =
+            dts_types::totals::add_sql(&meta.db, &meta.task, writer, &[(dts_types::totals::FULL_ROWS_COPIED, c.rows)])
+        {
             dst.query_drop(sql)?;
         }
         check_fence(&mut dst, o)?;

@@ -431,7 +431,14 @@ fn incremental_sync(
     let persister = Arc::new(AtomicBool::new(false));
     let _persisted = StopAndJoin(
         persister.clone(),
-        Some(persist_counters(config, state.clone(), base, (o.input_stats.clone(), o.verify_counters.clone()), persister, dest.fence.clone())),
+        Some(persist_counters(
+            config,
+            state.clone(),
+            base,
+            (o.input_stats.clone(), o.verify_counters.clone()),
+            persister,
+            dest.fence.clone(),
+        )),
     );
     let mut input = BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up, o.input_stats.clone());
     input.fence_with(dest.fence.clone());

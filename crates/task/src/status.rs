@@ -132,7 +132,9 @@ impl Status {
             ));
         }
         if let Some(n) = self.totals.get("rows_in_snapshot").filter(|n| **n > 0) {
-            out.push_str(&format!("  snapshots    {n} row changes already in a table's snapshot copy, not applied again\n"));
+            out.push_str(&format!(
+                "  snapshots    {n} row changes already in a table's snapshot copy, not applied again\n"
+            ));
         }
         let d = &self.ddl;
         if d.applied + d.skipped + d.failed > 0 {
