@@ -267,3 +267,21 @@ pub fn read(config: &Config) -> Result<Status, mysql::Error> {
     }
     Ok(st)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_says_how_many_changes_a_snapshot_already_held() {
+        let mut s =
+            Status { task: "t".into(), phase: "incremental".into(), state: "running".into(), ..Status::default() };
+        assert!(!s.to_text().contains("snapshot"));
+        s.totals.insert("rows_in_snapshot".into(), 7);
+        assert!(
+            s.to_text().contains("snapshots    7 row changes already in a table's snapshot copy"),
+            "{}",
+            s.to_text()
+        );
+    }
+}
