@@ -118,16 +118,17 @@ impl<'a> DestTxn<'a> {
     ) -> Result<(), ApplyError> {
         self.begin()?;
         self.flush(stats)?;
-        if let Some(range) = done {
-            self.conn.query_drop(self.ck.done_sql(range))?;
-        }
-        if let Some(p) = at {
-            self.conn.query_drop(self.ck.write_sql(writer, p))?;
-        }
+        // The checkpoint's writes and the totals of what commits, in one round trip.
         let deltas = [(totals::ROWS_APPLIED, self.rows), (totals::TRANSACTIONS_APPLIED, self.transactions)];
-        if let Some(sql) = totals::add_sql(&self.ck.db, &self.ck.task, writer.row(), &deltas) {
-            self.conn.query_drop(sql)?;
-        }
+        let writes: Vec<String> = [
+            done.map(|range| self.ck.done_sql(range)),
+            at.map(|p| self.ck.write_sql(writer, p)),
+            totals::add_sql(&self.ck.db, &self.ck.task, writer.row(), &deltas),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        together(self.conn, &writes)?;
         self.check_fence()?;
         let started = std::time::Instant::now();
         self.conn.query_drop("COMMIT")?;
@@ -169,6 +170,21 @@ impl Drop for DestTxn<'_> {
             let _ = self.conn.query_drop("ROLLBACK");
         }
     }
+}
+
+/// Runs statements in one round trip, every one's error returned (dropping a multi-statement
+/// result unread would skip the errors of all but the first).
+pub(crate) fn together(conn: &mut Conn, stmts: &[String]) -> Result<(), ApplyError> {
+    if stmts.is_empty() {
+        return Ok(());
+    }
+    let mut result = conn.query_iter(stmts.join(";\n"))?;
+    while let Some(set) = result.iter() {
+        for row in set {
+            row?;
+        }
+    }
+    Ok(())
 }
 
 /// Sends the built statements, reading conflicts from the affected-row counts.
