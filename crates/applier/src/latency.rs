@@ -1,5 +1,5 @@
-//! How long the destination takes to commit: a histogram of every [`crate::txn::DestTxn`]
-//! COMMIT in this process (incremental sync's only commits), served by `/metrics` as
+//! How long the destination takes to commit: a histogram of every `DestTxn` COMMIT (`txn.rs`)
+//! in this process (incremental sync's only commits), served by `/metrics` as
 //! `dts_destination_commit_seconds`.
 //!
 //! Process-wide, as the process runs one task; like every Prometheus histogram it starts at zero
