@@ -12,6 +12,7 @@ mod cli_docs;
 mod demo;
 mod http;
 mod init;
+mod metrics;
 mod monitor;
 mod private_file;
 mod progress;

@@ -79,10 +79,9 @@ pub fn start(
     let Some(listen) = m.listen else { return Ok(()) };
     let addr = listen_address(&listen);
     let show_values = m.status_shows_row_values;
+    let metrics = crate::metrics::Metrics::new(config.name(), progress, counters);
     let bound = crate::http::serve(&addr, crate::http::Limits::default(), move |path| match path {
-        "/metrics" => {
-            crate::http::Response::ok("text/plain; version=0.0.4", metrics(latest.get().as_ref(), &progress, &counters))
-        }
+        "/metrics" => crate::http::Response::ok("text/plain; version=0.0.4", metrics.render(latest.get().as_ref())),
         "/status" => crate::http::Response::ok(
             "application/json",
             latest.get().map_or("{}".into(), |s| {
@@ -149,87 +148,6 @@ fn redact_quoted(text: &str) -> String {
             Some(_) => {}
         }
     }
-    out
-}
-
-fn metrics(s: Option<&Status>, progress: &Progress, counters: &Counters) -> String {
-    let mut out = String::new();
-    let (input, verify) = (&counters.input, &counters.verify);
-    for (name, help, c) in [
-        ("verify_rows_checked_total", "applied rows compared again by continuous verification", &verify.checked),
-        ("verify_rows_mismatched_total", "rows continuous verification found different", &verify.mismatched),
-        ("verify_rows_skipped_total", "applied rows not compared (the checker was behind)", &verify.skipped),
-        ("transactions_total", "source transactions handed to the applier", &input.transactions),
-        ("row_changes_total", "row changes handed to the applier", &input.rows),
-        ("rows_filtered_out_total", "row changes the row filters left out", &input.rows_filtered_out),
-        ("ddl_total", "DDL statements handed to the applier to run", &input.ddl),
-        ("ddl_skipped_total", "DDL statements not applied (not selected, or nothing to do)", &input.ddl_skipped),
-        (
-            "ddl_warnings_total",
-            "warnings about DDL, logged at WARN (a rename out of or into the selection, CREATE ... LIKE an unselected table)",
-            &input.ddl_warnings,
-        ),
-        (
-            "rows_events_skipped_total",
-            "row events of unselected tables the binlog reader skipped before decoding them",
-            &input.rows_events_skipped,
-        ),
-        (
-            "history_rows_skipped_total",
-            "history rows of system-versioned tables not synced (the destination keeps its own history)",
-            &input.history_rows_skipped,
-        ),
-        (
-            "statement_writes_skipped_total",
-            "writes the source logged in statement format (binlog_format STATEMENT or MIXED) on tables the task does not sync, skipped",
-            &input.statement_writes_skipped,
-        ),
-        (
-            "xa_transactions_skipped_total",
-            "XA transactions on tables the task does not sync, skipped",
-            &input.xa_transactions_skipped,
-        ),
-    ] {
-        out.push_str(&format!(
-            "# HELP dts_{name} {help}\n# TYPE dts_{name} counter\ndts_{name} {}\n",
-            c.load(std::sync::atomic::Ordering::Relaxed)
-        ));
-    }
-    if let Some(s) = s {
-        out.push_str(
-            "# HELP dts_ddl_outcomes_total source DDL statements by outcome over the task's life (its DDL log)\n\
-         # TYPE dts_ddl_outcomes_total counter\n",
-        );
-        for (outcome, n) in [("applied", s.ddl.applied), ("skipped", s.ddl.skipped), ("failed", s.ddl.failed)] {
-            out.push_str(&format!("dts_ddl_outcomes_total{{outcome=\"{outcome}\"}} {n}\n"));
-        }
-    }
-    let mut gauge = |name: &str, help: &str, v: f64| {
-        out.push_str(&format!("# HELP dts_{name} {help}\n# TYPE dts_{name} gauge\ndts_{name} {v}\n"));
-    };
-    if let Some(s) = s {
-        let phase =
-            ["not started", "schema", "full", "incremental", "done"].iter().position(|p| *p == s.phase).unwrap_or(0);
-        gauge("phase", "0 not started, 1 schema, 2 full, 3 incremental, 4 done", phase as f64);
-        if let Some(b) = s.lag_bytes {
-            gauge("lag_bytes", "binlog bytes between the checkpoint and the source's end", b as f64);
-        }
-        if let Some(l) = s.lag_seconds {
-            gauge("lag_seconds", "seconds the checkpoint has not moved while the source is ahead", l);
-        }
-        gauge("last_error", "1 when the task's last run ended with an error", s.last_error.is_some() as u8 as f64);
-    }
-    let snap = progress.snapshot();
-    gauge(
-        "full_rows_copied",
-        "rows copied by the full sync in this process",
-        snap.iter().map(|t| t.rows_done).sum::<u64>() as f64,
-    );
-    gauge(
-        "full_tables_done",
-        "tables the full sync finished in this process",
-        snap.iter().filter(|t| t.finished).count() as f64,
-    );
     out
 }
 

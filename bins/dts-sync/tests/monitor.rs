@@ -120,7 +120,7 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
         std::thread::sleep(Duration::from_millis(300));
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             let m = http_get(port, "/metrics");
-            if m.contains("dts_phase 3") && m.contains("dts_lag_seconds") {
+            if m.contains("phase=\"incremental\"} 1") && m.contains("dts_lag_seconds{") {
                 break m;
             }
         }
@@ -151,7 +151,10 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
     // Continuous verification compares the rows incremental sync applies.
     sql(&[format!("UPDATE {q}.items SET qty = qty + 1 WHERE id <= 20")]);
     let metric = |m: &str, name: &str| -> u64 {
-        m.lines().find_map(|l| l.strip_prefix(&format!("dts_{name} "))).map_or(0, |v| v.trim().parse().unwrap())
+        m.lines()
+            .find(|l| l.starts_with(&format!("dts_{name}{{task=")))
+            .and_then(|l| l.rsplit(' ').next())
+            .map_or(0, |v| v.trim().parse().unwrap())
     };
     loop {
         let m = http_get(port, "/metrics");

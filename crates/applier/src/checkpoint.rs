@@ -43,7 +43,7 @@ pub(crate) enum Writer {
 
 impl Writer {
     /// The `worker` column of its row (the layout of existing tasks' checkpoints).
-    fn row(self) -> u32 {
+    pub(crate) fn row(self) -> u32 {
         match self {
             Writer::Main => 0,
             Writer::Worker(n) => n + 1,
@@ -85,6 +85,7 @@ impl Checkpoint {
              start_pos BIGINT UNSIGNED NULL, PRIMARY KEY (task, end_seq, end_pos)) DEFAULT CHARSET=utf8mb4",
             self.done_table()
         ))?;
+        dest.query_drop(dts_types::totals::create_sql(&self.db))?;
         Ok(())
     }
 

@@ -47,6 +47,7 @@ pub(crate) fn barrier(
     for r in &d.record {
         txn.meta(r)?;
     }
+    txn.count_transactions(1);
     txn.commit_at(Writer::Main, Some(at), done, stats)?;
     stats.commits += 1;
     Ok(())

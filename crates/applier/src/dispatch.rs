@@ -192,6 +192,7 @@ impl<'a> Dispatcher<'a> {
             return self.ddl_barrier(&d, at);
         }
         let range = (self.prev_end.clone(), at.binlog.clone());
+        txn.count_transactions(1);
         txn.commit_at(Writer::Main, Some(&at), Some(&range), &mut app.stats)?;
         app.stats.commits += 1;
         self.prev_end = Some(at.binlog.clone());

@@ -67,6 +67,7 @@ mod ddl_log;
 mod dispatch;
 mod error;
 mod input;
+pub mod latency;
 mod options;
 mod parallel;
 mod serial;

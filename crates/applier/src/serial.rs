@@ -89,6 +89,7 @@ fn commit(
     throttle: &mut Throttle,
 ) -> Result<(), ApplyError> {
     throttle.pace(txn.pending_bytes());
+    txn.count_transactions(group.transactions as u64);
     txn.commit_at(Writer::Main, group.end.as_ref(), None, stats)?;
     stats.commits += 1;
     *group = Group::new();

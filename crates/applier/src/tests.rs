@@ -93,3 +93,40 @@ fn rows_outside_a_transaction_break_the_structure() {
         assert_eq!((ids(&db), a.checkpoint().unwrap()), (vec![], None));
     }
 }
+
+/// The task's totals of committed work (`dts_types::totals`), by name.
+fn totals(db: &Ident) -> std::collections::BTreeMap<String, u64> {
+    let o = options(db, 1);
+    dest().conn().unwrap().query(dts_types::totals::read_sql(&o.meta_db, db.as_str())).unwrap().into_iter().collect()
+}
+
+#[test]
+fn committed_work_is_counted_once_with_its_checkpoint_even_when_replayed() {
+    for workers in [1, 2] {
+        let (db, t) = kv();
+        let mut history = vec![Input::Begin, insert(&t, 1), Input::Commit(at(100)), Input::Begin, insert(&t, 2)];
+        let mut a = Applier::new(dest().opts(), options(&db, workers)).unwrap();
+        a.run(&mut Recorded(history.clone(), 0)).unwrap();
+        history.extend([Input::Commit(at(200)), Input::Begin, insert(&t, 3), insert(&t, 4), Input::Commit(at(300))]);
+        a.run(&mut Recorded(history.clone(), 0)).unwrap();
+        // Replayed from the start: what is applied already is skipped, and not counted again.
+        let mut b = Applier::new(dest().opts(), options(&db, workers)).unwrap();
+        b.run(&mut Recorded(history, 0)).unwrap();
+        assert_eq!(ids(&db), [1, 2, 3, 4]);
+        let got = totals(&db);
+        assert_eq!(got.get("rows_applied"), Some(&4), "{workers} worker(s): {got:?}");
+        assert_eq!(got.get("transactions_applied"), Some(&3), "{workers} worker(s): {got:?}");
+    }
+}
+
+#[test]
+fn statements_sent_together_return_the_error_of_any_of_them() {
+    let (db, _) = kv();
+    let mut c = dest().conn().unwrap();
+    let q = db.quoted();
+    let ok = [format!("INSERT INTO {q}.kv VALUES (1, 1)"), format!("INSERT INTO {q}.kv VALUES (2, 2)")];
+    crate::txn::together(&mut c, &ok).unwrap();
+    let second_fails = [format!("INSERT INTO {q}.kv VALUES (3, 3)"), format!("INSERT INTO {q}.kv VALUES (1, 1)")];
+    let e = crate::txn::together(&mut c, &second_fails).unwrap_err();
+    assert!(e.to_string().contains("Duplicate entry"), "{e}");
+}

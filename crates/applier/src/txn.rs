@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use dts_types::{BinlogPosition, RowChange, SourcePosition};
+use dts_types::{BinlogPosition, RowChange, SourcePosition, totals};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
@@ -26,11 +26,15 @@ pub(crate) struct DestTxn<'a> {
     builder: Builder,
     batch_bytes: usize,
     open: bool,
+    /// Row changes pushed and source transactions counted since the transaction began: added
+    /// to the task's totals ([`dts_types::totals`]) by the commit that applies them.
+    rows: u64,
+    transactions: u64,
 }
 
 impl<'a> DestTxn<'a> {
     pub fn new(conn: &'a mut Conn, ck: &'a Checkpoint, batch_bytes: usize) -> Self {
-        DestTxn { conn, ck, builder: Builder::new(batch_bytes), batch_bytes, open: false }
+        DestTxn { conn, ck, builder: Builder::new(batch_bytes), batch_bytes, open: false, rows: 0, transactions: 0 }
     }
 
     /// The connection, for reads that belong inside the transaction (a table's shape).
@@ -66,6 +70,7 @@ impl<'a> DestTxn<'a> {
     ) -> Result<usize, ApplyError> {
         self.begin()?;
         self.builder.push(plan, change)?;
+        self.rows += 1;
         if self.builder.bytes() >= self.batch_bytes { self.flush(stats) } else { Ok(0) }
     }
 
@@ -85,6 +90,12 @@ impl<'a> DestTxn<'a> {
         self.begin()?;
         self.conn.query_drop(sql)?;
         Ok(())
+    }
+
+    /// Counts `n` source transactions as applied by this transaction (added to the task's
+    /// totals when it commits).
+    pub fn count_transactions(&mut self, n: u64) {
+        self.transactions += n;
     }
 
     /// Forgets the done ranges at or below `low` (a low watermark this transaction records):
@@ -107,15 +118,23 @@ impl<'a> DestTxn<'a> {
     ) -> Result<(), ApplyError> {
         self.begin()?;
         self.flush(stats)?;
-        if let Some(range) = done {
-            self.conn.query_drop(self.ck.done_sql(range))?;
-        }
-        if let Some(p) = at {
-            self.conn.query_drop(self.ck.write_sql(writer, p))?;
-        }
+        // The checkpoint's writes and the totals of what commits, in one round trip.
+        let deltas = [(totals::ROWS_APPLIED, self.rows), (totals::TRANSACTIONS_APPLIED, self.transactions)];
+        let writes: Vec<String> = [
+            done.map(|range| self.ck.done_sql(range)),
+            at.map(|p| self.ck.write_sql(writer, p)),
+            totals::add_sql(&self.ck.db, &self.ck.task, writer.row(), &deltas),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        together(self.conn, &writes)?;
         self.check_fence()?;
+        let started = std::time::Instant::now();
         self.conn.query_drop("COMMIT")?;
+        crate::latency::DESTINATION_COMMIT.observe(started.elapsed());
         self.open = false;
+        (self.rows, self.transactions) = (0, 0);
         Ok(())
     }
 
@@ -133,6 +152,7 @@ impl<'a> DestTxn<'a> {
     /// Rolls back what was sent and forgets what was built but not sent.
     pub fn rollback(&mut self) -> Result<(), ApplyError> {
         self.builder = Builder::new(self.batch_bytes);
+        (self.rows, self.transactions) = (0, 0);
         if self.open {
             self.open = false;
             self.conn.query_drop("ROLLBACK")?;
@@ -150,6 +170,21 @@ impl Drop for DestTxn<'_> {
             let _ = self.conn.query_drop("ROLLBACK");
         }
     }
+}
+
+/// Runs statements in one round trip, every one's error returned (dropping a multi-statement
+/// result unread would skip the errors of all but the first).
+pub(crate) fn together(conn: &mut Conn, stmts: &[String]) -> Result<(), ApplyError> {
+    if stmts.is_empty() {
+        return Ok(());
+    }
+    let mut result = conn.query_iter(stmts.join(";\n"))?;
+    while let Some(set) = result.iter() {
+        for row in set {
+            row?;
+        }
+    }
+    Ok(())
 }
 
 /// Sends the built statements, reading conflicts from the affected-row counts.

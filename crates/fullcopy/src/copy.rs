@@ -187,7 +187,7 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     let threads = o.threads.max(1);
     let (chunk_tx, chunk_rx) = bounded::<ChunkData>(threads);
     let mut handles = Vec::new();
-    for _ in 0..threads {
+    for writer in 0..threads as u32 {
         let (jobs_r, sig_r, abort_r, task_rx, tx) =
             (jobs.clone(), signatures.clone(), abort.clone(), task_rx.clone(), chunk_tx.clone());
         let (src_opts, dst_opts, meta_r, o_r, changed_r) =
@@ -203,7 +203,7 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
         let (jobs_w, abort_w, totals_w, rx) = (jobs.clone(), abort.clone(), totals.clone(), chunk_rx.clone());
         let (dst_opts, meta_w, o_w) = (dest.clone(), meta.clone(), o.clone());
         handles.push(std::thread::spawn(move || -> Result<(), CopyError> {
-            let r = write_chunks(dst_opts, &jobs_w, &rx, &meta_w, &abort_w, &totals_w, &o_w);
+            let r = write_chunks(dst_opts, &jobs_w, &rx, &meta_w, &abort_w, &totals_w, &o_w, writer);
             if r.is_err() {
                 abort_w.store(true, Ordering::SeqCst);
             }
@@ -382,6 +382,7 @@ fn check_fence(dst: &mut Conn, o: &CopyOptions) -> Result<(), CopyError> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn write_chunks(
     dest: Opts,
     jobs: &[TableJob],
@@ -390,6 +391,7 @@ fn write_chunks(
     abort: &AtomicBool,
     totals: &(AtomicU64, AtomicU64, AtomicU64),
     o: &CopyOptions,
+    writer: u32,
 ) -> Result<(), CopyError> {
     // LOAD DATA LOCAL asks the client for the file: hand it the chunk waiting in `slot`.
     let slot: Arc<parking_lot::Mutex<Vec<u8>>> = Arc::default();
@@ -468,6 +470,13 @@ fn write_chunks(
         }
         if let Part::Whole = c.part {
             dst.query_drop(meta.done_sql(&job.map.source, c.chunk, c.rows))?;
+        }
+        // Counted with the rows they count (a whole chunk or a snapshot piece), under this
+        // writer's own part of the total.
+        if let Some(sql) =
+            dts_types::totals::add_sql(&meta.db, &meta.task, writer, &[(dts_types::totals::FULL_ROWS_COPIED, c.rows)])
+        {
+            dst.query_drop(sql)?;
         }
         check_fence(&mut dst, o)?;
         dst.query_drop("COMMIT")?;

@@ -43,6 +43,7 @@ impl Meta {
              PRIMARY KEY (task, db, tbl)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
             self.t("fullcopy_snapshots")
         ))?;
+        dest.query_drop(dts_types::totals::create_sql(&self.db))?;
         Ok(())
     }
 

@@ -190,6 +190,8 @@ pub struct InputStats {
     /// Row changes of tables copied from a snapshot of their own (keyless tables) that the
     /// snapshot already held: not applied again.
     pub rows_in_snapshot: AtomicU64,
+    /// How much of each is in the task's totals already (`input_totals`).
+    pub(crate) persisted: crate::input_totals::Marks,
 }
 
 fn bump(c: &AtomicU64) {

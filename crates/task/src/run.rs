@@ -431,10 +431,18 @@ fn incremental_sync(
     let _stop_heartbeat = StopAndJoin(heartbeat_stop, None);
     // No state row's counters yet (the first run): they start from zero.
     let base = dest.read(|c| state.read(c))?.map(|s| s.counters).unwrap_or_default();
+    dest.read(|c| c.query_drop(dts_types::totals::create_sql(&config.meta_db)))?;
     let persister = Arc::new(AtomicBool::new(false));
     let _persisted = StopAndJoin(
         persister.clone(),
-        Some(persist_counters(config, state.clone(), base, o.input_stats.clone(), persister, dest.fence.clone())),
+        Some(persist_counters(
+            config,
+            state.clone(),
+            base,
+            (o.input_stats.clone(), o.verify_counters.clone()),
+            persister,
+            dest.fence.clone(),
+        )),
     );
     let mut input = BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up, o.input_stats.clone());
     input.fence_with(dest.fence.clone());
@@ -543,17 +551,18 @@ fn retrying<T>(
 }
 
 /// Every 5 s, and when incremental sync ends, the counters (over all runs) go to the task's
-/// state, for `status`.
+/// state, for `status`, and to its totals (`input_totals`), for `/metrics`.
 fn persist_counters(
     config: &Config,
     state: StateTable,
     base: crate::state::Counters,
-    input: Arc<crate::input::InputStats>,
+    (input, verify): (Arc<crate::input::InputStats>, Arc<crate::continuous::Counters>),
     stop: Arc<AtomicBool>,
     fence: Fence,
 ) -> std::thread::JoinHandle<()> {
     // Fenced like every write of the task's state; a write that fails is tried again next time.
     let mut dest = Dest { opts: config.destination.opts(), conn: None, fence };
+    let (meta_db, task) = (config.meta_db.clone(), config.name().to_string());
     std::thread::spawn(move || {
         let started = std::time::Instant::now();
         let mut error_cleared = false;
@@ -568,6 +577,13 @@ fn persist_counters(
             };
             // Counters for `status` only; the next write (5 s later, or at the end) catches up.
             let _ = dest.write(|c| state.set_counters(c, &k));
+            // The totals /metrics serves (dts_types::totals); what fails is added next time.
+            let gained = crate::input_totals::Pending::of(&input, &verify);
+            if let Some(sql) = gained.sql(&meta_db, &task)
+                && dest.write(|c| c.query_drop(&sql)).is_ok()
+            {
+                gained.committed(&input);
+            }
             // Running for 5 s after a resume is healthy: the last run's error is history.
             if !error_cleared && started.elapsed() >= std::time::Duration::from_secs(5) {
                 error_cleared = dest.write(|c| state.clear_error(c)).is_ok();

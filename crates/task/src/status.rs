@@ -60,6 +60,11 @@ pub struct Status {
     pub lag_seconds: Option<f64>,
     /// What incremental sync handed to the applier, over all runs.
     pub counters: crate::state::Counters,
+    /// Every counter over the task's life, by name (`<meta>.metric_totals`, see
+    /// [`dts_types::totals`]): what `/metrics` serves as `dts_<name>_total`. Among them
+    /// `rows_in_snapshot`: row changes of tables copied from a snapshot of their own (keyless
+    /// tables, foreign-key cascade groups) that the snapshot already held, so not applied again.
+    pub totals: std::collections::BTreeMap<String, u64>,
     /// How the source's DDL statements ended (the DDL log in the metadata database).
     pub ddl: dts_applier::DdlCounts,
     /// The latest statements that failed or were warned about, newest first.
@@ -124,6 +129,11 @@ impl Status {
             out.push_str(&format!(
                 "  applied      {} transactions, {} row changes ({} left out by filters), {} DDL\n",
                 k.transactions, k.row_changes, k.rows_filtered_out, k.ddl
+            ));
+        }
+        if let Some(n) = self.totals.get("rows_in_snapshot").filter(|n| **n > 0) {
+            out.push_str(&format!(
+                "  snapshots    {n} row changes already in a table's snapshot copy, not applied again\n"
             ));
         }
         let d = &self.ddl;
@@ -244,6 +254,7 @@ pub fn read(config: &Config) -> Result<Status, mysql::Error> {
             st.checkpoint_at = at.map(|a| a.0);
         }
     }
+    st.totals = crate::input_totals::read(&mut dst, &config.meta_db, config.name())?;
     let log = dts_applier::DdlLog { task: config.name().to_string(), db: config.meta_db.clone() };
     st.ddl = log.counts(&mut dst)?;
     st.ddl_attention = log.needing_attention(&mut dst, DDL_SHOWN)?;
@@ -255,4 +266,22 @@ pub fn read(config: &Config) -> Result<Status, mysql::Error> {
         st.lag_seconds = Some(lag.max(0.0));
     }
     Ok(st)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_says_how_many_changes_a_snapshot_already_held() {
+        let mut s =
+            Status { task: "t".into(), phase: "incremental".into(), state: "running".into(), ..Status::default() };
+        assert!(!s.to_text().contains("snapshot"));
+        s.totals.insert("rows_in_snapshot".into(), 7);
+        assert!(
+            s.to_text().contains("snapshots    7 row changes already in a table's snapshot copy"),
+            "{}",
+            s.to_text()
+        );
+    }
 }

@@ -43,6 +43,7 @@ mod position;
 pub mod retry;
 mod secret;
 pub mod session;
+pub mod totals;
 pub mod value;
 
 pub use change::{Row, RowChange, TableChange};

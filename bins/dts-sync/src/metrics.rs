@@ -1,0 +1,256 @@
+//! `/metrics`: the task in Prometheus' text format (version 0.0.4).
+//!
+//! Every series has a `task` label. Counters end in `_total` and never run backwards across
+//! restarts: their values are the task's totals in `<meta>.metric_totals`
+//! ([`dts_types::totals`]) — committed work exactly (added with the checkpoint or the chunk's
+//! done mark), the binlog input's counters as persisted every 5 s plus what this process
+//! counted since. Gauges say how things are now; `dts_destination_commit_seconds` is a
+//! histogram of this process's destination commits (it starts at zero with the process, as
+//! Prometheus histograms do).
+//!
+//! `packaging/grafana/dts-sync.json` charts these; `tests/metrics.rs` checks that every metric
+//! its queries name is served.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use dts_fullcopy::Progress;
+use dts_task::Status;
+
+use crate::monitor::Counters;
+
+/// What a counter counts: committed with the work (exact), or the input's (persisted every 5 s).
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Committed,
+    Input,
+}
+
+/// Every counter: its name in the totals (the metric is `dts_<name>_total`), kind and help.
+const COUNTERS: &[(&str, Kind, &str)] = &[
+    (
+        dts_types::totals::ROWS_APPLIED,
+        Kind::Committed,
+        "Row changes incremental sync committed to the destination, together with the checkpoint covering them.",
+    ),
+    (
+        dts_types::totals::TRANSACTIONS_APPLIED,
+        Kind::Committed,
+        "Source transactions incremental sync committed to the destination, together with their checkpoint.",
+    ),
+    (
+        dts_types::totals::FULL_ROWS_COPIED,
+        Kind::Committed,
+        "Rows the full copy committed to the destination (a table copied again counts again).",
+    ),
+    ("transactions", Kind::Input, "Source transactions the binlog input handed to the applier."),
+    ("row_changes", Kind::Input, "Row changes the binlog input handed to the applier."),
+    ("rows_filtered_out", Kind::Input, "Row changes the task's row filters left out."),
+    ("ddl", Kind::Input, "DDL statements handed to the applier to run."),
+    ("ddl_skipped", Kind::Input, "DDL statements not applied (not selected, or nothing to do), each logged."),
+    (
+        "ddl_warnings",
+        Kind::Input,
+        "Warnings about DDL, logged at WARN (a rename out of or into the selection, CREATE ... LIKE an unselected table).",
+    ),
+    (
+        "rows_events_skipped",
+        Kind::Input,
+        "Row events of unselected tables the binlog reader skipped before decoding them.",
+    ),
+    (
+        "history_rows_skipped",
+        Kind::Input,
+        "History rows of system-versioned tables not synced (the destination keeps its own history).",
+    ),
+    (
+        "statement_writes_skipped",
+        Kind::Input,
+        "Writes the source logged in statement format (binlog_format STATEMENT or MIXED) on tables the task does not sync, skipped.",
+    ),
+    ("xa_transactions_skipped", Kind::Input, "XA transactions on tables the task does not sync, skipped."),
+    (
+        "rows_in_snapshot",
+        Kind::Input,
+        "Row changes of tables copied in a consistent snapshot of their own (keyless tables, foreign-key cascade groups) that the snapshot already held, not applied again.",
+    ),
+    ("verify_rows_checked", Kind::Input, "Applied rows compared again with the source by continuous verification."),
+    ("verify_rows_mismatched", Kind::Input, "Rows continuous verification found different on the destination."),
+    ("verify_rows_skipped", Kind::Input, "Applied rows continuous verification did not compare (it was behind)."),
+];
+
+/// The phases of `dts_phase`, as `status` names them.
+const PHASES: [&str; 5] = ["not started", "schema", "full", "incremental", "done"];
+
+/// Renders `/metrics` for one task.
+pub struct Metrics {
+    task: String,
+    progress: Arc<Progress>,
+    counters: Counters,
+    /// The last value served of each counter: a value read from the totals just before this
+    /// process persisted its share may lag what it served before, and a counter never goes down.
+    served: std::sync::Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    /// The metrics of `task`, with this process's full copy progress and input counters.
+    pub fn new(task: &str, progress: Arc<Progress>, counters: Counters) -> Self {
+        Metrics { task: task.to_string(), progress, counters, served: Default::default() }
+    }
+
+    /// The exposition, from the latest status read (`None` before the first read: the counters,
+    /// whose totals are on the destination, are left out until then).
+    pub fn render(&self, status: Option<&Status>) -> String {
+        let mut out = Exposition { out: String::new(), task: label_value(&self.task) };
+        out.family("dts_build_info", "gauge", "The running dts-sync: its version and target architecture (always 1).");
+        out.sample("dts_build_info", &[("version", env!("CARGO_PKG_VERSION")), ("arch", std::env::consts::ARCH)], 1.0);
+        if let Some(s) = status {
+            self.counters(&mut out, s);
+            self.gauges(&mut out, s);
+        }
+        let estimate: u64 = self.progress.snapshot().iter().filter(|t| !t.finished).map(|t| t.rows_estimate).sum();
+        out.family(
+            "dts_full_rows_estimate",
+            "gauge",
+            "Estimated rows of the tables this process's full copy has still to finish (0 outside the full copy).",
+        );
+        out.sample("dts_full_rows_estimate", &[], estimate as f64);
+        commit_histogram(&mut out);
+        out.out
+    }
+
+    fn counters(&self, out: &mut Exposition, s: &Status) {
+        let unpersisted: BTreeMap<&str, u64> =
+            dts_task::unpersisted_counts(&self.counters.input, &self.counters.verify).into_iter().collect();
+        let mut served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        for &(name, kind, help) in COUNTERS {
+            let total = s.totals.get(name).copied().unwrap_or(0)
+                + if kind == Kind::Input { unpersisted.get(name).copied().unwrap_or(0) } else { 0 };
+            let last = served.entry(name).or_default();
+            *last = (*last).max(total);
+            let metric = format!("dts_{name}_total");
+            out.family(&metric, "counter", help);
+            out.sample(&metric, &[], *last as f64);
+        }
+        let name = "dts_ddl_outcomes_total";
+        out.family(name, "counter", "Source DDL statements by outcome over the task's life (its DDL log).");
+        for (outcome, n) in [("applied", s.ddl.applied), ("skipped", s.ddl.skipped), ("failed", s.ddl.failed)] {
+            out.sample(name, &[("outcome", outcome)], n as f64);
+        }
+    }
+
+    fn gauges(&self, out: &mut Exposition, s: &Status) {
+        out.family("dts_phase", "gauge", "The task's phase: 1 for the phase it is in, 0 for the others.");
+        for p in PHASES {
+            out.sample("dts_phase", &[("phase", &p.replace(' ', "_"))], (s.phase == p) as u8 as f64);
+        }
+        out.family("dts_running", "gauge", "1 while a runner holds the task's lease.");
+        out.sample("dts_running", &[], s.running as u8 as f64);
+        out.family("dts_last_error", "gauge", "1 when the task's last run stopped with an error (shown by status).");
+        out.sample("dts_last_error", &[], s.last_error.is_some() as u8 as f64);
+        if let Some(b) = s.lag_bytes {
+            out.family(
+                "dts_lag_bytes",
+                "gauge",
+                "Bytes of binlog between the applied checkpoint and the source's end (same binlog file only).",
+            );
+            out.sample("dts_lag_bytes", &[], b as f64);
+        }
+        if let Some(l) = s.lag_seconds {
+            out.family(
+                "dts_lag_seconds",
+                "gauge",
+                "Seconds the destination is behind the source: now minus the time of the last source heartbeat applied \
+                 (with [task] heartbeat on), else how long the checkpoint has not moved while the source is ahead.",
+            );
+            out.sample("dts_lag_seconds", &[], l);
+        }
+        let done = s.full_copy.iter().filter(|t| t.chunks > 0 && t.chunks_done == t.chunks).count();
+        out.family("dts_full_tables", "gauge", "Tables in the task's full copy plan.");
+        out.sample("dts_full_tables", &[], s.full_copy.len() as f64);
+        out.family("dts_full_tables_done", "gauge", "Tables of the full copy plan whose copy is done.");
+        out.sample("dts_full_tables_done", &[], done as f64);
+    }
+}
+
+/// `dts_destination_commit_seconds`: [`dts_applier::latency::DESTINATION_COMMIT`].
+fn commit_histogram(out: &mut Exposition) {
+    let name = "dts_destination_commit_seconds";
+    out.family(name, "histogram", "Time the destination took to COMMIT a transaction of incremental sync.");
+    let h = dts_applier::latency::DESTINATION_COMMIT.snapshot();
+    let bucket = format!("{name}_bucket");
+    for (le, n) in dts_applier::latency::BUCKETS.iter().zip(&h.cumulative) {
+        out.sample(&bucket, &[("le", &le.to_string())], *n as f64);
+    }
+    out.sample(&bucket, &[("le", "+Inf")], h.count as f64);
+    out.sample(&format!("{name}_sum"), &[], h.sum_seconds);
+    out.sample(&format!("{name}_count"), &[], h.count as f64);
+}
+
+/// The text being built, every sample labelled with the task.
+struct Exposition {
+    out: String,
+    /// The task's name, escaped as a label value.
+    task: String,
+}
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = write!(self.out, "# HELP {name} {}\n# TYPE {name} {kind}\n", help.replace('\\', "\\\\"));
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        let _ = write!(self.out, "{name}{{task=\"{}\"", self.task);
+        for (k, v) in labels {
+            let _ = write!(self.out, ",{k}=\"{}\"", label_value(v));
+        }
+        let _ = writeln!(self.out, "}} {value}");
+    }
+}
+
+/// A label value escaped as the text format wants (backslash, double quote, newline).
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics() -> Metrics {
+        let counters = Counters { input: Default::default(), verify: Default::default() };
+        Metrics::new("or\"ders", Arc::new(Progress::default()), counters)
+    }
+
+    #[test]
+    fn every_series_has_the_task_label_and_counters_end_in_total() {
+        let s = Status { phase: "incremental".into(), lag_seconds: Some(1.5), ..Status::default() };
+        let text = metrics().render(Some(&s));
+        let mut types = BTreeMap::new();
+        for l in text.lines() {
+            if let Some(rest) = l.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                types.insert(name.to_string(), kind.to_string());
+            } else if !l.starts_with('#') {
+                assert!(l.contains("{task=\"or\\\"ders\""), "{l}");
+            }
+        }
+        for (name, kind) in &types {
+            assert_eq!(name.ends_with("_total"), kind == "counter", "{name} is a {kind}");
+        }
+        assert!(text.contains("dts_phase{task=\"or\\\"ders\",phase=\"incremental\"} 1\n"), "{text}");
+        assert!(text.contains("dts_phase{task=\"or\\\"ders\",phase=\"not_started\"} 0\n"), "{text}");
+        assert!(text.contains("dts_destination_commit_seconds_bucket{task=\"or\\\"ders\",le=\"+Inf\"}"), "{text}");
+    }
+
+    #[test]
+    fn a_counter_never_goes_down_between_scrapes() {
+        let m = metrics();
+        let mut s = Status::default();
+        s.totals.insert("rows_applied".into(), 10);
+        assert!(m.render(Some(&s)).contains("dts_rows_applied_total{task=\"or\\\"ders\"} 10\n"));
+        s.totals.insert("rows_applied".into(), 7);
+        assert!(m.render(Some(&s)).contains("dts_rows_applied_total{task=\"or\\\"ders\"} 10\n"));
+    }
+}
