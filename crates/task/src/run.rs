@@ -137,6 +137,8 @@ pub struct RunOptions {
     pub verify_counters: Arc<crate::continuous::Counters>,
     /// Schema sync's statements: (done, total), for a progress bar.
     pub schema_progress: Arc<SchemaProgress>,
+    /// The phase `run` is in now, for progress displays.
+    pub phase: Arc<CurrentPhase>,
     /// The runner's lease: lost (another runner took over) and the epoch held.
     pub lease: Arc<crate::lease::LeaseSignals>,
     /// The rate limits, set from the task file when `run` starts and changeable while it runs
@@ -160,6 +162,26 @@ pub struct SchemaProgress {
     pub done: std::sync::atomic::AtomicU64,
     /// Statements planned.
     pub total: std::sync::atomic::AtomicU64,
+}
+
+/// The phase a running task is in, set by `run` as each phase begins (read by progress
+/// displays, which show and sum up each phase).
+#[derive(Debug, Default)]
+pub struct CurrentPhase(std::sync::atomic::AtomicU8);
+
+impl CurrentPhase {
+    const PHASES: [Phase; 4] = [Phase::Schema, Phase::Full, Phase::Incremental, Phase::Done];
+
+    /// The phase now; `None` before the first one began (the precheck).
+    pub fn get(&self) -> Option<Phase> {
+        let i = self.0.load(std::sync::atomic::Ordering::Relaxed) as usize;
+        i.checked_sub(1).and_then(|i| Self::PHASES.get(i).copied())
+    }
+
+    fn set(&self, phase: Phase) {
+        let i = Self::PHASES.iter().position(|p| *p == phase).expect("every phase is listed") + 1;
+        self.0.store(i as u8, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// What a run did.
@@ -342,6 +364,7 @@ fn run_holding(config: &Config, o: &RunOptions, dst: &mut Conn, fence: &Fence) -
     let result = (|| -> Result<(), TaskError> {
         loop {
             report.phase = Some(phase);
+            o.phase.set(phase);
             match phase {
                 Phase::Schema => {
                     tracing::info!(task = config.name(), "schema sync");
