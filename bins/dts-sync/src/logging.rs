@@ -66,10 +66,9 @@ pub fn init(format: LogFormat, level: LogLevel) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| DisplayAwareStderr);
     let _ = match format {
         // Colours only on a terminal: logs captured to files stay plain text.
-        LogFormat::Text => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_target(false)
-            .try_init(),
+        LogFormat::Text => {
+            builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_target(false).try_init()
+        }
         LogFormat::Json => builder
             .json()
             .flatten_event(true)

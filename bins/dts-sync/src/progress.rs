@@ -56,8 +56,8 @@ struct Shared {
     tracker: Mutex<Tracker>,
 }
 
-/// How often the display is drawn again.
-const TICK: Duration = Duration::from_millis(200);
+/// How often the phase is looked at and the display drawn again.
+const TICK: Duration = Duration::from_millis(100);
 /// How often the lag and the last DDL are read (`status`).
 const STATUS_EVERY: Duration = Duration::from_secs(2);
 /// The window of incremental sync's rates.
@@ -109,7 +109,8 @@ struct Tracker {
     phase: Option<Phase>,
     since: Instant,
     input_base: (u64, u64),
-    /// Incremental sync's (when, transactions, rows), for its rates.
+    /// The phase's two counters sampled (when, rows and bytes copied, or transactions and
+    /// rows applied), for their rates now.
     samples: VecDeque<(Instant, u64, u64)>,
     status: Arc<Mutex<StatusSeen>>,
     status_stop: Arc<AtomicBool>,
@@ -158,8 +159,11 @@ impl Tracker {
             }),
             Some(Phase::Full) => {
                 let snap = self.sources.copy.snapshot();
+                let (rows, bytes) = (snap.iter().map(|t| t.rows_done).sum(), snap.iter().map(|t| t.bytes_done).sum());
+                let recent = self.recent(rows, bytes).filter(|_| rows > 0);
                 View::Copy(CopyView {
-                    bytes_done: snap.iter().map(|t| t.bytes_done).sum(),
+                    bytes_done: bytes,
+                    recent,
                     tables: snap
                         .into_iter()
                         .map(|t| TableView {
@@ -173,20 +177,13 @@ impl Tracker {
                 })
             }
             Some(Phase::Incremental) => {
-                let now = Instant::now();
                 let (txns, rows) = self.input_now();
-                self.samples.push_back((now, txns, rows));
-                while self.samples.len() > 2 && now.duration_since(self.samples[1].0) >= RATE_WINDOW {
-                    self.samples.pop_front();
-                }
-                let (t0, x0, r0) = self.samples[0];
-                let secs = now.duration_since(t0).as_secs_f64();
-                let per = |d: u64| if secs > 0.0 { d as f64 / secs } else { 0.0 };
+                let (transactions_per_sec, rows_per_sec) = self.recent(txns, rows).unwrap_or_default();
                 let seen = self.status.lock().unwrap_or_else(|e| e.into_inner());
                 View::Incremental(IncrementalView {
                     lag_seconds: seen.lag_seconds,
-                    transactions_per_sec: per(txns - x0),
-                    rows_per_sec: per(rows - r0),
+                    transactions_per_sec,
+                    rows_per_sec,
                     transactions: txns - self.input_base.0,
                     rows: rows - self.input_base.1,
                     last_ddl: seen.last_ddl.clone(),
@@ -194,6 +191,19 @@ impl Tracker {
                 })
             }
         }
+    }
+
+    /// Two counters' rates over the last [`RATE_WINDOW`], from a sample taken now; `None`
+    /// until a second sample.
+    fn recent(&mut self, a: u64, b: u64) -> Option<(f64, f64)> {
+        let now = Instant::now();
+        self.samples.push_back((now, a, b));
+        while self.samples.len() > 2 && now.duration_since(self.samples[1].0) >= RATE_WINDOW {
+            self.samples.pop_front();
+        }
+        let (t0, a0, b0) = self.samples[0];
+        let secs = now.duration_since(t0).as_secs_f64();
+        (secs > 0.0).then(|| (a.saturating_sub(a0) as f64 / secs, b.saturating_sub(b0) as f64 / secs))
     }
 
     /// Follows the phase (summing up the one that ended), then draws or logs.
@@ -238,9 +248,11 @@ impl Tracker {
             View::Starting => {}
             View::Schema(s) => self.ended.push(format!("{} schema statements", count(s.done))),
             View::Copy(c) => self.ended.push(format!("{} rows copied", count(c.rows_done()))),
-            View::Incremental(i) => self
-                .ended
-                .push(format!("{} transactions and {} row changes applied", count(i.transactions), count(i.rows))),
+            View::Incremental(i) => self.ended.push(format!(
+                "{} transactions and {} row changes applied",
+                count(i.transactions),
+                count(i.rows)
+            )),
         }
         self.status_stop.store(true, Ordering::Relaxed);
     }

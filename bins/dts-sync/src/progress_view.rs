@@ -38,6 +38,9 @@ pub struct CopyView {
     pub bytes_done: u64,
     /// Seconds since the phase began.
     pub elapsed: f64,
+    /// Rows and bytes per second over the last few seconds, once measured (the phase's
+    /// average includes planning the chunks).
+    pub recent: Option<(f64, f64)>,
 }
 
 impl CopyView {
@@ -61,13 +64,15 @@ impl CopyView {
         !self.tables.is_empty() && self.tables.iter().all(|t| t.finished)
     }
 
-    fn rows_per_sec(&self) -> f64 {
-        per_sec(self.rows_done() as f64, self.elapsed)
+    /// Rows and bytes per second now: over the last few seconds, else since the phase began.
+    fn rates(&self) -> (f64, f64) {
+        self.recent
+            .unwrap_or((per_sec(self.rows_done() as f64, self.elapsed), per_sec(self.bytes_done as f64, self.elapsed)))
     }
 
-    /// Seconds left at the rate so far, once there is a rate.
+    /// Seconds left at the rate now, once there is a rate.
     pub fn eta(&self) -> Option<f64> {
-        let r = self.rows_per_sec();
+        let r = self.rates().0;
         (r > 0.0).then(|| self.rows_total().saturating_sub(self.rows_done()) as f64 / r)
     }
 }
@@ -183,13 +188,9 @@ pub fn render(view: &View, width: usize) -> Vec<String> {
                 lines.push(bar_line(width, label, *f, right, right_w));
             }
             let eta = c.eta().map_or("ETA ?".to_string(), |s| format!("ETA {}", duration(s)));
+            let (rows, bytes) = c.rates();
             lines.push(fit(
-                &format!(
-                    "  {}  {}  {eta}  elapsed {}",
-                    rate(c.rows_per_sec(), "rows"),
-                    bytes_rate(per_sec(c.bytes_done as f64, c.elapsed)),
-                    duration(c.elapsed)
-                ),
+                &format!("  {}  {}  {eta}  elapsed {}", rate(rows, "rows"), bytes_rate(bytes), duration(c.elapsed)),
                 width,
             ));
         }
@@ -237,6 +238,7 @@ pub fn line(view: &View) -> Option<String> {
         }
         View::Copy(c) => {
             let (done, total) = (c.rows_done(), c.rows_total());
+            let (rows, bytes) = c.rates();
             format!(
                 "full copy: {}/{}{} rows ({}), {}/{} tables, {}, {}, ETA {}",
                 count(done),
@@ -245,8 +247,8 @@ pub fn line(view: &View) -> Option<String> {
                 percent(done, total),
                 c.tables_done(),
                 c.tables.len(),
-                rate(c.rows_per_sec(), "rows"),
-                bytes_rate(per_sec(c.bytes_done as f64, c.elapsed)),
+                rate(rows, "rows"),
+                bytes_rate(bytes),
                 c.eta().map_or("?".to_string(), duration)
             )
         }
@@ -314,7 +316,7 @@ mod tests {
             })
             .collect();
         tables[0].rows_done = 0;
-        CopyView { tables, bytes_done: 9_876_543_210, elapsed: 654.3 }
+        CopyView { tables, bytes_done: 9_876_543_210, elapsed: 654.3, recent: None }
     }
 
     fn views() -> Vec<View> {
@@ -371,6 +373,16 @@ mod tests {
     }
 
     #[test]
+    fn the_rate_now_and_the_eta_come_from_the_last_seconds_once_measured() {
+        let c = CopyView { recent: Some((1000.0, 2048.0)), ..copy() };
+        assert_eq!(c.eta(), Some(69_000.0));
+        let l = line(&View::Copy(c.clone())).unwrap();
+        assert!(l.ends_with(", 1,000 rows/s, 2.0 KiB/s, ETA 19h 10m"), "{l}");
+        // The summary is the phase's average.
+        assert!(summary(&View::Copy(c), "done").unwrap().ends_with(": 100,871 rows/s, 14.4 MiB/s"));
+    }
+
+    #[test]
     fn the_total_is_exact_once_every_table_is_finished() {
         let mut c = copy();
         assert!(!c.total_exact());
@@ -394,7 +406,10 @@ mod tests {
         assert!(lines[2].starts_with("  last DDL   applied: ALTER TABLE `shop`.`orders` ADD COLUMN xx"));
         assert_eq!(lines[2].chars().count(), 80);
         let l = line(v).unwrap();
-        assert!(l.starts_with("incremental sync: lag 20m 35s, 98.4 M txn/s, 123.5 M rows/s, applied 9,876,543,210"), "{l}");
+        assert!(
+            l.starts_with("incremental sync: lag 20m 35s, 98.4 M txn/s, 123.5 M rows/s, applied 9,876,543,210"),
+            "{l}"
+        );
         assert!(!l.contains(".1051"), "{l}");
     }
 
