@@ -66,8 +66,8 @@ pub fn run(args: &DemoArgs) -> Result<bool, Box<dyn Error>> {
     };
     let started = Instant::now();
     let o = RunOptions { exit_when_caught_up: true, ..Default::default() };
-    let shown = crate::progress::Display::start(&config, crate::progress::Sources::of(&o));
     eprintln!("running the task (schema, full, incremental) while the writer changes the source...");
+    let shown = crate::progress::Display::start(&config, crate::progress::Sources::of(&o));
     let r = dts_task::run(&config, &o);
     shown.finish(if r.is_ok() { "caught up" } else { "failed" });
     let r = r?;

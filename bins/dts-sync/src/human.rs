@@ -7,7 +7,7 @@ pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(rate(0.2, "rows"), "0 rows/s");
         assert_eq!(rate(999_999.0, "rows"), "999,999 rows/s");
         // The "98,355,496.1051/s".
-        assert_eq!(rate(98_355_496.1051, "rows"), "98.4 M rows/s");
+        assert_eq!(rate(98_355_496.105_1, "rows"), "98.4 M rows/s");
         assert_eq!(rate(2.5e9, "rows"), "2.5 G rows/s");
         assert_eq!(rate(f64::NAN, "rows"), "0 rows/s");
         assert_eq!(rate(-3.0, "txn"), "0 txn/s");

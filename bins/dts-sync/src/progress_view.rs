@@ -117,7 +117,7 @@ fn per_sec(n: f64, secs: f64) -> f64 {
 }
 
 fn percent(done: u64, total: u64) -> String {
-    if total == 0 { "0%".into() } else { format!("{}%", (done.min(total) * 100 / total)) }
+    (done.min(total) as u128 * 100).checked_div(total as u128).map_or("0%".into(), |p| format!("{p}%"))
 }
 
 /// `label [=====>    ] right` in at most `width` columns: the label cut to a third of the
@@ -328,7 +328,7 @@ mod tests {
             View::Copy(copy()),
             View::Incremental(IncrementalView {
                 lag_seconds: Some(1234.5),
-                transactions_per_sec: 98_355_496.1051,
+                transactions_per_sec: 98_355_496.105_1,
                 rows_per_sec: 123_456_789.0,
                 transactions: 9_876_543_210,
                 rows: 98_765_432_109,
