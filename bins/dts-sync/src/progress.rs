@@ -105,9 +105,12 @@ struct Tracker {
     sources: Sources,
     interval: Duration,
     run_started: Instant,
-    /// The phase shown, since when, and the counters when it began.
+    /// The phase shown, since when (until when, once it ended), and the counters when it began.
     phase: Option<Phase>,
     since: Instant,
+    until: Option<Instant>,
+    /// How many of the phases begun ([`CurrentPhase::began`]) were shown.
+    seen: usize,
     input_base: (u64, u64),
     /// The phase's two counters sampled (when, rows and bytes copied, or transactions and
     /// rows applied), for their rates now.
@@ -131,6 +134,8 @@ impl Tracker {
             run_started: now,
             phase: None,
             since: now,
+            until: None,
+            seen: 0,
             input_base: (0, 0),
             samples: VecDeque::new(),
             status: Arc::default(),
@@ -149,7 +154,7 @@ impl Tracker {
 
     /// The running phase as a view.
     fn view(&mut self) -> View {
-        let elapsed = self.since.elapsed().as_secs_f64();
+        let elapsed = self.until.unwrap_or_else(Instant::now).duration_since(self.since).as_secs_f64();
         match self.phase {
             None | Some(Phase::Done) => View::Starting,
             Some(Phase::Schema) => View::Schema(SchemaView {
@@ -208,11 +213,7 @@ impl Tracker {
 
     /// Follows the phase (summing up the one that ended), then draws or logs.
     fn tick(&mut self) {
-        let now = self.sources.phase.get();
-        if now != self.phase {
-            self.end_phase("done");
-            self.begin_phase(now);
-        }
+        self.follow_phases();
         let view = self.view();
         match &mut self.terminal {
             Some(t) => t.draw(&view),
@@ -227,10 +228,23 @@ impl Tracker {
         }
     }
 
-    fn begin_phase(&mut self, phase: Option<Phase>) {
+    /// Sums up each phase that ended since the last look (one may have begun and ended in
+    /// between: it is summed up too) and shows the one running now.
+    fn follow_phases(&mut self) {
+        let began = self.sources.phase.began();
+        for &(phase, at) in began.iter().skip(self.seen) {
+            self.until = Some(at);
+            self.end_phase("done");
+            self.until = None;
+            self.begin_phase(Some(phase), at);
+        }
+        self.seen = began.len();
+    }
+
+    fn begin_phase(&mut self, phase: Option<Phase>, at: Instant) {
         self.phase = phase;
-        self.since = Instant::now();
-        self.last_line = self.since;
+        self.since = at;
+        self.last_line = Instant::now();
         self.input_base = self.input_now();
         self.samples.clear();
         if phase == Some(Phase::Incremental) {
@@ -261,12 +275,8 @@ impl Tracker {
         if let Some(s) = &self.finished {
             return s.clone();
         }
-        // A phase that began since the last tick is summed up as done first.
-        let now = self.sources.phase.get();
-        if now != self.phase {
-            self.end_phase("done");
-            self.begin_phase(now);
-        }
+        // Phases that began since the last tick are summed up as done first.
+        self.follow_phases();
         self.end_phase(how);
         if let Some(t) = self.terminal.take() {
             t.clear();

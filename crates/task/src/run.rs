@@ -164,23 +164,27 @@ pub struct SchemaProgress {
     pub total: std::sync::atomic::AtomicU64,
 }
 
-/// The phase a running task is in, set by `run` as each phase begins (read by progress
-/// displays, which show and sum up each phase).
+/// The phases of a running task as they began, set by `run` (read by progress displays, which
+/// show and sum up each phase, also one that began and ended between two of their looks).
 #[derive(Debug, Default)]
-pub struct CurrentPhase(std::sync::atomic::AtomicU8);
+pub struct CurrentPhase(std::sync::Mutex<Vec<(Phase, std::time::Instant)>>);
 
 impl CurrentPhase {
-    const PHASES: [Phase; 4] = [Phase::Schema, Phase::Full, Phase::Incremental, Phase::Done];
-
     /// The phase now; `None` before the first one began (the precheck).
     pub fn get(&self) -> Option<Phase> {
-        let i = self.0.load(std::sync::atomic::Ordering::Relaxed) as usize;
-        i.checked_sub(1).and_then(|i| Self::PHASES.get(i).copied())
+        self.began().last().map(|b| b.0)
+    }
+
+    /// Every phase this run began, in order, with when it began.
+    pub fn began(&self) -> Vec<(Phase, std::time::Instant)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn set(&self, phase: Phase) {
-        let i = Self::PHASES.iter().position(|p| *p == phase).expect("every phase is listed") + 1;
-        self.0.store(i as u8, std::sync::atomic::Ordering::Relaxed);
+        let mut began = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if began.last().map(|b| b.0) != Some(phase) {
+            began.push((phase, std::time::Instant::now()));
+        }
     }
 }
 
