@@ -112,6 +112,7 @@ struct Tracker {
     /// How many of the phases begun ([`CurrentPhase::began`]) were shown.
     seen: usize,
     input_base: (u64, u64),
+    binlog_bytes_base: u64,
     /// The phase's two counters sampled (when, rows and bytes copied, or transactions and
     /// rows applied), for their rates now.
     samples: VecDeque<(Instant, u64, u64)>,
@@ -137,6 +138,7 @@ impl Tracker {
             until: None,
             seen: 0,
             input_base: (0, 0),
+            binlog_bytes_base: 0,
             samples: VecDeque::new(),
             status: Arc::default(),
             status_stop: Arc::new(AtomicBool::new(false)),
@@ -145,6 +147,10 @@ impl Tracker {
             finished: None,
             terminal: terminal.then(Terminal::new),
         }
+    }
+
+    fn binlog_bytes(&self) -> u64 {
+        self.sources.input.binlog_bytes.load(Ordering::Relaxed)
     }
 
     fn input_now(&self) -> (u64, u64) {
@@ -191,6 +197,7 @@ impl Tracker {
                     rows_per_sec,
                     transactions: txns - self.input_base.0,
                     rows: rows - self.input_base.1,
+                    binlog_bytes: self.binlog_bytes().saturating_sub(self.binlog_bytes_base),
                     last_ddl: seen.last_ddl.clone(),
                     elapsed,
                 })
@@ -246,6 +253,7 @@ impl Tracker {
         self.since = at;
         self.last_line = Instant::now();
         self.input_base = self.input_now();
+        self.binlog_bytes_base = self.binlog_bytes();
         self.samples.clear();
         if phase == Some(Phase::Incremental) {
             self.watch_status();

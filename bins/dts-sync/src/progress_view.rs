@@ -90,6 +90,8 @@ pub struct IncrementalView {
     pub transactions: u64,
     /// Row changes applied in this run.
     pub rows: u64,
+    /// Bytes of binlog read in this run.
+    pub binlog_bytes: u64,
     /// The last DDL statement, with its outcome (`applied: ALTER TABLE ...`).
     pub last_ddl: Option<String>,
     /// Seconds since the phase began.
@@ -292,9 +294,10 @@ pub fn summary(view: &View, how: &str) -> Option<String> {
             )
         }
         View::Incremental(i) => format!(
-            "incremental sync {how}: {} transactions, {} row changes in {}: {}, {}",
+            "incremental sync {how}: {} transactions, {} row changes ({} of binlog) in {}: {}, {}",
             count(i.transactions),
             count(i.rows),
+            bytes(i.binlog_bytes),
             duration(i.elapsed),
             rate(per_sec(i.transactions as f64, i.elapsed), "txn"),
             rate(per_sec(i.rows as f64, i.elapsed), "rows")
@@ -332,6 +335,7 @@ mod tests {
                 rows_per_sec: 123_456_789.0,
                 transactions: 9_876_543_210,
                 rows: 98_765_432_109,
+                binlog_bytes: 1 << 40,
                 last_ddl: Some(format!("applied: ALTER TABLE `shop`.`orders` ADD COLUMN {}", "x".repeat(200))),
                 elapsed: 86_400.0 * 3.0,
             }),
@@ -427,10 +431,11 @@ mod tests {
             summary(&v[4], "stopped").unwrap(),
             "full copy stopped: 66,000,000 rows (9.2 GiB) of 1/12 tables in 10m 54s: 100,871 rows/s, 14.4 MiB/s"
         );
-        let i = IncrementalView { transactions: 30, rows: 300, elapsed: 6.0, ..Default::default() };
+        let i =
+            IncrementalView { transactions: 30, rows: 300, binlog_bytes: 40_000, elapsed: 6.0, ..Default::default() };
         assert_eq!(
             summary(&View::Incremental(i), "stopped").unwrap(),
-            "incremental sync stopped: 30 transactions, 300 row changes in 6.0 s: 5 txn/s, 50 rows/s"
+            "incremental sync stopped: 30 transactions, 300 row changes (39.1 KiB of binlog) in 6.0 s: 5 txn/s, 50 rows/s"
         );
     }
 }
