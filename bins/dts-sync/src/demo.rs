@@ -66,11 +66,10 @@ pub fn run(args: &DemoArgs) -> Result<bool, Box<dyn Error>> {
     };
     let started = Instant::now();
     let o = RunOptions { exit_when_caught_up: true, ..Default::default() };
-    let shown = Arc::new(AtomicBool::new(false));
-    crate::progress::show(o.schema_progress.clone(), o.copy_progress.clone(), shown.clone(), o.in_incremental.clone());
     eprintln!("running the task (schema, full, incremental) while the writer changes the source...");
+    let shown = crate::progress::Display::start(&config, crate::progress::Sources::of(&o));
     let r = dts_task::run(&config, &o);
-    shown.store(true, Ordering::Relaxed);
+    shown.finish(if r.is_ok() { "caught up" } else { "failed" });
     let r = r?;
     println!(
         "task caught up in {:.1} s: {} schema statements, {} rows copied, {} transactions applied",

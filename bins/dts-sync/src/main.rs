@@ -11,11 +11,14 @@ mod cli_docs;
 #[cfg(feature = "demo")]
 mod demo;
 mod http;
+mod human;
 mod init;
+mod logging;
 mod metrics;
 mod monitor;
 mod private_file;
 mod progress;
+mod progress_view;
 mod status_page;
 
 use std::path::PathBuf;
@@ -31,6 +34,14 @@ use dts_types::describe;
 #[derive(Parser, Debug)]
 #[command(name = "dts-sync", version, about, long_about = None, after_help = AFTER_HELP)]
 struct Cli {
+    /// How log lines are written to stderr: text, or one JSON object per line (timestamp,
+    /// level, target, message and the event's fields).
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text, env = "DTS_LOG_FORMAT")]
+    log_format: logging::LogFormat,
+    /// The most detailed level logged (DTS_LOG=module=level,... adds per-module filters that
+    /// win over it).
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogLevel::Info, env = "DTS_LOG_LEVEL")]
+    log_level: logging::LogLevel,
     #[command(subcommand)]
     command: Command,
 }
@@ -202,28 +213,16 @@ enum Command {
     Man,
 }
 
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("DTS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    // Colours only on a terminal: logs captured to files stay plain text.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
-}
-
 fn load(c: &ConfigArg) -> Result<Config, ExitCode> {
     Config::load(&c.config).map_err(|e| {
-        eprintln!("dts-sync: {}", describe::chain(&e));
+        logging::say(describe::chain(&e));
         ExitCode::from(2)
     })
 }
 
 /// Prints a message and exits 1.
 fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("dts-sync: {message}");
+    logging::say(message);
     ExitCode::from(1)
 }
 
@@ -235,7 +234,7 @@ fn fail_with(context: &str, e: &(dyn std::error::Error + 'static)) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    logging::init(cli.log_format, cli.log_level);
     match cli.command {
         Command::Init { path, force } => match init::write(&path, force) {
             Ok(()) => {
@@ -294,7 +293,6 @@ fn main() -> ExitCode {
             if let Err(e) = reload_on_sighup(&config, limits.clone()) {
                 return fail(format!("cannot handle signals: {e}"));
             }
-            watch_stop_outside_incremental(&config, stop.clone(), in_incremental.clone(), lease.clone());
             let copy_progress = Arc::new(dts_fullcopy::Progress::default());
             let input_stats = Arc::new(dts_task::InputStats::default());
             let verify_counters = Arc::new(dts_task::VerifyCounters::default());
@@ -304,9 +302,18 @@ fn main() -> ExitCode {
                 eprintln!("dts-sync: {e}");
                 return ExitCode::from(2);
             }
-            let shown = Arc::new(AtomicBool::new(false));
             let schema_progress = Arc::new(dts_task::SchemaProgress::default());
-            progress::show(schema_progress.clone(), copy_progress.clone(), shown.clone(), in_incremental.clone());
+            let phase = Arc::new(dts_task::CurrentPhase::default());
+            let shown = progress::Display::start(
+                &config,
+                progress::Sources {
+                    schema: schema_progress.clone(),
+                    copy: copy_progress.clone(),
+                    input: input_stats.clone(),
+                    phase: phase.clone(),
+                },
+            );
+            watch_stop_outside_incremental(&config, stop.clone(), in_incremental.clone(), lease.clone(), shown.clone());
             let o = dts_task::RunOptions {
                 exit_when_caught_up,
                 acknowledged: ignore,
@@ -316,22 +323,30 @@ fn main() -> ExitCode {
                 input_stats,
                 verify_counters,
                 schema_progress,
+                phase,
                 lease,
                 limits,
                 precheck,
             };
             let result = dts_task::run(&config, &o);
-            shown.store(true, Ordering::Relaxed);
+            let how = match &result {
+                Ok(r) if r.stopped_by_request => "stopped",
+                Ok(_) => "done",
+                Err(_) => "failed",
+            };
+            let summary = shown.finish(how);
             match result {
                 Ok(r) => {
                     tracing::info!(
                         phase = r.phase.map(|p| p.as_str()).unwrap_or("?"),
                         stopped = r.stopped_by_request,
-                        "task stopped cleanly"
+                        "task {} stopped cleanly {summary}",
+                        config.name()
                     );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
+                    tracing::info!("task {} ended {summary}", config.name());
                     let chain = describe::chain(&e);
                     // Not a failure to page for: warnings nobody acknowledged yet (a decision,
                     // printed once, here) or another runner holding the task.
@@ -556,6 +571,7 @@ fn watch_stop_outside_incremental(
     stop: Arc<AtomicBool>,
     in_incremental: Arc<AtomicBool>,
     lease: Arc<dts_task::lease::LeaseSignals>,
+    shown: Arc<progress::Display>,
 ) {
     let dest = config.destination.opts();
     let table = dts_task::lease::LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() };
@@ -563,9 +579,10 @@ fn watch_stop_outside_incremental(
         loop {
             std::thread::sleep(Duration::from_millis(100));
             if stop.load(Ordering::Relaxed) && !in_incremental.load(Ordering::Relaxed) {
+                let summary = shown.finish("stopped");
                 if lease.lost.load(Ordering::SeqCst) {
                     // Nothing was committed after the loss: every commit checks the lease.
-                    eprintln!("dts-sync: another runner took over this task; this one stops without committing");
+                    logging::say("another runner took over this task; this one stops without committing");
                     std::process::exit(1);
                 }
                 let epoch = lease.epoch.load(Ordering::SeqCst);
@@ -573,7 +590,9 @@ fn watch_stop_outside_incremental(
                     // The lease expires by itself if the release does not reach the destination.
                     let _ = dts_task::lease::release(dest.clone(), &table, epoch);
                 }
-                eprintln!("dts-sync: stopped before incremental sync; `run` resumes from the last committed chunk");
+                logging::say(format!(
+                    "stopped before incremental sync {summary}; `run` resumes from the last committed chunk"
+                ));
                 std::process::exit(0);
             }
         }

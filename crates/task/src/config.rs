@@ -352,10 +352,14 @@ impl Default for RetryConfig {
     }
 }
 
-/// `[monitor]`: metrics, the status page, probes and alerts (served and sent by the binary).
+/// `[monitor]`: metrics, the status page, probes, alerts and progress lines (served, sent and
+/// printed by the binary).
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorConfig {
+    /// Off a terminal, a progress line of the running phase every this many seconds.
+    #[serde(default = "default_progress_interval")]
+    pub progress_interval: u64,
     /// `host:port` for HTTP: `/metrics`, `/status`, the status page `/`, `/history`,
     /// `/precheck`, `/healthz` and `/readyz`.
     pub listen: Option<String>,
@@ -382,6 +386,7 @@ fn default_ready_lag_seconds() -> u64 {
 impl Default for MonitorConfig {
     fn default() -> Self {
         MonitorConfig {
+            progress_interval: default_progress_interval(),
             listen: None,
             latency_alert_seconds: None,
             alert_webhook: None,
@@ -391,6 +396,11 @@ impl Default for MonitorConfig {
         }
     }
 }
+
+fn default_progress_interval() -> u64 {
+    10
+}
+
 
 /// The task file as written.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -632,6 +642,9 @@ impl Config {
                 format!("{bad:?} is not a source position: write FILE:OFFSET as the DDL stop names it"),
             ));
         }
+        if raw.monitor.progress_interval == 0 {
+            return Err(invalid("monitor.progress_interval", "must be at least 1 (seconds)".into()));
+        }
         if raw.task.lease_seconds < 2 {
             return Err(invalid("task.lease_seconds", "must be at least 2 (the lease is renewed every second)".into()));
         }
@@ -835,6 +848,19 @@ filter = "id > 100 AND amount >= 10"
         assert!(e.contains("task.lease_seconds"), "{e}");
         let c = Config::parse(GOOD, Path::new("t.toml")).unwrap();
         assert_eq!((c.lease_period().as_secs(), c.retry_windows().connection.as_secs()), (30, 720 * 60));
+    }
+
+    #[test]
+    fn the_progress_interval_defaults_to_ten_seconds_and_is_at_least_one() {
+        let c = Config::parse(GOOD, Path::new("t.toml")).unwrap();
+        assert_eq!(c.raw.monitor.progress_interval, 10);
+        let c = Config::parse(&format!("{GOOD}\n[monitor]\nlisten = \"9105\"\n"), Path::new("t.toml")).unwrap();
+        assert_eq!(c.raw.monitor.progress_interval, 10);
+        let c = Config::parse(&format!("{GOOD}\n[monitor]\nprogress_interval = 1\n"), Path::new("t.toml")).unwrap();
+        assert_eq!(c.raw.monitor.progress_interval, 1);
+        let bad = format!("{GOOD}\n[monitor]\nprogress_interval = 0\n");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(e.contains("monitor.progress_interval"), "{e}");
     }
 
     #[test]

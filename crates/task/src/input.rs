@@ -180,6 +180,8 @@ pub struct InputStats {
     pub ddl_warnings: AtomicU64,
     /// Row events the reader skipped before decoding them, their table not selected.
     pub rows_events_skipped: AtomicU64,
+    /// Bytes of binlog events read (again after a restart from the checkpoint).
+    pub binlog_bytes: AtomicU64,
     /// History rows of system-versioned tables not synced (the destination keeps its own).
     pub history_rows_skipped: AtomicU64,
     /// Writes logged in statement format (`binlog_format` STATEMENT or MIXED) skipped, as they
@@ -225,6 +227,8 @@ pub struct BinlogInput {
     history: Option<crate::history::TaskHistory>,
     /// Row events skipped by earlier readers of this input (each start makes a new reader).
     skipped_before: u64,
+    /// Binlog bytes read by earlier readers of this input.
+    bytes_before: u64,
     /// What it handed over, shared with the monitor.
     pub stats: Arc<InputStats>,
     /// The last position handed over (a commit) or seen idle (a heartbeat).
@@ -270,6 +274,7 @@ impl BinlogInput {
             config: config.clone(),
             history: None,
             skipped_before: 0,
+            bytes_before: 0,
             stats,
             last_position: None,
             recopied: Default::default(),
@@ -358,6 +363,7 @@ impl InputSource for BinlogInput {
         o.retry_window = self.config.connection_retry();
         if let Some(r) = self.reader.take() {
             self.skipped_before += r.stats().skipped_rows_events;
+            self.bytes_before += r.stats().bytes;
         }
         self.in_txn = false;
         self.xa = None;
@@ -407,6 +413,7 @@ impl InputSource for BinlogInput {
             self.stats
                 .rows_events_skipped
                 .store(self.skipped_before + reader.stats().skipped_rows_events, Ordering::Relaxed);
+            self.stats.binlog_bytes.store(self.bytes_before + reader.stats().bytes, Ordering::Relaxed);
             let item = match next? {
                 Ok(i) => i,
                 Err(e) => return Some(Err(SourceError::from(e).into())),

@@ -59,7 +59,7 @@ pub use input::{BinlogInput, InputStats, SourceError};
 pub use input_totals::unpersisted as unpersisted_counts;
 pub use plan::{plan as schema_plan, render as render_plan};
 pub use router::{Routed, RoutedStatement, Router};
-pub use run::{RateLimits, RunOptions, RunReport, SchemaProgress, TaskError, precheck_now, run};
+pub use run::{CurrentPhase, RateLimits, RunOptions, RunReport, SchemaProgress, TaskError, precheck_now, run};
 pub use state::{Counters as TaskCounters, Phase};
 pub use status::{Status, TableStatus, read as read_status};
 pub use verify::{verify, verify_apply};

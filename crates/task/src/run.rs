@@ -137,6 +137,8 @@ pub struct RunOptions {
     pub verify_counters: Arc<crate::continuous::Counters>,
     /// Schema sync's statements: (done, total), for a progress bar.
     pub schema_progress: Arc<SchemaProgress>,
+    /// The phase `run` is in now, for progress displays.
+    pub phase: Arc<CurrentPhase>,
     /// The runner's lease: lost (another runner took over) and the epoch held.
     pub lease: Arc<crate::lease::LeaseSignals>,
     /// The rate limits, set from the task file when `run` starts and changeable while it runs
@@ -163,6 +165,30 @@ pub struct SchemaProgress {
     pub done: std::sync::atomic::AtomicU64,
     /// Statements planned.
     pub total: std::sync::atomic::AtomicU64,
+}
+
+/// The phases of a running task as they began, set by `run` (read by progress displays, which
+/// show and sum up each phase, also one that began and ended between two of their looks).
+#[derive(Debug, Default)]
+pub struct CurrentPhase(std::sync::Mutex<Vec<(Phase, std::time::Instant)>>);
+
+impl CurrentPhase {
+    /// The phase now; `None` before the first one began (the precheck).
+    pub fn get(&self) -> Option<Phase> {
+        self.began().last().map(|b| b.0)
+    }
+
+    /// Every phase this run began, in order, with when it began.
+    pub fn began(&self) -> Vec<(Phase, std::time::Instant)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn set(&self, phase: Phase) {
+        let mut began = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if began.last().map(|b| b.0) != Some(phase) {
+            began.push((phase, std::time::Instant::now()));
+        }
+    }
 }
 
 /// What a run did.
@@ -346,6 +372,7 @@ fn run_holding(config: &Config, o: &RunOptions, dst: &mut Conn, fence: &Fence) -
     let result = (|| -> Result<(), TaskError> {
         loop {
             report.phase = Some(phase);
+            o.phase.set(phase);
             match phase {
                 Phase::Schema => {
                     tracing::info!(task = config.name(), "schema sync");
