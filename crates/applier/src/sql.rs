@@ -377,8 +377,19 @@ impl Builder {
             }
             RowChange::Update { before, after } => {
                 self.close()?;
+                // Only the columns that change: the row matched on every column and the rest
+                // already hold their after values (less for the server to parse and compare).
+                // An update that changes nothing still sets one column, so its found-row count
+                // says whether the row is there. A row writing ENUM index-0 values sets every
+                // column: such a statement must warn once per value, as its fallback INSERT does.
+                let every = zeros(plan, after) > 0;
+                let mut changed: Vec<&(usize, String)> =
+                    plan.write.iter().filter(|(i, _)| every || before[*i] != after[*i]).collect();
+                if changed.is_empty() {
+                    changed.extend(plan.write.first());
+                }
                 let mut sql = format!("UPDATE {t} SET ");
-                for (n, (i, c)) in plan.write.iter().enumerate() {
+                for (n, (i, c)) in changed.into_iter().enumerate() {
                     if n > 0 {
                         sql.push(',');
                     }

@@ -401,7 +401,6 @@ fn default_progress_interval() -> u64 {
     10
 }
 
-
 /// The task file as written.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
