@@ -38,7 +38,7 @@ pub enum SourceError {
         source: EvalError,
     },
     /// The source is another server than the one the task has been reading
-    /// ([`crate::source_identity`]); the message names both and the fix.
+    /// (recorded in `<meta>.source_identity`); the message names both and the fix.
     #[error("{0}")]
     SourceChanged(String),
     /// The source's server_id could not be read.
