@@ -64,6 +64,7 @@ fn filter(level: LogLevel, dts_log: Option<&str>) -> EnvFilter {
 pub fn init(format: LogFormat, level: LogLevel) {
     let filter = filter(level, std::env::var("DTS_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| DisplayAwareStderr);
+    // A second init (tests call it more than once per process) keeps the first subscriber.
     let _ = match format {
         // Colours only on a terminal: logs captured to files stay plain text.
         LogFormat::Text => {
@@ -90,6 +91,7 @@ pub fn say(message: impl std::fmt::Display) {
     if JSON.load(std::sync::atomic::Ordering::Relaxed) {
         tracing::error!("{message}");
     } else {
+        // Nowhere left to report a failed write to stderr.
         let _ = DisplayAwareStderr.write_all(format!("dts-sync: {message}\n").as_bytes());
     }
 }

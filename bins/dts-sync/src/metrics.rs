@@ -196,6 +196,7 @@ struct Exposition {
 }
 
 impl Exposition {
+    // Writing to a String cannot fail: the fmt::Result of each write! below is always Ok.
     fn family(&mut self, name: &str, kind: &str, help: &str) {
         let _ = write!(self.out, "# HELP {name} {}\n# TYPE {name} {kind}\n", help.replace('\\', "\\\\"));
     }

@@ -49,6 +49,7 @@ pub fn start(
         std::thread::spawn(move || {
             let mut alerting = false;
             loop {
+                // A failed read is a gap in the history; /readyz says so after 30 s without one.
                 let read = dts_task::read_status(&config).ok();
                 let rows = rows_applied.rows.load(std::sync::atomic::Ordering::Relaxed);
                 page.sample(read.as_ref(), rows, progress.snapshot());

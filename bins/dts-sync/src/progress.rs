@@ -356,6 +356,7 @@ impl Terminal {
         for b in &self.lines {
             b.finish_and_clear();
         }
+        // Clearing a terminal that went away: nothing to show it on.
         let _ = self.multi.clear();
     }
 }

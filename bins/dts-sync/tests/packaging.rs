@@ -23,6 +23,7 @@ fn read(path: &Path) -> String {
 /// A fresh directory of this test's own under the target's tmp dir.
 fn temp_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("packaging-{name}-{}", std::process::id()));
+    // A leftover from an earlier run may or may not be there.
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

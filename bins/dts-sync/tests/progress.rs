@@ -99,6 +99,7 @@ impl Running {
 
     /// SIGTERM, then the exit status and every line.
     fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        // Cleanup on drop: the run may have exited already.
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let st = self.child.wait().unwrap();
         self.reader.take().unwrap().join().unwrap();

@@ -97,5 +97,6 @@ fn another_server_behind_the_source_address_stops_the_task() {
     let rows: Vec<(i32, i32)> = d.query(format!("SELECT id, v FROM {q}.t ORDER BY id")).unwrap();
     assert_eq!(rows, [(1, 1), (2, 2), (3, 3), (4, 4)]);
     drop(src);
+    // Cleanup of the test's own files; a leftover is harmless.
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -77,6 +77,7 @@ fn browse(url: &str, args: &[String]) -> String {
         if Instant::now() > deadline {
             // It is ours and still running.
             let _ = child.kill();
+            // Reaping a process just killed: its status is not needed.
             let _ = child.wait();
             panic!("chromium did not finish within 90 s:\n{}", err_reader.join().unwrap());
         }
@@ -359,6 +360,7 @@ fn the_status_page_shows_the_live_task_in_a_browser_and_the_probes_follow_the_ph
     assert!(written > 0);
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert_eq!(wait_exit(&mut child, 60).code(), Some(0), "{}", log());
+    // A profile from an earlier run may or may not be there.
     let _ = std::fs::remove_dir_all(dir().join("chromium-profile"));
     assert!(Path::new(&png).exists());
 }
