@@ -12,39 +12,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use dts_testkit::{replica_server_id, shared_pair};
+mod common;
+
+use dts_testkit::shared_pair;
 use mysql::prelude::Queryable;
 
-fn dts_sync() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dts-sync"));
-    let pair = shared_pair();
-    c.env("DTS_TEST_SRC_PW", pair.source.password().expose());
-    c.env("DTS_TEST_DST_PW", pair.destination.password().expose());
-    c.env("DTS_LOG", "warn");
-    c
-}
-
 fn task_file(name: &str, db: &str, port: u16) -> PathBuf {
-    let pair = shared_pair();
-    let text = format!(
-        "[source]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"dts\"\npassword_env = \"DTS_TEST_SRC_PW\"\n\n\
-         [destination]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"dts\"\npassword_env = \"DTS_TEST_DST_PW\"\n\n\
-         [task]\nname = \"{name}\"\nserver_id = {}\n\n[[objects]]\ndatabase = \"{db}\"\n\n\
-         [monitor]\nlisten = \"{port}\"\n",
-        pair.source.port(),
-        pair.destination.port(),
-        replica_server_id(),
-    );
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dts-metrics-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
+    let body = format!("[[objects]]\ndatabase = \"{db}\"\n\n[monitor]\nlisten = \"{port}\"\n");
+    common::task_file(&common::test_dir("dts-metrics-test"), name, &body)
 }
 
 fn spawn_run(config: &PathBuf) -> Child {
     // A keyless table in the selection: acknowledged, as a user does after reading the precheck.
-    dts_sync()
+    common::dts_sync("warn")
         .args(["run", "--ignore", "objects.primary_key", "--config"])
         .arg(config)
         .stdout(Stdio::null())

@@ -7,64 +7,27 @@
 //! none of which a case folder can say. The other whole-task tests are cases there.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use dts_testkit::{replica_server_id, shared_pair};
+mod common;
+use common::{source_sql as sql, task_file as task_file_in};
+
+use dts_testkit::shared_pair;
 use mysql::prelude::Queryable;
 
-fn dts_sync() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dts-sync"));
-    let pair = shared_pair();
-    c.env("DTS_TEST_SRC_PW", pair.source.password().expose());
-    c.env("DTS_TEST_DST_PW", pair.destination.password().expose());
-    c.env("DTS_LOG", "warn");
-    c
-}
-
-/// A task file for the shared pair (passwords from the environment); `body` adds objects
-/// and sections.
 fn task_file(name: &str, body: &str) -> PathBuf {
-    let pair = shared_pair();
-    let text = format!(
-        r#"[source]
-host = "127.0.0.1"
-port = {}
-user = "dts"
-password_env = "DTS_TEST_SRC_PW"
-
-[destination]
-host = "127.0.0.1"
-port = {}
-user = "dts"
-password_env = "DTS_TEST_DST_PW"
-
-[task]
-name = "{name}"
-server_id = {}
-
-{body}
-"#,
-        pair.source.port(),
-        pair.destination.port(),
-        replica_server_id(),
-    );
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dts-monitor-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
+    task_file_in(&common::test_dir("dts-monitor-test"), name, body)
 }
 
 fn spawn_run(config: &PathBuf) -> Child {
-    dts_sync().args(["run", "--config"]).arg(config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
-}
-
-fn sql(stmts: &[String]) {
-    let mut c = shared_pair().source.conn().unwrap();
-    for s in stmts {
-        c.query_drop(s).unwrap_or_else(|e| panic!("{s}: {e}"));
-    }
+    common::dts_sync("warn")
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 fn http_get(port: u16, path: &str) -> String {
@@ -204,7 +167,8 @@ fn a_running_task_serves_metrics_and_status_and_a_failure_fires_the_alert() {
     let st = child.wait().unwrap();
     assert_eq!(st.code(), Some(0));
     // A failing run fires the alert command once.
-    let out = dts_sync().env("DTS_TEST_SRC_PW", "bad").args(["run", "--config"]).arg(&config).output().unwrap();
+    let out =
+        common::dts_sync("warn").env("DTS_TEST_SRC_PW", "bad").args(["run", "--config"]).arg(&config).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let alert = std::fs::read_to_string(&alert_file).unwrap();
     assert!(alert.starts_with("failure: task mon_") && alert.contains("precheck"), "{alert}");

@@ -14,7 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use dts_testkit::{replica_server_id, shared_pair};
+mod common;
+use common::source_sql as sql;
+
+use dts_testkit::shared_pair;
 use mysql::prelude::Queryable;
 
 /// A table name a page must show as text: inserted as HTML it would become an element.
@@ -24,9 +27,11 @@ const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 const READY_LAG: u64 = 3;
 
 fn dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dts-status-page-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::test_dir("dts-status-page")
+}
+
+fn task_file(name: &str, body: &str) -> PathBuf {
+    common::task_file(&dir(), name, body)
 }
 
 /// The browser: `DTS_CHROMIUM`, else `chromium` on the PATH; the test fails without it.
@@ -87,52 +92,6 @@ fn browse(url: &str, args: &[String]) -> String {
     let stderr = err_reader.join().unwrap();
     assert!(status.success(), "chromium exited with {status}:\n{stderr}");
     stdout
-}
-
-fn dts_sync() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dts-sync"));
-    let pair = shared_pair();
-    c.env("DTS_TEST_SRC_PW", pair.source.password().expose());
-    c.env("DTS_TEST_DST_PW", pair.destination.password().expose());
-    c.env("DTS_LOG", "info");
-    c
-}
-
-fn task_file(name: &str, body: &str) -> PathBuf {
-    let pair = shared_pair();
-    let text = format!(
-        r#"[source]
-host = "127.0.0.1"
-port = {}
-user = "dts"
-password_env = "DTS_TEST_SRC_PW"
-
-[destination]
-host = "127.0.0.1"
-port = {}
-user = "dts"
-password_env = "DTS_TEST_DST_PW"
-
-[task]
-name = "{name}"
-server_id = {}
-
-{body}
-"#,
-        pair.source.port(),
-        pair.destination.port(),
-        replica_server_id(),
-    );
-    let path = dir().join(format!("{name}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn sql(stmts: &[String]) {
-    let mut c = shared_pair().source.conn().unwrap();
-    for s in stmts {
-        c.query_drop(s).unwrap_or_else(|e| panic!("{s}: {e}"));
-    }
 }
 
 /// (status code, body); `None` while nothing listens.
@@ -240,7 +199,7 @@ fn the_status_page_shows_the_live_task_in_a_browser_and_the_probes_follow_the_ph
         ),
     );
     let log_path = dir().join(format!("{task}.log"));
-    let mut child = dts_sync()
+    let mut child = common::dts_sync("info")
         .args(["run", "--config"])
         .arg(&config)
         .stdout(Stdio::null())
