@@ -191,7 +191,7 @@ pub fn apply(
             refuse(&mut applied, &res.target, "rows", why);
         } else {
             let stmts: Vec<&str> = res.extra.iter().chain(&res.missing).map(|d| d.repair.as_str()).collect();
-            in_transaction(&mut c.dst, r, &mut applied, |dst| {
+            in_transaction(&mut c.dst, r, &mut applied, None, |dst| {
                 for s in &stmts {
                     dst.query_drop(s)?;
                 }
@@ -206,16 +206,22 @@ pub fn apply(
 }
 
 /// Runs `f` in a destination transaction holding the task's commits, again after a deadlock
-/// or lock wait timeout.
+/// or lock wait timeout. `lock` (the rows `f` will write, `SELECT ... FOR UPDATE`) runs before
+/// the hold: an applier transaction holding one of those rows reaches its commit (the hold is
+/// not taken yet) instead of waiting at its fence check for a repair that waits for its row.
 fn in_transaction(
     dst: &mut Conn,
     r: &RepairOptions,
     applied: &mut Applied,
+    lock: Option<&str>,
     mut f: impl FnMut(&mut Conn) -> Result<(), VerifyError>,
 ) -> Result<(), VerifyError> {
     for attempt in 1..=ATTEMPTS {
         let result = (|| {
             dst.query_drop("BEGIN")?;
+            if let Some(lock) = lock {
+                let _: Vec<mysql::Row> = dst.query(lock)?;
+            }
             if let Some(hold) = &r.hold_commits {
                 let _: Vec<mysql::Row> = dst.query(hold)?;
             }
@@ -263,22 +269,20 @@ fn repair_keys(
         );
         let Conns { src, dst } = c;
         let (mut written, mut deleted) = (0, 0);
-        in_transaction(dst, r, applied, |dst| {
+        in_transaction(dst, r, applied, Some(&lock), |dst| {
             (written, deleted) = (0, 0);
-            let _: Vec<mysql::Row> = dst.query(&lock)?;
             // After the hold: the source read is at or after everything the destination has.
             let rows = fetch_rows(src, t, Side::Source, batch)?;
-            for k in batch {
-                match rows.get(&key_literal(k)) {
-                    Some((row, _)) => {
-                        dst.query_drop(t.replace_sql(row)?)?;
-                        written += 1;
-                    }
-                    None => {
-                        dst.query_drop(t.delete_key_sql(k)?)?;
-                        deleted += 1;
-                    }
-                }
+            // Deletes first: under a collation that folds case or trailing spaces a stale key
+            // ('abc') and the source's ('ABC') are one key, and deleting the stale one after
+            // writing the source's would delete the row just written.
+            for k in batch.iter().filter(|k| !rows.contains_key(&key_literal(k))) {
+                dst.query_drop(t.delete_key_sql(k)?)?;
+                deleted += 1;
+            }
+            for (row, _) in batch.iter().filter_map(|k| rows.get(&key_literal(k))) {
+                dst.query_drop(t.replace_sql(row)?)?;
+                written += 1;
             }
             Ok(())
         })?;
