@@ -230,6 +230,9 @@ struct StatusExpect {
     /// Dotted paths => a bound the number there must be at or below (and at or above 0).
     #[serde(default)]
     at_most: BTreeMap<String, f64>,
+    /// Dotted paths => another dotted path holding the same number.
+    #[serde(default)]
+    equal: BTreeMap<String, String>,
 }
 
 /// One case folder, read.
@@ -1119,6 +1122,10 @@ impl Run<'_> {
         for (path, bound) in &expect.at_most {
             let v = at(path);
             assert!(v.as_f64().is_some_and(|n| (0.0..=*bound).contains(&n)), "{path} is {v}, not in 0..={bound}: {st}");
+        }
+        for (path, other) in &expect.equal {
+            let (v, w) = (at(path), at(other));
+            assert!(v.is_number() && v == w, "{path} is {v}, {other} is {w}: {st}");
         }
         for (path, text) in &expect.contains {
             let v = at(path);

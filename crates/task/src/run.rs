@@ -590,17 +590,22 @@ fn persist_counters(
     // Fenced like every write of the task's state; a write that fails is tried again next time.
     let mut dest = Dest { opts: config.destination.opts(), conn: None, fence };
     let (meta_db, task) = (config.meta_db.clone(), config.name().to_string());
+    let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    // The input's counters live as long as the process, across retries of incremental sync,
+    // while `base` (read at each attempt) already holds what earlier attempts saved: only what
+    // this attempt adds counts on top of it.
+    let at_base = [get(&input.transactions), get(&input.rows), get(&input.rows_filtered_out), get(&input.ddl)];
     std::thread::spawn(move || {
         let started = std::time::Instant::now();
         let mut error_cleared = false;
         loop {
             let last = stop.load(std::sync::atomic::Ordering::Relaxed);
-            let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+            let since = |a: &std::sync::atomic::AtomicU64, i: usize| get(a).saturating_sub(at_base[i]);
             let k = crate::state::Counters {
-                transactions: base.transactions + get(&input.transactions),
-                row_changes: base.row_changes + get(&input.rows),
-                rows_filtered_out: base.rows_filtered_out + get(&input.rows_filtered_out),
-                ddl: base.ddl + get(&input.ddl),
+                transactions: base.transactions + since(&input.transactions, 0),
+                row_changes: base.row_changes + since(&input.rows, 1),
+                rows_filtered_out: base.rows_filtered_out + since(&input.rows_filtered_out, 2),
+                ddl: base.ddl + since(&input.ddl, 3),
             };
             // Counters for `status` only; the next write (5 s later, or at the end) catches up.
             let _ = dest.write(|c| state.set_counters(c, &k));
