@@ -14,7 +14,9 @@
 //!    destination holds was read from the source's binlog before step 2, so C ≤ P: the repair
 //!    never writes a row older than what the applier already wrote (no newer data of the
 //!    applier is overwritten);
-//! 4. writes each row whole (`REPLACE`) or deletes it by key, and commits.
+//! 4. deletes the keys the source no longer has, then writes each row whole (`REPLACE`), and
+//!    commits (deletes first: under a collation that folds case or trailing spaces a stale key
+//!    and the source's may be one key).
 //!
 //! Every source change after C is applied after the repair commits, in source order, and the
 //! applier writes each keyed row change as a whole image by key (`REPLACE` / `DELETE`, whatever
@@ -29,7 +31,10 @@
 //!
 //! What this cannot cover is refused, with the reason ([`Refused`]): rows of a table without a
 //! key while incremental sync may replay over them (the applier matches such rows by value, so
-//! an event replayed after a repair would count twice), `ALTER`s while a runner is live (the
+//! an event replayed after a repair would count twice), rows of a foreign-key cascade group's
+//! tables while incremental sync may replay over them (their inserts are plain `INSERT`s, so the
+//! destination's cascades repeat the source's, and one replayed over a repaired row would
+//! fail), `ALTER`s while a runner is live (the
 //! applier writes with the destination's current columns), a missing table, differences beyond
 //! the listed ones.
 
@@ -64,6 +69,10 @@ pub struct RepairOptions {
     /// Rows of tables without a key are not repaired, for this reason (incremental sync may
     /// replay over them).
     pub refuse_keyless: Option<String>,
+    /// Rows of these destination tables (`db.table`: the tables of foreign-key cascade groups)
+    /// are not repaired, for this reason (incremental sync inserts their rows with a plain
+    /// INSERT, which a repaired row would make fail).
+    pub refuse_cascading: Option<(String, std::collections::BTreeSet<String>)>,
 }
 
 /// A repair `verify --apply` did not make, and why.
@@ -185,7 +194,9 @@ pub fn apply(
                 &format!("{} differences beyond the listed ones: recopy the table", res.unlisted),
             );
         }
-        if t.has_key() {
+        if let Some((why, _)) = r.refuse_cascading.as_ref().filter(|(_, tables)| tables.contains(&res.target)) {
+            refuse(&mut applied, &res.target, "rows", why);
+        } else if t.has_key() {
             repair_keys(&mut c, t, keys, r, &mut applied)?;
         } else if let Some(why) = &r.refuse_keyless {
             refuse(&mut applied, &res.target, "rows", why);
