@@ -30,6 +30,7 @@ impl BinlogFacts {
         let Ok(dialect) = dts_types::dialect::Dialect::of(conn) else { return BinlogFacts::default() };
         let files = conn
             .query_map(dialect.binary_logs(), |row: mysql::Row| {
+                // A row without a name or size matches no checkpoint file: the item fails, naming it.
                 (row.get::<String, _>(0).unwrap_or_default(), row.get::<u64, _>(1).unwrap_or(0))
             })
             .unwrap_or_default();

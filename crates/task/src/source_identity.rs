@@ -34,6 +34,7 @@ impl Identity {
     pub fn of(conn: &mut Conn) -> Result<Identity, mysql::Error> {
         let server_id: Option<u64> = conn.query_first("SELECT @@GLOBAL.server_id")?;
         let server_uuid = match Dialect::of(conn)?.flavour {
+            // A NULL server_uuid (never on a server that has the variable) reads as none.
             Flavour::MySql => conn.query_first::<String, _>("SELECT @@GLOBAL.server_uuid")?.unwrap_or_default(),
             Flavour::MariaDb => String::new(),
         };

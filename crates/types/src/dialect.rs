@@ -46,6 +46,7 @@ impl Dialect {
     /// Asks the server.
     pub fn of(conn: &mut Conn) -> Result<Dialect, mysql::Error> {
         let text: Option<String> = conn.query_first("SELECT @@version")?;
+        // No version text (never from a real server) reads as MySQL 0.0.0: the oldest names.
         Ok(Dialect::from_version(&text.unwrap_or_default()))
     }
 
