@@ -121,16 +121,7 @@ fn the_initialized_task_file_is_accepted_once_the_servers_are_filled_in_and_reac
     let out = dts_sync().arg("init").arg(&path).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     std::fs::write(&path, fill_in(&read(&path), pair.source.port(), pair.destination.port())).unwrap();
-    let run = |args: &[&str]| {
-        dts_sync()
-            .args(args)
-            .arg("--config")
-            .arg(&path)
-            .env("DTS_SOURCE_PASSWORD", pair.source.password().expose())
-            .env("DTS_DESTINATION_PASSWORD", pair.destination.password().expose())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| run_with_passwords(&path, args);
     let out = run(&["config"]);
     assert!(out.status.success(), "{}", text(&out));
     let effective = String::from_utf8_lossy(&out.stdout);
@@ -202,16 +193,7 @@ fn the_initialized_task_file_runs_a_whole_task_as_written() {
     ] {
         mysql::prelude::Queryable::query_drop(&mut src, &sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    let run = |args: &[&str]| {
-        dts_sync()
-            .args(args)
-            .arg("--config")
-            .arg(&path)
-            .env("DTS_SOURCE_PASSWORD", pair.source.password().expose())
-            .env("DTS_DESTINATION_PASSWORD", pair.destination.password().expose())
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| run_with_passwords(&path, args);
     let out = run(&["run", "--exit-when-caught-up"]);
     assert!(out.status.success(), "{}", text(&out));
     let out = run(&["verify"]);
@@ -485,4 +467,18 @@ fn the_container_image_is_multi_stage_and_runs_the_binary_alone_as_non_root() {
     assert!(run_stage.iter().any(|l| l.starts_with("ENTRYPOINT [\"") && l.contains("dts-sync\"]")), "{file}");
     // The build context leaves the build output out.
     assert!(read(&repo_file(".dockerignore")).lines().any(|l| l.trim() == "target"));
+}
+
+/// `dts-sync ARGS --config PATH` with the shared pair's passwords in the variables the
+/// template names.
+fn run_with_passwords(path: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let pair = shared_pair();
+    dts_sync()
+        .args(args)
+        .arg("--config")
+        .arg(path)
+        .env("DTS_SOURCE_PASSWORD", pair.source.password().expose())
+        .env("DTS_DESTINATION_PASSWORD", pair.destination.password().expose())
+        .output()
+        .unwrap()
 }
