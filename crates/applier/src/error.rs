@@ -23,6 +23,18 @@ pub enum ApplyError {
         /// The key column missing from the mapping.
         column: String,
     },
+    /// A keyless table's character column has no binary collation to find its rows exactly by.
+    #[error(
+        "the column {column} of the keyless table {table} is in the character set {charset}, which has no binary collation on the destination to find rows by their exact value: give the table a primary key, or use another character set there"
+    )]
+    NoBinaryCollation {
+        /// The destination table.
+        table: String,
+        /// The column.
+        column: String,
+        /// Its character set.
+        charset: String,
+    },
     /// The destination refused a row change's statement.
     #[error("applying to {table} failed: {source} (checkpoint intact: the task resumes from it)")]
     Statement {

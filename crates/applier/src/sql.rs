@@ -1,7 +1,8 @@
 //! Row changes as statements: full images replace rows by key (REPLACE also removes any row
 //! the image conflicts with on another unique key, which only happens while catching up after a
-//! full copy, and is exactly right then); keyless tables match all columns NULL-safely, one row
-//! per change. Consecutive changes of one kind on one table share a statement.
+//! full copy, and is exactly right then); keyless tables match all columns NULL-safely and
+//! exactly (character values under their binary collation), one row per change. Consecutive
+//! changes of one kind on one table share a statement.
 
 use dts_types::{RowChange, Value};
 
@@ -78,14 +79,20 @@ fn key_match(plan: &TablePlan, row: &[Value], out: &mut String) -> Result<(), Ap
     Ok(())
 }
 
-fn all_match(plan: &TablePlan, row: &[Value], out: &mut String) -> Result<(), ApplyError> {
+/// Every written column of a keyless row, NULL-safely and exactly (`dts_types::exact_match`):
+/// a row equal to another only under a collation is never taken for it.
+pub(crate) fn all_match(plan: &TablePlan, row: &[Value], out: &mut String) -> Result<(), ApplyError> {
+    let mut literal = String::new();
     for (n, (i, c)) in plan.write.iter().enumerate() {
         if n > 0 {
             out.push_str(" AND ");
         }
-        out.push_str(c);
-        out.push_str(" <=> ");
-        lit(out, &row[*i])?;
+        let v = &row[*i];
+        literal.clear();
+        v.write_sql_literal(&mut literal)?;
+        let exact =
+            plan.exact.get(n).and_then(Option::as_ref).filter(|_| matches!(v, Value::String(_) | Value::Json(_)));
+        dts_types::exact_match::push_condition(out, c, &literal, exact);
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use dts_types::exact_match::{ColumnsRow, ExactCollation};
 use dts_types::fk::{CascadeRole, ForeignKey};
 use dts_types::{Ident, TableId, quote_ident};
 use mysql::prelude::Queryable;
@@ -35,6 +36,9 @@ pub(crate) struct DestTable {
     pub key: Vec<String>,
     /// Every unique index (primary key included), as column lists.
     pub uniques: Vec<Vec<String>>,
+    /// Keyless tables only: how each character column (by lowercase name) compares its exact
+    /// value (`dts_types::exact_match`).
+    pub exact: HashMap<String, ExactCollation>,
 }
 
 impl DestTable {
@@ -82,8 +86,25 @@ impl DestTable {
             }
             uniques.push(cols);
         }
-        Ok(DestTable { generated, key, uniques })
+        let exact = if key.is_empty() { exact_columns(dest, db, name)? } else { HashMap::new() };
+        Ok(DestTable { generated, key, uniques, exact })
     }
+}
+
+/// The character columns of a keyless destination table, by lowercase name, and how each
+/// compares its exact value.
+fn exact_columns(dest: &mut mysql::Conn, db: &str, name: &str) -> Result<HashMap<String, ExactCollation>, ApplyError> {
+    let rows: Vec<ColumnsRow> = dest.exec(dts_types::exact_match::COLUMNS_SQL, (db, name))?;
+    let mut exact = HashMap::new();
+    for row in rows {
+        let (column, e) = ExactCollation::from_row(row).map_err(|(column, charset)| ApplyError::NoBinaryCollation {
+            table: format!("{db}.{name}"),
+            column,
+            charset,
+        })?;
+        exact.insert(column.to_lowercase(), e);
+    }
+    Ok(exact)
 }
 
 /// The resolved statement plan of a (source table, destination table) pair.
@@ -96,6 +117,8 @@ pub(crate) struct TablePlan {
     pub key: Vec<(usize, String)>,
     /// `INSERT`/`REPLACE` column list.
     pub column_list: String,
+    /// Keyless tables: for each entry of `write`, how a character column matches exactly.
+    pub exact: Vec<Option<ExactCollation>>,
     /// Every unique index as source column indexes (`None` where a part is not synced).
     pub uniques: Vec<Vec<Option<usize>>>,
     /// The table's foreign-key cascade group on the destination, if it is in one: its
@@ -108,6 +131,7 @@ pub(crate) struct TablePlan {
 impl TablePlan {
     pub fn new(rt: &RowTarget, dest: &DestTable, cascade: Option<CascadeRole>) -> Result<TablePlan, ApplyError> {
         let mut write = Vec::new();
+        let mut exact = Vec::new();
         let mut by_name: HashMap<String, usize> = HashMap::new();
         for (i, c) in rt.columns.iter().enumerate() {
             let Some(c) = c else { continue };
@@ -116,6 +140,7 @@ impl TablePlan {
                 continue;
             }
             write.push((i, quote_ident(c.as_str())));
+            exact.push(dest.exact.get(&c.as_str().to_lowercase()).cloned());
         }
         let mut key = Vec::new();
         for k in &dest.key {
@@ -128,7 +153,7 @@ impl TablePlan {
         let column_list = write.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>().join(", ");
         let uniques =
             dest.uniques.iter().map(|u| u.iter().map(|c| by_name.get(&c.to_lowercase()).copied()).collect()).collect();
-        Ok(TablePlan { target: rt.target.clone(), write, key, column_list, uniques, cascade })
+        Ok(TablePlan { target: rt.target.clone(), write, key, column_list, exact, uniques, cascade })
     }
 }
 

@@ -130,3 +130,76 @@ fn statements_sent_together_return_the_error_of_any_of_them() {
     let e = crate::txn::together(&mut c, &second_fails).unwrap_err();
     assert!(e.to_string().contains("Duplicate entry"), "{e}");
 }
+
+/// A keyless destination table in another character set than the source's values, with rows
+/// equal only under its collation: each update and delete lands on its exact row.
+#[test]
+fn keyless_changes_find_their_exact_row_in_another_character_set() {
+    use dts_types::value::{Charset, Text};
+    let utf8 = |s: &str| Value::String(Text::new(Charset::UTF8MB4, s.as_bytes().to_vec()));
+    for charset in ["latin1", "ucs2"] {
+        let db = dest().fresh_database("applier_exact").unwrap();
+        let mut c = dest().conn().unwrap();
+        c.query_drop(format!(
+            "CREATE TABLE {q}.w (s VARCHAR(10) CHARACTER SET {charset} COLLATE {charset}_general_ci, n INT, KEY (s)); \
+             INSERT INTO {q}.w VALUES ('a', 0), ('A', 0), ('x', 0), ('x ', 0), ('é', 0), ('e', 0)",
+            q = db.quoted()
+        ))
+        .unwrap();
+        let table = TableId::new(db.clone(), Ident::new("w").unwrap());
+        let t = Arc::new(RowTarget::identity(table, &[Ident::new("s").unwrap(), Ident::new("n").unwrap()]));
+        let update = |s: &str, n: i64| Input::Row {
+            target: t.clone(),
+            change: RowChange::Update { before: vec![utf8(s), Value::Int(0)], after: vec![utf8(s), Value::Int(n)] },
+        };
+        let delete = |s: &str| Input::Row {
+            target: t.clone(),
+            change: RowChange::Delete { before: vec![utf8(s), Value::Int(0)] },
+        };
+        let history =
+            vec![Input::Begin, update("A", 1), update("x ", 2), delete("e"), update("é", 3), Input::Commit(at(100))];
+        let mut a = Applier::new(dest().opts(), options(&db, 1)).unwrap();
+        a.run(&mut Recorded(history, 0)).unwrap();
+        let rows: Vec<(String, i64)> = c
+            .query(format!(
+                "SELECT CONCAT('[', s, ']'), n FROM {}.w ORDER BY BINARY CONVERT(s USING utf8mb4)",
+                db.quoted()
+            ))
+            .unwrap();
+        let rows: Vec<(&str, i64)> = rows.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        assert_eq!(rows, [("[A]", 1), ("[a]", 0), ("[x]", 0), ("[x ]", 2), ("[é]", 3)], "{charset}");
+    }
+}
+
+/// The exact match's form for a collation that pads with spaces (MySQL's `_bin`s) also tells
+/// trailing spaces and case apart: checked by running its WHERE clause on a real server.
+#[test]
+fn the_pad_space_form_of_the_exact_match_tells_trailing_spaces_apart() {
+    use crate::target::TablePlan;
+    use dts_types::exact_match::ExactCollation;
+    use dts_types::value::{Charset, Text};
+    let db = dest().fresh_database("applier_pad").unwrap();
+    let mut c = dest().conn().unwrap();
+    c.query_drop(format!(
+        "CREATE TABLE {q}.w (s VARCHAR(10) CHARACTER SET latin1); INSERT INTO {q}.w VALUES ('x'), ('x '), ('X')",
+        q = db.quoted()
+    ))
+    .unwrap();
+    let plan = TablePlan {
+        target: TableId::new(db.clone(), Ident::new("w").unwrap()),
+        write: vec![(0, "`s`".to_string())],
+        key: vec![],
+        column_list: "`s`".to_string(),
+        exact: vec![Some(ExactCollation { collation: "latin1_bin".to_string(), pad_space: true, indexed: false })],
+        uniques: vec![],
+        cascade: None,
+    };
+    for s in ["x", "x ", "X"] {
+        let row = [Value::String(Text::new(Charset::UTF8MB4, s.as_bytes().to_vec()))];
+        let mut cond = String::new();
+        crate::sql::all_match(&plan, &row, &mut cond).unwrap();
+        let found: Vec<String> =
+            c.query(format!("SELECT CONCAT('[', s, ']') FROM {}.w WHERE {cond}", db.quoted())).unwrap();
+        assert_eq!(found, [format!("[{s}]")], "{cond}");
+    }
+}

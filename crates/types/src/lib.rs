@@ -35,6 +35,7 @@ mod column;
 pub mod describe;
 pub mod dialect;
 mod endpoint;
+pub mod exact_match;
 pub mod fence;
 pub mod fk;
 mod gtid;
