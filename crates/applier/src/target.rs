@@ -95,16 +95,11 @@ impl DestTable {
 /// compares its exact value.
 fn exact_columns(dest: &mut mysql::Conn, db: &str, name: &str) -> Result<HashMap<String, ExactCollation>, ApplyError> {
     let rows: Vec<ColumnsRow> = dest.exec(dts_types::exact_match::COLUMNS_SQL, (db, name))?;
-    let mut exact = HashMap::new();
-    for row in rows {
-        let (column, e) = ExactCollation::from_row(row).map_err(|(column, charset)| ApplyError::NoBinaryCollation {
-            table: format!("{db}.{name}"),
-            column,
-            charset,
-        })?;
-        exact.insert(column.to_lowercase(), e);
-    }
-    Ok(exact)
+    dts_types::exact_match::by_column(rows).map_err(|(column, charset)| ApplyError::NoBinaryCollation {
+        table: format!("{db}.{name}"),
+        column,
+        charset,
+    })
 }
 
 /// The resolved statement plan of a (source table, destination table) pair.

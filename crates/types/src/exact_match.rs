@@ -18,6 +18,8 @@
 //! assert_eq!(sql, "`s` <=> _utf8mb4'A' AND `s` COLLATE latin1_nopad_bin <=> _utf8mb4'A'");
 //! ```
 
+use std::collections::HashMap;
+
 /// The destination's character columns of one table (bound: schema, table), each with its
 /// binary collations and whether an index holds it: rows for [`ExactCollation::from_row`].
 pub const COLUMNS_SQL: &str = "SELECT c.COLUMN_NAME, c.CHARACTER_SET_NAME, \
@@ -61,6 +63,17 @@ impl ExactCollation {
         }
         Ok((column, ExactCollation { collation, pad_space, indexed: indexed != 0 }))
     }
+}
+
+/// Every character column of a table (rows of [`COLUMNS_SQL`]) by lowercase name; `Err` holds
+/// the first column and character set without a binary collation.
+pub fn by_column(rows: Vec<ColumnsRow>) -> Result<HashMap<String, ExactCollation>, (String, String)> {
+    let mut out = HashMap::new();
+    for row in rows {
+        let (column, e) = ExactCollation::from_row(row)?;
+        out.insert(column.to_lowercase(), e);
+    }
+    Ok(out)
 }
 
 /// Appends the condition that `column` (quoted) holds exactly `literal` (a SQL literal of the

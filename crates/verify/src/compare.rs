@@ -290,6 +290,7 @@ pub fn render_multiset(
 ) -> Result<(KeyDiffs, u64), VerifyError> {
     let mut out = KeyDiffs::default();
     let mut unlisted = 0u64;
+    let exact = t.exact_columns(&mut c.dst)?;
     for (h, &(ns, nd)) in diff {
         let listed = (out.missing.len() + out.extra.len()) as u64;
         let room = (limit as u64).saturating_sub(listed);
@@ -318,7 +319,7 @@ pub fn render_multiset(
                         out.extra.push(RowDiff {
                             key: row_text(t, row),
                             columns: vec![],
-                            repair: t.delete_row_sql(row)?,
+                            repair: t.delete_row_sql(row, &exact)?,
                         });
                     }
                 }

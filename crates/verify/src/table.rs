@@ -3,7 +3,11 @@
 
 use dts_fullcopy::chunk::Chunk;
 use dts_fullcopy::table::TableJob;
+use std::collections::HashMap;
+
+use dts_types::exact_match::{ColumnsRow, ExactCollation};
 use dts_types::{ColumnType, Value, quote_ident};
+use mysql::prelude::Queryable;
 
 use crate::VerifyError;
 use crate::rowexpr;
@@ -178,13 +182,37 @@ impl VerifyTable {
         Ok(format!("DELETE FROM {} WHERE {}", self.name(Side::Destination), self.key_match(Side::Destination, key)?))
     }
 
-    /// Deletes one destination row equal to `row` in every compared column (NULL-safe).
-    pub fn delete_row_sql(&self, row: &[Value]) -> Result<String, VerifyError> {
-        let mut parts = Vec::new();
+    /// Deletes one destination row equal to `row` in every compared column, NULL-safely and
+    /// exactly: character values under their column's binary collation (`exact`, from
+    /// [`VerifyTable::exact_columns`]), so a row equal to it only under a collation stays.
+    pub fn delete_row_sql(
+        &self,
+        row: &[Value],
+        exact: &HashMap<String, ExactCollation>,
+    ) -> Result<String, VerifyError> {
+        let mut cond = String::new();
         for (i, v) in row.iter().enumerate() {
-            parts.push(format!("{} <=> {}", quote_ident(&self.cols[i].target), v.to_sql_literal()?));
+            if i > 0 {
+                cond.push_str(" AND ");
+            }
+            let target = &self.cols[i].target;
+            let e = exact.get(&target.to_lowercase()).filter(|_| matches!(v, Value::String(_) | Value::Json(_)));
+            dts_types::exact_match::push_condition(&mut cond, &quote_ident(target), &v.to_sql_literal()?, e);
         }
-        Ok(format!("DELETE FROM {} WHERE {} LIMIT 1", self.name(Side::Destination), parts.join(" AND ")))
+        Ok(format!("DELETE FROM {} WHERE {cond} LIMIT 1", self.name(Side::Destination)))
+    }
+
+    /// The destination table's character columns and how each compares exactly.
+    pub fn exact_columns(&self, dst: &mut mysql::Conn) -> Result<HashMap<String, ExactCollation>, VerifyError> {
+        let t = &self.job.map.target;
+        let rows: Vec<ColumnsRow> =
+            dst.exec(dts_types::exact_match::COLUMNS_SQL, (t.database.as_str(), t.table.as_str()))?;
+        dts_types::exact_match::by_column(rows).map_err(|(column, charset)| VerifyError::Unsupported {
+            table: t.to_string(),
+            reason: format!(
+                "the column {column} is in the character set {charset}, which has no binary collation on the destination to tell its rows apart exactly"
+            ),
+        })
     }
 
     /// Reads a row of compared columns (binary protocol values) exactly.
