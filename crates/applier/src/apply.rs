@@ -18,8 +18,8 @@ pub struct ApplyStats {
     pub transactions: u64,
     /// Row changes applied.
     pub row_changes: u64,
-    /// Destination transactions committed with a checkpoint of source transactions (groups,
-    /// DDL checkpoints).
+    /// Destination transactions committed with a checkpoint (groups, DDL checkpoints, the
+    /// parallel path's low watermark), counted once the COMMIT succeeded.
     pub commits: u64,
     /// Statements sent.
     pub statements: u64,
@@ -44,11 +44,16 @@ impl ApplyStats {
     /// Adds what a parallel worker's committed group did.
     pub(crate) fn add_group(&mut self, g: &ApplyStats) {
         self.commits += 1;
+        self.retries += g.retries;
+        self.add_counts(g);
+    }
+
+    /// Adds the statements and conflicts a destination job counted.
+    pub(crate) fn add_counts(&mut self, g: &ApplyStats) {
         self.statements += g.statements;
         self.insert_existing += g.insert_existing;
         self.update_missing += g.update_missing;
         self.delete_missing += g.delete_missing;
-        self.retries += g.retries;
     }
 }
 

@@ -40,7 +40,7 @@ pub(crate) fn barrier(
             // DDL cannot be in the checkpoint's transaction: the runner's lease is checked just
             // before it.
             txn.check_fence()?;
-            run(txn.conn(), dest, ctx, d, gtid.as_deref(), stats)?
+            run(txn.conn()?, dest, ctx, d, gtid.as_deref(), stats)?
         }
     };
     txn.meta(&ctx.log.write_sql(d, gtid.as_deref(), outcome, reason.as_deref()))?;
@@ -49,7 +49,6 @@ pub(crate) fn barrier(
     }
     txn.count_transactions(1);
     txn.commit_at(Writer::Main, Some(at), done, stats)?;
-    stats.commits += 1;
     Ok(())
 }
 

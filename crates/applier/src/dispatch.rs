@@ -194,7 +194,6 @@ impl<'a> Dispatcher<'a> {
         let range = (self.prev_end.clone(), at.binlog.clone());
         txn.count_transactions(1);
         txn.commit_at(Writer::Main, Some(&at), Some(&range), &mut app.stats)?;
-        app.stats.commits += 1;
         self.prev_end = Some(at.binlog.clone());
         self.tracker.set_low(at);
         Ok(())

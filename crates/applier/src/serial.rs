@@ -37,14 +37,37 @@ impl Group {
 }
 
 /// Applies the input in source order on the applier's own connection until it ends.
+///
+/// The transaction is pipelined: each batch and group commit goes to the server from a thread
+/// of its own while this one reads and builds the next, so the server is not left waiting
+/// for the client between them.
 pub(crate) fn run(app: &mut Applier, input: &mut dyn InputSource) -> Result<(), ApplyError> {
     let Applier { dest, o, conn, ck, plans, stats, throttle, ddl: ddl_ctx } = app;
-    let mut txn = DestTxn::new(conn, ck, o.batch_bytes);
+    std::thread::scope(|scope| {
+        let mut txn = DestTxn::new(conn, ck, o.batch_bytes).pipelined(scope);
+        let result = apply(&mut txn, input, dest, o, plans, stats, throttle, ddl_ctx);
+        // The last commit's outcome, or the job that failed before the error returned.
+        let finished = txn.finish(stats);
+        result.and(finished)
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    txn: &mut DestTxn,
+    input: &mut dyn InputSource,
+    dest: &mysql::Opts,
+    o: &crate::ApplyOptions,
+    plans: &mut crate::target::Plans,
+    stats: &mut ApplyStats,
+    throttle: &mut Throttle,
+    ddl_ctx: &crate::ddl::DdlContext,
+) -> Result<(), ApplyError> {
     let mut group = Group::new();
     while let Some(item) = input.next_input() {
         match item.map_err(ApplyError::Input)? {
             Input::Begin => {
-                let mut stream = Stream { txn: &mut txn, plans, stats, throttle };
+                let mut stream = Stream { txn, plans, stats, throttle };
                 let Streamed::Committed { at, rows, ddl } = stream.rest_of_transaction(input)? else {
                     // The input ended inside a transaction: nothing of it commits, nor do the
                     // whole transactions grouped with it (their rows are netted together); the
@@ -55,28 +78,31 @@ pub(crate) fn run(app: &mut Applier, input: &mut dyn InputSource) -> Result<(), 
                 if let Some(d) = ddl {
                     // A barrier: what is grouped commits first, then the DDL, then its checkpoint.
                     if txn.is_open() {
-                        commit(&mut txn, &mut group, stats, throttle)?;
+                        commit(txn, &mut group, stats, throttle)?;
                     }
-                    crate::ddl::barrier(&mut txn, dest, plans, ddl_ctx, &d, &at, None, stats)?;
+                    crate::ddl::barrier(txn, dest, plans, ddl_ctx, &d, &at, None, stats)?;
                     group = Group::new();
                     continue;
                 }
                 group.add(at, rows);
                 let paced = throttle.group_rows().is_some_and(|most| group.rows >= most);
                 if paced || o.group_full(group.transactions, group.rows, group.started) {
-                    commit(&mut txn, &mut group, stats, throttle)?;
+                    commit(txn, &mut group, stats, throttle)?;
                 }
             }
             Input::Idle => {
                 if group.end.is_some() {
-                    commit(&mut txn, &mut group, stats, throttle)?;
+                    commit(txn, &mut group, stats, throttle)?;
                 }
+                // Nothing to build meanwhile: the commit's outcome is known now, not at the
+                // next event, however long the source stays quiet.
+                txn.finish(stats)?;
             }
             other => return Err(ApplyError::Protocol(format!("{} outside a transaction", other.name()))),
         }
     }
     if group.end.is_some() {
-        commit(&mut txn, &mut group, stats, throttle)?;
+        commit(txn, &mut group, stats, throttle)?;
     }
     Ok(())
 }
@@ -91,7 +117,6 @@ fn commit(
     throttle.pace(txn.pending_bytes());
     txn.count_transactions(group.transactions as u64);
     txn.commit_at(Writer::Main, group.end.as_ref(), None, stats)?;
-    stats.commits += 1;
     *group = Group::new();
     Ok(())
 }

@@ -22,17 +22,21 @@ pub(crate) enum Streamed {
 }
 
 /// Where rows stream: the open destination transaction, and what pushing a row needs.
-pub(crate) struct Stream<'t, 'a> {
-    pub txn: &'t mut DestTxn<'a>,
+pub(crate) struct Stream<'t, 'a, 's> {
+    pub txn: &'t mut DestTxn<'a, 's>,
     pub plans: &'t mut Plans,
     pub stats: &'t mut ApplyStats,
     pub throttle: &'t mut Throttle,
 }
 
-impl Stream<'_, '_> {
+impl Stream<'_, '_, '_> {
     /// Pushes one row change as it arrives.
     pub fn row(&mut self, target: &RowTarget, change: &RowChange) -> Result<(), ApplyError> {
-        let plan = self.plans.get(self.txn.conn(), target)?;
+        // The connection only for a table not seen yet: it waits for the batch in flight.
+        let plan = match self.plans.cached(target) {
+            Some(plan) => plan,
+            None => self.plans.get(self.txn.conn()?, target)?,
+        };
         self.throttle.row();
         self.push(&plan, change)
     }

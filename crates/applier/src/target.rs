@@ -162,6 +162,11 @@ pub(crate) struct Plans {
 }
 
 impl Plans {
+    /// The plan of `rt` if it is loaded already (no connection needed).
+    pub fn cached(&self, rt: &RowTarget) -> Option<Arc<TablePlan>> {
+        self.plans.get(&(rt.target.clone(), rt.columns.clone())).cloned()
+    }
+
     pub fn get(&mut self, conn: &mut mysql::Conn, rt: &RowTarget) -> Result<Arc<TablePlan>, ApplyError> {
         let k = (rt.target.clone(), rt.columns.clone());
         if let Some(p) = self.plans.get(&k) {

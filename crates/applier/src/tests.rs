@@ -203,3 +203,26 @@ fn the_pad_space_form_of_the_exact_match_tells_trailing_spaces_apart() {
         assert_eq!(found, [format!("[{s}]")], "{cond}");
     }
 }
+
+/// The serial path sends each group's commit from a thread of its own while it builds the
+/// next group: a commit that fails there (here the fence: another runner holds the task)
+/// still stops the run with its error, and nothing of it is committed.
+#[test]
+fn a_pipelined_commit_that_fails_returns_its_error_and_commits_nothing() {
+    let (db, t) = kv();
+    let mut o = options(&db, 1);
+    let fence = dts_types::fence::Fence { db: o.meta_db.clone(), task: o.task.clone(), epoch: 7 };
+    let mut c = dest().conn().unwrap();
+    c.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", o.meta_db.quoted())).unwrap();
+    c.query_drop(format!("CREATE TABLE IF NOT EXISTS {} (task VARCHAR(200) PRIMARY KEY, epoch BIGINT)", fence.table()))
+        .unwrap();
+    c.query_drop(format!("REPLACE INTO {} VALUES ('{}', 8)", fence.table(), o.task)).unwrap();
+    o.fence = Some(fence);
+    o.group_transactions = 1;
+    let history =
+        vec![Input::Begin, insert(&t, 1), Input::Commit(at(100)), Input::Begin, insert(&t, 2), Input::Commit(at(200))];
+    let mut a = Applier::new(dest().opts(), o).unwrap();
+    let err = a.run(&mut Recorded(history, 0)).unwrap_err();
+    assert!(err.to_string().contains("another runner took over"), "{err}");
+    assert_eq!((ids(&db), a.checkpoint().unwrap()), (vec![], None));
+}

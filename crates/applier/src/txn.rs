@@ -20,26 +20,189 @@ use crate::target::TablePlan;
 use crate::{ApplyError, ApplyStats};
 
 /// A destination transaction on one connection, with the checkpoint it commits.
-pub(crate) struct DestTxn<'a> {
-    conn: &'a mut Conn,
+///
+/// Made [`pipelined`](DestTxn::pipelined), it sends each full batch and its commit from a
+/// thread of its own and returns at once, so the caller builds the next batch (and the next
+/// group) while the server runs this one: the connection is lent to that thread, one job at a
+/// time, and every other use of the connection waits for the job first. A job's outcome (its
+/// error, or the conflicts it counted) is taken at the next use, so an error is never lost:
+/// the next `push`, `flush`, `commit_at` or [`finish`](DestTxn::finish) returns it, and the
+/// caller restarts from the checkpoint the server holds (the failed job committed nothing).
+pub(crate) struct DestTxn<'a, 's> {
+    /// The connection, when no job has it.
+    conn: Option<&'a mut Conn>,
+    /// The job running on its own thread, which has the connection.
+    flight: Option<Flight<'a, 's>>,
+    /// Where jobs run when pipelined.
+    scope: Option<&'s std::thread::Scope<'s, 'a>>,
     ck: &'a Checkpoint,
     builder: Builder,
     batch_bytes: usize,
+    /// Begun: it holds rows or checkpoint writes.
     open: bool,
+    /// Its BEGIN went to the server (sent lazily, with the first job).
+    begun: bool,
     /// Row changes pushed and source transactions counted since the transaction began: added
     /// to the task's totals ([`dts_types::totals`]) by the commit that applies them.
     rows: u64,
     transactions: u64,
+    /// What finished jobs counted, not yet added to the caller's stats.
+    counted: ApplyStats,
 }
 
-impl<'a> DestTxn<'a> {
+/// A job on its thread, handing the connection back with its outcome.
+type Flight<'a, 's> = std::thread::ScopedJoinHandle<'s, (&'a mut Conn, Result<ApplyStats, ApplyError>)>;
+
+/// What one trip of work sends, in order: BEGIN (if not sent yet), the statements, then for a
+/// commit the checkpoint writes, the fence check and COMMIT.
+struct Job {
+    begin: bool,
+    stmts: Vec<Stmt>,
+    commit: Option<Commit>,
+}
+
+/// A job's commit: the checkpoint writes, and whether it counts in [`ApplyStats::commits`]
+/// (it checkpoints source transactions).
+struct Commit {
+    writes: Vec<String>,
+    counts: bool,
+}
+
+impl Job {
+    /// Runs the job; one that fails rolls its transaction back before it returns, so a later
+    /// BEGIN on the connection never commits half of it (nor a commit the fence refused).
+    fn run(self, conn: &mut Conn, ck: &Checkpoint) -> Result<ApplyStats, ApplyError> {
+        let mut stats = ApplyStats::default();
+        let result = self.send(conn, ck, &mut stats);
+        if result.is_err() {
+            // The job's own error is what matters; on a broken connection this fails at
+            // once and the server rolls back by itself.
+            let _ = conn.query_drop("ROLLBACK");
+        }
+        result.map(|()| stats)
+    }
+
+    fn send(self, conn: &mut Conn, ck: &Checkpoint, stats: &mut ApplyStats) -> Result<(), ApplyError> {
+        if self.begin {
+            conn.query_drop("BEGIN")?;
+        }
+        execute(conn, stats, self.stmts)?;
+        if let Some(commit) = self.commit {
+            together(conn, &commit.writes)?;
+            check_fence(conn, ck)?;
+            let started = std::time::Instant::now();
+            conn.query_drop("COMMIT")?;
+            crate::latency::DESTINATION_COMMIT.observe(started.elapsed());
+            stats.commits += u64::from(commit.counts);
+        }
+        Ok(())
+    }
+}
+
+/// Checks the runner still holds the task ([`dts_types::fence`]): the lease row stays
+/// share-locked until the transaction ends, so no takeover comes between the check and the
+/// COMMIT.
+fn check_fence(conn: &mut Conn, ck: &Checkpoint) -> Result<(), ApplyError> {
+    if let Some(f) = &ck.fence {
+        let found: Option<u64> = conn.query_first(f.check_sql())?;
+        f.verify(found)?;
+    }
+    Ok(())
+}
+
+impl<'a, 's> DestTxn<'a, 's> {
     pub fn new(conn: &'a mut Conn, ck: &'a Checkpoint, batch_bytes: usize) -> Self {
-        DestTxn { conn, ck, builder: Builder::new(batch_bytes), batch_bytes, open: false, rows: 0, transactions: 0 }
+        DestTxn {
+            conn: Some(conn),
+            flight: None,
+            scope: None,
+            ck,
+            builder: Builder::new(batch_bytes),
+            batch_bytes,
+            open: false,
+            begun: false,
+            rows: 0,
+            transactions: 0,
+            counted: ApplyStats::default(),
+        }
+    }
+
+    /// Sends batches and commits from threads of `scope`, one at a time (see [`DestTxn`]).
+    pub fn pipelined(mut self, scope: &'s std::thread::Scope<'s, 'a>) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// Waits for the job in flight and takes its outcome.
+    fn settle(&mut self) -> Result<(), ApplyError> {
+        let Some(flight) = self.flight.take() else { return Ok(()) };
+        let (conn, result) = match flight.join() {
+            Ok(done) => done,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        self.conn = Some(conn);
+        self.took(result)
+    }
+
+    /// A job's outcome: what it counted, or its error (it rolled back what was begun).
+    fn took(&mut self, result: Result<ApplyStats, ApplyError>) -> Result<(), ApplyError> {
+        match result {
+            Ok(counted) => {
+                self.counted.add_counts(&counted);
+                self.counted.commits += counted.commits;
+                Ok(())
+            }
+            Err(e) => {
+                self.begun = false;
+                Err(e)
+            }
+        }
+    }
+
+    /// The connection, once no job has it; with the transaction's BEGIN sent if it has begun.
+    fn ready(&mut self) -> Result<&mut Conn, ApplyError> {
+        self.settle()?;
+        let conn = self.conn.as_deref_mut().expect("the connection is back once settled");
+        if self.open && !self.begun {
+            conn.query_drop("BEGIN")?;
+            self.begun = true;
+        }
+        Ok(conn)
+    }
+
+    /// Sends a job: on a thread when pipelined (returning at once), else here.
+    fn send(&mut self, stmts: Vec<Stmt>, commit: Option<Commit>) -> Result<(), ApplyError> {
+        self.settle()?;
+        let job = Job { begin: self.open && !self.begun, stmts, commit };
+        self.begun = true;
+        let conn = self.conn.take().expect("the connection is back once settled");
+        let ck = self.ck;
+        match self.scope {
+            Some(scope) => {
+                self.flight = Some(scope.spawn(move || {
+                    let result = job.run(conn, ck);
+                    (conn, result)
+                }));
+                Ok(())
+            }
+            None => {
+                let result = job.run(conn, ck);
+                self.conn = Some(conn);
+                self.took(result)
+            }
+        }
+    }
+
+    /// Adds what finished jobs counted to `stats`.
+    fn report(&mut self, stats: &mut ApplyStats) {
+        let counted = std::mem::take(&mut self.counted);
+        stats.add_counts(&counted);
+        stats.commits += counted.commits;
     }
 
     /// The connection, for reads that belong inside the transaction (a table's shape).
-    pub fn conn(&mut self) -> &mut Conn {
-        self.conn
+    pub fn conn(&mut self) -> Result<&mut Conn, ApplyError> {
+        self.ready()
     }
 
     /// Whether the transaction has begun (it holds rows or checkpoint writes).
@@ -52,14 +215,6 @@ impl<'a> DestTxn<'a> {
         self.builder.bytes()
     }
 
-    fn begin(&mut self) -> Result<(), ApplyError> {
-        if !self.open {
-            self.conn.query_drop("BEGIN")?;
-            self.open = true;
-        }
-        Ok(())
-    }
-
     /// Adds a row change, sending the batch once it reaches `batch_bytes`. Returns how many
     /// bytes of statements it sent (0 when the change only joined the batch).
     pub fn push(
@@ -68,7 +223,7 @@ impl<'a> DestTxn<'a> {
         change: &RowChange,
         stats: &mut ApplyStats,
     ) -> Result<usize, ApplyError> {
-        self.begin()?;
+        self.open = true;
         self.builder.push(plan, change)?;
         self.rows += 1;
         if self.builder.bytes() >= self.batch_bytes { self.flush(stats) } else { Ok(0) }
@@ -78,17 +233,20 @@ impl<'a> DestTxn<'a> {
     pub fn flush(&mut self, stats: &mut ApplyStats) -> Result<usize, ApplyError> {
         let bytes = self.builder.bytes();
         if bytes > 0 {
-            self.begin()?;
-            execute(self.conn, stats, &mut self.builder)?;
+            self.open = true;
+            self.builder.close()?;
+            let stmts = std::mem::take(&mut self.builder.out);
+            self.send(stmts, None)?;
         }
+        self.report(stats);
         Ok(bytes)
     }
 
     /// Runs a statement of the applier's own metadata (the DDL log) inside the transaction, so
     /// it commits exactly with the checkpoint.
     pub fn meta(&mut self, sql: &str) -> Result<(), ApplyError> {
-        self.begin()?;
-        self.conn.query_drop(sql)?;
+        self.open = true;
+        self.ready()?.query_drop(sql)?;
         Ok(())
     }
 
@@ -101,14 +259,18 @@ impl<'a> DestTxn<'a> {
     /// Forgets the done ranges at or below `low` (a low watermark this transaction records):
     /// they are covered by it.
     pub fn prune_done(&mut self, low: &BinlogPosition) -> Result<(), ApplyError> {
-        self.begin()?;
-        self.conn.query_drop(self.ck.prune_sql(low))?;
+        self.open = true;
+        let sql = self.ck.prune_sql(low);
+        self.ready()?.query_drop(sql)?;
         Ok(())
     }
 
     /// Commits what was pushed together with `writer`'s checkpoint row at `at` (left as it is
     /// when `None`) and the source range the transaction applies (`done`, parallel mode).
-    /// With nothing pushed it commits the checkpoint writes alone.
+    /// With nothing pushed it commits the checkpoint writes alone. A commit with a checkpoint
+    /// (`at`) counts in [`ApplyStats::commits`] once it is done. Pipelined, the commit is
+    /// under way when this returns, and [`finish`](DestTxn::finish) (or any later use) says
+    /// how it ended.
     pub fn commit_at(
         &mut self,
         writer: Writer,
@@ -116,8 +278,9 @@ impl<'a> DestTxn<'a> {
         done: Option<&DoneRange>,
         stats: &mut ApplyStats,
     ) -> Result<(), ApplyError> {
-        self.begin()?;
-        self.flush(stats)?;
+        self.open = true;
+        self.builder.close()?;
+        let stmts = std::mem::take(&mut self.builder.out);
         // The checkpoint's writes and the totals of what commits, in one round trip.
         let deltas = [(totals::ROWS_APPLIED, self.rows), (totals::TRANSACTIONS_APPLIED, self.transactions)];
         let writes: Vec<String> = [
@@ -128,46 +291,55 @@ impl<'a> DestTxn<'a> {
         .into_iter()
         .flatten()
         .collect();
-        together(self.conn, &writes)?;
-        self.check_fence()?;
-        let started = std::time::Instant::now();
-        self.conn.query_drop("COMMIT")?;
-        crate::latency::DESTINATION_COMMIT.observe(started.elapsed());
-        self.open = false;
+        self.send(stmts, Some(Commit { writes, counts: at.is_some() }))?;
+        (self.open, self.begun) = (false, false);
         (self.rows, self.transactions) = (0, 0);
+        self.report(stats);
         Ok(())
     }
 
-    /// Checks the runner still holds the task ([`dts_types::fence`]): the lease row stays
-    /// share-locked until this transaction ends, so no takeover comes between the check and
-    /// the COMMIT.
+    /// Waits for the job in flight (a pipelined commit) and adds what it counted to `stats`:
+    /// its error, if it failed, is returned here.
+    pub fn finish(&mut self, stats: &mut ApplyStats) -> Result<(), ApplyError> {
+        self.settle()?;
+        self.report(stats);
+        Ok(())
+    }
+
+    /// Checks the runner still holds the task ([`dts_types::fence`]): inside the transaction
+    /// if it has begun, else on its own (before a DDL).
     pub fn check_fence(&mut self) -> Result<(), ApplyError> {
-        if let Some(f) = &self.ck.fence {
-            let found: Option<u64> = self.conn.query_first(f.check_sql())?;
-            f.verify(found)?;
-        }
-        Ok(())
+        let ck = self.ck;
+        check_fence(self.ready()?, ck)
     }
 
-    /// Rolls back what was sent and forgets what was built but not sent.
+    /// Rolls back what was sent and forgets what was built but not sent. A job in flight that
+    /// failed returns its error (after the rollback).
     pub fn rollback(&mut self) -> Result<(), ApplyError> {
         self.builder = Builder::new(self.batch_bytes);
         (self.rows, self.transactions) = (0, 0);
+        let settled = self.settle();
         if self.open {
             self.open = false;
-            self.conn.query_drop("ROLLBACK")?;
+            if std::mem::take(&mut self.begun) {
+                self.conn.as_deref_mut().expect("the connection is back once settled").query_drop("ROLLBACK")?;
+            }
         }
-        Ok(())
+        settled
     }
 }
 
-impl Drop for DestTxn<'_> {
+impl Drop for DestTxn<'_, '_> {
     fn drop(&mut self) {
-        // Only after an error (every other path commits or rolls back first): the connection
-        // may be used again, and a later BEGIN would commit this half of a transaction. On a
-        // broken connection this fails at once, and the server rolls back by itself.
-        if self.open {
-            let _ = self.conn.query_drop("ROLLBACK");
+        // Only after an error (every other path commits or rolls back first, and waits for
+        // its job): the connection may be used again, and a later BEGIN would commit this
+        // half of a transaction. The job's own outcome was an error or is moot now. On a
+        // broken connection the ROLLBACK fails at once, and the server rolls back by itself.
+        let _ = self.settle();
+        if self.begun
+            && let Some(conn) = self.conn.as_deref_mut()
+        {
+            let _ = conn.query_drop("ROLLBACK");
         }
     }
 }
@@ -187,10 +359,8 @@ pub(crate) fn together(conn: &mut Conn, stmts: &[String]) -> Result<(), ApplyErr
     Ok(())
 }
 
-/// Sends the built statements, reading conflicts from the affected-row counts.
-fn execute(conn: &mut Conn, stats: &mut ApplyStats, b: &mut Builder) -> Result<(), ApplyError> {
-    b.close()?;
-    let stmts: Vec<Stmt> = std::mem::take(&mut b.out);
+/// Sends built statements, reading conflicts from the affected-row counts.
+fn execute(conn: &mut Conn, stats: &mut ApplyStats, stmts: Vec<Stmt>) -> Result<(), ApplyError> {
     let mut batch: Vec<Stmt> = Vec::new();
     for s in stmts {
         if s.enum_zeros > 0 {
