@@ -296,9 +296,8 @@ fn main() -> ExitCode {
             let copy_progress = Arc::new(dts_fullcopy::Progress::default());
             let input_stats = Arc::new(dts_task::InputStats::default());
             let verify_counters = Arc::new(dts_task::VerifyCounters::default());
-            let counters = monitor::Counters { input: input_stats.clone(), verify: verify_counters.clone() };
             let precheck = Arc::new(std::sync::Mutex::new(None));
-            if let Err(e) = monitor::start(&config, copy_progress.clone(), counters, precheck.clone()) {
+            if let Err(e) = monitor::start(&config, copy_progress.clone(), input_stats.clone(), precheck.clone()) {
                 eprintln!("dts-sync: {e}");
                 return ExitCode::from(2);
             }
