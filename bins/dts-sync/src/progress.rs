@@ -178,7 +178,7 @@ impl Tracker {
                     tables: snap
                         .into_iter()
                         .map(|t| TableView {
-                            name: t.table.to_string().replace('`', ""),
+                            name: t.table.plain(),
                             rows_done: t.rows_done,
                             rows_total: t.rows_estimate,
                             finished: t.finished,

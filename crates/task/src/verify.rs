@@ -134,7 +134,7 @@ fn cascading(dst: &mut mysql::Conn) -> Result<Option<(String, std::collections::
     let tables: std::collections::BTreeSet<String> = dts_types::fk::cascade_groups(&keys, |_| true)
         .into_keys()
         // As verify's report names a destination table.
-        .map(|t| t.to_string().replace('`', ""))
+        .map(|t| t.plain())
         .collect();
     Ok((!tables.is_empty()).then(|| {
         (

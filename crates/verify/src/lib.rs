@@ -258,11 +258,8 @@ fn plan_table(
     };
     let mut t = VerifyTable::new(TableJob::load(&mut c.src, m)?);
     t.seen = seen;
-    let mut r = TableResult {
-        source: t.job.map.source.to_string().replace('`', ""),
-        target: t.job.map.target.to_string().replace('`', ""),
-        ..Default::default()
-    };
+    let mut r =
+        TableResult { source: t.job.map.source.plain(), target: t.job.map.target.plain(), ..Default::default() };
     let check = schema::check(c, &mut t)?;
     (r.schema, r.schema_repair, r.schema_unrepaired) = (check.differences, check.alters, check.unrepaired);
     if r.schema.iter().any(|s| s.starts_with(schema::MISSING_TABLE)) {
