@@ -1,13 +1,12 @@
 //! `verify` over a task's objects. While the task is in incremental sync, a difference is only
 //! reported once the applier's checkpoint has passed the source position at which it was seen.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use dts_applier::checkpoint::Checkpoint;
 use dts_types::BinlogPosition;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
 use dts_verify::{Hold, Progress, RepairOptions, Report, VerifyError, VerifyOptions};
 
 use crate::config::Config;
