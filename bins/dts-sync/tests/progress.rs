@@ -242,6 +242,16 @@ fn tmux(socket: &str) -> Command {
     c
 }
 
+/// Ends this test's tmux server (and the run in it) however the test ends.
+struct TmuxServer(String);
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        // Already gone when the test ended it itself.
+        let _ = tmux(&self.0).arg("kill-server").status();
+    }
+}
+
 /// The pane's screen, a line per logical line (wrapped rows joined).
 fn screen(socket: &str) -> String {
     let out = tmux(socket).args(["capture-pane", "-p", "-J", "-t", "run"]).output().unwrap();
@@ -278,6 +288,7 @@ fn on_a_terminal_ctrl_c_leaves_nothing_of_the_display() {
         .status()
         .expect("tmux, which the test kit's machines have, runs");
     assert!(ok.success(), "tmux new-session");
+    let _server = TmuxServer(socket.clone());
     // The pane stays once the run exits, to be read.
     tmux(&socket).args(["set-option", "-t", "run", "remain-on-exit", "on"]).status().unwrap();
     let wait = |what: &str| {
@@ -297,7 +308,6 @@ fn on_a_terminal_ctrl_c_leaves_nothing_of_the_display() {
     std::thread::sleep(Duration::from_millis(2500));
     tmux(&socket).args(["send-keys", "-t", "run", "C-c"]).status().unwrap();
     let after = wait("stopped cleanly");
-    let _ = tmux(&socket).arg("kill-server").status();
     println!("{after}");
     for l in after.lines() {
         assert!(
