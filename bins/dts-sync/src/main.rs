@@ -130,7 +130,13 @@ enum Command {
     Verify {
         #[command(flatten)]
         config: ConfigArg,
-        /// Print the report as JSON (its fields: docs/verify.md).
+        /// Print the report as JSON (its fields: --help).
+        ///
+        /// One JSON object: `version` (1), `identical`, `differences`,
+        /// `unsettled`, the row totals, `tables` (per table its `source` and `target`, `schema`
+        /// differences and `schema_repair` ALTERs, counts, and its `missing`, `extra` and
+        /// `different` rows, each with its `key` and `repair` statement) and, with --apply,
+        /// `apply` (`alters`, `repaired` per table, `refused` with the reasons).
         #[arg(long)]
         json: bool,
         /// Write the SQL that repairs the destination to this file (mode 0600: it holds row data).
@@ -296,9 +302,8 @@ fn main() -> ExitCode {
             let copy_progress = Arc::new(dts_fullcopy::Progress::default());
             let input_stats = Arc::new(dts_task::InputStats::default());
             let verify_counters = Arc::new(dts_task::VerifyCounters::default());
-            let counters = monitor::Counters { input: input_stats.clone(), verify: verify_counters.clone() };
             let precheck = Arc::new(std::sync::Mutex::new(None));
-            if let Err(e) = monitor::start(&config, copy_progress.clone(), counters, precheck.clone()) {
+            if let Err(e) = monitor::start(&config, copy_progress.clone(), input_stats.clone(), precheck.clone()) {
                 eprintln!("dts-sync: {e}");
                 return ExitCode::from(2);
             }

@@ -1,83 +1,64 @@
 //! `/metrics`: the task in Prometheus' text format (version 0.0.4).
 //!
-//! Every series has a `task` label. Counters end in `_total` and never run backwards across
-//! restarts: their values are the task's totals in `<meta>.metric_totals`
-//! ([`dts_types::totals`]) — committed work exactly (added with the checkpoint or the chunk's
-//! done mark), the binlog input's counters as persisted every 5 s plus what this process
-//! counted since. Gauges say how things are now; `dts_destination_commit_seconds` is a
+//! Every series has a `task` label. Counters end in `_total` and never run backwards, also
+//! across restarts and kill -9: their values are exactly the task's totals in
+//! `<meta>.metric_totals` ([`dts_types::totals`]) as the latest status read found them —
+//! committed work exactly (added with the checkpoint or the chunk's done mark), the binlog
+//! input's counters as its persister wrote them (every second) — never a count not yet written
+//! there, which a crash would lose and the next process could not serve again. Gauges say how things are now; `dts_destination_commit_seconds` is a
 //! histogram of this process's destination commits (it starts at zero with the process, as
 //! Prometheus histograms do).
 //!
 //! `packaging/grafana/dts-sync.json` charts these; `tests/metrics.rs` checks that every metric
 //! its queries name is served.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use dts_fullcopy::Progress;
 use dts_task::Status;
 
-use crate::monitor::Counters;
-
-/// What a counter counts: committed with the work (exact), or the input's (persisted every 5 s).
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    Committed,
-    Input,
-}
-
-/// Every counter: its name in the totals (the metric is `dts_<name>_total`), kind and help.
-const COUNTERS: &[(&str, Kind, &str)] = &[
+/// Every counter: its name in the totals (the metric is `dts_<name>_total`) and help: committed
+/// work (exact), then the input's (persisted every second).
+const COUNTERS: &[(&str, &str)] = &[
     (
         dts_types::totals::ROWS_APPLIED,
-        Kind::Committed,
         "Row changes incremental sync committed to the destination, together with the checkpoint covering them.",
     ),
     (
         dts_types::totals::TRANSACTIONS_APPLIED,
-        Kind::Committed,
         "Source transactions incremental sync committed to the destination, together with their checkpoint.",
     ),
     (
         dts_types::totals::FULL_ROWS_COPIED,
-        Kind::Committed,
         "Rows the full copy committed to the destination (a table copied again counts again).",
     ),
-    ("transactions", Kind::Input, "Source transactions the binlog input handed to the applier."),
-    ("row_changes", Kind::Input, "Row changes the binlog input handed to the applier."),
-    ("rows_filtered_out", Kind::Input, "Row changes the task's row filters left out."),
-    ("ddl", Kind::Input, "DDL statements handed to the applier to run."),
-    ("ddl_skipped", Kind::Input, "DDL statements not applied (not selected, or nothing to do), each logged."),
+    ("transactions", "Source transactions the binlog input handed to the applier."),
+    ("row_changes", "Row changes the binlog input handed to the applier."),
+    ("rows_filtered_out", "Row changes the task's row filters left out."),
+    ("ddl", "DDL statements handed to the applier to run."),
+    ("ddl_skipped", "DDL statements not applied (not selected, or nothing to do), each logged."),
     (
         "ddl_warnings",
-        Kind::Input,
         "Warnings about DDL, logged at WARN (a rename out of or into the selection, CREATE ... LIKE an unselected table).",
     ),
-    (
-        "rows_events_skipped",
-        Kind::Input,
-        "Row events of unselected tables the binlog reader skipped before decoding them.",
-    ),
+    ("rows_events_skipped", "Row events of unselected tables the binlog reader skipped before decoding them."),
     (
         "history_rows_skipped",
-        Kind::Input,
         "History rows of system-versioned tables not synced (the destination keeps its own history).",
     ),
     (
         "statement_writes_skipped",
-        Kind::Input,
         "Writes the source logged in statement format (binlog_format STATEMENT or MIXED) on tables the task does not sync, skipped.",
     ),
-    ("xa_transactions_skipped", Kind::Input, "XA transactions on tables the task does not sync, skipped."),
+    ("xa_transactions_skipped", "XA transactions on tables the task does not sync, skipped."),
     (
         "rows_in_snapshot",
-        Kind::Input,
         "Row changes of tables copied in a consistent snapshot of their own (keyless tables, foreign-key cascade groups) that the snapshot already held, not applied again.",
     ),
-    ("verify_rows_checked", Kind::Input, "Applied rows compared again with the source by continuous verification."),
-    ("verify_rows_mismatched", Kind::Input, "Rows continuous verification found different on the destination."),
-    ("verify_rows_skipped", Kind::Input, "Applied rows continuous verification did not compare (it was behind)."),
+    ("verify_rows_checked", "Applied rows compared again with the source by continuous verification."),
+    ("verify_rows_mismatched", "Rows continuous verification found different on the destination."),
+    ("verify_rows_skipped", "Applied rows continuous verification did not compare (it was behind)."),
 ];
 
 /// The phases of `dts_phase`, as `status` names them.
@@ -87,16 +68,12 @@ const PHASES: [&str; 5] = ["not started", "schema", "full", "incremental", "done
 pub struct Metrics {
     task: String,
     progress: Arc<Progress>,
-    counters: Counters,
-    /// The last value served of each counter: a value read from the totals just before this
-    /// process persisted its share may lag what it served before, and a counter never goes down.
-    served: std::sync::Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
-    /// The metrics of `task`, with this process's full copy progress and input counters.
-    pub fn new(task: &str, progress: Arc<Progress>, counters: Counters) -> Self {
-        Metrics { task: task.to_string(), progress, counters, served: Default::default() }
+    /// The metrics of `task`, with this process's full copy progress.
+    pub fn new(task: &str, progress: Arc<Progress>) -> Self {
+        Metrics { task: task.to_string(), progress }
     }
 
     /// The exposition, from the latest status read (`None` before the first read: the counters,
@@ -121,17 +98,10 @@ impl Metrics {
     }
 
     fn counters(&self, out: &mut Exposition, s: &Status) {
-        let unpersisted: BTreeMap<&str, u64> =
-            dts_task::unpersisted_counts(&self.counters.input, &self.counters.verify).into_iter().collect();
-        let mut served = self.served.lock().unwrap_or_else(|e| e.into_inner());
-        for &(name, kind, help) in COUNTERS {
-            let total = s.totals.get(name).copied().unwrap_or(0)
-                + if kind == Kind::Input { unpersisted.get(name).copied().unwrap_or(0) } else { 0 };
-            let last = served.entry(name).or_default();
-            *last = (*last).max(total);
+        for &(name, help) in COUNTERS {
             let metric = format!("dts_{name}_total");
             out.family(&metric, "counter", help);
-            out.sample(&metric, &[], *last as f64);
+            out.sample(&metric, &[], s.totals.get(name).copied().unwrap_or(0) as f64);
         }
         let name = "dts_ddl_outcomes_total";
         out.family(name, "counter", "Source DDL statements by outcome over the task's life (its DDL log).");
@@ -217,11 +187,12 @@ fn label_value(v: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn metrics() -> Metrics {
-        let counters = Counters { input: Default::default(), verify: Default::default() };
-        Metrics::new("or\"ders", Arc::new(Progress::default()), counters)
+        Metrics::new("or\"ders", Arc::new(Progress::default()))
     }
 
     #[test]
@@ -246,12 +217,14 @@ mod tests {
     }
 
     #[test]
-    fn a_counter_never_goes_down_between_scrapes() {
+    fn counters_are_the_totals_as_read() {
         let m = metrics();
         let mut s = Status::default();
         s.totals.insert("rows_applied".into(), 10);
-        assert!(m.render(Some(&s)).contains("dts_rows_applied_total{task=\"or\\\"ders\"} 10\n"));
-        s.totals.insert("rows_applied".into(), 7);
-        assert!(m.render(Some(&s)).contains("dts_rows_applied_total{task=\"or\\\"ders\"} 10\n"));
+        s.totals.insert("transactions".into(), 4);
+        let text = m.render(Some(&s));
+        assert!(text.contains("dts_rows_applied_total{task=\"or\\\"ders\"} 10\n"), "{text}");
+        assert!(text.contains("dts_transactions_total{task=\"or\\\"ders\"} 4\n"), "{text}");
+        assert!(text.contains("dts_row_changes_total{task=\"or\\\"ders\"} 0\n"), "{text}");
     }
 }

@@ -24,18 +24,12 @@ impl<T: Clone> Latest<T> {
     }
 }
 
-/// Starts the status poller, the HTTP server (if `listen` is set) and the lag alert.
-/// The running task's counters.
-#[derive(Debug, Clone)]
-pub struct Counters {
-    pub input: Arc<InputStats>,
-    pub verify: Arc<dts_task::VerifyCounters>,
-}
-
+/// Starts the status poller, the HTTP server (if `listen` is set) and the lag alert; `input`
+/// is the running task's input counters (the history's rows handed to the applier).
 pub fn start(
     config: &Config,
     progress: Arc<Progress>,
-    counters: Counters,
+    input: Arc<InputStats>,
     precheck: Arc<std::sync::Mutex<Option<dts_precheck::Report>>>,
 ) -> Result<(), String> {
     check(config)?;
@@ -44,7 +38,7 @@ pub fn start(
     let page = Arc::new(crate::status_page::StatusPage::new(precheck, m.ready_lag_seconds));
     {
         let (config, latest) = (config.clone(), latest.clone());
-        let (page, progress, rows_applied) = (page.clone(), progress.clone(), counters.input.clone());
+        let (page, progress, rows_applied) = (page.clone(), progress.clone(), input);
         let threshold = m.latency_alert_seconds;
         std::thread::spawn(move || {
             let mut alerting = false;
@@ -80,7 +74,7 @@ pub fn start(
     let Some(listen) = m.listen else { return Ok(()) };
     let addr = listen_address(&listen);
     let show_values = m.status_shows_row_values;
-    let metrics = crate::metrics::Metrics::new(config.name(), progress, counters);
+    let metrics = crate::metrics::Metrics::new(config.name(), progress);
     let bound = crate::http::serve(&addr, crate::http::Limits::default(), move |path| match path {
         "/metrics" => crate::http::Response::ok("text/plain; version=0.0.4", metrics.render(latest.get().as_ref())),
         "/status" => crate::http::Response::ok(

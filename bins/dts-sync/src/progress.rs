@@ -178,7 +178,7 @@ impl Tracker {
                     tables: snap
                         .into_iter()
                         .map(|t| TableView {
-                            name: t.table.to_string().replace('`', ""),
+                            name: t.table.plain(),
                             rows_done: t.rows_done,
                             rows_total: t.rows_estimate,
                             finished: t.finished,
@@ -320,6 +320,60 @@ impl Tracker {
     }
 }
 
+/// Columns of the terminal the display leaves free on its right.
+const SPARE_COLUMNS: u16 = 2;
+
+/// The terminal as indicatif sees it: [`SPARE_COLUMNS`] narrower than it is. Indicatif pads the
+/// display's last line to the width it is given, leaving the cursor in the last column; the
+/// `^C` a terminal echoes for Ctrl-C (or a key typed) then wrapped onto a row the display did
+/// not count, and clearing the display left its first line on the screen. With two columns
+/// free the echo fits on the last line. (A line as wide as the terminal also wraps on some
+/// terminals.)
+#[derive(Debug)]
+struct Narrowed(console::Term);
+
+impl indicatif::TermLike for Narrowed {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(SPARE_COLUMNS).max(20)
+    }
+
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_line(s)
+    }
+
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_str(s)
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.0.clear_line()
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        std::io::Write::flush(&mut &self.0)
+    }
+}
+
 /// The live lines on the terminal: one indicatif bar per line, each showing a line rendered
 /// by [`progress_view::render`] as its message; log lines go around them ([`crate::logging`]).
 struct Terminal {
@@ -330,14 +384,17 @@ struct Terminal {
 
 impl Terminal {
     fn new() -> Terminal {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::term_like_with_hz(
+            Box::new(Narrowed(console::Term::buffered_stderr())),
+            20,
+        ));
         crate::logging::set_display(Some(multi.clone()));
         Terminal { multi, lines: Vec::new(), style: ProgressStyle::with_template("{msg}").expect("a valid template") }
     }
 
     fn draw(&mut self, view: &View) {
-        // One column spare: a line as wide as the terminal wraps on some terminals.
-        let width = (console::Term::stderr().size().1 as usize).saturating_sub(1).max(20);
+        // As wide as the display is drawn (`Narrowed`).
+        let width = (console::Term::stderr().size().1.saturating_sub(SPARE_COLUMNS) as usize).max(20);
         let text = progress_view::render(view, width);
         while self.lines.len() < text.len() {
             self.lines.push(self.multi.add(ProgressBar::new(0).with_style(self.style.clone())));

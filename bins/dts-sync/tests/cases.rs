@@ -106,7 +106,8 @@ struct DestinationQuery {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Step {
-    /// Start `run` (run_args, then `args`) in the background under this name.
+    /// Start `run` (run_args, then `args`) in the background under this name; with `command`,
+    /// that command (with `args`), its stdout in the log too.
     spawn: Option<String>,
     /// Wait (up to 60 s) until `status --json` says this phase.
     wait_phase: Option<String>,
@@ -772,15 +773,13 @@ impl Run<'_> {
             let log_of = |who: &str| self.task_file.with_file_name(format!("run-{who}.log"));
             let read_log = |who: &str| std::fs::read_to_string(log_of(who)).unwrap_or_default();
             if let Some(who) = &st.spawn {
-                let mut args = self.case.spec.run_args.clone();
+                // `run` by default; another command (`command = "verify"`) with its output in the log.
+                let cmd = st.command.as_deref().unwrap_or("run");
+                let mut args = if cmd == "run" { self.case.spec.run_args.clone() } else { Vec::new() };
                 args.extend(st.args.iter().map(|a| self.fill(a)));
-                let child = self
-                    .command("run", &args)
-                    .env("DTS_LOG", "info")
-                    .stdout(Stdio::null())
-                    .stderr(std::fs::File::create(log_of(who)).unwrap())
-                    .spawn()
-                    .unwrap();
+                let log = std::fs::File::create(log_of(who)).unwrap();
+                let stdout = if cmd == "run" { Stdio::null() } else { Stdio::from(log.try_clone().unwrap()) };
+                let child = self.command(cmd, &args).env("DTS_LOG", "info").stdout(stdout).stderr(log).spawn().unwrap();
                 bg.0.insert(who.clone(), child);
             } else if let Some(phase) = &st.wait_phase {
                 let deadline = Instant::now() + Duration::from_secs(60);

@@ -195,6 +195,34 @@ fn scrape_until(port: u16, what: &str, ready: impl Fn(&str) -> bool) -> String {
     }
 }
 
+/// Scrapes the run started again until it applies rows beyond `before`: every counter of
+/// `before` is at least where it was. The scrape.
+fn run_again(port: u16, task: &str, before: &[Sample], after_what: &str) -> Vec<Sample> {
+    let applied = value(before, "dts_rows_applied_total");
+    let again = scrape_until(port, &format!("the run after {after_what} applying rows"), |m| {
+        m.contains("phase=\"incremental\"} 1") && value(&check_exposition(m, task), "dts_rows_applied_total") > applied
+    });
+    let after = check_exposition(&again, task);
+    let mut compared = 0;
+    for b in before.iter().filter(|s| s.name.ends_with("_total")) {
+        let a = after
+            .iter()
+            .find(|a| a.name == b.name && a.labels == b.labels)
+            .unwrap_or_else(|| panic!("{} {:?} is gone after {after_what}", b.name, b.labels));
+        assert!(
+            a.value >= b.value,
+            "{} {:?} ran backwards across {after_what}: {} then {}",
+            b.name,
+            b.labels,
+            b.value,
+            a.value
+        );
+        compared += 1;
+    }
+    assert!(compared >= 15, "only {compared} counters compared");
+    after
+}
+
 fn value(samples: &[Sample], name: &str) -> f64 {
     samples.iter().filter(|s| s.name == name).map(|s| s.value).sum()
 }
@@ -268,38 +296,29 @@ fn metrics_are_valid_serve_the_dashboard_and_counters_survive_a_restart() {
     assert!(copied >= 2500, "{copied}");
     assert_eq!(value(&samples, "dts_full_rows_copied_total"), copied as f64);
     assert!(value(&samples, "dts_destination_commit_seconds_count") > 0.0, "{first}");
-    // Let the input's counters be persisted once (every 5 s) before the first stop, then stop
-    // and run again: every counter is at least where it was.
-    std::thread::sleep(Duration::from_secs(1));
-    let before = check_exposition(&http_get(port, "/metrics").unwrap(), &task);
+    // Once the input's counters are persisted (every second), stop and run again: every
+    // counter is at least where it was.
+    let total = |m: &str, name: &str| value(&check_exposition(m, &task), name);
+    let before = scrape_until(port, "the input's counters", |m| total(m, "dts_row_changes_total") > 0.0);
+    let before = check_exposition(&before, &task);
     stop(&mut child);
     let mut child = spawn_run(&config);
-    let again = scrape_until(port, "the second run applying rows", |m| {
-        m.contains("phase=\"incremental\"} 1") && applied(m) > value(&before, "dts_rows_applied_total")
-    });
-    let after = check_exposition(&again, &task);
-    let mut compared = 0;
-    for b in before.iter().filter(|s| s.name.ends_with("_total")) {
-        let a = after
-            .iter()
-            .find(|a| a.name == b.name && a.labels == b.labels)
-            .unwrap_or_else(|| panic!("{} {:?} is gone after the restart", b.name, b.labels));
-        assert!(
-            a.value >= b.value,
-            "{} {:?} ran backwards across a restart: {} then {}",
-            b.name,
-            b.labels,
-            b.value,
-            a.value
-        );
-        compared += 1;
-    }
-    assert!(compared >= 15, "only {compared} counters compared");
+    let after = run_again(port, &task, &before, "a restart");
     for name in ["dts_transactions_total", "dts_row_changes_total", "dts_transactions_applied_total"] {
         assert!(value(&before, name) > 0.0, "{name} counted nothing in the first run");
     }
     // The full copy is not done again, and its counter keeps the first run's rows.
     assert_eq!(value(&after, "dts_full_rows_copied_total"), copied as f64);
+    // Killed (no last write of its counters) while the writer runs, a scrape after the last
+    // persisted counts: served counters are what the totals hold, so nothing served is lost.
+    for round in 0..3 {
+        std::thread::sleep(Duration::from_millis(1700 + 300 * round));
+        let served = check_exposition(&http_get(port, "/metrics").unwrap(), &task);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        child = spawn_run(&config);
+        run_again(port, &task, &served, "a kill -9");
+    }
     stop(&mut child);
     stop_writer.store(true, Ordering::Relaxed);
     writer.join().unwrap();

@@ -3,6 +3,9 @@
 //! and of the run; and the logs as JSON (`--log-format json`) or at a level (`--log-level`,
 //! also from DTS_LOG_FORMAT / DTS_LOG_LEVEL).
 //!
+//! On a terminal (tmux gives the run one, 80 columns wide): the live display, and what Ctrl-C
+//! leaves of it.
+//!
 //! In Rust rather than in `tests/cases/`: it reads the running process's stderr line by line
 //! while it writes to the source, and parses every line of it.
 
@@ -230,4 +233,87 @@ fn logs_are_json_on_request_and_filtered_by_level() {
             assert!(lines.iter().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{lines:?}");
         }
     }
+}
+
+/// `tmux` on a server of this test's own (`-L`), so no other tmux is touched.
+fn tmux(socket: &str) -> Command {
+    let mut c = Command::new("tmux");
+    c.args(["-L", socket]);
+    c
+}
+
+/// Ends this test's tmux server (and the run in it) however the test ends.
+struct TmuxServer(String);
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        // Already gone when the test ended it itself.
+        let _ = tmux(&self.0).arg("kill-server").status();
+    }
+}
+
+/// The pane's screen, a line per logical line (wrapped rows joined).
+fn screen(socket: &str) -> String {
+    let out = tmux(socket).args(["capture-pane", "-p", "-J", "-t", "run"]).output().unwrap();
+    assert!(out.status.success(), "tmux capture-pane: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Ctrl-C on the terminal the display runs on: the terminal echoes `^C` where the cursor is.
+/// Indicatif leaves it at the right edge after the last line, so the echo wrapped onto a line
+/// the display did not count, and clearing it left its first line on the screen. Nothing of
+/// the display may stay; the summaries follow the log lines above it.
+#[test]
+fn on_a_terminal_ctrl_c_leaves_nothing_of_the_display() {
+    let db = shared_pair().source.fresh_database("e2e_progress_tty").unwrap();
+    let q = db.quoted();
+    sql(&[
+        format!("CREATE TABLE {q}.items (id BIGINT PRIMARY KEY, label VARCHAR(50)) DEFAULT CHARSET=utf8mb4"),
+        format!("INSERT INTO {q}.items SELECT seq, CONCAT('item ', seq) FROM {q}.seq_1_to_300"),
+    ]);
+    let config = task_file(&format!("progress_tty_{db}"), db.as_str(), "");
+    let socket = format!("dts-progress-{}", std::process::id());
+    // The server tmux starts inherits this environment (the passwords the task file names).
+    let run = dts_sync();
+    let mut start = tmux(&socket);
+    for (k, v) in run.get_envs() {
+        match v {
+            Some(v) => start.env(k, v),
+            None => start.env_remove(k),
+        };
+    }
+    let command = format!("{} run --config {}", run.get_program().to_string_lossy(), config.display());
+    let ok = start
+        .args(["new-session", "-d", "-s", "run", "-x", "80", "-y", "40", &command])
+        .status()
+        .expect("tmux, which the test kit's machines have, runs");
+    assert!(ok.success(), "tmux new-session");
+    let _server = TmuxServer(socket.clone());
+    // The pane stays once the run exits, to be read.
+    tmux(&socket).args(["set-option", "-t", "run", "remain-on-exit", "on"]).status().unwrap();
+    let wait = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = screen(&socket);
+            if s.contains(what) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "no {what:?} on the terminal in 60 s:\n{s}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let live = wait("  applied    ");
+    assert!(live.lines().any(|l| l.starts_with("incremental  lag ")), "{live}");
+    // Let the lag be read once (the display's lines are then all there).
+    std::thread::sleep(Duration::from_millis(2500));
+    tmux(&socket).args(["send-keys", "-t", "run", "C-c"]).status().unwrap();
+    let after = wait("stopped cleanly");
+    println!("{after}");
+    for l in after.lines() {
+        assert!(
+            !l.starts_with("incremental  ") && !l.starts_with("  applied ") && !l.starts_with("  last DDL "),
+            "a line of the display stayed on the terminal after Ctrl-C:\n{after}"
+        );
+    }
+    assert!(after.contains("incremental sync stopped: "), "{after}");
 }

@@ -50,9 +50,10 @@ fn chromium() -> PathBuf {
     })
 }
 
-/// Runs headless Chromium on `url` with `args` (killed after 90 s); returns its stdout.
-fn browse(url: &str, args: &[String]) -> String {
-    let profile = dir().join("chromium-profile");
+/// Runs headless Chromium on `url` with `args` (killed after 90 s), with a profile of the
+/// caller's own (`profile`: tests run at once); returns its stdout.
+fn browse(profile: &str, url: &str, args: &[String]) -> String {
+    let profile = dir().join(format!("chromium-{profile}"));
     let mut child = Command::new(chromium())
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--virtual-time-budget=5000"])
         .arg(format!("--user-data-dir={}", profile.display()))
@@ -242,7 +243,7 @@ fn the_status_page_shows_the_live_task_in_a_browser_and_the_probes_follow_the_ph
 
     let url = format!("http://127.0.0.1:{port}/");
     let t = Instant::now();
-    let dom = browse(&url, &["--dump-dom".into()]);
+    let dom = browse("live", &url, &["--dump-dom".into()]);
     let browse_time = t.elapsed();
     let status = json(port, "/status");
     let precheck = json(port, "/precheck");
@@ -301,7 +302,7 @@ fn the_status_page_shows_the_live_task_in_a_browser_and_the_probes_follow_the_ph
 
     // What an operator sees, for people to look at.
     let png = dir().join("status.png");
-    browse(&url, &[format!("--screenshot={}", png.display()), "--window-size=1280,900".into()]);
+    browse("live", &url, &[format!("--screenshot={}", png.display()), "--window-size=1280,900".into()]);
     let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot at {}: {e}", png.display()));
     assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
     assert!(bytes.len() > 20_000, "the screenshot is {} bytes: a blank page?", bytes.len());
@@ -320,6 +321,79 @@ fn the_status_page_shows_the_live_task_in_a_browser_and_the_probes_follow_the_ph
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert_eq!(wait_exit(&mut child, 60).code(), Some(0), "{}", log());
     // A profile from an earlier run may or may not be there.
-    let _ = std::fs::remove_dir_all(dir().join("chromium-profile"));
+    let _ = std::fs::remove_dir_all(dir().join("chromium-live"));
     assert!(Path::new(&png).exists());
+}
+
+/// The last-error panel after a real error: a run whose full copy the destination refuses (a
+/// trigger there raises an error on every insert) stops with the error recorded; once the
+/// trigger is gone the next run resumes the copy, and while it copies its page shows that
+/// error, as text, in the open panel.
+#[test]
+fn the_status_page_shows_the_last_runs_error_in_its_panel() {
+    chromium();
+    let db = shared_pair().source.fresh_database("e2e_page_error").unwrap();
+    let q = db.quoted();
+    sql(&[
+        format!("CREATE TABLE {q}.items (id BIGINT PRIMARY KEY, qty INT NOT NULL)"),
+        format!("INSERT INTO {q}.items SELECT seq, seq % 50 FROM {q}.seq_1_to_4000"),
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let task = format!("page_err_{db}");
+    // A copy lasting about 20 s: the error comes early, and the resumed copy outlasts the browser.
+    let config = task_file(
+        &task,
+        &format!(
+            "[[objects]]\ndatabase = \"{db}\"\n\n[full]\nchunk_rows = 250\nrows_per_sec = 200\n\n[monitor]\nlisten = \"{port}\"\n"
+        ),
+    );
+    let log_path = dir().join(format!("{task}.log"));
+    let spawn = || {
+        common::dts_sync("info")
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let mut child = spawn();
+    wait_for(60, "phase full in /status", || {
+        assert!(child.try_wait().unwrap().is_none(), "dts-sync exited:\n{}", log());
+        let (_, body) = get(port, "/status")?;
+        body.contains("\"phase\": \"full\"").then_some(())
+    });
+    let mut dst = shared_pair().destination.root_conn().unwrap();
+    let trigger = format!("{q}.`refuse_rows`");
+    dst.query_drop(format!(
+        "CREATE TRIGGER {trigger} BEFORE INSERT ON {q}.items FOR EACH ROW \
+         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'the test trigger refuses this row'"
+    ))
+    .unwrap();
+    assert_eq!(wait_exit(&mut child, 60).code(), Some(1), "the refused copy stops the run:\n{}", log());
+    assert!(log().contains("the test trigger refuses this row"), "{}", log());
+
+    dst.query_drop(format!("DROP TRIGGER {trigger}")).unwrap();
+    let mut child = spawn();
+    let status = wait_for(60, "the resumed copy's /status with the last error", || {
+        assert!(child.try_wait().unwrap().is_none(), "dts-sync exited:\n{}", log());
+        let s: serde_json::Value = serde_json::from_str(&get(port, "/status")?.1).ok()?;
+        (s["phase"] == "full" && s["running"] == true && s["last_error"].is_string()).then_some(s)
+    });
+    let error = status["last_error"].as_str().unwrap().to_string();
+    assert!(error.contains("ERROR 1644 (45000): the test trigger refuses this row"), "{error}");
+    let dom = browse("error", &format!("http://127.0.0.1:{port}/"), &["--dump-dom".into()]);
+    let section = element(&dom, "error-section", "section");
+    assert!(section.starts_with("id=\"error-section\">"), "the error panel is hidden:\n{section}");
+    let shown = element(&dom, "last-error", "pre");
+    let text = shown.split_once('>').map_or("", |(_, t)| t);
+    // The error as /status serves it, as text (the DOM escapes what HTML would parse).
+    let escaped = error.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    assert_eq!(text, escaped, "the panel does not show the last error");
+    // Still copying: the page was read during the resumed copy, not after it.
+    assert_eq!(json(port, "/status")["phase"], "full", "the copy ended before the page was read");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert_eq!(wait_exit(&mut child, 60).code(), Some(0), "{}", log());
+    let _ = std::fs::remove_dir_all(dir().join("chromium-error"));
 }

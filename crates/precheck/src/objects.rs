@@ -348,7 +348,7 @@ pub fn selection_items(
     let keyless: Vec<String> = mapped
         .iter()
         .filter(|m| !src.keyed.contains(&(m.source.database.as_str().to_string(), m.source.table.as_str().to_string())))
-        .map(|m| m.source.to_string().replace('`', ""))
+        .map(|m| m.source.plain())
         .collect();
     out.push(if keyless.is_empty() {
         Item::pass("objects.primary_key", "every table has a primary or unique key", "all selected tables are keyed")
@@ -416,7 +416,7 @@ pub fn destination_items(
     let existing: Vec<String> = mapped
         .iter()
         .filter(|m| objs.find(m.target.database.as_str(), m.target.table.as_str(), fold).is_some())
-        .map(|m| m.target.to_string().replace('`', ""))
+        .map(|m| m.target.plain())
         .collect();
     if resuming {
         // The task's own tables, and tables its replayed DDL will create.
@@ -445,7 +445,7 @@ pub fn destination_items(
         let missing: Vec<String> = mapped
             .iter()
             .filter(|m| objs.find(m.target.database.as_str(), m.target.table.as_str(), fold).is_none())
-            .map(|m| m.target.to_string().replace('`', ""))
+            .map(|m| m.target.plain())
             .collect();
         let (id, title) = ("destination.missing_tables", "the target tables exist for incremental sync");
         out.push(if missing.is_empty() {

@@ -25,8 +25,17 @@ fn create_sql(db: &Ident) -> [String; 2] {
     ]
 }
 
-/// Creates the heartbeat table on a server.
+/// Creates the heartbeat table on a server where it is missing. Only then: on the source a
+/// `CREATE ... IF NOT EXISTS` is binlogged even when it changes nothing, and the task would
+/// record its own statements in its DDL log (and show them as the last DDL) at every start.
 pub fn ensure(c: &mut Conn, db: &Ident) -> Result<(), mysql::Error> {
+    let exists: Option<u8> = c.exec_first(
+        "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+        (db.as_str(), TABLE),
+    )?;
+    if exists.is_some() {
+        return Ok(());
+    }
     for s in create_sql(db) {
         c.query_drop(s)?;
     }

@@ -226,13 +226,12 @@ impl LeaseTable {
     /// The statement that, run inside a destination transaction, holds every commit of every
     /// runner of the task until that transaction ends: the lease row locked exclusively, which
     /// each commit's fence check ([`dts_types::fence::Fence::check_sql`]) share-locks before its
-    /// COMMIT. `verify --apply` repairs under it (`dts_verify::apply`). `None` when the task has
-    /// never taken a lease (no runner to hold).
-    pub fn hold_commits_sql(&self, c: &mut Conn) -> Result<Option<String>, mysql::Error> {
-        if self.read(c)?.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(format!("SELECT epoch FROM {} WHERE task = {} FOR UPDATE", self.table(), lit(&self.task))))
+    /// COMMIT. `verify --apply` repairs under it (`dts_verify::apply`). It returns the row only
+    /// while it exists (not after a `reset`) and, given an `epoch` (the lease `verify --apply`
+    /// holds itself), only while the lease still has it.
+    pub fn hold_commits_sql(&self, epoch: Option<u64>) -> String {
+        let at = epoch.map_or(String::new(), |e| format!(" AND epoch = {e}"));
+        format!("SELECT epoch FROM {} WHERE task = {}{at} FOR UPDATE", self.table(), lit(&self.task))
     }
 
     /// Forgets the lease (`dts-sync reset`).

@@ -56,7 +56,6 @@ pub use continuous::Counters as VerifyCounters;
 pub use cutover::{CutoverReport, cutover};
 pub use filter::{EvalError, Evaluator, Filter, FilterError};
 pub use input::{BinlogInput, InputStats, SourceError};
-pub use input_totals::unpersisted as unpersisted_counts;
 pub use plan::{plan as schema_plan, render as render_plan};
 pub use router::{Routed, RoutedStatement, Router};
 pub use run::{CurrentPhase, RateLimits, RunOptions, RunReport, SchemaProgress, TaskError, precheck_now, run};

@@ -577,7 +577,7 @@ fn retrying<T>(
     }
 }
 
-/// Every 5 s, and when incremental sync ends, the counters (over all runs) go to the task's
+/// Every second, and when incremental sync ends, the counters (over all runs) go to the task's
 /// state, for `status`, and to its totals (`input_totals`), for `/metrics`.
 fn persist_counters(
     config: &Config,
@@ -595,9 +595,10 @@ fn persist_counters(
     // while `base` (read at each attempt) already holds what earlier attempts saved: only what
     // this attempt adds counts on top of it.
     let at_base = [get(&input.transactions), get(&input.rows), get(&input.rows_filtered_out), get(&input.ddl)];
+    let part = crate::input_totals::part(dest.fence.epoch);
     std::thread::spawn(move || {
         let started = std::time::Instant::now();
-        let mut error_cleared = false;
+        let (mut error_cleared, mut folded) = (false, false);
         loop {
             let last = stop.load(std::sync::atomic::Ordering::Relaxed);
             let since = |a: &std::sync::atomic::AtomicU64, i: usize| get(a).saturating_sub(at_base[i]);
@@ -609,12 +610,14 @@ fn persist_counters(
             };
             // Counters for `status` only; the next write (5 s later, or at the end) catches up.
             let _ = dest.write(|c| state.set_counters(c, &k));
-            // The totals /metrics serves (dts_types::totals); what fails is added next time.
-            let gained = crate::input_totals::Pending::of(&input, &verify);
-            if let Some(sql) = gained.sql(&meta_db, &task)
-                && dest.write(|c| c.query_drop(&sql)).is_ok()
-            {
-                gained.committed(&input);
+            // The totals /metrics serves: absolute values, so a write repeated after a lost reply
+            // counts nothing twice; what fails is written next time.
+            if !folded {
+                let fold = crate::input_totals::fold_sql(&meta_db, &task, part);
+                folded = dest.write(|c| fold.iter().try_for_each(|s| c.query_drop(s))).is_ok();
+            }
+            if let Some(sql) = crate::input_totals::Snapshot::of(&input, &verify, part).sql(&meta_db, &task) {
+                let _ = dest.write(|c| c.query_drop(&sql));
             }
             // Running for 5 s after a resume is healthy: the last run's error is history.
             if !error_cleared && started.elapsed() >= std::time::Duration::from_secs(5) {
@@ -623,7 +626,7 @@ fn persist_counters(
             if last {
                 return;
             }
-            for _ in 0..50 {
+            for _ in 0..10 {
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
                     break;
                 }

@@ -1,14 +1,16 @@
 //! `verify` over a task's objects. While the task is in incremental sync, a difference is only
 //! reported once the applier's checkpoint has passed the source position at which it was seen.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use dts_applier::checkpoint::Checkpoint;
 use dts_types::BinlogPosition;
-use dts_verify::{Progress, RepairOptions, Report, VerifyError, VerifyOptions};
+use dts_verify::{Hold, Progress, RepairOptions, Report, VerifyError, VerifyOptions};
 
 use crate::config::Config;
-use crate::lease::LeaseTable;
+use crate::lease::{HeldLease, LeaseError, LeaseSignals, LeaseTable};
 use crate::state::{Phase, StateTable};
 
 /// The applier's checkpoint as a [`Progress`]: waits only while a runner holds the task's
@@ -46,22 +48,62 @@ pub fn verify(config: &Config) -> Result<Report, VerifyError> {
 }
 
 /// `verify --apply`: compares, then repairs the destination where that is safe given the
-/// task's state, refusing the rest with the reason (see `dts_verify::apply` for why the row
-/// repairs cannot fight a running applier):
+/// state the task is in once the comparison is done (which may take hours: a `run` may have
+/// started or stopped meanwhile), refusing the rest with the reason (see `dts_verify::apply` for
+/// why the row repairs cannot fight a running applier):
+/// - when no runner is live, `verify --apply` takes the task's lease itself and holds it until
+///   the repair ends, like `recopy`: a `run` started meanwhile is refused as a second runner, so
+///   the state the repair was decided under cannot change under it;
 /// - during schema sync or the full copy nothing is repaired (the copy writes the tables);
 /// - while a runner is live no ALTER runs (its applier writes with the destination's columns);
 /// - once incremental sync has begun, rows of tables without a key are not repaired (the
 ///   applier matches them by value, so an event replayed over a repair would count twice);
 /// - every row repair holds the task's commits through its lease row
-///   ([`crate::lease::LeaseTable::hold_commits_sql`]).
+///   ([`crate::lease::LeaseTable::hold_commits_sql`]), and stops if that row is no longer the
+///   one decided under (this repair's own lease taken over, the task reset).
 pub fn verify_apply(config: &Config) -> Result<Report, VerifyError> {
+    let mut held: Option<HeldLease> = None;
+    let report = compare(config, Some(&mut || decide(config, &mut held)));
+    drop(held);
+    report
+}
+
+/// What `verify --apply` may repair, from the task's state now; takes the task's lease into
+/// `held` when no runner is live.
+fn decide(config: &Config, held: &mut Option<HeldLease>) -> Result<RepairOptions, VerifyError> {
     let mut dst = crate::run::connect(config.destination.opts())?;
+    let lease = LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() };
+    let live = lease.read(&mut dst)?.is_some_and(|h| h.running);
+    let mine = if live {
+        None
+    } else {
+        let signals = Arc::new(LeaseSignals::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        match HeldLease::take(config.destination.opts(), lease.clone(), config.lease_period(), stop, signals) {
+            Ok(l) => Some(l),
+            // A run took the task just now: repair beside it, as with one live from the start.
+            Err(LeaseError::AlreadyRunning { .. }) => None,
+            Err(e) => return Err(VerifyError::Policy(Box::new(e))),
+        }
+    };
+    let running = mine.is_none();
+    // With the lease held here no runner can change the phase; with one live it only moves on.
     let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };
     let phase = state.read(&mut dst)?.map(|s| s.phase);
-    let lease = LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() };
-    let running = lease.read(&mut dst)?.is_some_and(|h| h.running);
-    let r = RepairOptions {
-        hold_commits: lease.hold_commits_sql(&mut dst)?,
+    let hold = match &mine {
+        Some(l) => Hold {
+            sql: lease.hold_commits_sql(Some(l.fence.epoch)),
+            lost: "verify --apply lost the task's lease (another runner took the task over): run verify --apply again"
+                .into(),
+        },
+        None => Hold {
+            sql: lease.hold_commits_sql(None),
+            lost: "the task's lease is gone (the task was reset): run verify --apply again".into(),
+        },
+    };
+    *held = mine;
+    Ok(RepairOptions {
+        hold_commits: Some(hold),
         refuse_all: matches!(phase, Some(Phase::Schema | Phase::Full)).then(|| {
             format!(
                 "the task is in its {} phase, which writes these tables itself: verify --apply repairs once it is in incremental sync",
@@ -79,8 +121,7 @@ pub fn verify_apply(config: &Config) -> Result<Report, VerifyError> {
                 .to_string()
         }),
         refuse_cascading: if phase == Some(Phase::Incremental) { cascading(&mut dst)? } else { None },
-    };
-    compare(config, Some(&r))
+    })
 }
 
 /// The destination's tables in foreign-key cascade groups ([`dts_types::fk`]), with why their
@@ -92,7 +133,7 @@ fn cascading(dst: &mut mysql::Conn) -> Result<Option<(String, std::collections::
     let tables: std::collections::BTreeSet<String> = dts_types::fk::cascade_groups(&keys, |_| true)
         .into_keys()
         // As verify's report names a destination table.
-        .map(|t| t.to_string().replace('`', ""))
+        .map(|t| t.plain())
         .collect();
     Ok((!tables.is_empty()).then(|| {
         (
@@ -105,7 +146,9 @@ fn cascading(dst: &mut mysql::Conn) -> Result<Option<(String, std::collections::
     }))
 }
 
-fn compare(config: &Config, repair: Option<&RepairOptions>) -> Result<Report, VerifyError> {
+type Policy<'a> = &'a mut dyn FnMut() -> Result<RepairOptions, VerifyError>;
+
+fn compare(config: &Config, repair: Option<Policy>) -> Result<Report, VerifyError> {
     let mut dst = crate::run::connect(config.destination.opts())?;
     let config = &config.clone().with_followed_renames(&mut dst)?;
     let state = StateTable { task: config.name().to_string(), db: config.meta_db.clone() };

@@ -166,6 +166,13 @@ impl TableId {
         Ok(TableId { database: Ident::new(database)?, table: Ident::new(table)? })
     }
 
+    /// `db.table` as the names are, unquoted: for reports that name tables that way (verify's
+    /// `source`/`target`, progress lines). Removing the backticks of [`TableId::quoted`] would
+    /// also drop a backtick inside a name.
+    pub fn plain(&self) -> String {
+        format!("{}.{}", self.database.as_str(), self.table.as_str())
+    }
+
     /// `` `db`.`table` ``
     pub fn quoted(&self) -> String {
         let mut out = String::with_capacity(self.database.0.len() + self.table.0.len() + 5);

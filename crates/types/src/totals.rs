@@ -7,7 +7,8 @@
 //! concurrent commits never wait on one row lock. Counters of committed work
 //! ([`ROWS_APPLIED`], [`FULL_ROWS_COPIED`]) are added by the very transaction that commits the
 //! work with its checkpoint or done mark: a crash neither loses nor double-counts them.
-//! Counters of the incremental input are added periodically (see `dts-task`).
+//! Counters of the incremental input are written periodically as absolute values, a part per
+//! runner ([`set_sql`], idempotent; [`fold_sql`] merges old parts; see `dts-task`).
 //!
 //! ```
 //! use dts_types::{Ident, totals};
@@ -62,6 +63,40 @@ pub fn add_sql(db: &Ident, task: &str, part: u32, deltas: &[(&str, u64)]) -> Opt
             rows.join(", ")
         )
     })
+}
+
+/// The statement setting `part`'s rows to `values`, each an absolute count that only grows
+/// (`GREATEST`): written again after a lost reply, it changes nothing (`None` when every value
+/// is 0: nothing to write). For counters one writer keeps in a part of its own.
+pub fn set_sql(db: &Ident, task: &str, part: u32, values: &[(&str, u64)]) -> Option<String> {
+    let rows: Vec<String> = values
+        .iter()
+        .filter(|(_, v)| *v > 0)
+        .map(|(name, v)| format!("({}, {}, {part}, {v})", lit(task), lit(name)))
+        .collect();
+    (!rows.is_empty()).then(|| {
+        format!(
+            "INSERT INTO {} (task, name, part, value) VALUES {} ON DUPLICATE KEY UPDATE value = GREATEST(value, VALUES(value))",
+            table(db),
+            rows.join(", ")
+        )
+    })
+}
+
+/// The statements (for one transaction) adding the rows of `names` in every part but 0 and
+/// `keep` into part 0 and deleting them: totals unchanged, a row per counter fewer for each
+/// part folded. Run again after a lost reply, it finds nothing left to fold.
+pub fn fold_sql(db: &Ident, task: &str, names: &[&str], keep: u32) -> [String; 2] {
+    let names = names.iter().map(|n| lit(n)).collect::<Vec<_>>().join(", ");
+    let rows = format!("task = {} AND part NOT IN (0, {keep}) AND name IN ({names})", lit(task));
+    [
+        format!(
+            "INSERT INTO {t} (task, name, part, value) SELECT task, name, 0, SUM(value) FROM {t} WHERE {rows} \
+             GROUP BY task, name ON DUPLICATE KEY UPDATE value = {t}.value + VALUES(value)",
+            t = table(db)
+        ),
+        format!("DELETE FROM {} WHERE {rows}", table(db)),
+    ]
 }
 
 /// The query reading every counter's total: rows of `(name, total)`.

@@ -34,6 +34,7 @@
 #![warn(missing_docs)]
 
 mod compare;
+mod definition;
 mod repair;
 mod report;
 mod rowexpr;
@@ -53,7 +54,7 @@ use mysql::{Conn, Opts, OptsBuilder};
 use parking_lot::Mutex;
 
 use crate::compare::{Conns, KeyDiffs};
-pub use crate::repair::{Applied, Refused, RepairOptions, apply};
+pub use crate::repair::{Applied, Hold, Refused, RepairOptions, Repaired, apply};
 pub use crate::report::{JSON_VERSION, Report, RowDiff, SettledBy, TableResult, Totals};
 use crate::table::Side;
 pub use crate::table::VerifyTable;
@@ -115,6 +116,9 @@ pub enum VerifyError {
     /// A table's model or chunk plan could not be built.
     #[error("{0}")]
     Table(#[from] dts_fullcopy::CopyError),
+    /// The caller could not say what may be repaired (`dts-task`: the task's lease and state).
+    #[error("deciding what verify --apply may repair")]
+    Policy(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The table cannot be compared.
     #[error("{table}: {reason}")]
     Unsupported {
@@ -230,9 +234,10 @@ fn compare_all(
     })?;
     let mut keys: Vec<Vec<Vec<Value>>> = vec![Vec::new(); tables.len()];
     for ((ti, _), mut cr) in work.iter().zip(chunk_results) {
-        let room = o.max_listed.saturating_sub(keys[*ti].len());
-        keys[*ti].extend(std::mem::take(&mut cr.diffs.keys).into_iter().take(room));
-        merge(&mut results[*ti], cr, o.max_listed);
+        let chunk_keys = std::mem::take(&mut cr.diffs.keys);
+        let listed = merge(&mut results[*ti], cr, o.max_listed);
+        // The keys of exactly the rows listed: those are the ones `apply` repairs.
+        keys[*ti].extend(chunk_keys.into_iter().filter(|k| listed.contains(&tables[*ti].key_text(k))));
     }
     Ok(Compared {
         report: Report { tables: results, seconds: started.elapsed().as_secs_f64(), apply: None },
@@ -246,12 +251,15 @@ fn plan_table(
     m: MappedTable,
     o: &VerifyOptions,
 ) -> Result<(VerifyTable, TableResult, Vec<Chunk>), VerifyError> {
-    let mut t = VerifyTable::new(TableJob::load(&mut c.src, m)?);
-    let mut r = TableResult {
-        source: t.job.map.source.to_string().replace('`', ""),
-        target: t.job.map.target.to_string().replace('`', ""),
-        ..Default::default()
+    // Read before the table's model: a DDL after it shows as a change to the repair.
+    let seen = definition::Seen {
+        source: definition::read(&mut c.src, &m.source)?,
+        destination: definition::read(&mut c.dst, &m.target)?,
     };
+    let mut t = VerifyTable::new(TableJob::load(&mut c.src, m)?);
+    t.seen = seen;
+    let mut r =
+        TableResult { source: t.job.map.source.plain(), target: t.job.map.target.plain(), ..Default::default() };
     let check = schema::check(c, &mut t)?;
     (r.schema, r.schema_repair, r.schema_unrepaired) = (check.differences, check.alters, check.unrepaired);
     if r.schema.iter().any(|s| s.starts_with(schema::MISSING_TABLE)) {
@@ -319,24 +327,31 @@ struct ChunkResult {
     unsettled: u64,
 }
 
-fn merge(r: &mut TableResult, c: ChunkResult, max: usize) {
+/// Adds a chunk's result to its table's, listing at most `max` differences per table (the rest
+/// counted in `unlisted`); the keys of the differences it listed.
+fn merge(r: &mut TableResult, c: ChunkResult, max: usize) -> std::collections::HashSet<String> {
     r.source_rows = Some(r.source_rows.unwrap_or(0) + c.source_rows);
     r.destination_rows = Some(r.destination_rows.unwrap_or(0) + c.destination_rows);
     r.chunks_differing += c.differing as u64;
     r.rows_compared_by_row += c.by_row;
     r.unlisted += c.unlisted;
     r.unsettled += c.unsettled;
+    let mut room = max.saturating_sub(r.missing.len() + r.extra.len() + r.different.len());
+    let mut listed = std::collections::HashSet::new();
     for (list, new) in
         [(&mut r.missing, c.diffs.missing), (&mut r.extra, c.diffs.extra), (&mut r.different, c.diffs.different)]
     {
         for d in new {
-            if list.len() < max {
+            if room > 0 {
+                room -= 1;
+                listed.insert(d.key.clone());
                 list.push(d);
             } else {
                 r.unlisted += 1;
             }
         }
     }
+    listed
 }
 
 fn chunk_result(

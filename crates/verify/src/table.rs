@@ -36,6 +36,9 @@ pub struct VerifyTable {
     pub(crate) key: Option<Vec<usize>>,
     /// `job` with the destination's column names, for the destination's chunk conditions.
     dest_job: TableJob,
+    /// Both servers' definitions when the comparison planned the table (a repair refuses a
+    /// table whose definition changed since).
+    pub(crate) seen: crate::definition::Seen,
 }
 
 /// Which server a statement is for.
@@ -67,7 +70,7 @@ impl VerifyTable {
         for c in &mut dest_job.columns {
             c.name = c.target.clone();
         }
-        VerifyTable { job, cols, key, dest_job }
+        VerifyTable { job, cols, key, dest_job, seen: Default::default() }
     }
 
     /// Whether rows are compared by key (the table has a usable key, every column of it synced);

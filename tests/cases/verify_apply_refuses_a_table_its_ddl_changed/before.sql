@@ -1,0 +1,2 @@
+CREATE TABLE items (id BIGINT PRIMARY KEY, qty INT NOT NULL, note VARCHAR(40) NOT NULL) DEFAULT CHARSET=utf8mb4;
+INSERT INTO items SELECT seq, seq % 50, CONCAT('seed ', seq) FROM seq_1_to_6000;
