@@ -74,12 +74,13 @@ fn decide(config: &Config, held: &mut Option<HeldLease>) -> Result<RepairOptions
     let mut dst = crate::run::connect(config.destination.opts())?;
     let lease = LeaseTable { task: config.name().to_string(), db: config.meta_db.clone() };
     let live = lease.read(&mut dst)?.is_some_and(|h| h.running);
+    // Set by the lease's keeper when `dts-sync stop` asks this holder to stop.
+    let stop = Arc::new(AtomicBool::new(false));
     let mine = if live {
         None
     } else {
         let signals = Arc::new(LeaseSignals::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        match HeldLease::take(config.destination.opts(), lease.clone(), config.lease_period(), stop, signals) {
+        match HeldLease::take(config.destination.opts(), lease.clone(), config.lease_period(), stop.clone(), signals) {
             Ok(l) => Some(l),
             // A run took the task just now: repair beside it, as with one live from the start.
             Err(LeaseError::AlreadyRunning { .. }) => None,
@@ -121,6 +122,7 @@ fn decide(config: &Config, held: &mut Option<HeldLease>) -> Result<RepairOptions
                 .to_string()
         }),
         refuse_cascading: if phase == Some(Phase::Incremental) { cascading(&mut dst)? } else { None },
+        stop: held.is_some().then_some(stop),
     })
 }
 

@@ -94,6 +94,9 @@ pub struct RepairOptions {
     /// are not repaired, for this reason (incremental sync inserts their rows with a plain
     /// INSERT, which a repaired row would make fail).
     pub refuse_cascading: Option<(String, std::collections::BTreeSet<String>)>,
+    /// Set when the repair is asked to stop (`dts-sync stop`, through the lease it holds):
+    /// the tables not repaired yet are refused, each saying so.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A repair `verify --apply` did not make, and why.
@@ -260,8 +263,15 @@ pub fn apply(
         }
         let listed = res.differences() - res.unlisted;
         let lost = r.hold_commits.as_ref().filter(|_| hold_lost).map(|h| h.lost.as_str());
+        let stopped = r.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst));
         if let Some(why) = lost {
             applied.refuse(&res.target, "rows", why);
+        } else if stopped {
+            applied.refuse(
+                &res.target,
+                "rows",
+                "verify --apply was asked to stop (`dts-sync stop`) before this table: run verify --apply again",
+            );
         } else if schema_refused.contains(&res.target) || !res.schema_unrepaired.is_empty() {
             applied.refuse(&res.target, "rows", "the table's schema differs and is not repaired (above)");
         } else if let Some((why, _)) = r.refuse_cascading.as_ref().filter(|(_, tables)| tables.contains(&res.target)) {

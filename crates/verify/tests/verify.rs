@@ -327,3 +327,27 @@ fn the_row_checker_compares_given_keys_and_counts() {
     assert_eq!(d.missing.iter().map(|m| m.key.as_str()).collect::<Vec<_>>(), ["id=3"]);
     assert_eq!((checker.checked, checker.mismatched), (10, 2));
 }
+
+/// A repair asked to stop (`dts-sync stop` sets the flag through the lease `verify --apply`
+/// holds) repairs no further table and says so for each; the destination keeps its
+/// differences.
+#[test]
+fn a_repair_asked_to_stop_refuses_the_tables_it_did_not_repair() {
+    let pair = shared_pair();
+    let db = identical_pair("vf_stop");
+    run_sql(&pair.destination, db.as_str(), &["DELETE FROM t WHERE id = 5".into()]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let mut policy = || Ok(dts_verify::RepairOptions { stop: Some(stop.clone()), ..Default::default() });
+    let r =
+        dts_verify::apply(&pair.source.opts(), &pair.destination.opts(), &select(&db), &options(), None, &mut policy)
+            .unwrap();
+    let applied = r.apply.as_ref().unwrap();
+    assert_eq!((applied.rows_written, applied.rows_deleted), (0, 0), "{}", r.to_table());
+    assert!(
+        applied.refused.iter().any(|x| x.table == format!("{db}.t") && x.reason.contains("asked to stop")),
+        "{:?}",
+        applied.refused
+    );
+    let again = dts_verify::run(&pair.source.opts(), &pair.destination.opts(), &select(&db), &options(), None).unwrap();
+    assert_eq!(again.differences(), 1, "{}", again.to_table());
+}
