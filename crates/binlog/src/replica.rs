@@ -117,11 +117,10 @@ impl ReplicaSource {
     pub fn reconnect(&mut self, start: &StartPosition) -> Result<(), BinlogError> {
         self.stream = None;
         let mut conn = Conn::new(self.opts.clone())?;
-        if let StartPosition::File(p) = start {
-            let now: u64 = conn.query_first("SELECT @@GLOBAL.server_id")?.unwrap_or(0);
-            if now != self.server_id {
-                return Err(BinlogError::SourceChanged { was: self.server_id, now, start: p.to_string() });
-            }
+        // By GTID too: the consumer's state holds the first server's positions.
+        let now: u64 = conn.query_first("SELECT @@GLOBAL.server_id")?.unwrap_or(0);
+        if now != self.server_id {
+            return Err(BinlogError::SourceChanged { was: self.server_id, now, start: start.to_string() });
         }
         self.start_dump(conn, start)
     }
