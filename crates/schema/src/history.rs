@@ -167,9 +167,9 @@ impl SchemaHistory {
     /// replica, where the task resumes by GTID): per table only the last record is kept (the
     /// schema valid where the task resumes), at `to`, and so are the shadows' databases and
     /// the position they stand at. The caller has made sure nothing was recorded past the
-    /// point it resumes from, and runs this inside its own transaction.
+    /// point it resumes from, and runs this inside its own transaction (after
+    /// [`SchemaHistory::ensure`]: DDL would commit it).
     pub fn rebase(&self, dest: &mut mysql::Conn, to: &BinlogPosition) -> Result<(), HistoryError> {
-        self.ensure(dest)?;
         let rows: Vec<(String, String, Option<String>)> = dest.exec(
             format!("SELECT db, tbl, schema_json FROM {} WHERE task = ? ORDER BY db, tbl, file_seq, pos", self.table()),
             (&self.task,),

@@ -41,6 +41,9 @@ pub enum SourceError {
     /// (recorded in `<meta>.source_identity`); the message names both and the fix.
     #[error("{0}")]
     SourceChanged(String),
+    /// The applier's checkpoint could not be read on the destination.
+    #[error("reading the applier's checkpoint on the destination")]
+    Checkpoint(#[source] dts_applier::ApplyError),
     /// The source's identity or GTID state could not be read.
     #[error("reading the source's server_id and GTID state")]
     Identity(#[source] mysql::Error),
@@ -340,16 +343,33 @@ impl BinlogInput {
         let was = crate::run::connect(self.config.destination.opts())
             .and_then(|mut c| recorded.check_or_record(&mut c, &current))
             .map_err(SourceError::Destination)?;
+        let mut dst = crate::run::connect(self.config.destination.opts()).map_err(SourceError::Destination)?;
         if was != current {
+            // Nothing applied yet: the point to follow from is where reading first started.
+            let start = match from {
+                Some(_) => None,
+                None => recorded.start(&mut dst, &at).map_err(SourceError::Destination)?,
+            };
+            let from = from.or(start.as_ref());
             let s = crate::source_switch::switch(&self.config, self.fence.as_ref(), self.server_id, &was, &current, from)?;
             // Everything read back from the destination is read again, at the new positions.
             if self.history.take().is_some() {
                 self.router = Router::new(&self.config);
             }
+            self.first_start = s.at.clone();
             return Ok((StartPosition::MariaDbGtid(s.gtid), s.at));
         }
         Ok(match crate::source_switch::gtid_at(&mut src, &at).map_err(SourceError::Identity)? {
-            Some(g) => (StartPosition::MariaDbGtid(g), at),
+            Some(g) => {
+                if from.is_none() {
+                    let start = SourcePosition { binlog: at.clone(), gtid: Some(dts_types::GtidPosition::MariaDb(g.clone())) };
+                    recorded
+                        .ensure_start(&mut dst)
+                        .and_then(|()| recorded.record_start(&mut dst, &start))
+                        .map_err(SourceError::Destination)?;
+                }
+                (StartPosition::MariaDbGtid(g), at)
+            }
             None => (StartPosition::File(at.clone()), at),
         })
     }

@@ -8,7 +8,7 @@
 //! follows it by GTID or stops naming both servers and the fix (`crate::source_switch`).
 
 use dts_types::dialect::{Dialect, Flavour};
-use dts_types::Ident;
+use dts_types::{BinlogPosition, GtidPosition, Ident, SourcePosition};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
@@ -72,6 +72,51 @@ impl Recorded {
             .exec_first(format!("SELECT server_id, server_uuid FROM {} WHERE task = ?", self.table()), (&self.task,))?
             .unwrap_or((current.server_id, current.server_uuid.clone()));
         Ok(Identity { server_id, server_uuid })
+    }
+
+    fn start_table(&self) -> String {
+        format!("{}.`source_start`", self.db.quoted())
+    }
+
+    /// Records where incremental sync first started reading, with the GTID state there: the
+    /// point to follow a failover from while the applier has no checkpoint yet (nothing changed
+    /// since the full copy).
+    /// (After [`Recorded::ensure_start`].)
+    pub fn record_start(&self, dest: &mut Conn, start: &SourcePosition) -> Result<(), mysql::Error> {
+        dest.exec_drop(
+            format!("REPLACE INTO {} (task, binlog_file, binlog_pos, gtid) VALUES (?, ?, ?, ?)", self.start_table()),
+            (&self.task, &start.binlog.file, start.binlog.offset, start.gtid.as_ref().map(|g| g.to_string())),
+        )
+    }
+
+    /// Creates the table of [`Recorded::record_start`] where missing.
+    pub fn ensure_start(&self, dest: &mut Conn) -> Result<(), mysql::Error> {
+        dest.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL PRIMARY KEY, binlog_file VARCHAR(255) NOT NULL, \
+             binlog_pos BIGINT UNSIGNED NOT NULL, gtid TEXT NULL) DEFAULT CHARSET=utf8mb4",
+            self.start_table()
+        ))
+    }
+
+    /// Where incremental sync first started reading, if recorded and still `at`.
+    pub fn start(&self, dest: &mut Conn, at: &BinlogPosition) -> Result<Option<SourcePosition>, mysql::Error> {
+        let exists: Option<u8> = dest.exec_first(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'source_start'",
+            (self.db.as_str(),),
+        )?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let row: Option<(String, u64, Option<String>)> = dest.exec_first(
+            format!("SELECT binlog_file, binlog_pos, gtid FROM {} WHERE task = ?", self.start_table()),
+            (&self.task,),
+        )?;
+        Ok(row
+            .map(|(f, p, g)| SourcePosition {
+                binlog: BinlogPosition::new(f, p),
+                gtid: g.and_then(|g| GtidPosition::parse(&g).ok()),
+            })
+            .filter(|s| s.binlog == *at))
     }
 
     /// Records `current` as the task's source (after it followed a failover to it by GTID).

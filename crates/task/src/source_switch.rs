@@ -63,8 +63,9 @@ pub(crate) fn switch(
     let head = format!("the source is another server than the one this task has been reading (it was {recorded}, it is now {current})");
     let Some(from) = from else {
         return Err(SourceError::SourceChanged(format!(
-            "{head}, and incremental sync has no checkpoint yet: the full copy's position is in the old server's binlog. \
-             Point [source] back at the server with {recorded}, or start over from this one (`dts-sync reset --yes`, then `run`)"
+            "{head}, and incremental sync has neither a checkpoint nor a recorded start with a GTID state: the \
+             position it would start from is in the old server's binlog. Point [source] back at the server with \
+             {recorded}, or start over from this one (`dts-sync reset --yes`, then `run`)"
         )));
     };
     let Some(GtidPosition::MariaDb(gtid)) = from.gtid.clone().filter(|g| g.to_string() != "") else {
@@ -121,7 +122,15 @@ pub(crate) fn switch(
 fn pending_past(config: &Config, dst: &mut Conn, low: &BinlogPosition) -> Result<Option<String>, SourceError> {
     let e = SourceError::Destination;
     let ck = dts_applier::checkpoint::Checkpoint::new(config.name(), &config.meta_db);
-    if let Some(end) = ck.done_beyond(dst, low).map_err(|e| SourceError::SourceChanged(e.to_string()))?.first() {
+    let done: Option<u8> = dst
+        .exec_first(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'apply_done'",
+            (config.meta_db.as_str(),),
+        )
+        .map_err(e)?;
+    if done.is_some()
+        && let Some(end) = ck.done_beyond(dst, low).map_err(SourceError::Checkpoint)?.first()
+    {
         return Ok(Some(format!("a range of transactions parallel workers applied (up to {end})")));
     }
     let recopy = crate::recopy::RecopyTable { task: config.name().to_string(), db: config.meta_db.clone() };
@@ -199,17 +208,21 @@ fn rebase(
     let history = dts_schema::SchemaHistory::new(&task, meta.clone());
     let translator = crate::translator_state::TranslatorState::of(config);
     let t = |name: &str| format!("{}.{}", meta.quoted(), dts_types::quote_ident(name));
-    // Tables created on first use by other parts: made now, outside the transaction.
+    // Tables created on first use by other parts: made now, as DDL would commit the transaction.
     history.ensure(dst).map_err(Rebase::History)?;
     translator.ensure(dst)?;
+    let recorded = crate::source_identity::Recorded { task: task.clone(), db: meta.clone() };
+    recorded.ensure_start(dst)?;
     dst.query_drop("START TRANSACTION")?;
     let result = (|| -> Result<(), Rebase> {
         if let Some(f) = fence {
             let found: Option<u64> = dst.query_first(f.check_sql())?;
             f.verify(found).map_err(Rebase::Fenced)?;
         }
-        for sql in ck.rebase_sql(to) {
-            dst.query_drop(sql)?;
+        if exists(dst, "apply_checkpoint")? {
+            for sql in ck.rebase_sql(to) {
+                dst.query_drop(sql)?;
+            }
         }
         history.rebase(dst, &to.binlog).map_err(Rebase::History)?;
         translator.rebase(dst, &to.binlog)?;
@@ -244,7 +257,8 @@ fn rebase(
         if exists(dst, "task_state")? {
             crate::state::StateTable { task: task.clone(), db: meta.clone() }.set_incremental_from(dst, &to.binlog)?;
         }
-        crate::source_identity::Recorded { task: task.clone(), db: meta.clone() }.replace(dst, current)?;
+        recorded.replace(dst, current)?;
+        recorded.record_start(dst, to)?;
         Ok(())
     })();
     match result {

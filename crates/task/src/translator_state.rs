@@ -111,9 +111,8 @@ impl TranslatorState {
 impl TranslatorState {
     /// Moves every recorded change to position `to` of another source server (where the task
     /// resumes by GTID after a failover), keeping their order: numbered in `idx` at the one
-    /// position. Inside the caller's transaction.
+    /// position. Inside the caller's transaction (after [`TranslatorState::ensure`]).
     pub fn rebase(&self, c: &mut Conn, to: &BinlogPosition) -> Result<(), mysql::Error> {
-        self.ensure(c)?;
         let rows: Vec<(String, String, String, Option<String>)> = c.exec(
             format!(
                 "SELECT kind, db, tbl, arg FROM {} WHERE task = ? ORDER BY file_seq, binlog_pos, binlog_file, idx",
