@@ -32,37 +32,8 @@ fn dts_sync(args: &[&str], config: &Path) -> (Option<i32>, String) {
 fn primary_and_replica(name: &str, ids: (u32, u32)) -> (Sandbox, Sandbox) {
     let p = Sandbox::builder(&format!("{name}-p")).server_id(ids.0).start().unwrap();
     let r = Sandbox::builder(&format!("{name}-r")).server_id(ids.1).gtid_domain_id(1).start().unwrap();
-    let mut c = r.root_conn().unwrap();
-    // CHANGE MASTER takes no placeholders; the statement is never printed (a failure panics
-    // with the server's error only).
-    let quoted = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"));
-    let change = format!(
-        "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {}, MASTER_USER = {}, MASTER_PASSWORD = {}, \
-         MASTER_USE_GTID = slave_pos",
-        p.port(),
-        quoted(p.user()),
-        quoted(p.password().expose())
-    );
-    if let Err(e) = c.query_drop(change) {
-        panic!("CHANGE MASTER on the replica failed: ERROR {:?}", e.to_string().len());
-    }
-    c.query_drop("START SLAVE").unwrap();
+    r.replicate_from(&p).unwrap();
     (p, r)
-}
-
-/// Waits until R has applied everything P logged.
-fn wait_replica(p: &Sandbox, r: &Sandbox) {
-    let pos: String = p.conn().unwrap().query_first("SELECT @@GLOBAL.gtid_binlog_pos").unwrap().unwrap();
-    let waited: Option<i32> =
-        r.root_conn().unwrap().exec_first("SELECT MASTER_GTID_WAIT(?, 60)", (pos.clone(),)).unwrap();
-    assert_eq!(waited, Some(0), "the replica did not reach {pos}");
-}
-
-/// Promotes R: it stops replicating and forgets its primary.
-fn promote(r: &Sandbox) {
-    let mut c = r.root_conn().unwrap();
-    c.query_drop("STOP SLAVE").unwrap();
-    c.query_drop("RESET SLAVE ALL").unwrap();
 }
 
 fn task_file(dir: &Path, source: &Sandbox, task: &str, db: &str, server_id: u32) -> PathBuf {
@@ -136,9 +107,9 @@ fn a_promoted_replica_is_followed_by_gtid() {
     let copied = full_rows_copied(&task);
     assert!(copied >= 300, "the full copy ran: {copied}");
 
-    wait_replica(&p, &r);
+    r.wait_replicated(&p, Duration::from_secs(60)).unwrap();
     drop(p);
-    promote(&r);
+    r.promote().unwrap();
     let config = task_file(&dir, &r, &task, &db, server_id);
     let (stop, w) = writer(&r, &db, next + 1000);
     std::thread::sleep(Duration::from_millis(300));
@@ -167,9 +138,9 @@ fn a_replica_that_lacks_transactions_of_the_checkpoint_stops_the_task() {
     let config = task_file(&dir, &p, &task, &db, server_id);
     let (code, log) = dts_sync(&["run", "--exit-when-caught-up"], &config);
     assert_eq!(code, Some(0), "first run on P: {log}");
-    wait_replica(&p, &r);
+    r.wait_replicated(&p, Duration::from_secs(60)).unwrap();
     // R stops replicating; P goes on, and the task takes its last writes to D.
-    r.root_conn().unwrap().query_drop("STOP SLAVE").unwrap();
+    r.stop_replicating().unwrap();
     let mut s = p.conn().unwrap();
     for i in 1..=5 {
         s.query_drop(format!("INSERT INTO `{db}`.t VALUES ({}, 0)", 5000 + i)).unwrap();
@@ -179,7 +150,7 @@ fn a_replica_that_lacks_transactions_of_the_checkpoint_stops_the_task() {
     let (code, log) = dts_sync(&["run", "--exit-when-caught-up"], &config);
     assert_eq!(code, Some(0), "catching up on P: {log}");
     drop(p);
-    promote(&r);
+    r.promote().unwrap();
     let table = format!("`{db}`.t");
     let before = shared_pair().destination.table_digest(&table).unwrap();
     let config = task_file(&dir, &r, &task, &db, server_id);
