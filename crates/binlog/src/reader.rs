@@ -94,6 +94,7 @@ impl BinlogReader {
     pub fn connect(opts: Opts, options: ReplicaOptions, parts: ReaderParts) -> Result<BinlogReader, BinlogError> {
         let start = options.start.clone();
         let window = options.retry_window;
+        let file_gtid = options.gtid_at_start.clone();
         let (src, collations) = ReplicaSource::connect(opts, options, &start)?;
         let mut decoder = Decoder::new(collations, parts.schema, parts.filter);
         decoder.positional_names = parts.positional_names;
@@ -103,7 +104,7 @@ impl BinlogReader {
         let gtid = match &start {
             StartPosition::MariaDbGtid(g) => Some(GtidPosition::MariaDb(g.clone())),
             StartPosition::MySqlGtid(g) => Some(GtidPosition::MySql(g.clone())),
-            StartPosition::File(_) => None,
+            StartPosition::File(_) => file_gtid,
         };
         Ok(Self::with(Source::Replica(src), decoder, start, window, gtid))
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use dts_types::{BinlogPosition, MariaGtidList, MysqlGtidSet};
+use dts_types::{BinlogPosition, GtidPosition, MariaGtidList, MysqlGtidSet};
 use mysql::prelude::Queryable;
 use mysql::{BinlogDumpFlags, BinlogRequest, Conn, Opts, OptsBuilder};
 
@@ -50,6 +50,10 @@ pub struct ReplicaOptions {
     /// End the stream when it reaches the end of the source's binlog, instead of waiting for
     /// more (the dump's NON_BLOCK flag).
     pub stop_at_end: bool,
+    /// For a start by file and offset: the GTID state there (MariaDB's `BINLOG_GTID_POS`), so
+    /// the state each commit reports holds every domain from the first one on. Without it the
+    /// state is built from the GTIDs read (and a file's GTID_LIST when reading from its start).
+    pub gtid_at_start: Option<GtidPosition>,
 }
 
 impl ReplicaOptions {
@@ -62,6 +66,7 @@ impl ReplicaOptions {
             silence_timeout: Duration::from_secs(20),
             retry_window: Duration::from_secs(720 * 60),
             stop_at_end: false,
+            gtid_at_start: None,
         }
     }
 }

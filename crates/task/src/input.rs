@@ -327,7 +327,8 @@ impl BinlogInput {
     }
 
     /// Where and how to read from `at` (the checkpoint `from`, or the first start): by GTID on a
-    /// MariaDB source with GTIDs, by file and offset otherwise. When the source is another
+    /// MariaDB source with GTIDs, by file and offset otherwise (with the GTID state there, if
+    /// any, for the reader). When the source is another
     /// server than the one the task has been reading (the first start records it), the task
     /// follows it by GTID or stops ([`crate::source_switch`]); the position returned is then
     /// the new server's.
@@ -335,7 +336,7 @@ impl BinlogInput {
         &mut self,
         from: Option<&SourcePosition>,
         at: BinlogPosition,
-    ) -> Result<(StartPosition, BinlogPosition), SourceError> {
+    ) -> Result<(StartPosition, Option<dts_types::GtidPosition>, BinlogPosition), SourceError> {
         use crate::source_identity::{Identity, Recorded};
         let mut src = crate::run::connect(self.source.clone()).map_err(SourceError::Identity)?;
         let current = Identity::of(&mut src).map_err(SourceError::Identity)?;
@@ -357,20 +358,24 @@ impl BinlogInput {
                 self.router = Router::new(&self.config);
             }
             self.first_start = s.at.clone();
-            return Ok((StartPosition::MariaDbGtid(s.gtid), s.at));
+            return Ok((StartPosition::MariaDbGtid(s.gtid), None, s.at));
         }
-        Ok(match crate::source_switch::gtid_at(&mut src, &at).map_err(SourceError::Identity)? {
-            Some(g) => {
-                if from.is_none() {
-                    let start = SourcePosition { binlog: at.clone(), gtid: Some(dts_types::GtidPosition::MariaDb(g.clone())) };
-                    recorded
-                        .ensure_start(&mut dst)
-                        .and_then(|()| recorded.record_start(&mut dst, &start))
-                        .map_err(SourceError::Destination)?;
-                }
-                (StartPosition::MariaDbGtid(g), at)
-            }
-            None => (StartPosition::File(at.clone()), at),
+        use crate::source_switch::SameServer;
+        let how = crate::source_switch::same_server(&mut src, &at).map_err(SourceError::Identity)?;
+        let gtid = match &how {
+            SameServer::Gtid(g) | SameServer::File(Some(g)) => Some(dts_types::GtidPosition::MariaDb(g.clone())),
+            SameServer::File(None) => None,
+        };
+        if from.is_none() && gtid.is_some() {
+            let start = SourcePosition { binlog: at.clone(), gtid: gtid.clone() };
+            recorded
+                .ensure_start(&mut dst)
+                .and_then(|()| recorded.record_start(&mut dst, &start))
+                .map_err(SourceError::Destination)?;
+        }
+        Ok(match how {
+            SameServer::Gtid(g) => (StartPosition::MariaDbGtid(g), None, at),
+            SameServer::File(_) => (StartPosition::File(at.clone()), gtid, at),
         })
     }
 
@@ -387,7 +392,7 @@ pub fn source_end(source: &Opts) -> Result<BinlogPosition, SourceError> {
 
 impl InputSource for BinlogInput {
     fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), InputError> {
-        let (start, at) = self.start_position(from, from.map_or(self.first_start.clone(), |p| p.binlog.clone()))?;
+        let (start, gtid_at_start, at) = self.start_position(from, from.map_or(self.first_start.clone(), |p| p.binlog.clone()))?;
         if self.exit_when_caught_up && self.stop_at.is_none() {
             self.stop_at = Some(source_end(&self.source)?);
         }
@@ -395,6 +400,7 @@ impl InputSource for BinlogInput {
         // over before the restart but not committed must come again.
         self.finished = self.stop_at.as_ref().is_some_and(|s| at >= *s);
         let mut o = ReplicaOptions::new(self.server_id, start);
+        o.gtid_at_start = gtid_at_start;
         o.heartbeat = Duration::from_secs(1);
         o.retry_window = self.config.connection_retry();
         if let Some(r) = self.reader.take() {

@@ -1,10 +1,12 @@
 //! Where incremental sync starts reading, and following the source to another server by GTID.
 //!
-//! A MariaDB source with GTIDs is always read by GTID: on the server the checkpoint was taken
-//! on, from the GTID state at the checkpoint's file and offset (`BINLOG_GTID_POS`, the server's
-//! own answer, so it is exact even for a checkpoint saved without one); the positions the
-//! reader reports are that server's file and offset again (the dump starts with a ROTATE naming
-//! the file). File and offset alone only where the source has no GTIDs (or is MySQL).
+//! A MariaDB source with GTIDs (in `gtid_strict_mode`) is read by GTID: on the server the
+//! checkpoint was taken on, from the GTID state at the checkpoint's file and offset
+//! (`BINLOG_GTID_POS`, the server's own answer, so it is exact even for a checkpoint saved
+//! without one); the positions the reader reports are that server's file and offset again (the
+//! dump starts with a ROTATE naming the file), so done ranges, recopy and snapshot positions
+//! compare as before. By file and offset where the source has no GTIDs, is MySQL (its GTID sets
+//! are not followed yet), or runs without strict mode (see [`same_server`]).
 //!
 //! On another server (a promoted replica: other `server_id`, other files and offsets, the same
 //! GTIDs) the task resumes from the checkpoint's GTID state when that server's binlog holds it
@@ -25,19 +27,36 @@ use crate::config::Config;
 use crate::input::SourceError;
 use crate::source_identity::Identity;
 
-/// The GTID state at `at` on the connected source, when it is a MariaDB server with GTIDs and
-/// the state there is not empty; `None` means: read by file and offset.
-pub(crate) fn gtid_at(source: &mut Conn, at: &BinlogPosition) -> Result<Option<MariaGtidList>, mysql::Error> {
+/// How to read the server the checkpoint is on from `at`.
+pub(crate) enum SameServer {
+    /// By GTID, from the state at `at`.
+    Gtid(MariaGtidList),
+    /// By file and offset, with the GTID state there when the source has GTIDs.
+    File(Option<MariaGtidList>),
+}
+
+/// How to read the connected source (the server the task has been reading) from `at`: by
+/// GTID when it is a MariaDB server with GTIDs in strict mode and the state at `at` is not
+/// empty. Without `gtid_strict_mode` a GTID start may differ from a file start (a domain's
+/// sequence numbers out of order in the binlog stop a strict dump), so such a source is read
+/// by file and offset, the GTID state at `at` given to the reader all the same: the checkpoints
+/// hold the exact state either way, for a failover later.
+pub(crate) fn same_server(source: &mut Conn, at: &BinlogPosition) -> Result<SameServer, mysql::Error> {
     if dts_types::dialect::Dialect::of(source)?.flavour != dts_types::dialect::Flavour::MariaDb {
-        return Ok(None);
+        return Ok(SameServer::File(None));
     }
-    let now: Option<String> = source.query_first("SELECT @@GLOBAL.gtid_binlog_pos")?;
+    let (now, strict): (Option<String>, Option<u8>) =
+        source.query_first("SELECT @@GLOBAL.gtid_binlog_pos, @@GLOBAL.gtid_strict_mode")?.unwrap_or((None, None));
     if now.is_none_or(|g| g.trim().is_empty()) {
-        return Ok(None);
+        return Ok(SameServer::File(None));
     }
     // NULL when the file is gone: reading by file says so (the binlog was purged).
     let g: Option<Option<String>> = source.exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&at.file, at.offset))?;
-    Ok(g.flatten().and_then(|g| g.parse::<MariaGtidList>().ok()).filter(|g| !g.is_empty()))
+    let g = g.flatten().and_then(|g| g.parse::<MariaGtidList>().ok()).filter(|g| !g.is_empty());
+    Ok(match g {
+        Some(g) if strict == Some(1) => SameServer::Gtid(g),
+        other => SameServer::File(other),
+    })
 }
 
 /// How the task goes on after its source became another server.
