@@ -358,6 +358,8 @@ impl BinlogInput {
                 self.router = Router::new(&self.config);
             }
             self.first_start = s.at.clone();
+            // Caught up means: with the new server's end of binlog.
+            self.stop_at = None;
             return Ok((StartPosition::MariaDbGtid(s.gtid), None, s.at));
         }
         use crate::source_switch::SameServer;
@@ -392,7 +394,14 @@ pub fn source_end(source: &Opts) -> Result<BinlogPosition, SourceError> {
 
 impl InputSource for BinlogInput {
     fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), InputError> {
-        let (start, gtid_at_start, at) = self.start_position(from, from.map_or(self.first_start.clone(), |p| p.binlog.clone()))?;
+        // The last reader goes first: a new one (or the probe of a new server) registers with
+        // the same server_id, which a server allows once.
+        if let Some(r) = self.reader.take() {
+            self.skipped_before += r.stats().skipped_rows_events;
+            self.bytes_before += r.stats().bytes;
+        }
+        let at = from.map_or(self.first_start.clone(), |p| p.binlog.clone());
+        let (start, gtid_at_start, at) = self.start_position(from, at)?;
         if self.exit_when_caught_up && self.stop_at.is_none() {
             self.stop_at = Some(source_end(&self.source)?);
         }
@@ -403,10 +412,6 @@ impl InputSource for BinlogInput {
         o.gtid_at_start = gtid_at_start;
         o.heartbeat = Duration::from_secs(1);
         o.retry_window = self.config.connection_retry();
-        if let Some(r) = self.reader.take() {
-            self.skipped_before += r.stats().skipped_rows_events;
-            self.bytes_before += r.stats().bytes;
-        }
         self.in_txn = false;
         self.xa = None;
         self.txn_start = Some(at.clone());
