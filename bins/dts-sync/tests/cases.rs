@@ -951,7 +951,8 @@ impl Run<'_> {
                 m.lock().unwrap().restart_after(down).unwrap_or_else(|e| panic!("{at}: restarting the source: {e}"));
             } else if st.stop_replica == Some(true) {
                 let mut guard = self.replica.lock().unwrap();
-                let (r, replicating) = guard.as_mut().unwrap_or_else(|| panic!("{at}: stop_replica needs replica = true"));
+                let (r, replicating) =
+                    guard.as_mut().unwrap_or_else(|| panic!("{at}: stop_replica needs replica = true"));
                 r.wait_replicated(&self.source.get(), Duration::from_secs(60)).unwrap_or_else(|e| panic!("{at}: {e}"));
                 r.stop_replicating().unwrap_or_else(|e| panic!("{at}: {e}"));
                 *replicating = false;

@@ -3,7 +3,7 @@
 //! read there by file and offset. Here the other server has the first one's binlog and GTIDs
 //! (its history covers the checkpoint), so the next `run`, and a `run` whose reader reconnects
 //! to it, follow it by GTID and end identical; and so does going back to the first server.
-//! (A server that lacks transactions of the checkpoint stops the task: `failover.rs`.)
+//! (A promoted replica, and one that lacks transactions of the checkpoint: the `failover_*` cases.)
 //!
 //! The "other server" is the case's own source restarted with another `server_id`, on the same
 //! port and data dir: to the task it is a different server at the same address. This stays in

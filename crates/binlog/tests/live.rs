@@ -227,7 +227,9 @@ fn positions_survive_rotation_and_resuming_gives_no_gap_and_no_repeat() {
         // ROTATE naming the file), and the GTID state after each transaction, exactly as a
         // start by file does: a task's checkpoints do not change with the way it starts.
         let commits = |txns: &[Vec<Item>]| -> Vec<dts_types::SourcePosition> {
-            txns.iter().filter_map(|t| if let Some(Item::Commit(p)) = t.last() { Some(p.clone()) } else { None }).collect()
+            txns.iter()
+                .filter_map(|t| if let Some(Item::Commit(p)) = t.last() { Some(p.clone()) } else { None })
+                .collect()
         };
         assert_eq!(commits(&rest), commits(&all[k + 1..]), "positions after GTID {g}");
         // The server's own GTID state at the checkpoint's file and offset is the one saved.

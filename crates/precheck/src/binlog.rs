@@ -260,7 +260,9 @@ fn gtid_resume_item(g: &MariaGtidList, h: &GtidHistory) -> Item {
         Err(short @ dts_types::GtidShortfall::Missing(_)) => Item::failure(
             "source.checkpoint_binlog",
             TITLE,
-            format!("the task resumes by GTID after {g}, but {short}: the destination holds changes this source does not have"),
+            format!(
+                "the task resumes by GTID after {g}, but {short}: the destination holds changes this source does not have"
+            ),
             "point [source] at a server that has every transaction of the checkpoint (the old primary, or a replica that \
              received all of it), or start over from this one (`dts-sync reset --yes`, then `run` with schema and full sync)",
         ),
@@ -452,7 +454,8 @@ mod tests {
 
     #[test]
     fn a_checkpoint_with_gtids_is_judged_by_what_the_binlog_holds_by_gtid() {
-        let history = |end: &str, oldest: &str| GtidHistory { end: end.parse().unwrap(), oldest: oldest.parse().unwrap() };
+        let history =
+            |end: &str, oldest: &str| GtidHistory { end: end.parse().unwrap(), oldest: oldest.parse().unwrap() };
         // A promoted replica: the same file name, shorter, but every transaction is there.
         let facts = BinlogFacts {
             files: vec![("binlog.000001".into(), 900)],

@@ -59,9 +59,9 @@ use dts_types::{Endpoint, SourcePosition};
 use mysql::Conn;
 
 use crate::binlog::BinlogFacts;
+pub use crate::binlog::gtid_history;
 use crate::objects::{DestObjects, SourceObjects};
 use crate::privileges::{Account, Need};
-pub use crate::binlog::gtid_history;
 pub use crate::report::{AckError, Item, Report, Status};
 use crate::server::ServerInfo;
 

@@ -201,7 +201,10 @@ mod tests {
         let found = |f, v| version_item("source", &info(f, v)).found;
         assert!(found(Flavour::MariaDb, "10.11.6-MariaDB").contains("tested live against MariaDB 10.11"));
         let mysql = found(Flavour::MySql, "8.4.3");
-        assert!(mysql.contains("binlog fixture files (5.7 to 9.x)") && mysql.contains("not against a live server"), "{mysql}");
+        assert!(
+            mysql.contains("binlog fixture files (5.7 to 9.x)") && mysql.contains("not against a live server"),
+            "{mysql}"
+        );
         let pair = |a, b| pair_item(&a, &b).status;
         assert_eq!(pair(info(Flavour::MariaDb, "10.6.1"), info(Flavour::MariaDb, "10.11.6")), Pass);
         assert_eq!(pair(info(Flavour::MariaDb, "10.11.6"), info(Flavour::MariaDb, "10.6.1")), Warning);

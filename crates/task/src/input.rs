@@ -352,7 +352,8 @@ impl BinlogInput {
                 None => recorded.start(&mut dst, &at).map_err(SourceError::Destination)?,
             };
             let from = from.or(start.as_ref());
-            let s = crate::source_switch::switch(&self.config, self.fence.as_ref(), self.server_id, &was, &current, from)?;
+            let s =
+                crate::source_switch::switch(&self.config, self.fence.as_ref(), self.server_id, &was, &current, from)?;
             // Everything read back from the destination is read again, at the new positions.
             if self.history.take().is_some() {
                 self.router = Router::new(&self.config);

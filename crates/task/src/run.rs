@@ -257,7 +257,10 @@ fn resume_position(
             return Ok(Some(p));
         }
     }
-    Ok(state.incremental_from.clone().map(|binlog| SourcePosition { binlog, gtid: None }))
+    // Before the first checkpoint: the start, with its GTID state where it was recorded.
+    let Some(binlog) = state.incremental_from.clone() else { return Ok(None) };
+    let recorded = crate::source_identity::Recorded { task: config.name().to_string(), db: config.meta_db.clone() };
+    Ok(Some(recorded.start(dst, &binlog)?.unwrap_or(SourcePosition { binlog, gtid: None })))
 }
 
 /// The precheck of a task as `run` would do it now (a task with state on the destination is

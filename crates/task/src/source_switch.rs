@@ -79,7 +79,9 @@ pub(crate) fn switch(
     current: &Identity,
     from: Option<&SourcePosition>,
 ) -> Result<Switched, SourceError> {
-    let head = format!("the source is another server than the one this task has been reading (it was {recorded}, it is now {current})");
+    let head = format!(
+        "the source is another server than the one this task has been reading (it was {recorded}, it is now {current})"
+    );
     let Some(from) = from else {
         return Err(SourceError::SourceChanged(format!(
             "{head}, and incremental sync has neither a checkpoint nor a recorded start with a GTID state: the \
@@ -87,7 +89,7 @@ pub(crate) fn switch(
              {recorded}, or start over from this one (`dts-sync reset --yes`, then `run`)"
         )));
     };
-    let Some(GtidPosition::MariaDb(gtid)) = from.gtid.clone().filter(|g| g.to_string() != "") else {
+    let Some(GtidPosition::MariaDb(gtid)) = from.gtid.clone().filter(|g| !g.to_string().is_empty()) else {
         return Err(SourceError::SourceChanged(format!(
             "{head}; the checkpoint {from} holds no MariaDB GTID state to find its place on the new server by \
              (GTIDs off, or a MySQL source: following a MySQL failover is not supported yet). Point [source] back at \
@@ -247,7 +249,10 @@ fn rebase(
         translator.rebase(dst, &to.binlog)?;
         if exists(dst, "table_recopy")? {
             dst.exec_drop(
-                format!("UPDATE {} SET from_file = ?, from_pos = ? WHERE task = ? AND from_file IS NOT NULL", t("table_recopy")),
+                format!(
+                    "UPDATE {} SET from_file = ?, from_pos = ? WHERE task = ? AND from_file IS NOT NULL",
+                    t("table_recopy")
+                ),
                 (file, pos, &task),
             )?;
         }

@@ -54,11 +54,7 @@ impl fmt::Display for GtidGap {
             Some(a) => write!(f, "domain {}: {n} {what} after {a}, ", self.domain)?,
             None => write!(f, "domain {}: {n} {what} from its first, ", self.domain)?,
         }
-        if n == 1 {
-            write!(f, "{}", self.up_to)
-        } else {
-            write!(f, "seq_no {first} to {}", self.up_to)
-        }
+        if n == 1 { write!(f, "{}", self.up_to) } else { write!(f, "seq_no {first} to {}", self.up_to) }
     }
 }
 
