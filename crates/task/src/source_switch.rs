@@ -125,7 +125,19 @@ pub(crate) fn switch(
              (`dts-sync reset --yes`)"
         )));
     }
-    let at = resume_point(config, server_id, &gtid)?;
+    let at = match resume_point(config, server_id, &gtid) {
+        // Its binlog reaches the checkpoint's seq_no, yet the server refuses the GTID itself:
+        // another transaction has that seq_no there (the histories diverged), or it is purged.
+        Err(SourceError::Binlog(dts_binlog::BinlogError::Purged { message, .. })) => {
+            return Err(SourceError::SourceChanged(format!(
+                "{head}; its binlog reaches the checkpoint's GTID state {gtid} by sequence number, but it refuses to \
+                 send from there: {message}. Its history is not the old server's (a transaction of its own took one of \
+                 those sequence numbers), or purged. Point [source] at a server that replicated the old one, or start \
+                 over from this one (`dts-sync reset --yes`, then `run` with schema and full sync)"
+            )));
+        }
+        other => other?,
+    };
     let to = SourcePosition { binlog: at.clone(), gtid: Some(GtidPosition::MariaDb(gtid.clone())) };
     rebase(config, &mut dst, fence, &to, current).map_err(|e| match e {
         Rebase::Sql(e) => SourceError::Destination(e),
