@@ -149,7 +149,7 @@ struct Step {
     /// `true`: the replica (`replica = true`) stops replicating once it has everything so far.
     stop_replica: Option<bool>,
     /// `true`: the replica is promoted: once it has everything (unless it stopped
-    /// replicating), the source is shut down, the replica forgets it, and from then on the
+    /// replicating; writes on the source wait meanwhile), the source is shut down, the replica forgets it, and from then on the
     /// replica is the case's source (writer, `sql` steps, the checks) and the task file's
     /// `[source]` (its port and password file).
     promote_replica: Option<bool>,
@@ -1003,6 +1003,13 @@ impl Run<'_> {
             self.replica.lock().unwrap().take().unwrap_or_else(|| panic!("{at}: promote_replica needs replica = true"));
         let SourceBox::Own(m) = &self.source else { unreachable!("replica = true gives the case its own source") };
         let mut source = m.lock().unwrap_or_else(|p| p.into_inner());
+        // A planned switchover: writes on the source wait from here until it is gone (then
+        // the writer reconnects, to the replica), so the replica has all it ever logged.
+        let _frozen = replicating.then(|| {
+            let mut c = source.root_conn().unwrap_or_else(|e| panic!("{at}: {e}"));
+            c.query_drop("FLUSH TABLES WITH READ LOCK").unwrap_or_else(|e| panic!("{at}: freezing the source: {e}"));
+            c
+        });
         if replicating {
             r.wait_replicated(&source, Duration::from_secs(60)).unwrap_or_else(|e| panic!("{at}: {e}"));
         }

@@ -54,6 +54,9 @@ pub struct ReplicaOptions {
     /// the state each commit reports holds every domain from the first one on. Without it the
     /// state is built from the GTIDs read (and a file's GTID_LIST when reading from its start).
     pub gtid_at_start: Option<GtidPosition>,
+    /// Set by the consumer to stop: the reader then gives up reconnecting at once
+    /// ([`BinlogError::Stopped`]), so a source that is gone never holds a stop back.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl ReplicaOptions {
@@ -67,6 +70,7 @@ impl ReplicaOptions {
             retry_window: Duration::from_secs(720 * 60),
             stop_at_end: false,
             gtid_at_start: None,
+            stop: None,
         }
     }
 }

@@ -413,6 +413,7 @@ impl InputSource for BinlogInput {
         o.gtid_at_start = gtid_at_start;
         o.heartbeat = Duration::from_secs(1);
         o.retry_window = self.config.connection_retry();
+        o.stop = Some(self.stop.clone());
         self.in_txn = false;
         self.xa = None;
         self.txn_start = Some(at.clone());
@@ -463,6 +464,9 @@ impl InputSource for BinlogInput {
             self.stats.binlog_bytes.store(self.bytes_before + reader.stats().bytes, Ordering::Relaxed);
             let item = match next? {
                 Ok(i) => i,
+                // The source is away and a stop was asked for: the input ends here (inside a
+                // transaction nothing of its group commits).
+                Err(dts_binlog::BinlogError::Stopped) => return None,
                 Err(e) => return Some(Err(SourceError::from(e).into())),
             };
             return Some(Ok(match item {
