@@ -149,7 +149,7 @@ struct Step {
     /// `true`: the replica (`replica = true`) stops replicating once it has everything so far.
     stop_replica: Option<bool>,
     /// `true`: the replica is promoted: once it has everything (unless it stopped
-    /// replicating; writes on the source wait meanwhile), the source is shut down, the replica forgets it, and from then on the
+    /// replicating; writes on the source wait meanwhile), the source is killed, the replica forgets it, and from then on the
     /// replica is the case's source (writer, `sql` steps, the checks) and the task file's
     /// `[source]` (its port and password file).
     promote_replica: Option<bool>,
@@ -996,7 +996,7 @@ impl Run<'_> {
     }
 
     /// The `promote_replica` step: the replica has everything (unless it stopped
-    /// replicating), the source is shut down, the replica is promoted and becomes the case's
+    /// replicating), the source is killed, the replica is promoted and becomes the case's
     /// source and the task file's `[source]`.
     fn promote_replica(&self, at: &str) {
         let (r, replicating) =
@@ -1013,9 +1013,11 @@ impl Run<'_> {
         if replicating {
             r.wait_replicated(&source, Duration::from_secs(60)).unwrap_or_else(|e| panic!("{at}: {e}"));
         }
+        // The old primary is gone for good: killed while its writes are held (a clean shutdown
+        // would let a held write commit first).
+        source.crash();
         r.promote().unwrap_or_else(|e| panic!("{at}: {e}"));
         let (old_port, new_port) = (source.port(), r.port());
-        // The old primary is gone for good (dropping a sandbox stops its server).
         drop(std::mem::replace(&mut *source, r));
         let text = std::fs::read_to_string(&self.task_file).unwrap();
         let moved = text.replace(&format!("port = {old_port}\n"), &format!("port = {new_port}\n"));

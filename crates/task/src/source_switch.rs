@@ -139,7 +139,7 @@ pub(crate) fn switch(
         other => other?,
     };
     let to = SourcePosition { binlog: at.clone(), gtid: Some(GtidPosition::MariaDb(gtid.clone())) };
-    rebase(config, &mut dst, fence, &to, current).map_err(|e| match e {
+    rebase(config, &mut dst, fence, &to, recorded, current).map_err(|e| match e {
         Rebase::Sql(e) => SourceError::Destination(e),
         Rebase::History(e) => SourceError::History(e),
         Rebase::Fenced(e) => SourceError::Fenced(e),
@@ -176,6 +176,28 @@ fn pending_past(config: &Config, dst: &mut Conn, low: &BinlogPosition) -> Result
     }
     if let Some((t, p)) = crate::snapshots::read(config)?.into_iter().find(|(_, p)| p > low) {
         return Ok(Some(format!("the snapshot {t} was copied from at {p}")));
+    }
+    let ddl_log: Option<u8> = dst
+        .exec_first(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'ddl_log'",
+            (config.meta_db.as_str(),),
+        )
+        .map_err(e)?;
+    if ddl_log.is_some() {
+        let running: Option<(String, u64)> = dst
+            .exec_first(
+                format!(
+                    "SELECT binlog_file, binlog_pos FROM {}.`ddl_log` WHERE task = ? AND outcome = 'running' LIMIT 1",
+                    config.meta_db.quoted()
+                ),
+                (config.name(),),
+            )
+            .map_err(e)?;
+        if let Some((f, p)) = running {
+            return Ok(Some(format!(
+                "the DDL at {f}:{p}, which ran on the destination before its checkpoint committed,"
+            )));
+        }
     }
     let history = dts_schema::SchemaHistory::new(config.name(), config.meta_db.clone());
     if let Some(p) = history.applied_to(dst)?.filter(|p| p > low) {
@@ -217,13 +239,15 @@ impl From<mysql::Error> for Rebase {
     }
 }
 
-/// Moves every position the task keeps to `to` (on the new server), and records `current` as
-/// the task's source, in one fenced destination transaction.
+/// Moves every position the task keeps to `to` (on the new server), names the DDL log's
+/// positions as `was`'s, and records `current` as the task's source, in one fenced destination
+/// transaction.
 fn rebase(
     config: &Config,
     dst: &mut Conn,
     fence: Option<&dts_types::fence::Fence>,
     to: &SourcePosition,
+    was: &Identity,
     current: &Identity,
 ) -> Result<(), Rebase> {
     let task = config.name().to_string();
@@ -288,6 +312,17 @@ fn rebase(
                     t("fullcopy_state")
                 ),
                 (file, pos, &gtid, file, pos, &gtid, &task),
+            )?;
+        }
+        // The DDL log is a record, not a resume point: its positions stay, named as the old
+        // server's, so the new server's statements never meet them.
+        if exists(dst, "ddl_log")? {
+            dst.exec_drop(
+                format!(
+                    "UPDATE {} SET binlog_file = CONCAT(?, binlog_file) WHERE task = ? AND binlog_file NOT LIKE '%/%'",
+                    t("ddl_log")
+                ),
+                (format!("{was}/"), &task),
             )?;
         }
         if exists(dst, "task_state")? {

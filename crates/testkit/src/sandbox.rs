@@ -519,6 +519,18 @@ impl Sandbox {
     }
 
     /// SIGTERM, then SIGKILL after [`STOP_TIMEOUT`]; dismisses the watchdog.
+    /// Kills the server at once (SIGKILL, as a crash or a lost machine would): nothing more
+    /// reaches its binlog. The sandbox is then down; dropping it removes its files.
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(w) = self.watchdog.take() {
+            w.dismiss();
+        }
+    }
+
     fn stop_server(&mut self) {
         if let Some(mut child) = self.server.take() {
             // Best effort; a server that does not stop is killed below.
