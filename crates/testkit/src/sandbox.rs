@@ -518,7 +518,6 @@ impl Sandbox {
         self.launch(false)
     }
 
-    /// SIGTERM, then SIGKILL after [`STOP_TIMEOUT`]; dismisses the watchdog.
     /// Kills the server at once (SIGKILL, as a crash or a lost machine would): nothing more
     /// reaches its binlog. The sandbox is then down; dropping it removes its files.
     pub fn crash(&mut self) {
@@ -531,6 +530,7 @@ impl Sandbox {
         }
     }
 
+    /// SIGTERM, then SIGKILL after [`STOP_TIMEOUT`]; dismisses the watchdog.
     fn stop_server(&mut self) {
         if let Some(mut child) = self.server.take() {
             // Best effort; a server that does not stop is killed below.

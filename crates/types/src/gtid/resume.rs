@@ -39,7 +39,7 @@ impl GtidGap {
         self.up_to.seq - self.after.map_or(0, |a| a.seq)
     }
 
-    /// Whether the gap holds none (never for a gap [`GtidHistory::gaps`] returns).
+    /// Whether the gap holds none (never for a gap in a [`GtidShortfall`]).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
