@@ -83,6 +83,10 @@ struct Spec {
     /// A destination of the case's own instead of the shared one (for `restart` steps).
     #[serde(default)]
     own_destination: bool,
+    /// A source of the case's own and a native replica of it (GTID replication, its own
+    /// server_id and gtid_domain_id), for `stop_replica` and `promote_replica` steps.
+    #[serde(default)]
+    replica: bool,
     /// Steps run in order once the writer started, before the first catch-up run (see
     /// tests/cases/README.md): background runners, signals, server restarts, commands with
     /// their exit codes.
@@ -143,6 +147,17 @@ struct Step {
     /// Stop the case's own source, keep it down `down_ms`, start it again.
     restart: Option<String>,
     down_ms: Option<u64>,
+    /// `true`: the replica (`replica = true`) stops replicating once it has everything so far.
+    stop_replica: Option<bool>,
+    /// `true`: the replica is promoted: once it has everything (unless it stopped
+    /// replicating; writes on the source wait meanwhile), the source is killed, the replica forgets it, and from then on the
+    /// replica is the case's source (writer, `sql` steps, the checks) and the task file's
+    /// `[source]` (its port and password file).
+    promote_replica: Option<bool>,
+    /// Dotted paths into `status --json`: the first step naming a path notes the number
+    /// there, every later one must find the same (`totals.full_rows_copied`: no second copy).
+    #[serde(default)]
+    status_same: Vec<String>,
     /// Rewrite task.toml with `{rows_per_sec}` set to this.
     set_rows_per_sec: Option<u64>,
     /// Append this text (placeholders filled) to the task file as it is now.
@@ -396,11 +411,16 @@ struct Run<'a> {
     secrets: Vec<String>,
     /// Whether a `run` was started (`acknowledge_first` no longer applies).
     ran: std::sync::atomic::AtomicBool,
+    /// The source's replica (`replica = true`), until it is promoted, and whether it still
+    /// replicates.
+    replica: Mutex<Option<(Sandbox, bool)>>,
+    /// What `status_same` steps noted.
+    noted: Mutex<BTreeMap<String, serde_json::Value>>,
 }
 
 fn run_case(case: &Case) {
     let pair = shared_pair();
-    let own_source = (!case.spec.source_options.is_empty() || case.spec.own_source).then(|| {
+    let own_source = (!case.spec.source_options.is_empty() || case.spec.own_source || case.spec.replica).then(|| {
         let b = case
             .spec
             .source_options
@@ -409,6 +429,14 @@ fn run_case(case: &Case) {
         b.start().unwrap_or_else(|e| panic!("starting the case's own source: {e}"))
     });
     let source = own_source.as_ref().unwrap_or(&pair.source);
+    let replica = case.spec.replica.then(|| {
+        let r = Sandbox::builder("replica")
+            .gtid_domain_id(2)
+            .start()
+            .unwrap_or_else(|e| panic!("starting the case's replica: {e}"));
+        r.replicate_from(source).unwrap_or_else(|e| panic!("starting the replica: {e}"));
+        r
+    });
     let own_destination = case.spec.own_destination.then(|| {
         Sandbox::builder("destination").start().unwrap_or_else(|e| panic!("starting the case's own destination: {e}"))
     });
@@ -440,11 +468,12 @@ fn run_case(case: &Case) {
         ("{unused_port}".into(), unused_port.to_string()),
         ("{work}".into(), dir.display().to_string()),
     ];
-    let secrets = vec![
+    let mut secrets = vec![
         source.password().expose().to_string(),
         destination.password().expose().to_string(),
         WRONG_PASSWORD.to_string(),
     ];
+    secrets.extend(replica.as_ref().map(|r| r.password().expose().to_string()));
     let run = Run {
         case,
         source: match own_source {
@@ -460,6 +489,8 @@ fn run_case(case: &Case) {
         placeholders,
         secrets,
         ran: std::sync::atomic::AtomicBool::new(false),
+        replica: Mutex::new(replica.map(|r| (r, true))),
+        noted: Mutex::new(BTreeMap::new()),
     };
     run.write_task_file(case.spec.copy_rows_per_sec.unwrap_or(0));
     run.source_sql("before.sql");
@@ -472,6 +503,7 @@ fn run_case(case: &Case) {
                 run.run_until_caught_up();
                 run.during();
             }
+            run.steps();
             let out = run.dts_sync(&case.spec.command, &case.spec.run_args);
             let all = run.output_text(&out);
             assert_eq!(out.status.code(), Some(*exit), "{} exit code\n{all}", case.spec.command);
@@ -916,6 +948,24 @@ impl Run<'_> {
                 let SourceBox::Own(m) = which else { panic!("{at}: restarting the {server} needs {key} = true") };
                 let down = Duration::from_millis(st.down_ms.unwrap_or(5000));
                 m.lock().unwrap().restart_after(down).unwrap_or_else(|e| panic!("{at}: restarting the source: {e}"));
+            } else if st.stop_replica == Some(true) {
+                let mut guard = self.replica.lock().unwrap();
+                let (r, replicating) =
+                    guard.as_mut().unwrap_or_else(|| panic!("{at}: stop_replica needs replica = true"));
+                r.wait_replicated(&self.source.get(), Duration::from_secs(60)).unwrap_or_else(|e| panic!("{at}: {e}"));
+                r.stop_replicating().unwrap_or_else(|e| panic!("{at}: {e}"));
+                *replicating = false;
+            } else if st.promote_replica == Some(true) {
+                self.promote_replica(&at);
+            } else if !st.status_same.is_empty() {
+                let status = self.status();
+                let mut noted = self.noted.lock().unwrap();
+                for path in &st.status_same {
+                    let now = json_at(&status, path).clone();
+                    assert!(now.is_number(), "{at}: no number at {path} in status --json: {status}");
+                    let first = noted.entry(path.clone()).or_insert_with(|| now.clone());
+                    assert_eq!(*first, now, "{at}: {path} in status --json changed");
+                }
             } else if let Some(rate) = st.set_rows_per_sec {
                 self.write_task_file(rate);
             } else if let Some(text) = &st.append_task {
@@ -942,6 +992,37 @@ impl Run<'_> {
                 panic!("{at}: a step needs one action key (see tests/cases/README.md)");
             }
         }
+    }
+
+    /// The `promote_replica` step: the replica has everything (unless it stopped
+    /// replicating), the source is killed, the replica is promoted and becomes the case's
+    /// source and the task file's `[source]`.
+    fn promote_replica(&self, at: &str) {
+        let (r, replicating) =
+            self.replica.lock().unwrap().take().unwrap_or_else(|| panic!("{at}: promote_replica needs replica = true"));
+        let SourceBox::Own(m) = &self.source else { unreachable!("replica = true gives the case its own source") };
+        let mut source = m.lock().unwrap_or_else(|p| p.into_inner());
+        // A planned switchover: writes on the source wait from here until it is gone (then
+        // the writer reconnects, to the replica), so the replica has all it ever logged.
+        let _frozen = replicating.then(|| {
+            let mut c = source.root_conn().unwrap_or_else(|e| panic!("{at}: {e}"));
+            c.query_drop("FLUSH TABLES WITH READ LOCK").unwrap_or_else(|e| panic!("{at}: freezing the source: {e}"));
+            c
+        });
+        if replicating {
+            r.wait_replicated(&source, Duration::from_secs(60)).unwrap_or_else(|e| panic!("{at}: {e}"));
+        }
+        // The old primary is gone for good: killed while its writes are held (a clean shutdown
+        // would let a held write commit first).
+        source.crash();
+        r.promote().unwrap_or_else(|e| panic!("{at}: {e}"));
+        let (old_port, new_port) = (source.port(), r.port());
+        drop(std::mem::replace(&mut *source, r));
+        let text = std::fs::read_to_string(&self.task_file).unwrap();
+        let moved = text.replace(&format!("port = {old_port}\n"), &format!("port = {new_port}\n"));
+        assert_ne!(moved, text, "{at}: the task file names no `port = {old_port}` to point at the replica");
+        std::fs::write(&self.task_file, moved).unwrap();
+        dts_testkit::password_file(&self.task_file.with_file_name("source.pw"), source.password().expose()).unwrap();
     }
 
     /// `during.sql` on the source, then `during.sh` (placeholders filled) with bash.

@@ -121,6 +121,26 @@ impl Checkpoint {
             .collect())
     }
 
+    /// The ends of the ranges workers applied beyond `low` (after a crash in parallel mode,
+    /// until a run from `low` passes them): what a move to another source server must not
+    /// leave behind, as their positions are in the old server's binlog.
+    pub fn done_beyond(&self, dest: &mut mysql::Conn, low: &BinlogPosition) -> Result<Vec<BinlogPosition>, ApplyError> {
+        Ok(self.done_after(dest, Some(low))?.into_iter().map(|(_, end)| end).collect())
+    }
+
+    /// The statements that move the checkpoint to `to`, a position on another source server
+    /// (a promoted replica, at the GTID state the checkpoint held): every writer's row and
+    /// every done range are of the old server's binlog, so they are replaced by one row at
+    /// `to`. Run by the task inside its fenced transaction that rebases all its positions
+    /// (`crates/task/src/source_switch.rs`), the one checkpoint write outside `DestTxn`.
+    pub fn rebase_sql(&self, to: &SourcePosition) -> Vec<String> {
+        vec![
+            format!("DELETE FROM {} WHERE task = {}", self.done_table(), lit(&self.task)),
+            format!("DELETE FROM {} WHERE task = {}", self.table(), lit(&self.task)),
+            self.write_sql(Writer::Main, to),
+        ]
+    }
+
     /// The statement that records `writer`'s low watermark `p`.
     pub(crate) fn write_sql(&self, writer: Writer, p: &SourcePosition) -> String {
         let worker = writer.row();

@@ -126,6 +126,10 @@ pub enum BinlogError {
         /// The silence timeout.
         seconds: u64,
     },
+    /// The consumer asked to stop ([`ReplicaOptions::stop`](crate::ReplicaOptions::stop))
+    /// while the reader was reconnecting: not a failure.
+    #[error("stopped on request while reconnecting to the source")]
+    Stopped,
     /// Reconnecting kept failing for longer than the retry window.
     #[error("reconnecting to the source failed for {minutes} min, longer than the retry window")]
     RetryWindowExceeded {

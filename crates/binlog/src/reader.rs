@@ -77,6 +77,8 @@ pub struct BinlogReader {
     failing_since: Option<Instant>,
     done: bool,
     stats: ReaderStats,
+    /// The consumer's stop request, checked while reconnecting.
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl BinlogReader {
@@ -94,6 +96,8 @@ impl BinlogReader {
     pub fn connect(opts: Opts, options: ReplicaOptions, parts: ReaderParts) -> Result<BinlogReader, BinlogError> {
         let start = options.start.clone();
         let window = options.retry_window;
+        let file_gtid = options.gtid_at_start.clone();
+        let stop = options.stop.clone();
         let (src, collations) = ReplicaSource::connect(opts, options, &start)?;
         let mut decoder = Decoder::new(collations, parts.schema, parts.filter);
         decoder.positional_names = parts.positional_names;
@@ -103,9 +107,11 @@ impl BinlogReader {
         let gtid = match &start {
             StartPosition::MariaDbGtid(g) => Some(GtidPosition::MariaDb(g.clone())),
             StartPosition::MySqlGtid(g) => Some(GtidPosition::MySql(g.clone())),
-            StartPosition::File(_) => None,
+            StartPosition::File(_) => file_gtid,
         };
-        Ok(Self::with(Source::Replica(src), decoder, start, window, gtid))
+        let mut r = Self::with(Source::Replica(src), decoder, start, window, gtid);
+        r.stop = stop;
+        Ok(r)
     }
 
     fn with(
@@ -127,6 +133,7 @@ impl BinlogReader {
             failing_since: None,
             done: false,
             stats: ReaderStats::default(),
+            stop: None,
         }
     }
 
@@ -209,7 +216,14 @@ impl BinlogReader {
                 let minutes = self.retry_window.as_secs() / 60;
                 return Err(BinlogError::RetryWindowExceeded { minutes, last: Box::new(last) });
             }
-            std::thread::sleep(backoff(attempt));
+            // Slept in short steps, so a stop request ends the wait.
+            let until = Instant::now() + backoff(attempt);
+            while Instant::now() < until {
+                if self.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) {
+                    return Err(BinlogError::Stopped);
+                }
+                std::thread::sleep(Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())));
+            }
             attempt += 1;
             match src.reconnect(&self.resume) {
                 Ok(()) => break,

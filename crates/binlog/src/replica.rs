@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use dts_types::{BinlogPosition, MariaGtidList, MysqlGtidSet};
+use dts_types::{BinlogPosition, GtidPosition, MariaGtidList, MysqlGtidSet};
 use mysql::prelude::Queryable;
 use mysql::{BinlogDumpFlags, BinlogRequest, Conn, Opts, OptsBuilder};
 
@@ -50,6 +50,13 @@ pub struct ReplicaOptions {
     /// End the stream when it reaches the end of the source's binlog, instead of waiting for
     /// more (the dump's NON_BLOCK flag).
     pub stop_at_end: bool,
+    /// For a start by file and offset: the GTID state there (MariaDB's `BINLOG_GTID_POS`), so
+    /// the state each commit reports holds every domain from the first one on. Without it the
+    /// state is built from the GTIDs read (and a file's GTID_LIST when reading from its start).
+    pub gtid_at_start: Option<GtidPosition>,
+    /// Set by the consumer to stop: the reader then gives up reconnecting at once
+    /// ([`BinlogError::Stopped`]), so a source that is gone never holds a stop back.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl ReplicaOptions {
@@ -62,6 +69,8 @@ impl ReplicaOptions {
             silence_timeout: Duration::from_secs(20),
             retry_window: Duration::from_secs(720 * 60),
             stop_at_end: false,
+            gtid_at_start: None,
+            stop: None,
         }
     }
 }
@@ -117,11 +126,10 @@ impl ReplicaSource {
     pub fn reconnect(&mut self, start: &StartPosition) -> Result<(), BinlogError> {
         self.stream = None;
         let mut conn = Conn::new(self.opts.clone())?;
-        if let StartPosition::File(p) = start {
-            let now: u64 = conn.query_first("SELECT @@GLOBAL.server_id")?.unwrap_or(0);
-            if now != self.server_id {
-                return Err(BinlogError::SourceChanged { was: self.server_id, now, start: p.to_string() });
-            }
+        // By GTID too: the consumer's state holds the first server's positions.
+        let now: u64 = conn.query_first("SELECT @@GLOBAL.server_id")?.unwrap_or(0);
+        if now != self.server_id {
+            return Err(BinlogError::SourceChanged { was: self.server_id, now, start: start.to_string() });
         }
         self.start_dump(conn, start)
     }

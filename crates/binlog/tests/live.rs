@@ -223,6 +223,19 @@ fn positions_survive_rotation_and_resuming_gives_no_gap_and_no_repeat() {
         let Some(GtidPosition::MariaDb(g)) = &pos.gtid else { panic!("MariaDB positions carry GTIDs: {pos:?}") };
         let rest = transactions_in(read_to_end(sb, StartPosition::MariaDbGtid(g.clone())), &db);
         assert_eq!(ids(&rest), (k as i64 + 1..6).map(Value::Int).collect::<Vec<_>>(), "after GTID {g}");
+        // A GTID start reports the server's real file and offset again (its dump begins with a
+        // ROTATE naming the file), and the GTID state after each transaction, exactly as a
+        // start by file does: a task's checkpoints do not change with the way it starts.
+        let commits = |txns: &[Vec<Item>]| -> Vec<dts_types::SourcePosition> {
+            txns.iter()
+                .filter_map(|t| if let Some(Item::Commit(p)) = t.last() { Some(p.clone()) } else { None })
+                .collect()
+        };
+        assert_eq!(commits(&rest), commits(&all[k + 1..]), "positions after GTID {g}");
+        // The server's own GTID state at the checkpoint's file and offset is the one saved.
+        let at: Option<String> =
+            c.exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&pos.binlog.file, pos.binlog.offset)).unwrap();
+        assert_eq!(at.unwrap().parse::<dts_types::MariaGtidList>().unwrap(), *g, "BINLOG_GTID_POS at {}", pos.binlog);
     }
     let from_gtid = transactions_in(read_to_end(sb, StartPosition::MariaDbGtid(gtid_start)), &db);
     assert_eq!(ids(&from_gtid), ids(&all));

@@ -2,7 +2,7 @@
 //! reader verifies, GTIDs, retention long enough for the task's phases, the checkpoint's file
 //! still present on resume, and a replica server id nobody else uses.
 
-use dts_types::BinlogPosition;
+use dts_types::{GtidHistory, GtidPosition, MariaGtidList, SourcePosition};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
@@ -17,11 +17,13 @@ pub struct BinlogFacts {
     pub files: Vec<(String, u64)>,
     /// Server ids of connected replicas, or why they could not be listed.
     pub replicas: Result<Vec<u32>, String>,
+    /// What a MariaDB source's binlog holds by GTID (`None` on MySQL, or when unreadable).
+    pub gtid: Option<GtidHistory>,
 }
 
 impl Default for BinlogFacts {
     fn default() -> Self {
-        BinlogFacts { files: Vec::new(), replicas: Ok(Vec::new()) }
+        BinlogFacts { files: Vec::new(), replicas: Ok(Vec::new()), gtid: None }
     }
 }
 
@@ -37,8 +39,29 @@ impl BinlogFacts {
         let replicas = conn
             .query_map(dialect.replicas(), |row: mysql::Row| row.get::<u32, _>(0).unwrap_or(0))
             .map_err(|e| e.to_string());
-        BinlogFacts { files, replicas }
+        let gtid = gtid_history(conn).ok().flatten();
+        BinlogFacts { files, replicas, gtid }
     }
+}
+
+/// What a MariaDB server's binlog holds by GTID: where it ends (`@@gtid_binlog_pos`) and the
+/// state its oldest binlog file begins at. `None` on MySQL (its GTID sets are not followed
+/// across servers yet). The task asks the same before it reads a new source from its
+/// checkpoint's GTID state, so the precheck and the run judge alike.
+pub fn gtid_history(conn: &mut Conn) -> Result<Option<GtidHistory>, mysql::Error> {
+    let dialect = dts_types::dialect::Dialect::of(conn)?;
+    if dialect.flavour != dts_types::dialect::Flavour::MariaDb {
+        return Ok(None);
+    }
+    let parse = |t: Option<String>| t.unwrap_or_default().parse::<MariaGtidList>().unwrap_or_default();
+    let end = parse(conn.query_first(dialect.gtid_state())?);
+    let oldest_file: Option<String> =
+        conn.query_first::<mysql::Row, _>(dialect.binary_logs())?.and_then(|r| r.get::<String, _>(0));
+    let oldest = match oldest_file {
+        Some(f) => parse(conn.exec_first::<Option<String>, _, _>("SELECT BINLOG_GTID_POS(?, 4)", (f,))?.flatten()),
+        None => MariaGtidList::new(),
+    };
+    Ok(Some(GtidHistory { end, oldest }))
 }
 
 fn set_global(var: &str, value: &str) -> String {
@@ -53,7 +76,7 @@ pub fn items(
     facts: &BinlogFacts,
     types: SyncTypes,
     server_id: u32,
-    resume_from: Option<&BinlogPosition>,
+    resume_from: Option<&SourcePosition>,
     resuming: bool,
 ) -> Vec<Item> {
     let mut out = Vec::new();
@@ -175,7 +198,8 @@ pub fn items(
         ));
     }
     out.push(retention_item(s, types));
-    if let Some(p) = resume_from {
+    if let Some(p) = resume_from.filter(|p| by_gtid(p, facts).is_none()) {
+        let p = &p.binlog;
         let file = facts.files.iter().find(|(f, _)| f == &p.file);
         out.push(if let Some((_, size)) = file.filter(|(_, size)| p.offset <= *size) {
             Item::pass(
@@ -208,8 +232,48 @@ pub fn items(
             )
         });
     }
+    if let Some((g, h)) = resume_from.and_then(|p| by_gtid(p, facts)) {
+        out.push(gtid_resume_item(g, h));
+    }
     out.push(server_id_item(s, facts, server_id, resuming));
     out
+}
+
+/// A checkpoint the task resumes by GTID (a MariaDB source with GTIDs, a checkpoint holding
+/// its GTID state): judged by what the binlog holds by GTID, not by file and offset, which
+/// after a failover name another server's binlog.
+fn by_gtid<'a>(p: &'a SourcePosition, facts: &'a BinlogFacts) -> Option<(&'a MariaGtidList, &'a GtidHistory)> {
+    match (&p.gtid, &facts.gtid) {
+        (Some(GtidPosition::MariaDb(g)), Some(h)) if !g.is_empty() && !h.end.is_empty() => Some((g, h)),
+        _ => None,
+    }
+}
+
+fn gtid_resume_item(g: &MariaGtidList, h: &GtidHistory) -> Item {
+    const TITLE: &str = "the checkpoint's transactions are in the binlog";
+    match h.serves(g) {
+        Ok(()) => Item::pass(
+            "source.checkpoint_binlog",
+            TITLE,
+            format!("the task resumes by GTID after {g}; this source's binlog holds up to {}", h.end),
+        ),
+        Err(short @ dts_types::GtidShortfall::Missing(_)) => Item::failure(
+            "source.checkpoint_binlog",
+            TITLE,
+            format!(
+                "the task resumes by GTID after {g}, but {short}: the destination holds changes this source does not have"
+            ),
+            "point [source] at a server that has every transaction of the checkpoint (the old primary, or a replica that \
+             received all of it), or start over from this one (`dts-sync reset --yes`, then `run` with schema and full sync)",
+        ),
+        Err(short) => Item::failure(
+            "source.checkpoint_binlog",
+            TITLE,
+            format!("the task resumes by GTID after {g}, but {short}"),
+            "the changes since the checkpoint are lost to the binlog: restart the task with full sync after \
+             `dts-sync reset --yes`, and keep binlogs longer",
+        ),
+    }
 }
 
 fn gtid_item(s: &ServerInfo) -> Item {
@@ -381,10 +445,45 @@ mod tests {
 
     const ALL: SyncTypes = SyncTypes { schema: true, full: true, incremental: true };
 
+    fn at(file: &str, offset: u64, gtid: Option<&str>) -> SourcePosition {
+        SourcePosition {
+            binlog: dts_types::BinlogPosition::new(file, offset),
+            gtid: gtid.map(|g| GtidPosition::MariaDb(g.parse().unwrap())),
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_with_gtids_is_judged_by_what_the_binlog_holds_by_gtid() {
+        let history =
+            |end: &str, oldest: &str| GtidHistory { end: end.parse().unwrap(), oldest: oldest.parse().unwrap() };
+        // A promoted replica: the same file name, shorter, but every transaction is there.
+        let facts = BinlogFacts {
+            files: vec![("binlog.000001".into(), 900)],
+            replicas: Ok(vec![]),
+            gtid: Some(history("0-7-120", "")),
+        };
+        let item = |p: &SourcePosition, f: &BinlogFacts| {
+            let all = items(&mysql8(&[]), f, ALL, 99, Some(p), true);
+            all.into_iter().find(|i| i.id == "source.checkpoint_binlog").expect("checkpoint item")
+        };
+        let ok = item(&at("binlog.000001", 5000, Some("0-1-100")), &facts);
+        assert_eq!(ok.status, Status::Pass, "{ok:?}");
+        assert!(ok.found.contains("by GTID after 0-1-100"), "{ok:?}");
+        let behind = item(&at("binlog.000001", 5000, Some("0-1-130")), &facts);
+        assert_eq!(behind.status, Status::Failure, "{behind:?}");
+        assert!(behind.found.contains("10 transactions after 0-7-120, seq_no 121 to 0-1-130"), "{behind:?}");
+        let purged = BinlogFacts { gtid: Some(history("0-7-120", "0-1-110")), ..facts.clone() };
+        let gone = item(&at("binlog.000001", 5000, Some("0-1-100")), &purged);
+        assert!(gone.status == Status::Failure && gone.found.contains("purged"), "{gone:?}");
+        // Without a GTID state in the checkpoint: by file and offset, as before.
+        let by_file = item(&at("binlog.000001", 5000, None), &facts);
+        assert!(by_file.status == Status::Failure && by_file.found.contains("only 900 bytes"), "{by_file:?}");
+    }
+
     #[test]
     fn mysql_settings_are_judged() {
-        let facts = BinlogFacts { files: vec![("binlog.000007".into(), 4096)], replicas: Ok(vec![5]) };
-        let good = items(&mysql8(&[]), &facts, ALL, 99, Some(&BinlogPosition::new("binlog.000007", 4)), false);
+        let facts = BinlogFacts { files: vec![("binlog.000007".into(), 4096)], replicas: Ok(vec![5]), gtid: None };
+        let good = items(&mysql8(&[]), &facts, ALL, 99, Some(&at("binlog.000007", 4, None)), false);
         assert!(good.iter().all(|i| i.status == Status::Pass), "{good:#?}");
         let bad = items(
             &mysql8(&[
@@ -395,7 +494,7 @@ mod tests {
             &facts,
             ALL,
             5,
-            Some(&BinlogPosition::new("binlog.000003", 4)),
+            Some(&at("binlog.000003", 4, None)),
             false,
         );
         assert_eq!(status(&bad, "source.binlog_row_value_options"), Status::Failure);
@@ -404,7 +503,7 @@ mod tests {
         assert_eq!(status(&bad, "source.checkpoint_binlog"), Status::Failure);
         assert_eq!(status(&bad, "source.server_id"), Status::Failure);
         // A file of the checkpoint's name that ends before it: another server's binlog.
-        let past = items(&mysql8(&[]), &facts, ALL, 99, Some(&BinlogPosition::new("binlog.000007", 5000)), false);
+        let past = items(&mysql8(&[]), &facts, ALL, 99, Some(&at("binlog.000007", 5000, None)), false);
         let item = past.iter().find(|i| i.id == "source.checkpoint_binlog").expect("checkpoint item");
         assert_eq!(item.status, Status::Failure, "{item:?}");
         assert!(item.found.contains("only 4096 bytes") && item.fix.contains("reset"), "{item:?}");

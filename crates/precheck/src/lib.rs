@@ -55,10 +55,11 @@ mod report;
 mod server;
 
 use dts_schema::{MappedTable, Selection};
-use dts_types::{BinlogPosition, Endpoint};
+use dts_types::{Endpoint, SourcePosition};
 use mysql::Conn;
 
 use crate::binlog::BinlogFacts;
+pub use crate::binlog::gtid_history;
 use crate::objects::{DestObjects, SourceObjects};
 use crate::privileges::{Account, Need};
 pub use crate::report::{AckError, Item, Report, Status};
@@ -104,8 +105,9 @@ pub struct Task {
     pub conflicting_tables: ConflictingTables,
     /// What it syncs, under which names.
     pub selection: Selection,
-    /// On resume: the source position the task continues from.
-    pub resume_from: Option<BinlogPosition>,
+    /// On resume: the source position the task continues from (with its GTID state, by
+    /// which a source with GTIDs is judged).
+    pub resume_from: Option<SourcePosition>,
     /// The task ran before: its tables on the destination are its own, and tables still
     /// missing there come with the DDL incremental sync replays, so neither is checked.
     pub resuming: bool,

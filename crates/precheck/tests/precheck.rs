@@ -324,7 +324,7 @@ fn misconfigured() -> &'static Sandbox {
 fn binlog_settings_fail_on_a_misconfigured_source() {
     let bad = misconfigured();
     let mut t = task(bad.endpoint(), shared_pair().destination.endpoint(), Selection::everything());
-    t.resume_from = Some(BinlogPosition::new("binlog.000001", 4));
+    t.resume_from = Some(dts_types::SourcePosition { binlog: BinlogPosition::new("binlog.000001", 4), gtid: None });
     let r = dts_precheck::run(&t);
     expect(&r, "source.log_bin", Status::Pass, "ON");
     expect(&r, "source.binlog_format", Status::Failure, "MIXED");
@@ -336,7 +336,7 @@ fn binlog_settings_fail_on_a_misconfigured_source() {
     let pair = shared_pair();
     let file = pair.source.binlog_position().unwrap().file;
     let mut t = pair_task(Selection::everything());
-    t.resume_from = Some(BinlogPosition::new(file, 4));
+    t.resume_from = Some(dts_types::SourcePosition { binlog: BinlogPosition::new(file, 4), gtid: None });
     let r = dts_precheck::run(&t);
     for (id, found) in [
         ("source.binlog_format", "= ROW"),

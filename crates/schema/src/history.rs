@@ -163,6 +163,32 @@ impl SchemaHistory {
         Ok(())
     }
 
+    /// Moves the whole history to position `to` of another source server (a promoted
+    /// replica, where the task resumes by GTID): per table only the last record is kept (the
+    /// schema valid where the task resumes), at `to`, and so are the shadows' databases and
+    /// the position they stand at. The caller has made sure nothing was recorded past the
+    /// point it resumes from, and runs this inside its own transaction (after
+    /// [`SchemaHistory::ensure`]: DDL would commit it).
+    pub fn rebase(&self, dest: &mut mysql::Conn, to: &BinlogPosition) -> Result<(), HistoryError> {
+        let rows: Vec<(String, String, Option<String>)> = dest.exec(
+            format!("SELECT db, tbl, schema_json FROM {} WHERE task = ? ORDER BY db, tbl, file_seq, pos", self.table()),
+            (&self.task,),
+        )?;
+        let mut last: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
+        for (db, tbl, json) in rows {
+            last.insert((db, tbl), json);
+        }
+        dest.exec_drop(format!("DELETE FROM {} WHERE task = ?", self.table()), (&self.task,))?;
+        let seq = to.file_sequence().1.unwrap_or(0);
+        for ((db, tbl), json) in last {
+            dest.exec_drop(
+                format!("INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?, ?)", self.table()),
+                (&self.task, db, tbl, seq, to.offset, &to.file, json),
+            )?;
+        }
+        Ok(())
+    }
+
     /// The schema of `table` as of position `at`: the last one recorded at or before it.
     pub fn lookup(
         &self,

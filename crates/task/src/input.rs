@@ -41,8 +41,11 @@ pub enum SourceError {
     /// (recorded in `<meta>.source_identity`); the message names both and the fix.
     #[error("{0}")]
     SourceChanged(String),
-    /// The source's server_id could not be read.
-    #[error("reading the source's server_id")]
+    /// The applier's checkpoint could not be read on the destination.
+    #[error("reading the applier's checkpoint on the destination")]
+    Checkpoint(#[source] dts_applier::ApplyError),
+    /// The source's identity or GTID state could not be read.
+    #[error("reading the source's server_id and GTID state")]
     Identity(#[source] mysql::Error),
     /// The task's metadata on the destination (which tables schema sync created late) could
     /// not be read.
@@ -142,6 +145,8 @@ impl SourceError {
         use dts_types::retry::{ErrorClass, classify};
         match self {
             SourceError::Binlog(dts_binlog::BinlogError::RetryWindowExceeded { .. }) => ErrorClass::Definite,
+            // Restarting the input checks the new server and follows it by GTID, or stops.
+            SourceError::Binlog(dts_binlog::BinlogError::SourceChanged { .. }) => ErrorClass::TransientConnection,
             SourceError::Binlog(e) if e.is_transient() => ErrorClass::TransientConnection,
             SourceError::End(e) => e.class(),
             SourceError::History(dts_schema::HistoryError::Sql(e))
@@ -321,21 +326,60 @@ impl BinlogInput {
             })
     }
 
-    /// Stops when the source is another server than the one the task has been reading (the
-    /// first start records it): its checkpoint is a place in that server's binlog.
-    fn check_source_identity(&self, from: Option<&SourcePosition>) -> Result<(), SourceError> {
-        use crate::source_identity::{Identity, Recorded, changed};
-        let current = crate::run::connect(self.source.clone())
-            .and_then(|mut c| Identity::of(&mut c))
-            .map_err(SourceError::Identity)?;
+    /// Where and how to read from `at` (the checkpoint `from`, or the first start): by GTID on a
+    /// MariaDB source with GTIDs, by file and offset otherwise (with the GTID state there, if
+    /// any, for the reader). When the source is another
+    /// server than the one the task has been reading (the first start records it), the task
+    /// follows it by GTID or stops ([`crate::source_switch`]); the position returned is then
+    /// the new server's.
+    fn start_position(
+        &mut self,
+        from: Option<&SourcePosition>,
+        at: BinlogPosition,
+    ) -> Result<(StartPosition, Option<dts_types::GtidPosition>, BinlogPosition), SourceError> {
+        use crate::source_identity::{Identity, Recorded};
+        let mut src = crate::run::connect(self.source.clone()).map_err(SourceError::Identity)?;
+        let current = Identity::of(&mut src).map_err(SourceError::Identity)?;
         let recorded = Recorded { task: self.config.name().to_string(), db: self.config.meta_db.clone() };
         let was = crate::run::connect(self.config.destination.opts())
             .and_then(|mut c| recorded.check_or_record(&mut c, &current))
             .map_err(SourceError::Destination)?;
+        let mut dst = crate::run::connect(self.config.destination.opts()).map_err(SourceError::Destination)?;
         if was != current {
-            return Err(SourceError::SourceChanged(changed(&was, &current, from)));
+            // Nothing applied yet: the point to follow from is where reading first started.
+            let start = match from {
+                Some(_) => None,
+                None => recorded.start(&mut dst, &at).map_err(SourceError::Destination)?,
+            };
+            let from = from.or(start.as_ref());
+            let s =
+                crate::source_switch::switch(&self.config, self.fence.as_ref(), self.server_id, &was, &current, from)?;
+            // Everything read back from the destination is read again, at the new positions.
+            if self.history.take().is_some() {
+                self.router = Router::new(&self.config);
+            }
+            self.first_start = s.at.clone();
+            // Caught up means: with the new server's end of binlog.
+            self.stop_at = None;
+            return Ok((StartPosition::MariaDbGtid(s.gtid), None, s.at));
         }
-        Ok(())
+        use crate::source_switch::SameServer;
+        let how = crate::source_switch::same_server(&mut src, &at).map_err(SourceError::Identity)?;
+        let gtid = match &how {
+            SameServer::Gtid(g) | SameServer::File(Some(g)) => Some(dts_types::GtidPosition::MariaDb(g.clone())),
+            SameServer::File(None) => None,
+        };
+        if from.is_none() && gtid.is_some() {
+            let start = SourcePosition { binlog: at.clone(), gtid: gtid.clone() };
+            recorded
+                .ensure_start(&mut dst)
+                .and_then(|()| recorded.record_start(&mut dst, &start))
+                .map_err(SourceError::Destination)?;
+        }
+        Ok(match how {
+            SameServer::Gtid(g) => (StartPosition::MariaDbGtid(g), None, at),
+            SameServer::File(_) => (StartPosition::File(at.clone()), gtid, at),
+        })
     }
 
     fn stop_now(&self) -> bool {
@@ -351,24 +395,28 @@ pub fn source_end(source: &Opts) -> Result<BinlogPosition, SourceError> {
 
 impl InputSource for BinlogInput {
     fn start(&mut self, from: Option<&SourcePosition>) -> Result<(), InputError> {
+        // The last reader goes first: a new one (or the probe of a new server) registers with
+        // the same server_id, which a server allows once.
+        if let Some(r) = self.reader.take() {
+            self.skipped_before += r.stats().skipped_rows_events;
+            self.bytes_before += r.stats().bytes;
+        }
         let at = from.map_or(self.first_start.clone(), |p| p.binlog.clone());
+        let (start, gtid_at_start, at) = self.start_position(from, at)?;
         if self.exit_when_caught_up && self.stop_at.is_none() {
             self.stop_at = Some(source_end(&self.source)?);
         }
         // Decided afresh at every start: after a restart from the checkpoint, what was handed
         // over before the restart but not committed must come again.
         self.finished = self.stop_at.as_ref().is_some_and(|s| at >= *s);
-        let mut o = ReplicaOptions::new(self.server_id, StartPosition::File(at.clone()));
+        let mut o = ReplicaOptions::new(self.server_id, start);
+        o.gtid_at_start = gtid_at_start;
         o.heartbeat = Duration::from_secs(1);
         o.retry_window = self.config.connection_retry();
-        if let Some(r) = self.reader.take() {
-            self.skipped_before += r.stats().skipped_rows_events;
-            self.bytes_before += r.stats().bytes;
-        }
+        o.stop = Some(self.stop.clone());
         self.in_txn = false;
         self.xa = None;
         self.txn_start = Some(at.clone());
-        self.check_source_identity(from)?;
         let recopy =
             crate::recopy::RecopyTable { task: self.config.name().to_string(), db: self.config.meta_db.clone() };
         self.recopied = mysql::Conn::new(self.config.destination.opts())
@@ -416,6 +464,9 @@ impl InputSource for BinlogInput {
             self.stats.binlog_bytes.store(self.bytes_before + reader.stats().bytes, Ordering::Relaxed);
             let item = match next? {
                 Ok(i) => i,
+                // The source is away and a stop was asked for: the input ends here (inside a
+                // transaction nothing of its group commits).
+                Err(dts_binlog::BinlogError::Stopped) => return None,
                 Err(e) => return Some(Err(SourceError::from(e).into())),
             };
             return Some(Ok(match item {

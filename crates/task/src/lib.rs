@@ -43,6 +43,7 @@ mod run;
 mod sequences;
 mod snapshots;
 mod source_identity;
+mod source_switch;
 mod state;
 mod statement_text;
 mod statement_writes;

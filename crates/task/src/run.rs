@@ -10,7 +10,7 @@ use dts_fullcopy::{CopyOptions, ExistingRows, Throttle};
 
 use dts_precheck::{ConflictingTables, SyncTypes};
 use dts_schema::MappedTable;
-use dts_types::BinlogPosition;
+use dts_types::SourcePosition;
 use dts_types::fence::Fence;
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
@@ -215,7 +215,7 @@ pub(crate) fn connect(opts: mysql::Opts) -> Result<Conn, mysql::Error> {
 
 /// The precheck of this task (on resume, the task's own tables are expected on the
 /// destination).
-pub fn precheck_task(config: &Config, resuming: bool, resume_from: Option<BinlogPosition>) -> dts_precheck::Task {
+pub fn precheck_task(config: &Config, resuming: bool, resume_from: Option<SourcePosition>) -> dts_precheck::Task {
     dts_precheck::Task {
         name: config.name().to_string(),
         source: config.source.clone(),
@@ -245,7 +245,7 @@ fn resume_position(
     config: &Config,
     dst: &mut Conn,
     state: Option<&crate::state::State>,
-) -> Result<Option<BinlogPosition>, mysql::Error> {
+) -> Result<Option<SourcePosition>, mysql::Error> {
     let Some(state) = state else { return Ok(None) };
     let exists: Option<u8> = dst.exec_first(
         "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'apply_checkpoint'",
@@ -254,10 +254,13 @@ fn resume_position(
     if exists.is_some() {
         let ck = dts_applier::checkpoint::Checkpoint::new(config.name(), &config.meta_db);
         if let Ok(Some(p)) = ck.read(dst) {
-            return Ok(Some(p.binlog));
+            return Ok(Some(p));
         }
     }
-    Ok(state.incremental_from.clone())
+    // Before the first checkpoint: the start, with its GTID state where it was recorded.
+    let Some(binlog) = state.incremental_from.clone() else { return Ok(None) };
+    let recorded = crate::source_identity::Recorded { task: config.name().to_string(), db: config.meta_db.clone() };
+    Ok(Some(recorded.start(dst, &binlog)?.unwrap_or(SourcePosition { binlog, gtid: None })))
 }
 
 /// The precheck of a task as `run` would do it now (a task with state on the destination is

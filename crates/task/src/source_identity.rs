@@ -4,11 +4,11 @@
 //! Checkpoints are binlog file and offset on that server. Another server (a replica promoted
 //! after a failover, or the `[source]` pointed elsewhere) has other files; the same name and
 //! offset there are another place, or past the end, and reading from them would re-read or skip
-//! changes without a word. So a changed identity stops the task, naming both servers and the
-//! checkpoint, until it can resume by GTID (issue 21).
+//! changes without a word. So a changed identity is never read by file and offset: the task
+//! follows it by GTID or stops naming both servers and the fix (`crate::source_switch`).
 
 use dts_types::dialect::{Dialect, Flavour};
-use dts_types::{Ident, SourcePosition};
+use dts_types::{BinlogPosition, GtidPosition, Ident, SourcePosition};
 use mysql::Conn;
 use mysql::prelude::Queryable;
 
@@ -73,31 +73,57 @@ impl Recorded {
             .unwrap_or((current.server_id, current.server_uuid.clone()));
         Ok(Identity { server_id, server_uuid })
     }
-}
 
-/// The message when the source is another server than the one the checkpoint is on.
-pub(crate) fn changed(recorded: &Identity, current: &Identity, checkpoint: Option<&SourcePosition>) -> String {
-    let at = checkpoint.map_or_else(|| "the full copy's position".to_string(), |p| p.to_string());
-    format!(
-        "the source is another server than the one this task has been reading: it was {recorded}, it is now \
-         {current}; the checkpoint {at} is a position in the old server's binlog, and reading the new one from there \
-         would re-read or skip changes. Point [source] back at the server with {recorded}, or start over from this \
-         one (`dts-sync reset --yes`, then `run` with schema and full sync); resuming by GTID after a failover is \
-         not supported yet"
-    )
-}
+    fn start_table(&self) -> String {
+        format!("{}.`source_start`", self.db.quoted())
+    }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// Records where incremental sync first started reading, with the GTID state there: the
+    /// point to follow a failover from while the applier has no checkpoint yet (nothing changed
+    /// since the full copy).
+    /// (After [`Recorded::ensure_start`].)
+    pub fn record_start(&self, dest: &mut Conn, start: &SourcePosition) -> Result<(), mysql::Error> {
+        dest.exec_drop(
+            format!("REPLACE INTO {} (task, binlog_file, binlog_pos, gtid) VALUES (?, ?, ?, ?)", self.start_table()),
+            (&self.task, &start.binlog.file, start.binlog.offset, start.gtid.as_ref().map(|g| g.to_string())),
+        )
+    }
 
-    #[test]
-    fn the_message_names_both_servers_the_checkpoint_and_the_fix() {
-        let old = Identity { server_id: 1, server_uuid: String::new() };
-        let new = Identity { server_id: 7, server_uuid: "3e11fa47-71ca-11e1-9e33-c80aa9429562".into() };
-        let p = SourcePosition { binlog: dts_types::BinlogPosition::new("binlog.000003", 1234), gtid: None };
-        let m = changed(&old, &new, Some(&p));
-        assert!(m.contains("it was server_id 1, it is now server_id 7, server_uuid 3e11fa47"), "{m}");
-        assert!(m.contains("binlog.000003:1234") && m.contains("dts-sync reset --yes"), "{m}");
+    /// Creates the table of [`Recorded::record_start`] where missing.
+    pub fn ensure_start(&self, dest: &mut Conn) -> Result<(), mysql::Error> {
+        dest.query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL PRIMARY KEY, binlog_file VARCHAR(255) NOT NULL, \
+             binlog_pos BIGINT UNSIGNED NOT NULL, gtid TEXT NULL) DEFAULT CHARSET=utf8mb4",
+            self.start_table()
+        ))
+    }
+
+    /// Where incremental sync first started reading, if recorded and still `at`.
+    pub fn start(&self, dest: &mut Conn, at: &BinlogPosition) -> Result<Option<SourcePosition>, mysql::Error> {
+        let exists: Option<u8> = dest.exec_first(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'source_start'",
+            (self.db.as_str(),),
+        )?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let row: Option<(String, u64, Option<String>)> = dest.exec_first(
+            format!("SELECT binlog_file, binlog_pos, gtid FROM {} WHERE task = ?", self.start_table()),
+            (&self.task,),
+        )?;
+        Ok(row
+            .map(|(f, p, g)| SourcePosition {
+                binlog: BinlogPosition::new(f, p),
+                gtid: g.and_then(|g| GtidPosition::parse(&g).ok()),
+            })
+            .filter(|s| s.binlog == *at))
+    }
+
+    /// Records `current` as the task's source (after it followed a failover to it by GTID).
+    pub fn replace(&self, dest: &mut Conn, current: &Identity) -> Result<(), mysql::Error> {
+        dest.exec_drop(
+            format!("REPLACE INTO {} (task, server_id, server_uuid) VALUES (?, ?, ?)", self.table()),
+            (&self.task, current.server_id, &current.server_uuid),
+        )
     }
 }

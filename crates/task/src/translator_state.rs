@@ -108,6 +108,33 @@ impl TranslatorState {
     }
 }
 
+impl TranslatorState {
+    /// Moves every recorded change to position `to` of another source server (where the task
+    /// resumes by GTID after a failover), keeping their order: numbered in `idx` at the one
+    /// position. Inside the caller's transaction (after [`TranslatorState::ensure`]).
+    pub fn rebase(&self, c: &mut Conn, to: &BinlogPosition) -> Result<(), mysql::Error> {
+        let rows: Vec<(String, String, String, Option<String>)> = c.exec(
+            format!(
+                "SELECT kind, db, tbl, arg FROM {} WHERE task = ? ORDER BY file_seq, binlog_pos, binlog_file, idx",
+                self.table()
+            ),
+            (&self.task,),
+        )?;
+        c.exec_drop(format!("DELETE FROM {} WHERE task = ?", self.table()), (&self.task,))?;
+        for (idx, (kind, db, tbl, arg)) in rows.into_iter().enumerate() {
+            c.exec_drop(
+                format!(
+                    "INSERT INTO {} (task, file_seq, binlog_pos, binlog_file, idx, kind, db, tbl, arg) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    self.table()
+                ),
+                (&self.task, to.file_sequence().1.unwrap_or(0), to.offset, &to.file, idx, kind, db, tbl, arg),
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Follows one rename in `config`: the selection, and the row filter, which moves with the
 /// table.
 pub(crate) fn follow_in(config: &mut Config, db: &str, from: &str, to: &str) {

@@ -36,6 +36,7 @@ mod binaries;
 mod examples;
 mod memory;
 mod position;
+mod replication;
 mod rows;
 mod sandbox;
 mod server_id;

@@ -59,6 +59,16 @@ pub enum SandboxError {
         /// The server's error.
         source: mysql::Error,
     },
+    /// Something waited for on the sandbox did not happen in time.
+    #[error("sandbox {name}: {what} did not happen within {seconds} s")]
+    TimedOut {
+        /// The sandbox.
+        name: String,
+        /// What was waited for.
+        what: &'static str,
+        /// How long it was waited for.
+        seconds: u64,
+    },
     /// The end of binlog could not be read.
     #[error("sandbox {name}: reading the end of binlog")]
     Position {
@@ -508,6 +518,18 @@ impl Sandbox {
         self.launch(false)
     }
 
+    /// Kills the server at once (SIGKILL, as a crash or a lost machine would): nothing more
+    /// reaches its binlog. The sandbox is then down; dropping it removes its files.
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.server.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(w) = self.watchdog.take() {
+            w.dismiss();
+        }
+    }
+
     /// SIGTERM, then SIGKILL after [`STOP_TIMEOUT`]; dismisses the watchdog.
     fn stop_server(&mut self) {
         if let Some(mut child) = self.server.take() {
@@ -532,7 +554,7 @@ impl Sandbox {
         SandboxError::Io { name: self.settings.name.clone(), action, source }
     }
 
-    fn sql(&self, action: &'static str, source: mysql::Error) -> SandboxError {
+    pub(crate) fn sql(&self, action: &'static str, source: mysql::Error) -> SandboxError {
         SandboxError::Sql { name: self.settings.name.clone(), action, source }
     }
 

@@ -50,7 +50,10 @@ pub mod value;
 pub use change::{Row, RowChange, TableChange};
 pub use column::{ColumnDef, ColumnType, LobSize, TableSchema};
 pub use endpoint::{Endpoint, TlsMode};
-pub use gtid::{GtidParseError, GtidPosition, GtidTag, MariaGtid, MariaGtidList, MysqlGtid, MysqlGtidSet, Uuid};
+pub use gtid::{
+    GtidGap, GtidHistory, GtidParseError, GtidPosition, GtidShortfall, GtidTag, MariaGtid, MariaGtidList, MysqlGtid,
+    MysqlGtidSet, Uuid,
+};
 pub use ident::{ColumnId, Ident, IdentError, MAX_IDENT_CHARS, TableId, push_quoted_ident, quote_ident};
 pub use position::{BinlogPosition, BinlogPositionError, SourcePosition};
 pub use secret::Secret;

@@ -7,6 +7,7 @@
 
 mod mariadb;
 mod mysql;
+mod resume;
 
 use std::fmt;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use mariadb::{MariaGtid, MariaGtidList};
 pub use mysql::{GtidTag, MysqlGtid, MysqlGtidSet, Uuid};
+pub use resume::{GtidGap, GtidHistory, GtidShortfall};
 
 /// Why a GTID text could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
