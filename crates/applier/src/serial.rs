@@ -46,9 +46,14 @@ pub(crate) fn run(app: &mut Applier, input: &mut dyn InputSource) -> Result<(), 
     std::thread::scope(|scope| {
         let mut txn = DestTxn::new(conn, ck, o.batch_bytes).pipelined(scope);
         let result = apply(&mut txn, input, dest, o, plans, stats, throttle, ddl_ctx);
-        // The last commit's outcome, or the job that failed before the error returned.
+        // The last commit's outcome, or the job that failed before the error returned: a
+        // definite error of the job wins over a transient one of the input (which would only
+        // restart the run).
         let finished = txn.finish(stats);
-        result.and(finished)
+        match (result, finished) {
+            (Err(e), Err(job)) if e.class().is_transient() && !job.class().is_transient() => Err(job),
+            (result, finished) => result.and(finished),
+        }
     })
 }
 

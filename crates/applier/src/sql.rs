@@ -90,8 +90,11 @@ pub(crate) fn all_match(plan: &TablePlan, row: &[Value], out: &mut String) -> Re
         let v = &row[*i];
         literal.clear();
         v.write_sql_literal(&mut literal)?;
-        let exact =
-            plan.exact.get(n).and_then(Option::as_ref).filter(|_| matches!(v, Value::String(_) | Value::Json(_)));
+        let exact = plan
+            .exact
+            .get(n)
+            .and_then(Option::as_ref)
+            .filter(|_| matches!(v, Value::String(_) | Value::Json(_) | Value::Binary(_)));
         dts_types::exact_match::push_condition(out, c, &literal, exact);
     }
     Ok(())

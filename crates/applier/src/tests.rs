@@ -190,7 +190,12 @@ fn the_pad_space_form_of_the_exact_match_tells_trailing_spaces_apart() {
         write: vec![(0, "`s`".to_string())],
         key: vec![],
         column_list: "`s`".to_string(),
-        exact: vec![Some(ExactCollation { collation: "latin1_bin".to_string(), pad_space: true, indexed: false })],
+        exact: vec![Some(ExactCollation {
+            collation: "latin1_bin".to_string(),
+            compare_lengths: true,
+            indexed: false,
+            max_chars: None,
+        })],
         uniques: vec![],
         cascade: None,
     };
@@ -225,4 +230,41 @@ fn a_pipelined_commit_that_fails_returns_its_error_and_commits_nothing() {
     let err = a.run(&mut Recorded(history, 0)).unwrap_err();
     assert!(err.to_string().contains("another runner took over"), "{err}");
     assert_eq!((ids(&db), a.checkpoint().unwrap()), (vec![], None));
+}
+
+/// A keyless destination table whose columns store less than the source's values: a CHAR
+/// (read back without trailing spaces) and a VARCHAR shorter than the value (it keeps only
+/// as many trailing spaces as fit). Each change still finds its row, so no fallback INSERT
+/// duplicates one, and case twins stay apart.
+#[test]
+fn keyless_changes_find_rows_a_shorter_or_char_column_stores_cut() {
+    use dts_types::value::{Charset, Text};
+    let utf8 = |s: &str| Value::String(Text::new(Charset::UTF8MB4, s.as_bytes().to_vec()));
+    let db = dest().fresh_database("applier_cut").unwrap();
+    let mut c = dest().conn().unwrap();
+    c.query_drop(format!(
+        "CREATE TABLE {q}.w (c CHAR(4), v VARCHAR(3), n INT); \
+         INSERT INTO {q}.w VALUES ('X', 'ab   ', 0), ('x', 'ab   ', 0), ('y', 'Ab  ', 0)",
+        q = db.quoted()
+    ))
+    .unwrap();
+    let table = TableId::new(db.clone(), Ident::new("w").unwrap());
+    let names = [Ident::new("c").unwrap(), Ident::new("v").unwrap(), Ident::new("n").unwrap()];
+    let t = Arc::new(RowTarget::identity(table, &names));
+    let row = |c: &str, v: &str, n: i64| vec![utf8(c), utf8(v), Value::Int(n)];
+    let history = vec![
+        Input::Begin,
+        Input::Row {
+            target: t.clone(),
+            change: RowChange::Update { before: row("x  ", "ab   ", 0), after: row("x", "ab", 1) },
+        },
+        Input::Row { target: t.clone(), change: RowChange::Delete { before: row("y", "Ab  ", 0) } },
+        Input::Commit(at(100)),
+    ];
+    let mut a = Applier::new(dest().opts(), options(&db, 1)).unwrap();
+    let stats = a.run(&mut Recorded(history, 0)).unwrap();
+    assert_eq!((stats.update_missing, stats.delete_missing), (0, 0), "every change found its row");
+    let rows: Vec<(String, String, i64)> =
+        c.query(format!("SELECT c, v, n FROM {}.w ORDER BY BINARY c", db.quoted())).unwrap();
+    assert_eq!(rows, [("X".to_string(), "ab ".to_string(), 0), ("x".to_string(), "ab".to_string(), 1)]);
 }

@@ -335,7 +335,14 @@ impl Drop for DestTxn<'_, '_> {
         // its job): the connection may be used again, and a later BEGIN would commit this
         // half of a transaction. The job's own outcome was an error or is moot now. On a
         // broken connection the ROLLBACK fails at once, and the server rolls back by itself.
-        let _ = self.settle();
+        if let Some(flight) = self.flight.take() {
+            // A job that panicked is not re-raised here: this may run while unwinding.
+            if let Ok((conn, result)) = flight.join() {
+                self.conn = Some(conn);
+                // Its error is moot here: this transaction is being abandoned anyway.
+                let _ = self.took(result);
+            }
+        }
         if self.begun
             && let Some(conn) = self.conn.as_deref_mut()
         {

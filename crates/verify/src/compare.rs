@@ -290,7 +290,8 @@ pub fn render_multiset(
 ) -> Result<(KeyDiffs, u64), VerifyError> {
     let mut out = KeyDiffs::default();
     let mut unlisted = 0u64;
-    let exact = t.exact_columns(&mut c.dst)?;
+    // Read at the first extra row: only a destination row's DELETE needs it.
+    let mut exact = None;
     for (h, &(ns, nd)) in diff {
         let listed = (out.missing.len() + out.extra.len()) as u64;
         let room = (limit as u64).saturating_sub(listed);
@@ -314,12 +315,16 @@ pub fn render_multiset(
             unlisted += nd - ns - n;
             if n > 0 {
                 let row = rows_with_hash(&mut c.dst, t, Side::Destination, h, 1)?.pop();
+                if exact.is_none() {
+                    exact = Some(t.exact_columns(&mut c.dst)?);
+                }
+                let exact = exact.as_ref().expect("read just above");
                 for _ in 0..n {
                     if let Some(row) = &row {
                         out.extra.push(RowDiff {
                             key: row_text(t, row),
                             columns: vec![],
-                            repair: t.delete_row_sql(row, &exact)?,
+                            repair: t.delete_row_sql(row, exact)?,
                         });
                     }
                 }

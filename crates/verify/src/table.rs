@@ -199,7 +199,9 @@ impl VerifyTable {
                 cond.push_str(" AND ");
             }
             let target = &self.cols[i].target;
-            let e = exact.get(&target.to_lowercase()).filter(|_| matches!(v, Value::String(_) | Value::Json(_)));
+            let e = exact
+                .get(&target.to_lowercase())
+                .filter(|_| matches!(v, Value::String(_) | Value::Json(_) | Value::Binary(_)));
             dts_types::exact_match::push_condition(&mut cond, &quote_ident(target), &v.to_sql_literal()?, e);
         }
         Ok(format!("DELETE FROM {} WHERE {cond} LIMIT 1", self.name(Side::Destination)))
