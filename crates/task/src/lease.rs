@@ -284,7 +284,7 @@ impl HeldLease {
             let mut renewed = Instant::now();
             let mut warned = false;
             while !d.load(Ordering::SeqCst) {
-                std::thread::sleep(tick);
+                nap(tick, &d);
                 if d.load(Ordering::SeqCst) {
                     break;
                 }
@@ -338,6 +338,19 @@ impl HeldLease {
             }
         });
         Ok(HeldLease { fence, done, thread: Some(thread) })
+    }
+}
+
+/// Sleeps for `total`, in short slices, waking early once `done` is set: the runner's exit
+/// joins this thread, and a whole tick (up to a second) added to every run's end.
+fn nap(total: Duration, done: &AtomicBool) {
+    let end = Instant::now() + total;
+    while !done.load(Ordering::SeqCst) {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(20)));
     }
 }
 
