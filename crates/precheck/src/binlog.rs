@@ -53,6 +53,8 @@ pub fn gtid_history(conn: &mut Conn) -> Result<Option<GtidHistory>, mysql::Error
     if dialect.flavour != dts_types::dialect::Flavour::MariaDb {
         return Ok(None);
     }
+    // A list the server gives that does not parse (or none) counts as empty: the conservative
+    // side, since an empty history serves no checkpoint and the task stops naming the GTIDs.
     let parse = |t: Option<String>| t.unwrap_or_default().parse::<MariaGtidList>().unwrap_or_default();
     let end = parse(conn.query_first(dialect.gtid_state())?);
     let oldest_file: Option<String> =
