@@ -216,17 +216,20 @@ fn a_keyless_update_that_finds_no_row_inserts_its_after_image_in_place() {
     let mut s = pair.source.conn().unwrap();
     let d = &mut pair.destination.conn().unwrap();
     // Row (2, 'x') is on the source before the sync starts, but not on the destination.
-    s.query_drop(format!("INSERT INTO {}.log VALUES (1, 'a'), (2, 'x')", db.quoted())).unwrap();
+    s.query_drop(format!("INSERT INTO {}.log VALUES (1, 'a'), (2, 'x'), (3, 'q')", db.quoted())).unwrap();
     d.query_drop(format!("INSERT INTO {}.log VALUES (1, 'a')", target.quoted())).unwrap();
     let start = binlog_position(&mut s).unwrap();
     s.query_drop(format!("UPDATE {}.log SET b = 'y' WHERE a = 2", db.quoted())).unwrap();
     // The next update in the same batch sees the inserted image, as in source order.
     s.query_drop(format!("UPDATE {}.log SET b = 'z' WHERE a = 2", db.quoted())).unwrap();
     s.query_drop(format!("UPDATE {}.log SET b = 'b' WHERE a = 1", db.quoted())).unwrap();
+    // A delete of a row the destination lacks too: counted (and logged), nothing deleted.
+    s.query_drop(format!("DELETE FROM {}.log WHERE a = 3", db.quoted())).unwrap();
     let task = task_file(&db, &target);
     let mut a = Applier::new(pair.destination.opts(), ApplyOptions::new(&format!("kl_missing_{db}"))).unwrap();
     let stats = a.run(&mut binlog_input(&task, &start)).unwrap();
     assert_eq!(stats.update_missing, 1, "row 2 was missing once: {stats:?}");
+    assert_eq!(stats.delete_missing, 1, "row 3 was missing: {stats:?}");
     let got: Vec<(i32, String)> = d.query(format!("SELECT a, b FROM {}.log ORDER BY a", target.quoted())).unwrap();
     assert_eq!(got, vec![(1, "b".to_string()), (2, "z".to_string())]);
 }

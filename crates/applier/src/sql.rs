@@ -25,6 +25,8 @@ pub enum Kind {
     },
     /// Keyless table, one row per statement: an UPDATE that may have found nothing.
     KeylessUpdate,
+    /// Keyless table, one row per statement: a DELETE that may have found nothing.
+    KeylessDelete,
     Plain,
 }
 
@@ -378,7 +380,7 @@ impl Builder {
                 sql.push_str(" LIMIT 1");
                 self.out.push(Stmt {
                     sql,
-                    kind: Kind::Delete { rows: 1 },
+                    kind: Kind::KeylessDelete,
                     fallback: None,
                     enum_zeros: 0,
                     fk_checks: parent,

@@ -375,12 +375,13 @@ fn execute(conn: &mut Conn, stats: &mut ApplyStats, stmts: Vec<Stmt>) -> Result<
             alone(conn, &s.sql, s.enum_zeros, s.fk_checks)?;
             stats.statements += 1;
             let affected = conn.affected_rows();
-            count_conflicts(stats, s.kind, affected);
+            count_conflicts(stats, &s, affected);
             if affected == 0
                 && let Some(f) = &s.fallback
             {
                 alone(conn, f, s.enum_zeros, false)?;
                 stats.update_missing += 1;
+                keyless_row_missing(&s);
             }
         } else {
             batch.push(s);
@@ -444,7 +445,7 @@ fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Resul
         let found = |(s, a): (&Stmt, &u64)| s.fallback.is_none() || *a > 0;
         if affected.len() == batch.len() + 1 && batch.iter().zip(affected.iter().skip(1)).all(found) {
             for (s, a) in batch.iter().zip(affected.into_iter().skip(1)) {
-                count_conflicts(stats, s.kind, a);
+                count_conflicts(stats, s, a);
             }
             stats.statements += batch.len() as u64;
             batch.clear();
@@ -457,10 +458,11 @@ fn send(conn: &mut Conn, stats: &mut ApplyStats, batch: &mut Vec<Stmt>) -> Resul
     let sql = batch.iter().map(|s| statement(s, true)).collect::<Vec<_>>().join(";\n");
     let mut affected = run(conn, &sql)?.into_iter();
     for s in batch.iter() {
-        count_conflicts(stats, s.kind, affected.next().unwrap_or(0));
+        count_conflicts(stats, s, affected.next().unwrap_or(0));
         // The IF after a keyless update: 1 when it inserted the after image.
         if s.fallback.is_some() && affected.next().unwrap_or(0) > 0 {
             stats.update_missing += 1;
+            keyless_row_missing(s);
         }
     }
     stats.statements += batch.len() as u64;
@@ -495,13 +497,31 @@ fn run(conn: &mut Conn, sql: &str) -> Result<Vec<u64>, ApplyError> {
 }
 
 /// Conflicts read from a statement's affected-row count.
-fn count_conflicts(stats: &mut ApplyStats, kind: Kind, affected: u64) {
-    match kind {
+fn count_conflicts(stats: &mut ApplyStats, s: &Stmt, affected: u64) {
+    match s.kind {
         Kind::Insert { rows } => stats.insert_existing += affected.saturating_sub(rows),
         Kind::Update { rows } => stats.update_missing += (2 * rows).saturating_sub(affected),
         Kind::Delete { rows } => stats.delete_missing += rows.saturating_sub(affected),
-        Kind::KeylessUpdate | Kind::Plain => {}
+        Kind::KeylessDelete if affected == 0 => {
+            stats.delete_missing += 1;
+            keyless_row_missing(s);
+        }
+        Kind::KeylessDelete | Kind::KeylessUpdate | Kind::Plain => {}
     }
+}
+
+/// A keyless row the source changed was not on the destination. A keyed table meets this
+/// while catching up over its copy (harmlessly); a keyless one never does (its changes start
+/// at its snapshot), so the destination held something else before: said, not hidden.
+fn keyless_row_missing(s: &Stmt) {
+    let (what, done) = match s.kind {
+        Kind::KeylessDelete => ("deleted", "nothing was deleted"),
+        _ => ("updated", "its after image was inserted"),
+    };
+    tracing::warn!(
+        table = %first_table(&s.sql),
+        "a row the source {what} in a table without a key was not on the destination ({done}): the table differed before; `dts-sync verify` compares it"
+    );
 }
 
 fn first_table(sql: &str) -> String {
