@@ -96,3 +96,18 @@ pub fn sysbench_prepare(sb: &dts_testkit::Sandbox, db: &str, tables: u64, size: 
         .unwrap();
     assert!(out.status.success(), "sysbench prepare: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Runs `sysbench oltp_write_only <cmd>` (prepare, run) against database `db` of `sb` with
+/// `tables` x `size` rows and `extra` options (threads, events); fails if sysbench does.
+pub fn sysbench_write_only(sb: &dts_testkit::Sandbox, db: &str, tables: u64, size: u64, cmd: &str, extra: &str) {
+    let ok = std::process::Command::new("sh")
+        .args(["-c", &format!(
+            "sysbench oltp_write_only --mysql-host=127.0.0.1 --mysql-port={} --mysql-user={BENCH_USER} --mysql-db={db} \
+             --tables={tables} --table-size={size} {extra} {cmd} > /dev/null",
+            sb.port()
+        )])
+        .stdin(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "sysbench {cmd} failed");
+}

@@ -7,7 +7,7 @@
 //! cargo run --release -p dts-benches --bin apply
 //! TABLES=4 TABLE_SIZE=25000 EVENTS=20000 RUNS=3 cargo run --release -p dts-benches --bin apply
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -75,18 +75,7 @@ fn main() {
         c.query_drop(format!("GRANT ALL ON *.* TO '{BENCH_USER}'@'127.0.0.1'")).unwrap();
     }
     src.conn().unwrap().query_drop(format!("CREATE DATABASE {DB}")).unwrap();
-    let sysbench = |cmd: &str, extra: &str| {
-        let ok = Command::new("sh")
-            .args(["-c", &format!(
-                "sysbench oltp_write_only --mysql-host=127.0.0.1 --mysql-port={} --mysql-user={BENCH_USER} --mysql-db={DB} \
-                 --tables={tables} --table-size={size} {extra} {cmd} > /dev/null",
-                src.port()
-            )])
-            .stdin(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(ok.success(), "sysbench {cmd} failed");
-    };
+    let sysbench = |cmd: &str, extra: &str| dts_benches::sysbench_write_only(&src, DB, tables, size, cmd, extra);
     eprintln!("sysbench prepare {tables} x {size}...");
     sysbench("prepare", "--threads=2");
     let names: Vec<String> = (1..=tables).map(|i| format!("sbtest{i}")).collect();

@@ -133,18 +133,7 @@ fn main() {
     r.query_drop("SET GLOBAL slave_parallel_threads = 0").unwrap();
     r.query_drop("START SLAVE").unwrap();
     src.conn().unwrap().query_drop(format!("CREATE DATABASE {DB}")).unwrap();
-    let sysbench = |cmd: &str, extra: &str| {
-        let ok = Command::new("sh")
-            .args(["-c", &format!(
-                "sysbench oltp_write_only --mysql-host=127.0.0.1 --mysql-port={} --mysql-user={BENCH_USER} --mysql-db={DB} \
-                 --tables={tables} --table-size={size} {extra} {cmd} > /dev/null",
-                src.port()
-            )])
-            .stdin(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(ok.success(), "sysbench {cmd} failed");
-    };
+    let sysbench = |cmd: &str, extra: &str| dts_benches::sysbench_write_only(&src, DB, tables, size, cmd, extra);
     eprintln!("sysbench prepare {tables} x {size}...");
     sysbench("prepare", "--threads=2");
     let task = task_file(&src, &dst, workers);
