@@ -346,6 +346,7 @@ impl Drop for DestTxn<'_, '_> {
         if self.begun
             && let Some(conn) = self.conn.as_deref_mut()
         {
+            // Failing on a broken connection, whose server rolls back by itself.
             let _ = conn.query_drop("ROLLBACK");
         }
     }

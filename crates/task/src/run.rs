@@ -620,6 +620,7 @@ fn persist_counters(
                 folded = dest.write(|c| fold.iter().try_for_each(|s| c.query_drop(s))).is_ok();
             }
             if let Some(sql) = crate::input_totals::Snapshot::of(&input, &verify, part).sql(&meta_db, &task) {
+                // Absolute values: a write that fails now is made whole by the next one, a second later.
                 let _ = dest.write(|c| c.query_drop(&sql));
             }
             // Running for 5 s after a resume is healthy: the last run's error is history.

@@ -97,6 +97,8 @@ pub(crate) fn switch(
         )));
     };
     let mut src = crate::run::connect(config.source.opts()).map_err(SourceError::Identity)?;
+    // `None` (a MySQL source, whose GTIDs are not followed yet): an empty history, which serves
+    // no checkpoint, so the switch stops naming the GTIDs rather than reading by position.
     let history = dts_precheck::gtid_history(&mut src).map_err(SourceError::Identity)?.unwrap_or_default();
     match history.serves(&gtid) {
         Ok(()) => {}
@@ -335,6 +337,7 @@ fn rebase(
     match result {
         Ok(()) => Ok(dst.query_drop("COMMIT")?),
         Err(e) => {
+            // The rebase's error is what counts; a failed ROLLBACK ends with the connection.
             let _ = dst.query_drop("ROLLBACK");
             Err(e)
         }

@@ -39,6 +39,7 @@ impl Sandbox {
             .map_err(|e| primary.sql("reading the primary's GTID position", e))?;
         let waited: Option<i64> = self
             .root_conn()?
+            // A primary with no GTID yet: waiting for the empty position returns at once.
             .exec_first("SELECT MASTER_GTID_WAIT(?, ?)", (pos.unwrap_or_default(), timeout.as_secs_f64()))
             .map_err(|e| self.sql("waiting for the replica to catch up", e))?;
         if waited != Some(0) {

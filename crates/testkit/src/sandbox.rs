@@ -522,6 +522,7 @@ impl Sandbox {
     /// reaches its binlog. The sandbox is then down; dropping it removes its files.
     pub fn crash(&mut self) {
         if let Some(mut child) = self.server.take() {
+            // A server that already exited needs neither: either way it is down now.
             let _ = child.kill();
             let _ = child.wait();
         }
