@@ -111,3 +111,26 @@ pub fn sysbench_write_only(sb: &dts_testkit::Sandbox, db: &str, tables: u64, siz
         .unwrap();
     assert!(ok.success(), "sysbench {cmd} failed");
 }
+
+/// Writes a task file syncing database `db` from `src` to `dst` into `dir` (made if missing;
+/// password files beside it), with `task` as its name and `extra` appended (more `[task]` keys
+/// first, then sections), and returns its path.
+pub fn write_task_file(
+    src: &dts_testkit::Sandbox,
+    dst: &dts_testkit::Sandbox,
+    dir: &std::path::Path,
+    task: &str,
+    db: &str,
+    extra: &str,
+) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let text = format!(
+        "{}\n{}\n[task]\nname = \"{task}\"\nserver_id = {}\n{extra}\n[[objects]]\ndatabase = \"{db}\"\n",
+        src.task_section("source", dir).unwrap(),
+        dst.task_section("destination", dir).unwrap(),
+        dts_testkit::replica_server_id()
+    );
+    let path = dir.join("task.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}

@@ -27,15 +27,7 @@ const DB: &str = "sbtest";
 /// workload is in the source's binlog); the applier reads through the task's own input.
 fn task_config(src: &Sandbox, dst: &Sandbox) -> Config {
     let dir = src.dir().join("bench-task");
-    let text = format!(
-        "{}\n{}\n[task]\nname = \"bench\"\nserver_id = {}\nheartbeat = false\n\n[[objects]]\ndatabase = \"{DB}\"\n",
-        src.task_section("source", &dir).unwrap(),
-        dst.task_section("destination", &dir).unwrap(),
-        replica_server_id()
-    );
-    let path = dir.join("task.toml");
-    std::fs::write(&path, text).unwrap();
-    Config::load(&path).unwrap()
+    Config::load(&dts_benches::write_task_file(src, dst, &dir, "bench", DB, "heartbeat = false\n")).unwrap()
 }
 
 /// Puts the pre-workload data (kept in `sbtest_tpl`) back into `sbtest` on a destination.

@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use dts_benches::{BENCH_USER, checksum_tables, env_num, median, require};
-use dts_testkit::{Sandbox, binlog_position, replica_server_id};
+use dts_testkit::{Sandbox, binlog_position};
 use dts_types::BinlogPosition;
 use mysql::prelude::Queryable;
 
@@ -33,18 +33,9 @@ fn dts_sync() -> PathBuf {
 }
 
 fn task_file(src: &Sandbox, dst: &Sandbox, workers: Option<u64>) -> PathBuf {
-    let dir = src.dir().join("catchup-task");
-    std::fs::create_dir_all(&dir).unwrap();
+    // A section of its own: it goes before [[objects]], which ends the file.
     let incremental = workers.map_or(String::new(), |w| format!("\n[incremental]\nworkers = {w}\n"));
-    let text = format!(
-        "{}\n{}\n[task]\nname = \"catchup\"\nserver_id = {}\n\n[[objects]]\ndatabase = \"{DB}\"\n{incremental}",
-        src.task_section("source", &dir).unwrap(),
-        dst.task_section("destination", &dir).unwrap(),
-        replica_server_id()
-    );
-    let path = dir.join("task.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    dts_benches::write_task_file(src, dst, &src.dir().join("catchup-task"), "catchup", DB, &incremental)
 }
 
 /// Runs `dts-sync run --exit-when-caught-up`; returns its wall time and peak RSS (KiB).

@@ -20,7 +20,7 @@ use dts_applier::{Applier, ApplyOptions};
 use dts_benches::{BENCH_USER, checksum_tables, env_num, median};
 use dts_task::BinlogInput;
 use dts_task::config::Config;
-use dts_testkit::{Sandbox, binlog_position, replica_server_id};
+use dts_testkit::{Sandbox, binlog_position};
 use dts_types::BinlogPosition;
 use mysql::prelude::Queryable;
 
@@ -30,15 +30,7 @@ const DDL: &str =
 
 fn task_config(src: &Sandbox, dst: &Sandbox) -> Config {
     let dir = src.dir().join("bench-task");
-    let text = format!(
-        "{}\n{}\n[task]\nname = \"bench\"\nserver_id = {}\nheartbeat = false\n\n[[objects]]\ndatabase = \"{DB}\"\n",
-        src.task_section("source", &dir).unwrap(),
-        dst.task_section("destination", &dir).unwrap(),
-        replica_server_id()
-    );
-    let path = dir.join("task.toml");
-    std::fs::write(&path, text).unwrap();
-    Config::load(&path).unwrap()
+    Config::load(&dts_benches::write_task_file(src, dst, &dir, "bench", DB, "heartbeat = false\n")).unwrap()
 }
 
 /// The pre-workload rows, rebuilt the same way on a destination (not binlogged).
