@@ -155,20 +155,33 @@ impl Checkpoint {
         )
     }
 
-    /// The statement that records a destination transaction's range.
-    pub(crate) fn done_sql(&self, range: &DoneRange) -> String {
-        let (start_file, start_pos) = match &range.0 {
-            Some(s) => (lit(&s.file), s.offset.to_string()),
-            None => ("NULL".into(), "NULL".into()),
-        };
-        format!(
-            "INSERT INTO {} (task, end_seq, end_pos, end_file, start_file, start_pos) VALUES ({}, {}, {}, {}, {start_file}, {start_pos})",
+    /// The statement that records the source ranges a destination transaction applies
+    /// (`None` for none).
+    pub(crate) fn done_sql(&self, ranges: &[DoneRange]) -> Option<String> {
+        if ranges.is_empty() {
+            return None;
+        }
+        let rows: Vec<String> = ranges
+            .iter()
+            .map(|(start, end)| {
+                let (start_file, start_pos) = match start {
+                    Some(s) => (lit(&s.file), s.offset.to_string()),
+                    None => ("NULL".into(), "NULL".into()),
+                };
+                format!(
+                    "({}, {}, {}, {}, {start_file}, {start_pos})",
+                    lit(&self.task),
+                    end.file_sequence().1.unwrap_or(0),
+                    end.offset,
+                    lit(&end.file)
+                )
+            })
+            .collect();
+        Some(format!(
+            "INSERT INTO {} (task, end_seq, end_pos, end_file, start_file, start_pos) VALUES {}",
             self.done_table(),
-            lit(&self.task),
-            range.1.file_sequence().1.unwrap_or(0),
-            range.1.offset,
-            lit(&range.1.file)
-        )
+            rows.join(", ")
+        ))
     }
 
     /// Forgets ranges at or below the low watermark (they are covered by it).

@@ -48,7 +48,7 @@ pub(crate) fn barrier(
         txn.meta(r)?;
     }
     txn.count_transactions(1);
-    txn.commit_at(Writer::Main, Some(at), done, stats)?;
+    txn.commit_at(Writer::Main, Some(at), done.map_or(&[], std::slice::from_ref), stats)?;
     Ok(())
 }
 

@@ -1,13 +1,17 @@
-//! The parallel path (`workers > 1`): the dispatcher reads whole source transactions, forms
-//! groups of them and hands each group to a worker, holding a group back while a group in
-//! flight shares a key token with it. DDL and transactions larger than a group are barriers:
-//! everything in flight commits, then they apply on the applier's own connection.
+//! The parallel path (`workers > 1`): the dispatcher reads whole source transactions and
+//! routes each to a worker's forming group. A transaction that shares a key token with one
+//! worker's groups (forming or in flight) goes to that worker, which applies its groups in
+//! order; one sharing with none goes on filling the group being formed (or starts one at the
+//! least busy worker); one sharing with two workers waits until it shares with one. So a
+//! conflict orders two transactions on one connection instead of stalling the others. DDL and
+//! transactions larger than a group are barriers: everything in flight commits, then they apply
+//! on the applier's own connection.
 //!
-//! Every destination transaction records the source range it applies (`apply_done`), so a
-//! restart from the low watermark skips the transactions after it that a worker committed
-//! already.
+//! Every destination transaction records the source ranges it applies (`apply_done`, one per
+//! run of consecutive transactions), so a restart from the low watermark skips the
+//! transactions after it that a worker committed already.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use dts_types::{BinlogPosition, RowChange, SourcePosition};
@@ -17,7 +21,7 @@ use crate::parallel::{Group, Tracker, tokens};
 use crate::stream::{Stream, Streamed};
 use crate::target::TablePlan;
 use crate::txn::DestTxn;
-use crate::worker::{Completion, Pool, WorkerSetup};
+use crate::worker::{Completion, DEPTH, Pool, WorkerSetup};
 use crate::{Applier, ApplyError, Ddl, Input, InputSource};
 
 /// How many committed parallel groups between two prunes of the done ranges.
@@ -54,11 +58,18 @@ struct Dispatcher<'a> {
     tracker: Tracker,
     /// Source ranges committed beyond the low watermark before this run (by workers).
     done_before: Vec<DoneRange>,
-    /// The group being formed.
-    forming: Option<Group>,
+    /// The group of transactions that share no token with any worker's groups: it goes to
+    /// the least busy worker when it is sent.
+    free: Option<Group>,
+    /// Each worker's forming group: transactions that share a token with its groups in
+    /// flight, so they must follow them there.
+    bound: Vec<Option<Group>>,
     /// Where the last transaction read ends: the next range starts after it.
     prev_end: Option<BinlogPosition>,
     next_id: u64,
+    /// The sequence number of the next transaction to join a group (the low watermark
+    /// follows them).
+    next_seq: u64,
     /// Groups committed since the done ranges were last pruned.
     since_prune: usize,
     pool: Pool,
@@ -69,7 +80,7 @@ impl<'a> Dispatcher<'a> {
         let low = app.ck.read(&mut app.conn)?;
         let done_before = app.ck.done_after(&mut app.conn, low.as_ref().map(|p| &p.binlog))?;
         let prev_end = low.as_ref().map(|p| p.binlog.clone());
-        let tracker = Tracker::new(0, low);
+        let tracker = Tracker::new(low);
         let setup = WorkerSetup {
             dest: app.dest.clone(),
             ck: app.ck.clone(),
@@ -78,7 +89,19 @@ impl<'a> Dispatcher<'a> {
             other_retry: app.o.retry.other,
         };
         let pool = Pool::start(app.o.workers, &setup);
-        Ok(Dispatcher { app, tracker, done_before, forming: None, prev_end, next_id: 0, since_prune: 0, pool })
+        let bound = (0..app.o.workers).map(|_| None).collect();
+        Ok(Dispatcher {
+            app,
+            tracker,
+            done_before,
+            free: None,
+            bound,
+            prev_end,
+            next_id: 0,
+            next_seq: 0,
+            since_prune: 0,
+            pool,
+        })
     }
 
     /// The next input, after taking in the groups committed meanwhile (and pruning now and
@@ -136,24 +159,76 @@ impl<'a> Dispatcher<'a> {
                 Stream { txn: &mut txn, plans: &mut app.plans, stats: &mut app.stats, throttle: &mut app.throttle };
             stream.held(held.changes)?;
             if txn.is_open() {
-                txn.commit_at(Writer::Main, None, None, &mut app.stats)?;
+                txn.commit_at(Writer::Main, None, &[], &mut app.stats)?;
             }
             drop(txn);
             return self.ddl_barrier(&d, at);
         }
-        let g = self.forming.get_or_insert_with(|| {
+        let target = self.route(&held.tokens)?;
+        let slot = match target {
+            Some(w) => &mut self.bound[w],
+            None => &mut self.free,
+        };
+        let g = slot.get_or_insert_with(|| {
             self.next_id += 1;
-            Group::new(self.next_id - 1, self.prev_end.clone(), at.clone())
+            Group::new(self.next_id - 1, target.unwrap_or(0))
         });
         self.app.stats.row_changes += held.changes.len() as u64;
-        g.add(held.changes, held.tokens, at.clone());
+        g.add(self.next_seq, self.prev_end.clone(), held.changes, held.tokens, at.clone());
+        self.next_seq += 1;
         self.prev_end = Some(at.binlog);
         let paced = self.app.throttle.group_rows().is_some_and(|most| g.changes.len() >= most);
-        if paced || self.app.o.group_full(g.transactions, g.changes.len(), g.started) {
+        if paced {
             self.app.throttle.pace(0);
-            self.dispatch()?;
+            return self.send(target);
+        }
+        // Every forming group waits at most `group_delay`, not only the one this joined.
+        let o = &self.app.o;
+        let full =
+            |g: &Option<Group>| g.as_ref().is_some_and(|g| o.group_full(g.transactions, g.changes.len(), g.started));
+        let due: Vec<Option<usize>> = std::iter::once(None)
+            .chain((0..self.bound.len()).map(Some))
+            .filter(|which| full(which.map_or(&self.free, |w| &self.bound[w])))
+            .collect();
+        for which in due {
+            self.send(which)?;
         }
         Ok(())
+    }
+
+    /// Where a transaction with `tokens` goes: `Some(w)`, worker `w`'s forming group, when it
+    /// shares a token with `w`'s groups only (the free group, if it shares one too, joins that
+    /// group: both must follow `w`'s); `None`, the free group, when it shares none with any
+    /// worker. A transaction sharing tokens with two workers waits, their forming groups sent,
+    /// until it shares with one.
+    fn route(&mut self, tokens: &HashSet<u64>) -> Result<Option<usize>, ApplyError> {
+        let shares = |g: &Option<Group>| g.as_ref().is_some_and(|g| !g.tokens.is_disjoint(tokens));
+        loop {
+            let mut workers = BTreeSet::new();
+            self.tracker.conflicting_workers(tokens, &mut workers);
+            workers.extend((0..self.bound.len()).filter(|&w| shares(&self.bound[w])));
+            match workers.len() {
+                0 => return Ok(None),
+                1 => {
+                    let w = *workers.first().expect("one worker");
+                    if shares(&self.free) {
+                        let free = self.free.take().expect("shares a token");
+                        match &mut self.bound[w] {
+                            Some(g) => g.merge(free),
+                            slot => *slot = Some(Group { worker: w, ..free }),
+                        }
+                    }
+                    return Ok(Some(w));
+                }
+                _ => {
+                    for w in workers {
+                        self.send(Some(w))?;
+                    }
+                    let c = self.pool.recv()?;
+                    self.settled(c)?;
+                }
+            }
+        }
     }
 
     /// Runs a DDL once everything before it committed, with its checkpoint and done range.
@@ -187,23 +262,44 @@ impl<'a> Dispatcher<'a> {
             return Ok(());
         }
         if let Some(d) = ddl.or(held.ddl.map(Box::new)) {
-            txn.commit_at(Writer::Main, None, None, &mut app.stats)?;
+            txn.commit_at(Writer::Main, None, &[], &mut app.stats)?;
             drop(txn);
             return self.ddl_barrier(&d, at);
         }
         let range = (self.prev_end.clone(), at.binlog.clone());
         txn.count_transactions(1);
-        txn.commit_at(Writer::Main, Some(&at), Some(&range), &mut app.stats)?;
+        txn.commit_at(Writer::Main, Some(&at), std::slice::from_ref(&range), &mut app.stats)?;
         self.prev_end = Some(at.binlog.clone());
         self.tracker.set_low(at);
         Ok(())
     }
 
-    /// Hands the group being formed to a worker once no group in flight conflicts with it and
-    /// a worker is free.
+    /// Hands every forming group to a worker (the input went idle, or a barrier).
     fn dispatch(&mut self) -> Result<(), ApplyError> {
-        let Some(g) = self.forming.take() else { return Ok(()) };
-        while self.tracker.conflicts(&g.tokens) || self.tracker.in_flight() >= self.app.o.workers {
+        self.send(None)?;
+        for w in 0..self.bound.len() {
+            self.send(Some(w))?;
+        }
+        Ok(())
+    }
+
+    /// Hands a forming group to its worker (`Some(w)`: `w`'s bound group), or the free group
+    /// (`None`) to the least busy worker, once that worker holds fewer than `DEPTH` groups.
+    fn send(&mut self, which: Option<usize>) -> Result<(), ApplyError> {
+        let slot = match which {
+            Some(w) => &mut self.bound[w],
+            None => &mut self.free,
+        };
+        let Some(mut g) = slot.take() else { return Ok(()) };
+        loop {
+            let w = match which {
+                Some(w) => w,
+                None => (0..self.bound.len()).min_by_key(|&w| self.tracker.in_flight_on(w)).expect("a worker"),
+            };
+            if self.tracker.in_flight_on(w) < DEPTH {
+                g.worker = w;
+                break;
+            }
             let c = self.pool.recv()?;
             self.settled(c)?;
         }
@@ -221,7 +317,7 @@ impl<'a> Dispatcher<'a> {
         Ok(())
     }
 
-    /// Dispatches the group being formed and waits until every group in flight committed.
+    /// Dispatches the forming groups and waits until every group in flight committed.
     fn barrier(&mut self) -> Result<(), ApplyError> {
         self.dispatch()?;
         while self.tracker.in_flight() > 0 {
@@ -246,6 +342,6 @@ impl<'a> Dispatcher<'a> {
         let app = &mut *self.app;
         let mut txn = DestTxn::new(&mut app.conn, &app.ck, app.o.batch_bytes);
         txn.prune_done(&low.binlog)?;
-        txn.commit_at(Writer::Main, Some(&low), None, &mut app.stats)
+        txn.commit_at(Writer::Main, Some(&low), &[], &mut app.stats)
     }
 }

@@ -1,13 +1,16 @@
-//! Parallel apply: whole groups of source transactions go to worker connections; a group waits
-//! for in-flight groups it shares a key with, so transactions on one key apply in source order.
+//! Parallel apply: each source transaction goes, whole, to the worker whose groups share a key
+//! with it (any worker when none does); a transaction sharing keys with two workers' groups
+//! waits until it shares with one. Each worker applies its groups in order, so transactions on
+//! one key apply in source order.
 //!
 //! Keys are every unique index's value in the before and after images. Values that compare
 //! exactly (integers, temporal, DECIMAL, binary) identify themselves; a string or float part
 //! (compared by collation) stands for the whole index, so any two changes on that index
-//! conflict: never a missed conflict, at worst less parallelism. Keyless tables conflict as a
-//! whole.
+//! conflict: never a missed conflict, at worst less parallelism. A keyless table's changes
+//! conflict by row image (the values of its integer columns; see `keyless_tokens`), or as a
+//! whole table where those do not identify a row.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,44 +21,88 @@ use parking_lot::Mutex;
 use crate::checkpoint::DoneRange;
 use crate::target::TablePlan;
 
-/// Source transactions applied together in one destination transaction by a worker.
+/// Source transactions applied together in one destination transaction by one worker. Its
+/// transactions need not be consecutive in the source: the dispatcher routes each transaction
+/// to the worker whose groups share a token with it, so the group records every run of
+/// consecutive transactions it holds.
 #[derive(Debug)]
 pub(crate) struct Group {
-    /// Groups are numbered in source order; the low watermark follows the numbers.
+    /// Groups are numbered in the order they were started.
     pub id: u64,
+    /// The worker that applies it (groups of one worker apply in order).
+    pub worker: usize,
     pub changes: Vec<(Arc<TablePlan>, RowChange)>,
     /// The conflict tokens of every change.
     pub tokens: HashSet<u64>,
-    /// The source range it applies, recorded in `apply_done` with it.
-    pub range: DoneRange,
-    /// Where its last transaction ends.
-    pub end: SourcePosition,
+    /// The source ranges it applies, one per run, recorded in `apply_done` with it.
+    pub ranges: Vec<DoneRange>,
+    /// Its runs of transactions by sequence number (first, last, where the last ends): what
+    /// the low watermark follows.
+    pub runs: Vec<Run>,
     pub transactions: usize,
     /// When its first transaction arrived (a group waits at most `group_delay`).
     pub started: Instant,
 }
 
+/// Consecutive transactions (by the dispatcher's sequence numbers) of one group, and where
+/// the last one ends.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub first: u64,
+    pub last: u64,
+    pub end: SourcePosition,
+}
+
 impl Group {
-    /// An empty group whose range starts after `start`.
-    pub fn new(id: u64, start: Option<BinlogPosition>, end: SourcePosition) -> Self {
+    pub fn new(id: u64, worker: usize) -> Self {
         Group {
             id,
+            worker,
             changes: Vec::new(),
             tokens: HashSet::new(),
-            range: (start, end.binlog.clone()),
-            end,
+            ranges: Vec::new(),
+            runs: Vec::new(),
             transactions: 0,
             started: Instant::now(),
         }
     }
 
-    /// Adds a whole source transaction ending at `end`.
-    pub fn add(&mut self, mut changes: Vec<(Arc<TablePlan>, RowChange)>, tokens: HashSet<u64>, end: SourcePosition) {
+    /// Adds a whole source transaction, number `seq`, that follows `start` and ends at `end`.
+    /// The transaction right after this group's last one extends its last run and range
+    /// (what lies between them, transactions applied before a restart, is applied too).
+    pub fn add(
+        &mut self,
+        seq: u64,
+        start: Option<BinlogPosition>,
+        mut changes: Vec<(Arc<TablePlan>, RowChange)>,
+        tokens: HashSet<u64>,
+        end: SourcePosition,
+    ) {
         self.changes.append(&mut changes);
         self.tokens.extend(tokens);
-        self.range.1 = end.binlog.clone();
-        self.end = end;
+        match (self.runs.last_mut(), self.ranges.last_mut()) {
+            (Some(run), Some(range)) if run.last + 1 == seq => {
+                run.last = seq;
+                run.end = end.clone();
+                range.1 = end.binlog;
+            }
+            _ => {
+                self.runs.push(Run { first: seq, last: seq, end: end.clone() });
+                self.ranges.push((start, end.binlog));
+            }
+        }
         self.transactions += 1;
+    }
+
+    /// Takes in `other`'s transactions (none of which shares a token with this group's, so
+    /// their order between the two does not matter), keeping this group's worker.
+    pub fn merge(&mut self, mut other: Group) {
+        self.changes.append(&mut other.changes);
+        self.tokens.extend(other.tokens);
+        self.ranges.append(&mut other.ranges);
+        self.runs.append(&mut other.runs);
+        self.transactions += other.transactions;
+        self.started = self.started.min(other.started);
     }
 }
 
@@ -78,7 +125,7 @@ pub(crate) fn tokens(plan: &TablePlan, change: &RowChange, out: &mut HashSet<u64
         return;
     }
     if plan.uniques.is_empty() {
-        out.insert(hash_of(&[&table]));
+        keyless_tokens(plan, &table, change, out);
         return;
     }
     for image in [change.before(), change.after()].into_iter().flatten() {
@@ -104,20 +151,62 @@ pub(crate) fn tokens(plan: &TablePlan, change: &RowChange, out: &mut HashSet<u64
     }
 }
 
-/// Tracks groups in flight and the low watermark: the end of the longest prefix of committed
-/// groups. The watermark is shared with the workers, which record it in each commit.
+/// A keyless table's change: one token per image, from the values of its integer columns
+/// (`TablePlan::row_identity`), so changes of rows that differ there run in parallel. Two
+/// images that could be one destination row are equal in every such column, and the source
+/// gives an integer column's value as an integer, stored as is (a string '05' or a DECIMAL
+/// 1.4 could become an integer equal to another's, so any other value stands for the whole
+/// table, as does a table without integer columns). Changes sharing an image keep source
+/// order, which is what `LIMIT 1` on identical rows needs. A source column's values are of one
+/// type between two DDL (barriers), so a table's changes take either row tokens or the whole
+/// table's, never both.
+fn keyless_tokens(plan: &TablePlan, table: &str, change: &RowChange, out: &mut HashSet<u64>) {
+    let whole = hash_of(&[table]);
+    if plan.row_identity.is_empty() {
+        out.insert(whole);
+        return;
+    }
+    for image in [change.before(), change.after()].into_iter().flatten() {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (table, "row").hash(&mut h);
+        for &i in &plan.row_identity {
+            match &image[i] {
+                Value::Null => h.write_u8(0),
+                Value::Int(v) => i128::from(*v).hash(&mut h),
+                Value::UInt(v) => i128::from(*v).hash(&mut h),
+                _ => {
+                    out.insert(whole);
+                    return;
+                }
+            }
+        }
+        out.insert(h.finish());
+    }
+}
+
+/// Tracks groups in flight (by worker, with their tokens) and the low watermark: where the
+/// longest prefix of committed transactions ends. The watermark is shared with the workers,
+/// which record it in each commit.
 #[derive(Debug, Default)]
 pub(crate) struct Tracker {
-    in_flight: HashMap<u64, HashSet<u64>>,
-    ends: HashMap<u64, SourcePosition>,
-    committed: BTreeSet<u64>,
+    in_flight: HashMap<u64, InFlight>,
+    /// Runs committed beyond the watermark, by first sequence number.
+    committed: BTreeMap<u64, Run>,
+    /// The first transaction not known committed.
     next: u64,
     low: Arc<Mutex<Option<SourcePosition>>>,
 }
 
+#[derive(Debug)]
+struct InFlight {
+    worker: usize,
+    tokens: HashSet<u64>,
+    runs: Vec<Run>,
+}
+
 impl Tracker {
-    pub fn new(first_id: u64, low: Option<SourcePosition>) -> Tracker {
-        Tracker { next: first_id, low: Arc::new(Mutex::new(low)), ..Default::default() }
+    pub fn new(low: Option<SourcePosition>) -> Tracker {
+        Tracker { low: Arc::new(Mutex::new(low)), ..Default::default() }
     }
 
     /// The low watermark, as the workers see it.
@@ -140,24 +229,87 @@ impl Tracker {
         self.in_flight.len()
     }
 
-    pub fn dispatched(&mut self, g: &Group) {
-        self.in_flight.insert(g.id, g.tokens.clone());
-        self.ends.insert(g.id, g.end.clone());
+    /// Groups of `worker` sent and not yet settled.
+    pub fn in_flight_on(&self, worker: usize) -> usize {
+        self.in_flight.values().filter(|f| f.worker == worker).count()
     }
 
-    /// Whether a group in flight shares a token with `tokens`.
-    pub fn conflicts(&self, tokens: &HashSet<u64>) -> bool {
-        self.in_flight.values().any(|t| !t.is_disjoint(tokens))
+    pub fn dispatched(&mut self, g: &Group) {
+        let f = InFlight { worker: g.worker, tokens: g.tokens.clone(), runs: g.runs.clone() };
+        self.in_flight.insert(g.id, f);
+    }
+
+    /// Adds to `out` the workers with a group in flight that shares a token with `tokens`.
+    pub fn conflicting_workers(&self, tokens: &HashSet<u64>, out: &mut BTreeSet<usize>) {
+        for f in self.in_flight.values() {
+            if !out.contains(&f.worker) && !f.tokens.is_disjoint(tokens) {
+                out.insert(f.worker);
+            }
+        }
     }
 
     pub fn committed(&mut self, id: u64) {
-        self.in_flight.remove(&id);
-        self.committed.insert(id);
-        while self.committed.remove(&self.next) {
-            if let Some(end) = self.ends.remove(&self.next) {
-                *self.low.lock() = Some(end);
-            }
-            self.next += 1;
+        let Some(f) = self.in_flight.remove(&id) else { return };
+        for run in f.runs {
+            self.committed.insert(run.first, run);
         }
+        while let Some(run) = self.committed.remove(&self.next) {
+            self.next = run.last + 1;
+            *self.low.lock() = Some(run.end);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(offset: u64) -> SourcePosition {
+        SourcePosition { binlog: BinlogPosition::new("b.000001", offset), gtid: None }
+    }
+
+    fn group(id: u64, worker: usize, seqs: &[u64]) -> Group {
+        let mut g = Group::new(id, worker);
+        for &s in seqs {
+            let start = (s > 0).then(|| at(s * 10).binlog);
+            g.add(s, start, Vec::new(), HashSet::from([s]), at(s * 10 + 10));
+        }
+        g
+    }
+
+    #[test]
+    fn a_group_records_one_range_per_run_of_consecutive_transactions() {
+        let g = group(0, 0, &[0, 1, 2, 5, 6, 9]);
+        let ends: Vec<(u64, u64)> = g.runs.iter().map(|r| (r.first, r.last)).collect();
+        assert_eq!(ends, [(0, 2), (5, 6), (9, 9)]);
+        let ranges: Vec<(Option<u64>, u64)> =
+            g.ranges.iter().map(|(s, e)| (s.as_ref().map(|s| s.offset), e.offset)).collect();
+        assert_eq!(ranges, [(None, 30), (Some(50), 70), (Some(90), 100)]);
+    }
+
+    #[test]
+    fn the_low_watermark_follows_the_longest_committed_prefix_of_transactions() {
+        let mut t = Tracker::new(None);
+        let (a, b) = (group(0, 0, &[0, 1, 4]), group(1, 1, &[2, 3, 5]));
+        t.dispatched(&a);
+        t.dispatched(&b);
+        t.committed(1);
+        assert_eq!(t.low(), None, "transaction 0 is not committed yet");
+        t.committed(0);
+        assert_eq!(t.low().map(|p| p.binlog.offset), Some(60), "everything up to transaction 5");
+        assert_eq!(t.in_flight(), 0);
+    }
+
+    #[test]
+    fn conflicts_name_the_workers_holding_a_shared_token() {
+        let mut t = Tracker::new(None);
+        t.dispatched(&group(0, 0, &[0]));
+        t.dispatched(&group(1, 1, &[1]));
+        let mut out = BTreeSet::new();
+        t.conflicting_workers(&HashSet::from([1, 7]), &mut out);
+        assert_eq!(out, BTreeSet::from([1]));
+        t.conflicting_workers(&HashSet::from([0]), &mut out);
+        assert_eq!(out, BTreeSet::from([0, 1]));
+        assert_eq!(t.in_flight_on(1), 1);
     }
 }

@@ -121,7 +121,7 @@ fn commit(
 ) -> Result<(), ApplyError> {
     throttle.pace(txn.pending_bytes());
     txn.count_transactions(group.transactions as u64);
-    txn.commit_at(Writer::Main, group.end.as_ref(), None, stats)?;
+    txn.commit_at(Writer::Main, group.end.as_ref(), &[], stats)?;
     *group = Group::new();
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Where a source table's row changes land: the destination table, which source columns are
 //! written under which names, and the key that identifies a row there.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use dts_types::exact_match::{ColumnsRow, ExactCollation};
@@ -39,6 +39,9 @@ pub(crate) struct DestTable {
     /// Keyless tables only: how each character column (by lowercase name) compares its exact
     /// value (`dts_types::exact_match`).
     pub exact: HashMap<String, ExactCollation>,
+    /// Keyless tables only: the integer columns (by lowercase name), whose values identify a
+    /// row for parallel workers (`parallel::tokens`).
+    pub integers: HashSet<String>,
 }
 
 impl DestTable {
@@ -86,8 +89,17 @@ impl DestTable {
             }
             uniques.push(cols);
         }
-        let exact = if key.is_empty() { exact_columns(dest, db, name)? } else { HashMap::new() };
-        Ok(DestTable { generated, key, uniques, exact })
+        let (exact, integers) = if key.is_empty() {
+            let integers: Vec<String> = dest.exec(
+                "SELECT LOWER(COLUMN_NAME) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+                 AND DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')",
+                (db, name),
+            )?;
+            (exact_columns(dest, db, name)?, integers.into_iter().collect())
+        } else {
+            (HashMap::new(), HashSet::new())
+        };
+        Ok(DestTable { generated, key, uniques, exact, integers })
     }
 }
 
@@ -114,6 +126,10 @@ pub(crate) struct TablePlan {
     pub column_list: String,
     /// Keyless tables: for each entry of `write`, how a character column matches exactly.
     pub exact: Vec<Option<ExactCollation>>,
+    /// Keyless tables: the source column indexes of the written columns whose destination
+    /// type is an integer. Their values, when the source gives integers, identify a row image
+    /// exactly, so changes of different rows can go to different workers.
+    pub row_identity: Vec<usize>,
     /// Every unique index as source column indexes (`None` where a part is not synced).
     pub uniques: Vec<Vec<Option<usize>>>,
     /// The table's foreign-key cascade group on the destination, if it is in one: its
@@ -127,6 +143,7 @@ impl TablePlan {
     pub fn new(rt: &RowTarget, dest: &DestTable, cascade: Option<CascadeRole>) -> Result<TablePlan, ApplyError> {
         let mut write = Vec::new();
         let mut exact = Vec::new();
+        let mut row_identity = Vec::new();
         let mut by_name: HashMap<String, usize> = HashMap::new();
         for (i, c) in rt.columns.iter().enumerate() {
             let Some(c) = c else { continue };
@@ -136,6 +153,9 @@ impl TablePlan {
             }
             write.push((i, quote_ident(c.as_str())));
             exact.push(dest.exact.get(&c.as_str().to_lowercase()).cloned());
+            if dest.integers.contains(&c.as_str().to_lowercase()) {
+                row_identity.push(i);
+            }
         }
         let mut key = Vec::new();
         for k in &dest.key {
@@ -148,7 +168,7 @@ impl TablePlan {
         let column_list = write.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>().join(", ");
         let uniques =
             dest.uniques.iter().map(|u| u.iter().map(|c| by_name.get(&c.to_lowercase()).copied()).collect()).collect();
-        Ok(TablePlan { target: rt.target.clone(), write, key, column_list, exact, uniques, cascade })
+        Ok(TablePlan { target: rt.target.clone(), write, key, column_list, exact, row_identity, uniques, cascade })
     }
 }
 

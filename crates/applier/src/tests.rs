@@ -196,6 +196,7 @@ fn the_pad_space_form_of_the_exact_match_tells_trailing_spaces_apart() {
             indexed: false,
             max_chars: None,
         })],
+        row_identity: vec![],
         uniques: vec![],
         cascade: None,
     };

@@ -266,7 +266,7 @@ impl<'a, 's> DestTxn<'a, 's> {
     }
 
     /// Commits what was pushed together with `writer`'s checkpoint row at `at` (left as it is
-    /// when `None`) and the source range the transaction applies (`done`, parallel mode).
+    /// when `None`) and the source ranges the transaction applies (`done`, parallel mode).
     /// With nothing pushed it commits the checkpoint writes alone. A commit with a checkpoint
     /// (`at`) counts in [`ApplyStats::commits`] once it is done. Pipelined, the commit is
     /// under way when this returns, and [`finish`](DestTxn::finish) (or any later use) says
@@ -275,7 +275,7 @@ impl<'a, 's> DestTxn<'a, 's> {
         &mut self,
         writer: Writer,
         at: Option<&SourcePosition>,
-        done: Option<&DoneRange>,
+        done: &[DoneRange],
         stats: &mut ApplyStats,
     ) -> Result<(), ApplyError> {
         self.open = true;
@@ -284,7 +284,7 @@ impl<'a, 's> DestTxn<'a, 's> {
         // The checkpoint's writes and the totals of what commits, in one round trip.
         let deltas = [(totals::ROWS_APPLIED, self.rows), (totals::TRANSACTIONS_APPLIED, self.transactions)];
         let writes: Vec<String> = [
-            done.map(|range| self.ck.done_sql(range)),
+            self.ck.done_sql(done),
             at.map(|p| self.ck.write_sql(writer, p)),
             totals::add_sql(&self.ck.db, &self.ck.task, writer.row(), &deltas),
         ]

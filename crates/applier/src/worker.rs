@@ -1,5 +1,6 @@
-//! Parallel workers: each applies whole groups on its own destination connection, one
-//! destination transaction per group with the group's done range and the low watermark.
+//! Parallel workers: each applies whole groups on its own destination connection, in the order
+//! it receives them, one destination transaction per group with the group's done ranges and
+//! the low watermark.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -36,35 +37,40 @@ pub(crate) struct WorkerSetup {
     pub other_retry: Duration,
 }
 
-/// The worker threads and the two queues between them and the dispatcher.
+/// How many groups a worker holds at most (being applied, queued, answered but not yet
+/// received): with two, its next group is there the moment it commits one.
+pub(crate) const DEPTH: usize = 2;
+
+/// The worker threads, a queue of groups to each, and one queue of their answers.
 ///
-/// Both queues are bounded by the number of workers, and neither send can block: the
-/// dispatcher sends a group only while fewer than `workers` are in flight, and a group stays
-/// in flight until the dispatcher has received its completion. So the groups queued, being
-/// applied, and answered but not yet received together number at most `workers`, the capacity
-/// of either queue.
+/// No send can block: the dispatcher sends a worker a group only while fewer than [`DEPTH`] of
+/// its groups are in flight, and a group stays in flight until the dispatcher has received
+/// its completion. So each group queue holds at most `DEPTH`, and the completion queue at most
+/// `workers * DEPTH`, their capacities.
 pub(crate) struct Pool {
-    groups: Option<Sender<Group>>,
+    groups: Vec<Sender<Group>>,
     completions: Option<Receiver<Completion>>,
     handles: Vec<JoinHandle<()>>,
 }
 
 impl Pool {
     pub fn start(workers: usize, setup: &WorkerSetup) -> Pool {
-        let (groups, group_rx) = crossbeam_channel::bounded::<Group>(workers);
-        let (completion_tx, completions) = crossbeam_channel::bounded::<Completion>(workers);
+        let (completion_tx, completions) = crossbeam_channel::bounded::<Completion>(workers * DEPTH);
+        let mut groups = Vec::new();
         let handles = (0..workers)
             .map(|n| {
-                let (setup, groups, completions) = (setup.clone(), group_rx.clone(), completion_tx.clone());
-                std::thread::spawn(move || worker_loop(Writer::Worker(n as u32), &setup, &groups, &completions))
+                let (tx, rx) = crossbeam_channel::bounded::<Group>(DEPTH);
+                groups.push(tx);
+                let (setup, completions) = (setup.clone(), completion_tx.clone());
+                std::thread::spawn(move || worker_loop(Writer::Worker(n as u32), &setup, &rx, &completions))
             })
             .collect();
-        Pool { groups: Some(groups), completions: Some(completions), handles }
+        Pool { groups, completions: Some(completions), handles }
     }
 
-    /// Hands a group to the next free worker.
+    /// Hands a group to its worker, after the groups it was given before.
     pub fn send(&self, g: Group) -> Result<(), ApplyError> {
-        self.groups.as_ref().and_then(|s| s.send(g).ok()).ok_or_else(stopped)
+        self.groups.get(g.worker).and_then(|s| s.send(g).ok()).ok_or_else(stopped)
     }
 
     /// The next completion, waiting for it.
@@ -90,7 +96,7 @@ impl Drop for Pool {
     fn drop(&mut self) {
         // Closing the group queue ends each worker after the group it holds; closing the
         // completion queue too means none of them can wait on it (its send fails instead).
-        self.groups = None;
+        self.groups.clear();
         self.completions = None;
         for h in self.handles.drain(..) {
             // A worker that panicked has already printed its panic, and the dispatcher saw its
@@ -153,6 +159,6 @@ fn apply_group(conn: &mut Conn, setup: &WorkerSetup, writer: Writer, g: &Group) 
     txn.flush(&mut stats)?;
     let low = setup.low.lock().clone();
     txn.count_transactions(g.transactions as u64);
-    txn.commit_at(writer, low.as_ref(), Some(&g.range), &mut stats)?;
+    txn.commit_at(writer, low.as_ref(), &g.ranges, &mut stats)?;
     Ok(stats)
 }
