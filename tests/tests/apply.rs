@@ -292,6 +292,8 @@ fn keyless_rows_routed_by_their_integer_columns_end_identical_with_four_workers(
             "CREATE TABLE kl (a INT, b BIGINT UNSIGNED, s VARCHAR(8), KEY (a)) COLLATE=utf8mb4_general_ci",
             // No integer column: the whole table is one token.
             "CREATE TABLE kl_text (s VARCHAR(8), t VARCHAR(400))",
+            // Only a nullable unique key: rows are found by all their columns, as keyless.
+            "CREATE TABLE kl_nu (u INT NULL, a INT NOT NULL, b INT NOT NULL, UNIQUE KEY (u), KEY (a))",
         ],
     );
     let mut s = pair.source.conn().unwrap();
@@ -299,6 +301,7 @@ fn keyless_rows_routed_by_their_integer_columns_end_identical_with_four_workers(
     s.query_drop("INSERT INTO kl SELECT seq % 20, seq % 3, IF(seq % 2, 'a', 'A') FROM seq_1_to_200").unwrap();
     s.query_drop("INSERT INTO kl VALUES (NULL, NULL, NULL), (NULL, NULL, NULL)").unwrap();
     s.query_drop("INSERT INTO kl_text SELECT seq % 7, 'x' FROM seq_1_to_30").unwrap();
+    s.query_drop("INSERT INTO kl_nu SELECT IF(seq % 4, NULL, seq), seq % 10, 0 FROM seq_1_to_80").unwrap();
     let mut x = 0x2545_f491_4f6c_dd1du64;
     let mut next = || {
         x ^= x << 13;
@@ -309,7 +312,7 @@ fn keyless_rows_routed_by_their_integer_columns_end_identical_with_four_workers(
     for _ in 0..400 {
         s.query_drop("BEGIN").unwrap();
         for _ in 0..(next() % 3 + 1) {
-            let (k, op) = (next() % 22, next() % 6);
+            let (k, op) = (next() % 22, next() % 9);
             let a = if k >= 20 { "NULL".to_string() } else { k.to_string() };
             let sql = match op {
                 0 => format!("UPDATE kl SET b = b + 1 WHERE a <=> {a} LIMIT 1"),
@@ -317,9 +320,15 @@ fn keyless_rows_routed_by_their_integer_columns_end_identical_with_four_workers(
                 2 => format!("DELETE FROM kl WHERE a <=> {a} LIMIT 1"),
                 3 => format!("INSERT INTO kl VALUES ({a}, {}, 'a')", next() % 3),
                 4 => format!("UPDATE kl SET s = IF(s = 'a', 'A', 'a') WHERE a <=> {a} LIMIT 1"),
-                _ => format!("UPDATE kl_text SET t = CONCAT(t, 'y') WHERE s = '{}' LIMIT 1", k % 7),
+                5 => format!("UPDATE kl_text SET t = CONCAT(t, 'y') WHERE s = '{}' LIMIT 1", k % 7),
+                6 => format!("UPDATE kl_nu SET b = b + 1 WHERE a = {} AND u IS NULL LIMIT 1", k % 10),
+                7 => format!("UPDATE kl_nu SET u = IF(u IS NULL, {}, NULL) WHERE a = {} LIMIT 1", 100 + k, k % 10),
+                _ => format!("DELETE FROM kl_nu WHERE a = {} AND u IS NULL LIMIT 1", k % 10),
             };
-            s.query_drop(sql).unwrap();
+            // A unique value taken already refuses the statement alone (the transaction goes on).
+            if let Err(e) = s.query_drop(&sql) {
+                assert!(e.to_string().contains("Duplicate entry"), "{sql}: {e}");
+            }
         }
         s.query_drop("COMMIT").unwrap();
     }
@@ -328,7 +337,7 @@ fn keyless_rows_routed_by_their_integer_columns_end_identical_with_four_workers(
     o.workers = 4;
     o.group_transactions = 2;
     let stats = Applier::new(pair.destination.opts(), o).unwrap().run(&mut input).unwrap();
-    for t in ["kl", "kl_text"] {
+    for t in ["kl", "kl_text", "kl_nu"] {
         assert_eq!(
             rows(&pair.source, &format!("{}.{t}", db.quoted())),
             rows(&pair.destination, &format!("{}.{t}", target.quoted())),
@@ -336,6 +345,45 @@ fn keyless_rows_routed_by_their_integer_columns_end_identical_with_four_workers(
         );
     }
     assert_eq!((stats.update_missing, stats.delete_missing), (0, 0), "every keyless change found its row");
+}
+
+/// A worker whose group fails applies nothing queued behind it: those groups change the same
+/// rows after it, and committed they would be skipped at the restart while the failed one is
+/// applied again, out of order. Here a destination trigger refuses the first update of a row;
+/// the later updates of that row, queued on the same worker, must not commit either.
+#[test]
+fn a_worker_whose_group_fails_commits_nothing_queued_behind_it() {
+    let pair = shared_pair();
+    // Run on both servers: the row is there before the start.
+    let (db, target, start) =
+        setup("ap_fail_queue", &["CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)", "INSERT INTO t VALUES (1, 0)"]);
+    let mut d = pair.destination.conn().unwrap();
+    d.query_drop(format!(
+        "CREATE TRIGGER {}.refuse BEFORE INSERT ON t FOR EACH ROW IF NEW.v = 1 THEN \
+         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused'; END IF",
+        target.quoted()
+    ))
+    .unwrap();
+    let mut s = pair.source.conn().unwrap();
+    for v in 1..=5 {
+        s.query_drop(format!("UPDATE {}.t SET v = {v} WHERE id = 1", db.quoted())).unwrap();
+    }
+    let run = |task: &str| {
+        let mut input = binlog_input(&task_file(&db, &target), &start);
+        let mut o = ApplyOptions::new(task);
+        o.workers = 2;
+        o.group_transactions = 1;
+        Applier::new(pair.destination.opts(), o).unwrap().run(&mut input)
+    };
+    let task = format!("failq_{db}");
+    let err = run(&task).expect_err("the trigger refuses v = 1");
+    assert!(format!("{err}").contains("refused"), "{err}");
+    let v: u32 = d.query_first(format!("SELECT v FROM {}.t WHERE id = 1", target.quoted())).unwrap().unwrap();
+    assert_eq!(v, 0, "no update after the refused one committed");
+    d.query_drop(format!("DROP TRIGGER {}.refuse", target.quoted())).unwrap();
+    run(&task).unwrap();
+    let v: u32 = d.query_first(format!("SELECT v FROM {}.t WHERE id = 1", target.quoted())).unwrap().unwrap();
+    assert_eq!(v, 5, "the restart applies them all, in order");
 }
 
 #[test]

@@ -123,6 +123,9 @@ struct Step {
     sql: Option<String>,
     /// Run these statements on the destination (no default database).
     destination_sql: Option<String>,
+    /// Wait (up to 60 s) until this query on the destination returns a row (for example a
+    /// full-copy chunk of a table marked done in the metadata database).
+    wait_destination: Option<String>,
     /// Run this dts-sync command in the foreground (with `args`): it must exit with `exit`
     /// within `within_secs`, its output holding every `contains`, and its stdout, read as JSON,
     /// holding at each dotted path of `json` exactly that text.
@@ -835,6 +838,15 @@ impl Run<'_> {
                 c.query_drop(format!("USE {}", self.db.quoted())).unwrap();
                 for stmt in statements(&self.fill(text)) {
                     c.query_drop(&stmt).unwrap_or_else(|e| panic!("{at}: {stmt}: {e}"));
+                }
+            } else if let Some(query) = &st.wait_destination {
+                let query = self.fill(query);
+                let deadline = Instant::now() + Duration::from_secs(60);
+                let mut c = self.destination.get().conn().unwrap();
+                // A query that fails (its table not created yet) counts as no row.
+                while c.query_first::<mysql::Row, _>(&query).ok().flatten().is_none() {
+                    assert!(Instant::now() < deadline, "{at}: the destination never returned a row for {query}");
+                    std::thread::sleep(Duration::from_millis(50));
                 }
             } else if let Some(text) = &st.destination_sql {
                 let mut c = self.destination.get().conn().unwrap();

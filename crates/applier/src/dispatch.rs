@@ -1,8 +1,8 @@
 //! The parallel path (`workers > 1`): the dispatcher reads whole source transactions and
 //! routes each to a worker's forming group. A transaction that shares a key token with one
 //! worker's groups (forming or in flight) goes to that worker, which applies its groups in
-//! order; one sharing with none goes on filling the group being formed (or starts one at the
-//! least busy worker); one sharing with two workers waits until it shares with one. So a
+//! order; one sharing with none joins the free group, which is given to the least busy worker
+//! only when it is sent; one sharing with two workers waits until it shares with one. So a
 //! conflict orders two transactions on one connection instead of stalling the others. DDL and
 //! transactions larger than a group are barriers: everything in flight commits, then they apply
 //! on the applier's own connection.
@@ -61,8 +61,8 @@ struct Dispatcher<'a> {
     /// The group of transactions that share no token with any worker's groups: it goes to
     /// the least busy worker when it is sent.
     free: Option<Group>,
-    /// Each worker's forming group: transactions that share a token with its groups in
-    /// flight, so they must follow them there.
+    /// Each worker's forming group: transactions that share a token with its groups (in
+    /// flight, or this one), so they must follow them there.
     bound: Vec<Option<Group>>,
     /// Where the last transaction read ends: the next range starts after it.
     prev_end: Option<BinlogPosition>,

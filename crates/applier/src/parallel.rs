@@ -124,9 +124,10 @@ pub(crate) fn tokens(plan: &TablePlan, change: &RowChange, out: &mut HashSet<u64
         out.insert(hash_of(&["cascade group", &c.group]));
         return;
     }
-    if plan.uniques.is_empty() {
+    if plan.key.is_empty() {
+        // Rows found by all their columns (no unique index, or only nullable ones): a token
+        // per row image, and the unique indexes' tokens below as well.
         keyless_tokens(plan, &table, change, out);
-        return;
     }
     for image in [change.before(), change.after()].into_iter().flatten() {
         for (u, cols) in plan.uniques.iter().enumerate() {
@@ -151,22 +152,23 @@ pub(crate) fn tokens(plan: &TablePlan, change: &RowChange, out: &mut HashSet<u64
     }
 }
 
-/// A keyless table's change: one token per image, from the values of its integer columns
-/// (`TablePlan::row_identity`), so changes of rows that differ there run in parallel. Two
-/// images that could be one destination row are equal in every such column, and the source
-/// gives an integer column's value as an integer, stored as is (a string '05' or a DECIMAL
-/// 1.4 could become an integer equal to another's, so any other value stands for the whole
-/// table, as does a table without integer columns). Changes sharing an image keep source
-/// order, which is what `LIMIT 1` on identical rows needs. A source column's values are of one
-/// type between two DDL (barriers), so a table's changes take either row tokens or the whole
-/// table's, never both.
+/// A keyless table's change (rows found by all their columns): one token per image, from the
+/// values of its integer columns (`TablePlan::row_identity`), so changes of rows that differ
+/// there run in parallel. Two images that could be one destination row are equal in every such
+/// column: the source gives an integer column's value as an integer, stored as is. Any other
+/// value there (a string '05' or a DECIMAL 1.4 could become an integer equal to another's)
+/// gives the image the whole table's token instead, as does a table without integer columns
+/// or without an index (there every change scans and locks the whole table anyway). Such an
+/// image never shares a row with a row-token image of the same column: in strict mode a
+/// non-integer value becomes a number, never the NULL the other holds there. Changes sharing
+/// an image keep source order, which is what `LIMIT 1` on identical rows needs.
 fn keyless_tokens(plan: &TablePlan, table: &str, change: &RowChange, out: &mut HashSet<u64>) {
     let whole = hash_of(&[table]);
     if plan.row_identity.is_empty() {
         out.insert(whole);
         return;
     }
-    for image in [change.before(), change.after()].into_iter().flatten() {
+    'images: for image in [change.before(), change.after()].into_iter().flatten() {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (table, "row").hash(&mut h);
         for &i in &plan.row_identity {
@@ -176,7 +178,7 @@ fn keyless_tokens(plan: &TablePlan, table: &str, change: &RowChange, out: &mut H
                 Value::UInt(v) => i128::from(*v).hash(&mut h),
                 _ => {
                     out.insert(whole);
-                    return;
+                    continue 'images;
                 }
             }
         }

@@ -40,7 +40,7 @@ pub(crate) struct DestTable {
     /// value (`dts_types::exact_match`).
     pub exact: HashMap<String, ExactCollation>,
     /// Keyless tables only: the integer columns (by lowercase name), whose values identify a
-    /// row for parallel workers (`parallel::tokens`).
+    /// row for parallel workers (`parallel::tokens`); none when the table has no index.
     pub integers: HashSet<String>,
 }
 
@@ -90,9 +90,11 @@ impl DestTable {
             uniques.push(cols);
         }
         let (exact, integers) = if key.is_empty() {
+            // Without any index every change scans (and locks) the whole table: one token.
             let integers: Vec<String> = dest.exec(
-                "SELECT LOWER(COLUMN_NAME) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
-                 AND DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')",
+                "SELECT LOWER(COLUMN_NAME) FROM information_schema.COLUMNS c WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? \
+                 AND DATA_TYPE IN ('tinyint', 'smallint', 'mediumint', 'int', 'bigint') AND EXISTS (SELECT 1 FROM \
+                 information_schema.STATISTICS s WHERE s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME)",
                 (db, name),
             )?;
             (exact_columns(dest, db, name)?, integers.into_iter().collect())

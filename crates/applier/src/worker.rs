@@ -94,8 +94,10 @@ fn stopped() -> ApplyError {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        // Closing the group queue ends each worker after the group it holds; closing the
-        // completion queue too means none of them can wait on it (its send fails instead).
+        // Closing the group queues ends each worker once it has taken what is queued for it
+        // (a group depends only on groups queued before it on the same worker, so what it
+        // applies is right, and a worker that failed applies none); closing the completion
+        // queue too means none of them can wait on it (its send fails instead).
         self.groups.clear();
         self.completions = None;
         for h in self.handles.drain(..) {
@@ -106,7 +108,13 @@ impl Drop for Pool {
     }
 }
 
-/// One worker: applies the groups it receives until the queue closes.
+/// One worker: applies the groups it receives until the queue closes, or until one fails.
+///
+/// After a failure (its own connection's, or a group's) it applies nothing more: the groups
+/// queued behind the failed one may change the same rows after it, and committed they would
+/// be skipped at the restart while the failed one is applied again, out of order. It keeps
+/// taking groups without applying them, so the dispatcher's sends never fail and it sees the
+/// first error itself (the restart from the checkpoint applies all of them).
 fn worker_loop(writer: Writer, setup: &WorkerSetup, groups: &Receiver<Group>, completions: &Sender<Completion>) {
     let mut conn = match connect(&setup.dest) {
         Ok(c) => c,
@@ -116,15 +124,24 @@ fn worker_loop(writer: Writer, setup: &WorkerSetup, groups: &Receiver<Group>, co
                 // Fails only when the dispatcher is gone: then nobody waits for this error.
                 let _ = completions.send(Completion { group: g.id, result: Err(e) });
             }
-            return;
+            return discard(groups);
         }
     };
     while let Ok(g) = groups.recv() {
         let result = apply_retrying(&mut conn, setup, writer, &g);
+        let failed = result.is_err();
         if completions.send(Completion { group: g.id, result }).is_err() {
             return;
         }
+        if failed {
+            return discard(groups);
+        }
     }
+}
+
+/// Takes the groups still sent to a worker that failed, applying none, until the queue closes.
+fn discard(groups: &Receiver<Group>) {
+    while groups.recv().is_ok() {}
 }
 
 /// Applies a group; a deadlock or lock wait rolls it back, and since the worker still holds
