@@ -1,4 +1,4 @@
-//! `dts-sync init [PATH]`: writes the commented task file to start from.
+//! `dts-sync init [PATH]`: writes the commented task file to start from (`-`: to stdout).
 //!
 //! The template is examples/task.toml itself, compiled in, so the file a binary user gets and
 //! the one the repository documents are the same text.

@@ -196,7 +196,7 @@ enum Command {
     ///
     /// Refuses to overwrite an existing file (exit 2) unless --force.
     Init {
-        /// Where to write it.
+        /// Where to write it (`-`: to stdout).
         #[arg(value_name = "PATH", default_value = "task.toml")]
         path: PathBuf,
         /// Overwrite the file if it exists.
@@ -242,6 +242,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.log_format, cli.log_level);
     match cli.command {
+        // `-`: the template on stdout (for a pipe or a config system), nothing else there.
+        Command::Init { path, .. } if path.as_os_str() == "-" => {
+            print!("{}", init::TEMPLATE);
+            ExitCode::SUCCESS
+        }
         Command::Init { path, force } => match init::write(&path, force) {
             Ok(()) => {
                 print!("{}", init::next_steps(&path));

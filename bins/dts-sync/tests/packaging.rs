@@ -77,6 +77,12 @@ fn init_writes_the_example_task_file_and_overwrites_only_with_force() {
     // Without PATH: task.toml in the current directory.
     let out = dts_sync().arg("init").current_dir(&dir).output().unwrap();
     assert!(out.status.success() && dir.join("task.toml").exists(), "{}", text(&out));
+
+    // `-`: the template on stdout and no file named `-`.
+    let out = dts_sync().args(["init", "-"]).current_dir(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), read(&repo_file("examples/task.toml")));
+    assert!(!dir.join("-").exists(), "no file named -");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -40,9 +40,39 @@ pub(crate) fn run(app: &mut Applier, input: &mut dyn InputSource) -> Result<(), 
     d.finish()
 }
 
-/// Whether a worker committed the transaction ending at `end` before the restart.
-fn covers(done: &[DoneRange], end: &BinlogPosition) -> bool {
-    done.iter().any(|(s, e)| s.as_ref().is_none_or(|s| s < end) && end <= e)
+/// The source ranges workers committed beyond the low watermark before the restart, merged
+/// where they overlap (a run extended over transactions skipped at an earlier restart spans
+/// their ranges; every position in either is committed), in source order, forgotten as the
+/// input passes them. A group records one range per run of its transactions, so there can be
+/// many; each transaction looks at the first one left.
+struct DoneBefore(std::collections::VecDeque<DoneRange>);
+
+impl DoneBefore {
+    fn new(mut ranges: Vec<DoneRange>) -> Self {
+        // `None` (from the very start) sorts first.
+        ranges.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut merged: std::collections::VecDeque<DoneRange> = std::collections::VecDeque::new();
+        for (start, end) in ranges {
+            match merged.back_mut() {
+                Some(last) if start.as_ref().is_none_or(|s| *s < last.1) => {
+                    if end > last.1 {
+                        last.1 = end;
+                    }
+                }
+                _ => merged.push_back((start, end)),
+            }
+        }
+        DoneBefore(merged)
+    }
+
+    /// Whether a worker committed the transaction ending at `end` before the restart (`end`
+    /// grows from call to call).
+    fn covers(&mut self, end: &BinlogPosition) -> bool {
+        while self.0.front().is_some_and(|(_, e)| e < end) {
+            self.0.pop_front();
+        }
+        self.0.front().is_some_and(|(s, _)| s.as_ref().is_none_or(|s| s < end))
+    }
 }
 
 /// A source transaction read whole, held until it joins a group.
@@ -57,7 +87,7 @@ struct Dispatcher<'a> {
     app: &'a mut Applier,
     tracker: Tracker,
     /// Source ranges committed beyond the low watermark before this run (by workers).
-    done_before: Vec<DoneRange>,
+    done_before: DoneBefore,
     /// The group of transactions that share no token with any worker's groups: it goes to
     /// the least busy worker when it is sent.
     free: Option<Group>,
@@ -78,7 +108,7 @@ struct Dispatcher<'a> {
 impl<'a> Dispatcher<'a> {
     fn start(app: &'a mut Applier) -> Result<Self, ApplyError> {
         let low = app.ck.read(&mut app.conn)?;
-        let done_before = app.ck.done_after(&mut app.conn, low.as_ref().map(|p| &p.binlog))?;
+        let done_before = DoneBefore::new(app.ck.done_after(&mut app.conn, low.as_ref().map(|p| &p.binlog))?);
         let prev_end = low.as_ref().map(|p| p.binlog.clone());
         let tracker = Tracker::new(low);
         let setup = WorkerSetup {
@@ -146,7 +176,7 @@ impl<'a> Dispatcher<'a> {
     /// barrier if it holds DDL, else it joins the group being formed.
     fn on_commit(&mut self, held: Held, at: SourcePosition) -> Result<(), ApplyError> {
         self.app.stats.transactions += 1;
-        if covers(&self.done_before, &at.binlog) {
+        if self.done_before.covers(&at.binlog) {
             self.prev_end = Some(at.binlog);
             return Ok(());
         }
@@ -255,7 +285,7 @@ impl<'a> Dispatcher<'a> {
             return txn.rollback();
         };
         app.stats.transactions += 1;
-        if covers(&self.done_before, &at.binlog) {
+        if self.done_before.covers(&at.binlog) {
             // Applied before the restart: keep the earlier application.
             txn.rollback()?;
             self.prev_end = Some(at.binlog);
@@ -343,5 +373,29 @@ impl<'a> Dispatcher<'a> {
         let mut txn = DestTxn::new(&mut app.conn, &app.ck, app.o.batch_bytes);
         txn.prune_done(&low.binlog)?;
         txn.commit_at(Writer::Main, Some(&low), &[], &mut app.stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(start: Option<u64>, end: u64) -> DoneRange {
+        (start.map(|s| BinlogPosition::new("b.000001", s)), BinlogPosition::new("b.000001", end))
+    }
+
+    fn covered(done: Vec<DoneRange>, ends: &[u64]) -> Vec<u64> {
+        let mut d = DoneBefore::new(done);
+        ends.iter().copied().filter(|&e| d.covers(&BinlogPosition::new("b.000001", e))).collect()
+    }
+
+    #[test]
+    fn done_ranges_cover_what_any_of_them_covers_even_when_they_overlap() {
+        // (18, 20] lies inside (5, 30], recorded by a run extended over it after a restart.
+        let done = vec![range(Some(18), 20), range(Some(40), 50), range(Some(5), 30), range(None, 2)];
+        assert_eq!(
+            covered(done, &[1, 2, 3, 5, 12, 19, 20, 25, 30, 35, 45, 50, 60]),
+            [1, 2, 12, 19, 20, 25, 30, 45, 50]
+        );
     }
 }
