@@ -47,7 +47,9 @@ pub(crate) fn barrier(
     for r in &d.record {
         txn.meta(r)?;
     }
-    txn.count_transactions(1);
+    if outcome == DdlOutcome::Applied {
+        txn.count_transactions(1);
+    }
     txn.commit_at(Writer::Main, Some(at), done.map_or(&[], std::slice::from_ref), stats)?;
     Ok(())
 }

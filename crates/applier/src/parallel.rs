@@ -40,6 +40,9 @@ pub(crate) struct Group {
     /// the low watermark follows.
     pub runs: Vec<Run>,
     pub transactions: usize,
+    /// Those of its transactions with a change to apply (the others only move the checkpoint):
+    /// what the task's `transactions_applied` counts.
+    pub applied: usize,
     /// When its first transaction arrived (a group waits at most `group_delay`).
     pub started: Instant,
 }
@@ -63,6 +66,7 @@ impl Group {
             ranges: Vec::new(),
             runs: Vec::new(),
             transactions: 0,
+            applied: 0,
             started: Instant::now(),
         }
     }
@@ -78,6 +82,7 @@ impl Group {
         tokens: HashSet<u64>,
         end: SourcePosition,
     ) {
+        self.applied += usize::from(!changes.is_empty());
         self.changes.append(&mut changes);
         self.tokens.extend(tokens);
         match (self.runs.last_mut(), self.ranges.last_mut()) {
@@ -102,6 +107,7 @@ impl Group {
         self.ranges.append(&mut other.ranges);
         self.runs.append(&mut other.runs);
         self.transactions += other.transactions;
+        self.applied += other.applied;
         self.started = self.started.min(other.started);
     }
 }

@@ -15,6 +15,9 @@ use crate::{Applier, ApplyError, ApplyStats, Input, InputSource};
 /// The source transactions streamed into the open destination transaction, not committed yet.
 struct Group {
     transactions: usize,
+    /// Those with a row change (the others, on tables the task does not sync, only move the
+    /// checkpoint): what the task's `transactions_applied` counts.
+    applied: usize,
     rows: usize,
     started: Instant,
     /// Where the last of them ends: the checkpoint the group commits with.
@@ -23,7 +26,7 @@ struct Group {
 
 impl Group {
     fn new() -> Self {
-        Group { transactions: 0, rows: 0, started: Instant::now(), end: None }
+        Group { transactions: 0, applied: 0, rows: 0, started: Instant::now(), end: None }
     }
 
     fn add(&mut self, end: SourcePosition, rows: usize) {
@@ -31,6 +34,7 @@ impl Group {
             self.started = Instant::now();
         }
         self.transactions += 1;
+        self.applied += usize::from(rows > 0);
         self.rows += rows;
         self.end = Some(end);
     }
@@ -120,7 +124,7 @@ fn commit(
     throttle: &mut Throttle,
 ) -> Result<(), ApplyError> {
     throttle.pace(txn.pending_bytes());
-    txn.count_transactions(group.transactions as u64);
+    txn.count_transactions(group.applied as u64);
     txn.commit_at(Writer::Main, group.end.as_ref(), &[], stats)?;
     *group = Group::new();
     Ok(())

@@ -175,7 +175,7 @@ fn apply_group(conn: &mut Conn, setup: &WorkerSetup, writer: Writer, g: &Group) 
     }
     txn.flush(&mut stats)?;
     let low = setup.low.lock().clone();
-    txn.count_transactions(g.transactions as u64);
+    txn.count_transactions(g.applied as u64);
     txn.commit_at(writer, low.as_ref(), &g.ranges, &mut stats)?;
     Ok(stats)
 }
