@@ -134,3 +134,133 @@ pub fn write_task_file(
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// The dts-sync binary next to the running benchmark's own (target/release/).
+pub fn dts_sync_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().join("dts-sync");
+    assert!(bin.exists(), "{} not found: cargo build --release -p dts-sync first", bin.display());
+    bin
+}
+
+/// A `dts-sync run` child process, timed from its spawn, with its peak RSS (VmHWM) sampled
+/// whenever it is polled.
+#[derive(Debug)]
+pub struct DtsRun {
+    child: std::process::Child,
+    started: Instant,
+    peak_kib: u64,
+    log: std::path::PathBuf,
+}
+
+impl DtsRun {
+    /// Spawns `dts-sync run --log-level warn --config TASK` with `args` added (DTS_LOG_LEVEL
+    /// sets another level); its log goes to `dts-sync.log` beside the task file.
+    pub fn spawn(bin: &std::path::Path, task: &std::path::Path, args: &[&str]) -> DtsRun {
+        let log = task.with_file_name("dts-sync.log");
+        let level = std::env::var("DTS_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
+        let started = Instant::now();
+        let child = std::process::Command::new(bin)
+            .args(["run", "--log-level", &level, "--config"])
+            .arg(task)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        DtsRun { child, started, peak_kib: 0, log }
+    }
+
+    /// Reads the child's peak RSS so far; `Some` once it exited.
+    pub fn poll(&mut self) -> Option<std::process::ExitStatus> {
+        if let Ok(text) = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())) {
+            let hwm = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            self.peak_kib = self.peak_kib.max(hwm.unwrap_or(0));
+        }
+        self.child.try_wait().unwrap()
+    }
+
+    /// Waits for the child's exit, which must be a success; returns its wall time and peak
+    /// RSS (KiB).
+    pub fn wait(mut self) -> (Duration, u64) {
+        let status = loop {
+            if let Some(s) = self.poll() {
+                break s;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let elapsed = self.started.elapsed();
+        if !status.success() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            panic!("dts-sync run failed ({status}), its log {}:\n{log}", self.log.display());
+        }
+        (elapsed, self.peak_kib)
+    }
+
+    /// Stops the child as an operator does (SIGTERM) and waits for its clean exit.
+    pub fn terminate(mut self) -> (Duration, u64) {
+        let _ = self.poll();
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -TERM {}", self.child.id());
+        self.wait()
+    }
+}
+
+/// Runs `dts-sync run --exit-when-caught-up` on `task`; returns its wall time and peak RSS
+/// (KiB).
+pub fn run_caught_up(bin: &std::path::Path, task: &std::path::Path) -> (Duration, u64) {
+    DtsRun::spawn(bin, task, &["--exit-when-caught-up"]).wait()
+}
+
+/// A source, a destination and a native replica of the source (`slave_parallel_threads = 0`,
+/// following it by GTID from its first transaction on), each with the passwordless
+/// [`BENCH_USER`], sandboxes named `{prefix}-src`, `-dst` and `-replica`; the replica's threads
+/// are running.
+pub fn source_destination_replica(prefix: &str) -> (dts_testkit::Sandbox, dts_testkit::Sandbox, dts_testkit::Sandbox) {
+    use mysql::prelude::Queryable;
+    eprintln!("starting sandboxes...");
+    let start = |name: &str, domain: u32| {
+        dts_testkit::Sandbox::builder(&format!("{prefix}-{name}"))
+            .gtid_domain_id(domain)
+            .option("innodb_buffer_pool_size", "512M")
+            .option("innodb_log_file_size", "256M")
+            .start()
+            .unwrap()
+    };
+    let (src, dst, rep) = (start("src", 1), start("dst", 2), start("replica", 3));
+    for sb in [&src, &dst, &rep] {
+        let mut c = sb.root_conn().unwrap();
+        // Not binlogged: the replica must not replay the source's own account.
+        c.query_drop("SET SESSION sql_log_bin = 0").unwrap();
+        c.query_drop(format!("CREATE USER '{BENCH_USER}'@'127.0.0.1'")).unwrap();
+        c.query_drop(format!("GRANT ALL ON *.* TO '{BENCH_USER}'@'127.0.0.1'")).unwrap();
+    }
+    let mut r = rep.root_conn().unwrap();
+    r.query_drop(format!(
+        "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {}, MASTER_USER = '{BENCH_USER}', MASTER_PASSWORD = '', \
+         MASTER_USE_GTID = slave_pos",
+        src.port()
+    ))
+    .unwrap();
+    r.query_drop("SET GLOBAL slave_parallel_threads = 0").unwrap();
+    r.query_drop("START SLAVE").unwrap();
+    (src, dst, rep)
+}
+
+/// The source position in the replica's `SHOW SLAVE STATUS` columns `file` and `pos` (what its
+/// IO thread read, or what its SQL thread executed); fails on a replication error.
+pub fn slave_pos(r: &mut mysql::Conn, file: &str, pos: &str) -> dts_types::BinlogPosition {
+    use mysql::prelude::Queryable;
+    let st: mysql::Row = r.query_first("SHOW SLAVE STATUS").unwrap().unwrap();
+    let err: String = st.get("Last_SQL_Error").unwrap_or_default();
+    assert!(err.is_empty(), "native replication failed: {err}");
+    dts_types::BinlogPosition::new(st.get::<String, _>(file).unwrap(), st.get::<u64, _>(pos).unwrap())
+}

@@ -13,24 +13,15 @@
 //! cargo build --release -p dts-sync && cargo run --release -p dts-benches --bin catchup
 //! TABLES=4 TABLE_SIZE=100000 EVENTS=60000 RUNS=3 WORKERS=4 cargo run --release -p dts-benches --bin catchup
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use dts_benches::{BENCH_USER, checksum_tables, env_num, median, require};
+use dts_benches::{checksum_tables, dts_sync_binary, env_num, median, require, run_caught_up};
 use dts_testkit::{Sandbox, binlog_position};
 use dts_types::BinlogPosition;
 use mysql::prelude::Queryable;
 
 const DB: &str = "sbtest";
-
-/// The dts-sync binary next to this benchmark's own (target/release/).
-fn dts_sync() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().join("dts-sync");
-    assert!(bin.exists(), "{} not found: cargo build --release -p dts-sync first", bin.display());
-    bin
-}
 
 fn task_file(src: &Sandbox, dst: &Sandbox, workers: Option<u64>) -> PathBuf {
     // A section of its own: it goes before [[objects]], which ends the file.
@@ -38,51 +29,11 @@ fn task_file(src: &Sandbox, dst: &Sandbox, workers: Option<u64>) -> PathBuf {
     dts_benches::write_task_file(src, dst, &src.dir().join("catchup-task"), "catchup", DB, &incremental)
 }
 
-/// Runs `dts-sync run --exit-when-caught-up`; returns its wall time and peak RSS (KiB).
-fn run_dts(bin: &Path, task: &Path) -> (Duration, u64) {
-    let t = Instant::now();
-    let mut child = Command::new(bin)
-        .args(["run", "--exit-when-caught-up", "--log-level", "warn", "--config"])
-        .arg(task)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if let Ok(text) = std::fs::read_to_string(&status_path) {
-            let hwm = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-            peak = peak.max(hwm.unwrap_or(0));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = t.elapsed();
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert!(status.success(), "dts-sync run failed: {err}");
-    (elapsed, peak)
-}
-
-fn slave_pos(r: &mut mysql::Conn, file: &str, pos: &str) -> BinlogPosition {
-    let st: mysql::Row = r.query_first("SHOW SLAVE STATUS").unwrap().unwrap();
-    let err: String = st.get("Last_SQL_Error").unwrap_or_default();
-    assert!(err.is_empty(), "native replication failed: {err}");
-    BinlogPosition::new(st.get::<String, _>(file).unwrap(), st.get::<u64, _>(pos).unwrap())
-}
-
 /// Native replication's SQL thread applies what its IO thread fetched, until `to`.
 fn run_native(r: &mut mysql::Conn, to: &BinlogPosition) -> Duration {
     let t = Instant::now();
     r.query_drop("START SLAVE SQL_THREAD").unwrap();
-    while slave_pos(r, "Relay_Master_Log_File", "Exec_Master_Log_Pos") < *to {
+    while dts_benches::slave_pos(r, "Relay_Master_Log_File", "Exec_Master_Log_Pos") < *to {
         std::thread::sleep(Duration::from_millis(2));
     }
     t.elapsed()
@@ -95,41 +46,16 @@ fn main() {
     let runs = env_num("RUNS", 3) as usize;
     let workers = std::env::var("WORKERS").ok().map(|_| env_num("WORKERS", 1));
     require(&["sysbench"], "apt-get install sysbench");
-    let bin = dts_sync();
-    eprintln!("starting sandboxes...");
-    let start = |name: &str, domain: u32| {
-        Sandbox::builder(name)
-            .gtid_domain_id(domain)
-            .option("innodb_buffer_pool_size", "512M")
-            .option("innodb_log_file_size", "256M")
-            .start()
-            .unwrap()
-    };
-    let (src, dst, rep) = (start("cu-src", 1), start("cu-dst", 2), start("cu-replica", 3));
-    for sb in [&src, &dst, &rep] {
-        let mut c = sb.root_conn().unwrap();
-        // Not binlogged: the replica must not replay the source's own account.
-        c.query_drop("SET SESSION sql_log_bin = 0").unwrap();
-        c.query_drop(format!("CREATE USER '{BENCH_USER}'@'127.0.0.1'")).unwrap();
-        c.query_drop(format!("GRANT ALL ON *.* TO '{BENCH_USER}'@'127.0.0.1'")).unwrap();
-    }
-    // The replica follows the source from its first transaction on.
+    let bin = dts_sync_binary();
+    let (src, dst, rep) = dts_benches::source_destination_replica("cu");
     let mut r = rep.root_conn().unwrap();
-    r.query_drop(format!(
-        "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {}, MASTER_USER = '{BENCH_USER}', MASTER_PASSWORD = '', \
-         MASTER_USE_GTID = slave_pos",
-        src.port()
-    ))
-    .unwrap();
-    r.query_drop("SET GLOBAL slave_parallel_threads = 0").unwrap();
-    r.query_drop("START SLAVE").unwrap();
     src.conn().unwrap().query_drop(format!("CREATE DATABASE {DB}")).unwrap();
     let sysbench = |cmd: &str, extra: &str| dts_benches::sysbench_write_only(&src, DB, tables, size, cmd, extra);
     eprintln!("sysbench prepare {tables} x {size}...");
     sysbench("prepare", "--threads=2");
     let task = task_file(&src, &dst, workers);
     eprintln!("dts-sync: schema and full copy (untimed)...");
-    run_dts(&bin, &task);
+    run_caught_up(&bin, &task);
     let names: Vec<String> = (1..=tables).map(|i| format!("sbtest{i}")).collect();
     let (mut ours, mut native, mut peak) = (Vec::new(), Vec::new(), 0);
     for round in 0..runs {
@@ -137,11 +63,11 @@ fn main() {
         eprintln!("round {}/{runs}: sysbench oltp_write_only, {events} transactions, 4 threads...", round + 1);
         sysbench("run", &format!("--threads=4 --events={events} --time=0 --rate=0"));
         let to = binlog_position(&mut src.conn().unwrap()).unwrap();
-        while slave_pos(&mut r, "Master_Log_File", "Read_Master_Log_Pos") < to {
+        while dts_benches::slave_pos(&mut r, "Master_Log_File", "Read_Master_Log_Pos") < to {
             std::thread::sleep(Duration::from_millis(20));
         }
         let mut dts_round = || {
-            let (t, hwm) = run_dts(&bin, &task);
+            let (t, hwm) = run_caught_up(&bin, &task);
             eprintln!("  dts-sync: {:.2} s, peak RSS {} MiB", t.as_secs_f64(), hwm / 1024);
             peak = peak.max(hwm);
             t

@@ -1,7 +1,8 @@
-//! Full copy throughput: dts-fullcopy (schema sync + chunked parallel copy) against
-//! mydumper/myloader, mariadb-dump piped into mariadb, and SELECT ... INTO OUTFILE + LOAD DATA
-//! INFILE (the server-side limit), on the same sysbench data and identical sandboxes, runs
-//! interleaved.
+//! Full copy throughput as users run it: `dts-sync run --exit-when-caught-up` (the release
+//! binary: precheck, schema sync, the chunked parallel copy, then incremental sync with nothing
+//! to apply) of a new task against mydumper/myloader, mariadb-dump piped into mariadb, and
+//! SELECT ... INTO OUTFILE + LOAD DATA INFILE (the server-side limit), on the same sysbench
+//! data and identical sandboxes, runs interleaved.
 //!
 //! Data: `sysbench oltp_read_write prepare`, TABLES x TABLE_SIZE rows (default 4 x 250,000).
 //! Every method gets 2 threads, starts from a dropped destination database and is checked with
@@ -10,59 +11,23 @@
 //! sync_binlog=0), for every method alike.
 //!
 //! Needs sysbench and mydumper (apt-get install sysbench mydumper).
-//! cargo run --release -p dts-benches --bin fullcopy
+//! cargo build --release -p dts-sync && cargo run --release -p dts-benches --bin fullcopy
 //! TABLES=4 TABLE_SIZE=250000 RUNS=3 cargo run --release -p dts-benches --bin fullcopy
+//! TABLES=1 TABLE_SIZE=1000000 ... (one large table: chunks of one table copy in parallel)
+//! COPY_THREADS and CHUNK_ROWS set `[full] threads` and `chunk_rows` (default 2 and the task's).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use dts_benches::{BENCH_USER, bench_pair, checksum_tables, env_num, median, require, sysbench_prepare};
-use dts_fullcopy::CopyOptions;
-use dts_schema::{DatabaseRule, Selection};
+use dts_benches::{
+    BENCH_USER, bench_pair, checksum_tables, dts_sync_binary, env_num, median, require, run_caught_up,
+    sysbench_prepare, write_task_file,
+};
 use dts_testkit::Sandbox;
 use mysql::prelude::Queryable;
 
 const DB: &str = "sbtest";
-
-fn opts(port: u16, user: &str, password: Option<String>) -> mysql::Opts {
-    mysql::OptsBuilder::new()
-        .ip_or_hostname(Some("127.0.0.1"))
-        .tcp_port(port)
-        .user(Some(user))
-        .pass(password)
-        .prefer_socket(false)
-        .into()
-}
-
-/// The child mode: schema sync + full copy of sbtest from SRC to DST, as a task would run it.
-fn copy_child(src_port: u16, dst_port: u16) {
-    let (s, d) = (opts(src_port, BENCH_USER, None), opts(dst_port, BENCH_USER, None));
-    let sel =
-        Selection { databases: vec![DatabaseRule { database: DB.into(), ..Default::default() }], ..Default::default() };
-    let mut sc = mysql::Conn::new(s.clone()).unwrap();
-    let cat = dts_schema::catalog(&mut sc).unwrap();
-    let schema = dts_schema::read_database(&mut sc, &sel, &cat, DB).unwrap();
-    let plan = dts_schema::plan(&sel, &[schema], &dts_schema::ObjectRules::default()).unwrap();
-    let mut dc = mysql::Conn::new(d.clone()).unwrap();
-    for st in plan.statements {
-        dc.query_drop(st).unwrap();
-    }
-    let tables = cat[DB].iter().filter_map(|(t, cols)| sel.table_with_columns(DB, t, cols)).collect();
-    let mut o = CopyOptions::new(&format!("bench_{}", std::process::id()));
-    o.threads = env_num("COPY_THREADS", 2) as usize;
-    o.chunk_rows = env_num("CHUNK_ROWS", o.chunk_rows);
-    let t = Instant::now();
-    let r = dts_fullcopy::run(s, d, tables, &o).unwrap();
-    let hwm = dts_testkit::peak_rss_kib();
-    println!(
-        "rows={} bytes={} chunks={} secs={:.3} hwm_kb={hwm}",
-        r.rows,
-        r.bytes,
-        r.chunks_copied,
-        t.elapsed().as_secs_f64()
-    );
-}
 
 fn sh(cmd: &str) -> (f64, Option<u64>) {
     let rss_file = std::env::temp_dir().join(format!("dts-bench-rss-{}", std::process::id()));
@@ -86,10 +51,6 @@ fn sh(cmd: &str) -> (f64, Option<u64>) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("copy-child") {
-        return copy_child(args[1].parse().unwrap(), args[2].parse().unwrap());
-    }
     let tables = env_num("TABLES", 4);
     let size = env_num("TABLE_SIZE", 250_000);
     let runs = env_num("RUNS", 3) as usize;
@@ -114,7 +75,13 @@ fn main() {
     let mb = bytes as f64 / 1_048_576.0;
     let base = format!("-h 127.0.0.1 -u {BENCH_USER}");
     let (sp, dp) = (src.port(), dst.port());
-    let exe = std::env::current_exe().unwrap().display().to_string();
+    let bin = dts_sync_binary();
+    let full = format!(
+        "\n[full]\nthreads = {}\n{}",
+        env_num("COPY_THREADS", 2),
+        std::env::var("CHUNK_ROWS").map_or(String::new(), |n| format!("chunk_rows = {n}\n"))
+    );
+    let task = write_task_file(&src, &dst, &shared.join("task"), "fullcopy_bench", DB, &full);
     let dump_dir = shared.join("dump");
     let reset = |dst: &Sandbox| {
         let mut d = dst.conn().unwrap();
@@ -147,12 +114,11 @@ fn main() {
         script
     };
     let mut results: Vec<(&str, Vec<std::time::Duration>, u64)> = vec![
-        ("dts-fullcopy", vec![], 0),
+        ("dts-sync run", vec![], 0),
         ("mydumper+myloader", vec![], 0),
         ("mariadb-dump | mariadb", vec![], 0),
         ("OUTFILE + LOAD DATA", vec![], 0),
     ];
-    let mut ours_detail = String::new();
     // METHODS=ours,mydumper,dump,outfile (default all) runs a subset, e.g. while tuning.
     let methods = std::env::var("METHODS").unwrap_or_else(|_| "ours,mydumper,dump,outfile".into());
     let wanted: Vec<bool> =
@@ -171,25 +137,27 @@ fn main() {
             let i = kinds[slot];
             reset(&dst);
             eprintln!("run {}/{runs}: {}", run + 1, entry.0);
-            let cmd = match i {
-                0 => format!("{exe} copy-child {sp} {dp}"),
-                1 => format!(
+            let (secs, rss) = match i {
+                0 => {
+                    let (t, rss) = run_caught_up(&bin, &task);
+                    (t.as_secs_f64(), Some(rss))
+                }
+                1 => sh(&format!(
                     "rm -rf {d} && mydumper {base} -P {sp} -B {DB} -t 2 -r 100000 -o {d} && myloader {base} -P {dp} -d {d} -t 2 --enable-binlog",
                     d = dump_dir.display()
-                ),
-                2 => format!(
+                )),
+                2 => sh(&format!(
                     "mariadb {base} -P {dp} -e 'CREATE DATABASE {DB}' && mariadb-dump {base} -P {sp} --single-transaction {DB} | mariadb {base} -P {dp} {DB}"
-                ),
-                _ => outfile(run),
+                )),
+                _ => sh(&outfile(run)),
             };
-            let (secs, rss) = sh(&if i == 0 { format!("{cmd} > {}/ours.out", shared.display()) } else { cmd });
-            if i == 0 {
-                ours_detail = std::fs::read_to_string(shared.join("ours.out")).unwrap_or_default();
-            }
             entry.1.push(std::time::Duration::from_secs_f64(secs));
             entry.2 = entry.2.max(rss.unwrap_or(0));
             assert_eq!(checksum_tables(&dst, DB, &names), src_sums, "{} copied the data exactly", entry.0);
         }
+    }
+    if std::env::var("DTS_LOG_LEVEL").is_ok() {
+        eprintln!("{}", std::fs::read_to_string(task.with_file_name("dts-sync.log")).unwrap_or_default());
     }
     let _ = std::fs::remove_dir_all(&shared);
     println!("== full copy of {tables} x {size} sysbench rows ({mb:.1} MiB data+index), 2 threads, medians of {runs}");
@@ -199,10 +167,9 @@ fn main() {
         medians.push(m);
         println!("  {name:<24} {m:7.2} s  {:>9.0} rows/s  {:6.1} MB/s  peak RSS {rss} KiB", rows / m, mb / m);
     }
-    println!("  dts-fullcopy detail (last run): {}", ours_detail.trim());
     if medians.len() == 4 {
         println!(
-            "  ratio dts-fullcopy vs mydumper+myloader: {:.2}x   vs mariadb-dump: {:.2}x   vs OUTFILE+LOAD: {:.2}",
+            "  ratio dts-sync run vs mydumper+myloader: {:.2}x   vs mariadb-dump: {:.2}x   vs OUTFILE+LOAD: {:.2}",
             medians[1] / medians[0],
             medians[2] / medians[0],
             medians[3] / medians[0]
