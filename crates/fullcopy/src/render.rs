@@ -39,9 +39,10 @@ pub(crate) enum Mode {
 impl Mode {
     /// The best exact mode for `job`.
     pub fn of(job: &TableJob, o: &CopyOptions) -> Mode {
-        if o.load_data && job.loadable() && job.text_exact() {
+        let load = o.load_data && job.loadable() && !job.statements_in_parallel;
+        if load && job.text_exact() {
             Mode::TextLoad
-        } else if o.load_data && job.loadable() {
+        } else if load {
             Mode::BinaryLoad
         } else {
             Mode::Statements

@@ -36,6 +36,12 @@ pub struct TableJob {
     pub rows_estimate: u64,
     /// The server's average row length, to size chunks by bytes.
     pub avg_row_length: u64,
+    /// Written as INSERT statements although LOAD DATA could load it: its chunks are written
+    /// by several writers at once, and a LOAD DATA into a destination table with an
+    /// AUTO_INCREMENT column holds InnoDB's table-level AUTO-INC lock until it ends
+    /// (`innodb_autoinc_lock_mode` 0 or 1), so those writers would load one at a time. Multi-row
+    /// INSERTs take only a short mutex. Set by [`crate::copy`] once the chunks are planned.
+    pub statements_in_parallel: bool,
 }
 
 impl TableJob {
@@ -116,6 +122,7 @@ impl TableJob {
             key,
             rows_estimate: rows.unwrap_or(0),
             avg_row_length: avg.unwrap_or(0).max(1),
+            statements_in_parallel: false,
         })
     }
 

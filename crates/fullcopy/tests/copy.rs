@@ -363,3 +363,42 @@ fn kill_9_mid_copy_then_resume_copies_each_row_once() {
         );
     }
 }
+
+/// A LOAD DATA into a destination table with an AUTO_INCREMENT column holds the table's
+/// AUTO-INC lock until it ends (MariaDB's default `innodb_autoinc_lock_mode` 1), so a table
+/// with most of the chunks, written by two writers at once, goes as INSERT statements; among
+/// several tables, or without AUTO_INCREMENT, LOAD DATA stays. Every row arrives either way.
+#[test]
+fn one_large_auto_increment_table_is_written_by_statements_in_parallel() {
+    let pair = shared_pair();
+    let (src, dst) = (&pair.source, &pair.destination);
+    let mode: u64 = dst.conn().unwrap().query_first("SELECT @@innodb_autoinc_lock_mode").unwrap().unwrap();
+    assert_eq!(mode, 1, "the sandboxes run MariaDB's default lock mode");
+    let copy = |tables: &[(&str, &str)]| {
+        let db = src.fresh_database("fc_autoinc").unwrap();
+        let mut c = src.conn().unwrap();
+        c.query_drop(format!("USE {}", db.quoted())).unwrap();
+        for (t, id) in tables {
+            c.query_drop(format!("CREATE TABLE {t} ({id}, k INT, s VARCHAR(20), KEY (k))")).unwrap();
+            c.query_drop(format!(
+                "INSERT INTO {t} SELECT seq, seq * 7 % 101, CONCAT('r', seq) FROM mysql.seq_1_to_300"
+            ))
+            .unwrap();
+        }
+        let target = format!("{}_d", db.as_str());
+        let sel = selection_of(&db, &target, None);
+        sync_schema(src, dst, &sel, &db);
+        let mut o = options(&format!("autoinc_{db}"));
+        o.chunk_rows = 40;
+        let report = run(src.opts(), dst.opts(), tables_of(src, &sel, &db), &o).unwrap();
+        for (t, _) in tables {
+            let s = rows(src, &format!("{}.{t}", db.quoted()));
+            assert_eq!(s, rows(dst, &format!("{}.{t}", dts_types::quote_ident(&target))), "{t}");
+        }
+        report.tables_as_statements.iter().map(|t| t.table.as_str().to_string()).collect::<Vec<_>>()
+    };
+    let auto = "id INT AUTO_INCREMENT PRIMARY KEY";
+    assert_eq!(copy(&[("big", auto)]), ["big"]);
+    assert!(copy(&[("plain", "id INT PRIMARY KEY")]).is_empty(), "no AUTO_INCREMENT: LOAD DATA");
+    assert!(copy(&[("a", auto), ("b", auto), ("c", auto)]).is_empty(), "each writer on a table of its own");
+}
