@@ -184,6 +184,11 @@ impl DtsRun {
         self.child.try_wait().unwrap()
     }
 
+    /// What the child logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// Waits for the child's exit, which must be a success; returns its wall time and peak
     /// RSS (KiB).
     pub fn wait(mut self) -> (Duration, u64) {
@@ -195,15 +200,17 @@ impl DtsRun {
         };
         let elapsed = self.started.elapsed();
         if !status.success() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            panic!("dts-sync run failed ({status}), its log {}:\n{log}", self.log.display());
+            panic!("dts-sync run failed ({status}), its log {}:\n{}", self.log.display(), self.log());
         }
         (elapsed, self.peak_kib)
     }
 
     /// Stops the child as an operator does (SIGTERM) and waits for its clean exit.
     pub fn terminate(mut self) -> (Duration, u64) {
-        let _ = self.poll();
+        if self.poll().is_some() {
+            // Exited already (its pid may be another process's now): say how.
+            return self.wait();
+        }
         let ok = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -211,6 +218,17 @@ impl DtsRun {
             .success();
         assert!(ok, "kill -TERM {}", self.child.id());
         self.wait()
+    }
+}
+
+impl Drop for DtsRun {
+    /// A benchmark that failed midway leaves no dts-sync running on (it would retry its
+    /// connections against whatever server takes the sandboxes' ports next).
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

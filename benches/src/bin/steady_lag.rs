@@ -93,6 +93,7 @@ fn lags(
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    assert!(!sorted.is_empty(), "no lag samples");
     sorted[((sorted.len() - 1) as f64 * p).round() as usize].as_secs_f64()
 }
 
@@ -123,7 +124,9 @@ fn main() {
         let mut dts_phase = || {
             let mut run = DtsRun::spawn(&bin, &task, &[]);
             let mut applied = || {
-                assert!(run.poll().is_none(), "dts-sync run exited during the phase");
+                if let Some(status) = run.poll() {
+                    panic!("dts-sync run exited during the phase ({status}), its log:\n{}", run.log());
+                }
                 dts_applied(&mut d)
             };
             catch_up(&src, &mut applied);

@@ -27,7 +27,7 @@ const COUNTERS: &[(&str, &str)] = &[
     ),
     (
         dts_types::totals::TRANSACTIONS_APPLIED,
-        "Source transactions incremental sync committed to the destination, together with their checkpoint.",
+        "Source transactions with a row change or DDL that incremental sync committed to the destination, together with their checkpoint (those on tables the task does not sync count in dts_transactions_total only).",
     ),
     (
         dts_types::totals::FULL_ROWS_COPIED,

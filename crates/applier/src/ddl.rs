@@ -16,7 +16,8 @@ use crate::{ApplyError, ApplyStats, Ddl};
 /// Runs a DDL once everything before it has committed (`txn` is not open), then commits its
 /// checkpoint at `at` on the applier's connection — with its outcome in the DDL log, and its
 /// done range in parallel mode. A statement the task skipped is only recorded. The table plans
-/// are forgotten: columns may have changed.
+/// are forgotten: columns may have changed. The transaction counts as applied here when the DDL
+/// applied, unless its rows committed before it counted it already (`rows_counted`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn barrier(
     txn: &mut DestTxn,
@@ -26,6 +27,7 @@ pub(crate) fn barrier(
     d: &Ddl,
     at: &SourcePosition,
     done: Option<&DoneRange>,
+    rows_counted: bool,
     stats: &mut ApplyStats,
 ) -> Result<(), ApplyError> {
     debug_assert!(!txn.is_open(), "a DDL runs after what is before it has committed");
@@ -47,7 +49,7 @@ pub(crate) fn barrier(
     for r in &d.record {
         txn.meta(r)?;
     }
-    if outcome == DdlOutcome::Applied {
+    if outcome == DdlOutcome::Applied && !rows_counted {
         txn.count_transactions(1);
     }
     txn.commit_at(Writer::Main, Some(at), done.map_or(&[], std::slice::from_ref), stats)?;

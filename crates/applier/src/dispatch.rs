@@ -187,12 +187,14 @@ impl<'a> Dispatcher<'a> {
             let mut txn = DestTxn::new(&mut app.conn, &app.ck, app.o.batch_bytes);
             let mut stream =
                 Stream { txn: &mut txn, plans: &mut app.plans, stats: &mut app.stats, throttle: &mut app.throttle };
+            let counted = !held.changes.is_empty();
             stream.held(held.changes)?;
             if txn.is_open() {
+                txn.count_transactions(u64::from(counted));
                 txn.commit_at(Writer::Main, None, &[], &mut app.stats)?;
             }
             drop(txn);
-            return self.ddl_barrier(&d, at);
+            return self.ddl_barrier(&d, at, counted);
         }
         let target = self.route(&held.tokens)?;
         let slot = match target {
@@ -261,12 +263,23 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    /// Runs a DDL once everything before it committed, with its checkpoint and done range.
-    fn ddl_barrier(&mut self, d: &Ddl, at: SourcePosition) -> Result<(), ApplyError> {
+    /// Runs a DDL once everything before it committed, with its checkpoint and done range
+    /// (`rows_counted`: its transaction's rows committed before it and counted it).
+    fn ddl_barrier(&mut self, d: &Ddl, at: SourcePosition, rows_counted: bool) -> Result<(), ApplyError> {
         let range = (self.prev_end.clone(), at.binlog.clone());
         let app = &mut *self.app;
         let mut txn = DestTxn::new(&mut app.conn, &app.ck, app.o.batch_bytes);
-        crate::ddl::barrier(&mut txn, &app.dest, &mut app.plans, &app.ddl, d, &at, Some(&range), &mut app.stats)?;
+        crate::ddl::barrier(
+            &mut txn,
+            &app.dest,
+            &mut app.plans,
+            &app.ddl,
+            d,
+            &at,
+            Some(&range),
+            rows_counted,
+            &mut app.stats,
+        )?;
         self.prev_end = Some(at.binlog.clone());
         self.tracker.set_low(at);
         Ok(())
@@ -292,9 +305,10 @@ impl<'a> Dispatcher<'a> {
             return Ok(());
         }
         if let Some(d) = ddl.or(held.ddl.map(Box::new)) {
+            txn.count_transactions(1);
             txn.commit_at(Writer::Main, None, &[], &mut app.stats)?;
             drop(txn);
-            return self.ddl_barrier(&d, at);
+            return self.ddl_barrier(&d, at, true);
         }
         let range = (self.prev_end.clone(), at.binlog.clone());
         txn.count_transactions(1);

@@ -86,10 +86,13 @@ fn apply(
                 stats.transactions += 1;
                 if let Some(d) = ddl {
                     // A barrier: what is grouped commits first, then the DDL, then its checkpoint.
+                    // Its own rows (a binlog has none, but a translation may) count it.
+                    let counted = rows > 0;
                     if txn.is_open() {
+                        txn.count_transactions(u64::from(counted));
                         commit(txn, &mut group, stats, throttle)?;
                     }
-                    crate::ddl::barrier(txn, dest, plans, ddl_ctx, &d, &at, None, stats)?;
+                    crate::ddl::barrier(txn, dest, plans, ddl_ctx, &d, &at, None, counted, stats)?;
                     group = Group::new();
                     continue;
                 }

@@ -54,10 +54,11 @@ pub(crate) fn same_server(
     }
     let (now, strict): (Option<String>, Option<u8>) =
         source.query_first("SELECT @@GLOBAL.gtid_binlog_pos, @@GLOBAL.gtid_strict_mode")?.unwrap_or((None, None));
-    if now.is_none_or(|g| g.trim().is_empty()) {
+    let Some(now) = now.filter(|g| !g.trim().is_empty()) else {
         return Ok(SameServer::File(None));
-    }
-    let g = match known.filter(|g| !g.is_empty()) {
+    };
+    let now = now.parse::<MariaGtidList>().unwrap_or_default();
+    let g = match known.filter(|g| plausible_at(g, &now)) {
         // A file gone is read by file, which says so (the binlog was purged).
         Some(g) => {
             let files: Vec<mysql::Row> = source.query(dialect.binary_logs())?;
@@ -73,6 +74,16 @@ pub(crate) fn same_server(
         Some(g) if strict == Some(1) => SameServer::Gtid(g),
         other => SameServer::File(other),
     })
+}
+
+/// Whether `known`, a checkpoint's GTID state, can be this server's state at a place in its
+/// binlog now ending at `now`: it names every domain `now` has (a checkpoint of an older
+/// version may lack idle ones) and no sequence number past `now`'s (the binlog was reset, or
+/// lost its tail in a crash). Otherwise the server computes the state.
+fn plausible_at(known: &MariaGtidList, now: &MariaGtidList) -> bool {
+    !known.is_empty()
+        && now.iter().all(|n| known.get(n.domain).is_some())
+        && known.iter().all(|k| now.get(k.domain).is_some_and(|n| k.seq <= n.seq))
 }
 
 /// How the task goes on after its source became another server.
@@ -357,5 +368,28 @@ fn rebase(
             let _ = dst.query_drop("ROLLBACK");
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(s: &str) -> MariaGtidList {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_checkpoints_gtid_state_is_used_only_where_it_can_be_the_servers() {
+        let now = list("0-1-100,1-2-7");
+        assert!(plausible_at(&list("0-1-90,1-2-7"), &now));
+        assert!(plausible_at(&list("0-1-100,1-2-7"), &now), "at the end of the binlog");
+        // An idle domain missing (a checkpoint of an older version): the server computes it.
+        assert!(!plausible_at(&list("0-1-90"), &now));
+        // Past the server's end (its binlog was reset, or lost its tail in a crash).
+        assert!(!plausible_at(&list("0-1-101,1-2-7"), &now));
+        // A domain the server's binlog does not have.
+        assert!(!plausible_at(&list("0-1-90,1-2-7,5-3-1"), &now));
+        assert!(!plausible_at(&MariaGtidList::new(), &now));
     }
 }
