@@ -40,7 +40,7 @@ pub struct TableJob {
     /// by several writers at once, and a LOAD DATA into a destination table with an
     /// AUTO_INCREMENT column holds InnoDB's table-level AUTO-INC lock until it ends
     /// (`innodb_autoinc_lock_mode` 0 or 1), so those writers would load one at a time. Multi-row
-    /// INSERTs take only a short mutex. Set by [`crate::copy`] once the chunks are planned.
+    /// INSERTs take only a short mutex. Set by the copy once its chunks are planned.
     pub statements_in_parallel: bool,
 }
 
