@@ -262,7 +262,6 @@ struct Ends {
     changed: Arc<parking_lot::Mutex<Vec<(usize, String)>>>,
 }
 
-/// The first copied column of `job` that the destination table does not have.
 /// Marks the tables whose chunks several writers will write at once (more than a writer's
 /// share of the chunks left) and whose destination table has an AUTO_INCREMENT column, where
 /// the destination's LOAD DATA takes a table lock (`innodb_autoinc_lock_mode` below 2): they
@@ -296,6 +295,7 @@ fn statements_where_loads_would_queue(
     Ok(())
 }
 
+/// The first copied column of `job` that the destination table does not have.
 fn missing_on_destination(dst: &mut Conn, job: &TableJob) -> Result<Option<String>, CopyError> {
     let have: Vec<String> = dst.exec(
         "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",

@@ -67,6 +67,8 @@ pub(crate) struct Render<'a> {
     /// Finished statements, and the one being filled with its rows and ENUM index-0 values.
     statements: Vec<(String, usize)>,
     sql: String,
+    /// One row's literals, before it joins `sql` (reused).
+    row_sql: String,
     batch_rows: u64,
     batch_zeros: usize,
     /// Rows rendered, and ENUM index-0 values among them (LOAD modes).
@@ -105,6 +107,7 @@ impl<'a> Render<'a> {
             charged: (0, 0),
             statements: Vec::new(),
             sql: String::new(),
+            row_sql: String::new(),
             batch_rows: 0,
             batch_zeros: 0,
             rows: 0,
@@ -159,25 +162,34 @@ impl<'a> Render<'a> {
                 }
             }
             Mode::Statements => {
-                if self.batch_rows > 0 {
-                    self.sql.push(',');
-                }
-                self.sql.push('(');
+                // The row first on its own: a statement ends before a row that would take it
+                // past `batch_bytes` (kept under the destination's max_allowed_packet), so only
+                // a row larger than that by itself makes a larger statement.
+                let mut row_sql = std::mem::take(&mut self.row_sql);
+                row_sql.clear();
+                row_sql.push('(');
+                let mut zeros = 0;
                 for (i, (v, col)) in values.into_iter().zip(&self.job.columns).enumerate() {
                     if i > 0 {
-                        self.sql.push(',');
+                        row_sql.push(',');
                     }
                     let v = Value::from_param(&col.ty, v)?;
-                    self.batch_zeros += usize::from(v.is_enum_zero());
-                    v.write_sql_literal(&mut self.sql)?;
+                    zeros += usize::from(v.is_enum_zero());
+                    v.write_sql_literal(&mut row_sql)?;
                 }
-                self.sql.push(')');
-                self.rows += 1;
-                self.batch_rows += 1;
-                if self.sql.len() >= self.batch_bytes {
+                row_sql.push(')');
+                if self.batch_rows > 0 && self.sql.len() + 1 + row_sql.len() + self.suffix.len() > self.batch_bytes {
                     self.end_statement();
                     self.sql.push_str(&self.prefix);
                 }
+                if self.batch_rows > 0 {
+                    self.sql.push(',');
+                }
+                self.sql.push_str(&row_sql);
+                self.row_sql = row_sql;
+                self.batch_zeros += zeros;
+                self.rows += 1;
+                self.batch_rows += 1;
             }
         }
         Ok(())

@@ -364,13 +364,7 @@ impl BinlogInput {
             return Ok((StartPosition::MariaDbGtid(s.gtid), None, s.at));
         }
         use crate::source_switch::SameServer;
-        // The checkpoint's GTID state is the reader's at that commit: exact, and far cheaper
-        // than the server's BINLOG_GTID_POS.
-        let known = from.filter(|p| p.binlog == at).and_then(|p| match &p.gtid {
-            Some(dts_types::GtidPosition::MariaDb(g)) => Some(g),
-            _ => None,
-        });
-        let how = crate::source_switch::same_server(&mut src, &at, known).map_err(SourceError::Identity)?;
+        let how = crate::source_switch::same_server(&mut src, &at).map_err(SourceError::Identity)?;
         let gtid = match &how {
             SameServer::Gtid(g) | SameServer::File(Some(g)) => Some(dts_types::GtidPosition::MariaDb(g.clone())),
             SameServer::File(None) => None,

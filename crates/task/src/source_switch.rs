@@ -1,10 +1,9 @@
 //! Where incremental sync starts reading, and following the source to another server by GTID.
 //!
 //! A MariaDB source with GTIDs (in `gtid_strict_mode`) is read by GTID: on the server the
-//! checkpoint was taken on, from the GTID state at the checkpoint's file and offset — the
-//! state the checkpoint holds (the reader's, exact at every commit), or for a start without
-//! one `BINLOG_GTID_POS`, the server's own answer, which reads the binlog file from its start
-//! up to the offset (up to a gigabyte at every start, were it asked each time); the positions the reader reports are that server's file and offset again (the
+//! checkpoint was taken on, from the GTID state at the checkpoint's file and offset
+//! (`BINLOG_GTID_POS`, the server's own answer, so it is exact even for a checkpoint saved
+//! without one); the positions the reader reports are that server's file and offset again (the
 //! dump starts with a ROTATE naming the file), so done ranges, recopy and snapshot positions
 //! compare as before. By file and offset where the source has no GTIDs, is MySQL (its GTID sets
 //! are not followed yet), or runs without strict mode (see [`same_server`]).
@@ -38,52 +37,26 @@ pub(crate) enum SameServer {
 
 /// How to read the connected source (the server the task has been reading) from `at`: by
 /// GTID when it is a MariaDB server with GTIDs in strict mode and the state at `at` is not
-/// empty. `known` is that state when the caller has it (a checkpoint's); else the server
-/// computes it. Without `gtid_strict_mode` a GTID start may differ from a file start (a domain's
+/// empty. Without `gtid_strict_mode` a GTID start may differ from a file start (a domain's
 /// sequence numbers out of order in the binlog stop a strict dump), so such a source is read
 /// by file and offset, the GTID state at `at` given to the reader all the same: the checkpoints
 /// hold the exact state either way, for a failover later.
-pub(crate) fn same_server(
-    source: &mut Conn,
-    at: &BinlogPosition,
-    known: Option<&MariaGtidList>,
-) -> Result<SameServer, mysql::Error> {
-    let dialect = dts_types::dialect::Dialect::of(source)?;
-    if dialect.flavour != dts_types::dialect::Flavour::MariaDb {
+pub(crate) fn same_server(source: &mut Conn, at: &BinlogPosition) -> Result<SameServer, mysql::Error> {
+    if dts_types::dialect::Dialect::of(source)?.flavour != dts_types::dialect::Flavour::MariaDb {
         return Ok(SameServer::File(None));
     }
     let (now, strict): (Option<String>, Option<u8>) =
         source.query_first("SELECT @@GLOBAL.gtid_binlog_pos, @@GLOBAL.gtid_strict_mode")?.unwrap_or((None, None));
-    let Some(now) = now.filter(|g| !g.trim().is_empty()) else {
+    if now.is_none_or(|g| g.trim().is_empty()) {
         return Ok(SameServer::File(None));
-    };
-    let now = now.parse::<MariaGtidList>().unwrap_or_default();
-    let g = match known.filter(|g| plausible_at(g, &now)) {
-        // A file gone is read by file, which says so (the binlog was purged).
-        Some(g) => {
-            let files: Vec<mysql::Row> = source.query(dialect.binary_logs())?;
-            files.iter().any(|f| f.get::<String, _>(0).as_deref() == Some(at.file.as_str())).then(|| g.clone())
-        }
-        // NULL when the file is gone.
-        None => {
-            let g: Option<Option<String>> = source.exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&at.file, at.offset))?;
-            g.flatten().and_then(|g| g.parse::<MariaGtidList>().ok()).filter(|g| !g.is_empty())
-        }
-    };
+    }
+    // NULL when the file is gone: reading by file says so (the binlog was purged).
+    let g: Option<Option<String>> = source.exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&at.file, at.offset))?;
+    let g = g.flatten().and_then(|g| g.parse::<MariaGtidList>().ok()).filter(|g| !g.is_empty());
     Ok(match g {
         Some(g) if strict == Some(1) => SameServer::Gtid(g),
         other => SameServer::File(other),
     })
-}
-
-/// Whether `known`, a checkpoint's GTID state, can be this server's state at a place in its
-/// binlog now ending at `now`: it names every domain `now` has (a checkpoint of an older
-/// version may lack idle ones) and no sequence number past `now`'s (the binlog was reset, or
-/// lost its tail in a crash). Otherwise the server computes the state.
-fn plausible_at(known: &MariaGtidList, now: &MariaGtidList) -> bool {
-    !known.is_empty()
-        && now.iter().all(|n| known.get(n.domain).is_some())
-        && known.iter().all(|k| now.get(k.domain).is_some_and(|n| k.seq <= n.seq))
 }
 
 /// How the task goes on after its source became another server.
@@ -368,28 +341,5 @@ fn rebase(
             let _ = dst.query_drop("ROLLBACK");
             Err(e)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn list(s: &str) -> MariaGtidList {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn a_checkpoints_gtid_state_is_used_only_where_it_can_be_the_servers() {
-        let now = list("0-1-100,1-2-7");
-        assert!(plausible_at(&list("0-1-90,1-2-7"), &now));
-        assert!(plausible_at(&list("0-1-100,1-2-7"), &now), "at the end of the binlog");
-        // An idle domain missing (a checkpoint of an older version): the server computes it.
-        assert!(!plausible_at(&list("0-1-90"), &now));
-        // Past the server's end (its binlog was reset, or lost its tail in a crash).
-        assert!(!plausible_at(&list("0-1-101,1-2-7"), &now));
-        // A domain the server's binlog does not have.
-        assert!(!plausible_at(&list("0-1-90,1-2-7,5-3-1"), &now));
-        assert!(!plausible_at(&MariaGtidList::new(), &now));
     }
 }
