@@ -115,7 +115,11 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     let mut groups: Vec<(String, Vec<usize>, bool)> = Vec::new();
     // Tables whose definition is not the destination's any more: not copied (see below).
     let mut changed_before: Vec<(usize, String)> = Vec::new();
+    // Each table's definition as it was before its job was loaded: a change that lands while
+    // the copy is planned is then seen by the readers' checks, never taken for the original.
+    let mut signatures = Vec::new();
     for map in tables {
+        signatures.push(TableJob::signature(&mut src, &map)?);
         let job = TableJob::load(&mut src, map)?;
         // A column the destination table lacks: the source table changed after the
         // destination's was created (between schema sync and now, or between two runs). Its
@@ -167,7 +171,6 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
         eprintln!("copy: planned {} chunks in {:?}", todo.len(), t_plan.elapsed());
     }
     statements_where_loads_would_queue(&mut dst, &mut jobs, &todo, o.threads)?;
-    let signatures = jobs.iter().map(|j| TableJob::signature(&mut src, &j.map)).collect::<Result<Vec<_>, _>>()?;
     let jobs = Arc::new(jobs);
     let signatures = Arc::new(signatures);
     // Tables whose definition changed during their copy: their chunks stop, the others go on.
