@@ -37,14 +37,14 @@ pub struct ApplyOptions {
 }
 
 impl ApplyOptions {
-    /// The defaults for task `task`: one worker, groups of 500 transactions or 20,000 rows or
+    /// The defaults for task `task`: one worker, groups of 5,000 transactions or 20,000 rows or
     /// 100 ms, batches of 1 MiB, the default retry windows, no rate limit, and a refused DDL stops.
     pub fn new(task: &str) -> Self {
         ApplyOptions {
             task: task.to_string(),
             meta_db: Ident::new("dts_meta").expect("valid"),
             workers: 1,
-            group_transactions: 500,
+            group_transactions: 5000,
             group_rows: 20_000,
             group_delay: Duration::from_millis(100),
             batch_bytes: 1 << 20,

@@ -142,6 +142,11 @@ fn exact_key(v: &Value) -> bool {
 /// on another unique key; such a row has an image of its own in the batch (or later in the
 /// log), which re-establishes it, whatever the order. Keyless tables and tables with string or
 /// float keys keep their changes in source order.
+/// The most netted images a batch holds (their approximate size) before they become
+/// statements: the scope of netting is the whole destination transaction up to this bound, not
+/// one packet, so a hot row changed a hundred times in a group is written once.
+pub const NET_BYTES: usize = 8 << 20;
+
 #[derive(Debug, Default)]
 pub struct Builder {
     pub out: Vec<Stmt>,
@@ -160,7 +165,17 @@ impl Builder {
     }
 
     pub fn bytes(&self) -> usize {
-        self.out.iter().map(|s| s.sql.len()).sum::<usize>() + self.open_sql.len() + self.net_bytes
+        self.statement_bytes() + self.net_bytes
+    }
+
+    fn statement_bytes(&self) -> usize {
+        self.out.iter().map(|s| s.sql.len()).sum::<usize>() + self.open_sql.len()
+    }
+
+    /// Whether what was built is to be sent now: a packet's worth of statements, or the most
+    /// netted images a batch holds.
+    pub fn due(&self) -> bool {
+        self.statement_bytes() >= self.batch_bytes || self.net_bytes >= NET_BYTES
     }
 
     /// Closes the statement being built and turns netted changes into statements (a value
@@ -177,7 +192,7 @@ impl Builder {
             });
         }
         for t in std::mem::take(&mut self.net) {
-            net_statements(&t, &mut self.out)?;
+            net_statements(&t, &mut self.out, self.batch_bytes)?;
         }
         self.net_bytes = 0;
         Ok(())
@@ -430,49 +445,63 @@ impl Builder {
 
 /// The statements of one table's netted changes: deletes first (keys that end deleted), then
 /// images; each split by what the first change expected, so conflicts count exactly.
-fn net_statements(t: &TableNet, out: &mut Vec<Stmt>) -> Result<(), ApplyError> {
+fn net_statements(t: &TableNet, out: &mut Vec<Stmt>, batch_bytes: usize) -> Result<(), ApplyError> {
     let plan = &t.plan;
     let table = plan.target.quoted();
+    let cols: Vec<&str> = plan.key.iter().map(|(_, c)| c.as_str()).collect();
     for expected in [true, false] {
-        let deleted: Vec<&String> = t
-            .changes
-            .iter()
-            .filter(|(_, c)| c.last.is_none() && c.expected_existing == expected)
-            .map(|(k, _)| k)
-            .collect();
-        if !deleted.is_empty() {
-            let cols: Vec<&str> = plan.key.iter().map(|(_, c)| c.as_str()).collect();
-            let list = deleted.iter().map(|k| format!("({k})")).collect::<Vec<_>>().join(",");
-            let sql = if cols.len() == 1 {
-                format!(
-                    "DELETE FROM {table} WHERE {} IN {}",
-                    cols[0],
-                    format!("({list})").replace("((", "(").replace("))", ")").replace("),(", ",")
-                )
-            } else {
-                format!("DELETE FROM {table} WHERE ({}) IN ({list})", cols.join(", "))
-            };
-            let kind = if expected { Kind::Delete { rows: deleted.len() as u64 } } else { Kind::Plain };
-            out.push(Stmt { sql, kind, fallback: None, enum_zeros: 0, fk_checks: false });
-        }
-        let images: Vec<&Vec<Value>> = t
-            .changes
-            .iter()
-            .filter(|(_, c)| c.expected_existing == expected)
-            .filter_map(|(_, c)| c.last.as_ref())
-            .collect();
-        if !images.is_empty() {
-            let mut sql = format!("REPLACE INTO {table} ({}) VALUES ", plan.column_list);
-            for (n, row) in images.iter().enumerate() {
-                if n > 0 {
-                    sql.push(',');
-                }
-                values(plan, row, &mut sql)?;
+        let deleted = t.changes.iter().filter(|(_, c)| c.last.is_none() && c.expected_existing == expected);
+        let head = if cols.len() == 1 {
+            format!("DELETE FROM {table} WHERE {} IN (", cols[0])
+        } else {
+            format!("DELETE FROM {table} WHERE ({}) IN (", cols.join(", "))
+        };
+        let kind = |rows| if expected { Kind::Delete { rows } } else { Kind::Plain };
+        let mut stmt: Option<(String, u64)> = None;
+        for (key, _) in deleted {
+            let (sql, rows) = stmt.get_or_insert_with(|| (head.clone(), 0));
+            if *rows > 0 {
+                sql.push(',');
             }
-            let rows = images.len() as u64;
-            let kind = if expected { Kind::Update { rows } } else { Kind::Insert { rows } };
-            let enum_zeros = images.iter().map(|row| zeros(plan, row)).sum();
-            out.push(Stmt { sql, kind, fallback: None, enum_zeros, fk_checks: false });
+            if cols.len() == 1 {
+                sql.push_str(key);
+            } else {
+                sql.push('(');
+                sql.push_str(key);
+                sql.push(')');
+            }
+            *rows += 1;
+            if sql.len() >= batch_bytes {
+                let (mut sql, rows) = stmt.take().expect("just filled");
+                sql.push(')');
+                out.push(Stmt { sql, kind: kind(rows), fallback: None, enum_zeros: 0, fk_checks: false });
+            }
+        }
+        if let Some((mut sql, rows)) = stmt.take() {
+            sql.push(')');
+            out.push(Stmt { sql, kind: kind(rows), fallback: None, enum_zeros: 0, fk_checks: false });
+        }
+        let images =
+            t.changes.iter().filter(|(_, c)| c.expected_existing == expected).filter_map(|(_, c)| c.last.as_ref());
+        let head = format!("REPLACE INTO {table} ({}) VALUES ", plan.column_list);
+        let kind = |rows| if expected { Kind::Update { rows } } else { Kind::Insert { rows } };
+        // (statement, rows, ENUM index-0 values)
+        let mut stmt: Option<(String, u64, usize)> = None;
+        for row in images {
+            let (sql, rows, zs) = stmt.get_or_insert_with(|| (head.clone(), 0, 0));
+            if *rows > 0 {
+                sql.push(',');
+            }
+            values(plan, row, sql)?;
+            *rows += 1;
+            *zs += zeros(plan, row);
+            if sql.len() >= batch_bytes {
+                let (sql, rows, enum_zeros) = stmt.take().expect("just filled");
+                out.push(Stmt { sql, kind: kind(rows), fallback: None, enum_zeros, fk_checks: false });
+            }
+        }
+        if let Some((sql, rows, enum_zeros)) = stmt.take() {
+            out.push(Stmt { sql, kind: kind(rows), fallback: None, enum_zeros, fk_checks: false });
         }
     }
     Ok(())

@@ -58,6 +58,8 @@ type Flight<'a, 's> = std::thread::ScopedJoinHandle<'s, (&'a mut Conn, Result<Ap
 struct Job {
     begin: bool,
     stmts: Vec<Stmt>,
+    /// The most statement bytes sent in one round trip.
+    packet: usize,
     commit: Option<Commit>,
 }
 
@@ -86,7 +88,7 @@ impl Job {
         if self.begin {
             conn.query_drop("BEGIN")?;
         }
-        execute(conn, stats, self.stmts)?;
+        execute(conn, stats, self.stmts, self.packet)?;
         if let Some(commit) = self.commit {
             together(conn, &commit.writes)?;
             check_fence(conn, ck)?;
@@ -173,7 +175,7 @@ impl<'a, 's> DestTxn<'a, 's> {
     /// Sends a job: on a thread when pipelined (returning at once), else here.
     fn send(&mut self, stmts: Vec<Stmt>, commit: Option<Commit>) -> Result<(), ApplyError> {
         self.settle()?;
-        let job = Job { begin: self.open && !self.begun, stmts, commit };
+        let job = Job { begin: self.open && !self.begun, stmts, packet: self.batch_bytes, commit };
         self.begun = true;
         let conn = self.conn.take().expect("the connection is back once settled");
         let ck = self.ck;
@@ -226,7 +228,7 @@ impl<'a, 's> DestTxn<'a, 's> {
         self.open = true;
         self.builder.push(plan, change)?;
         self.rows += 1;
-        if self.builder.bytes() >= self.batch_bytes { self.flush(stats) } else { Ok(0) }
+        if self.builder.due() { self.flush(stats) } else { Ok(0) }
     }
 
     /// Sends every statement built so far (inside the transaction). Returns the bytes sent.
@@ -367,12 +369,19 @@ pub(crate) fn together(conn: &mut Conn, stmts: &[String]) -> Result<(), ApplyErr
     Ok(())
 }
 
-/// Sends built statements, reading conflicts from the affected-row counts.
-fn execute(conn: &mut Conn, stats: &mut ApplyStats, stmts: Vec<Stmt>) -> Result<(), ApplyError> {
+/// Sends built statements, at most `packet` bytes of them in one round trip, reading conflicts
+/// from the affected-row counts.
+fn execute(conn: &mut Conn, stats: &mut ApplyStats, stmts: Vec<Stmt>, packet: usize) -> Result<(), ApplyError> {
     let mut batch: Vec<Stmt> = Vec::new();
+    let mut batched = 0;
     for s in stmts {
+        if batched + s.sql.len() > packet {
+            send(conn, stats, &mut batch)?;
+            batched = 0;
+        }
         if s.enum_zeros > 0 {
             send(conn, stats, &mut batch)?;
+            batched = 0;
             alone(conn, &s.sql, s.enum_zeros, s.fk_checks)?;
             stats.statements += 1;
             let affected = conn.affected_rows();
@@ -385,6 +394,7 @@ fn execute(conn: &mut Conn, stats: &mut ApplyStats, stmts: Vec<Stmt>) -> Result<
                 keyless_row_missing(&s);
             }
         } else {
+            batched += s.sql.len();
             batch.push(s);
         }
     }
