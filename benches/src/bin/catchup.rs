@@ -10,8 +10,14 @@
 //! native from START SLAVE SQL_THREAD until the SQL thread has executed the burst's end.
 //! Also reported: the dts process's peak RSS (VmHWM).
 //!
+//! KEY=composite_string makes each table's primary key (id, pad), a CHAR(60) in a collation
+//! that folds case; RAND=uniform spreads the changes evenly over the rows (sysbench's default,
+//! `special`, sends 75% of them to 1% of the rows); TABLES=1 TABLE_SIZE=100 is a hot-row
+//! workload.
+//!
 //! cargo build --release -p dts-sync && cargo run --release -p dts-benches --bin catchup
 //! TABLES=4 TABLE_SIZE=100000 EVENTS=60000 RUNS=3 WORKERS=4 cargo run --release -p dts-benches --bin catchup
+//! KEY=composite_string RAND=uniform cargo run --release -p dts-benches --bin catchup
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -53,6 +59,19 @@ fn main() {
     let sysbench = |cmd: &str, extra: &str| dts_benches::sysbench_write_only(&src, DB, tables, size, cmd, extra);
     eprintln!("sysbench prepare {tables} x {size}...");
     sysbench("prepare", "--threads=2");
+    let key = std::env::var("KEY").unwrap_or_else(|_| "int".into());
+    match key.as_str() {
+        "int" => {}
+        "composite_string" => {
+            let mut c = src.conn().unwrap();
+            for i in 1..=tables {
+                c.query_drop(format!("ALTER TABLE {DB}.sbtest{i} DROP PRIMARY KEY, ADD PRIMARY KEY (id, pad)"))
+                    .unwrap();
+            }
+        }
+        other => panic!("KEY={other}: int or composite_string"),
+    }
+    let rand = std::env::var("RAND").map(|r| format!(" --rand-type={r}")).unwrap_or_default();
     let task = task_file(&src, &dst, workers);
     eprintln!("dts-sync: schema and full copy (untimed)...");
     run_caught_up(&bin, &task);
@@ -61,7 +80,7 @@ fn main() {
     for round in 0..runs {
         r.query_drop("STOP SLAVE SQL_THREAD").unwrap();
         eprintln!("round {}/{runs}: sysbench oltp_write_only, {events} transactions, 4 threads...", round + 1);
-        sysbench("run", &format!("--threads=4 --events={events} --time=0 --rate=0"));
+        sysbench("run", &format!("--threads=4 --events={events} --time=0 --rate=0{rand}"));
         let to = binlog_position(&mut src.conn().unwrap()).unwrap();
         while dts_benches::slave_pos(&mut r, "Master_Log_File", "Read_Master_Log_Pos") < to {
             std::thread::sleep(Duration::from_millis(20));
@@ -89,8 +108,9 @@ fn main() {
     let (mo, mn) = (median(ours).as_secs_f64(), median(native).as_secs_f64());
     let e = events as f64;
     let config = workers.map_or("defaults".to_string(), |w| format!("workers = {w}"));
+    let keys = std::env::var("RAND").map_or(String::new(), |r| format!(", {r} keys"));
     println!(
-        "== catch-up of {events} sysbench oltp_write_only transactions, {tables} x {size} rows, medians of {runs}"
+        "== catch-up of {events} sysbench oltp_write_only transactions, {tables} x {size} rows, {key} primary key{keys}, medians of {runs}"
     );
     println!("  dts-sync run --exit-when-caught-up ({config})  {mo:7.2} s  {:>8.0} txn/s", e / mo);
     println!("  native SQL thread, 0 threads                   {mn:7.2} s  {:>8.0} txn/s", e / mn);

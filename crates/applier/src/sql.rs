@@ -124,24 +124,25 @@ struct TableNet {
     changes: Vec<(String, NetChange)>,
 }
 
-/// Whether a key value compares equal exactly when its bytes are equal, so changes can be
-/// netted per key: not for strings (collations fold case, accents, trailing spaces) nor floats.
+/// Whether changes can be netted by a key value's bytes: integers, temporal values, DECIMAL,
+/// binary strings and strings. Two strings of different bytes can be one row under the key's
+/// collation ('a' and 'A', 'x' and 'x '), but never two rows at once: the source's unique index
+/// holds at most one of them at the end of the batch. So every key ending deleted is deleted
+/// first, then every last image is written, and the row ends as the source's (see
+/// `net_statements`). Not floats (-0 and 0 are one value of two encodings), nor NULL.
 fn exact_key(v: &Value) -> bool {
-    !matches!(
-        v,
-        Value::String(_) | Value::Float(_) | Value::Double(_) | Value::Json(_) | Value::Geometry(_) | Value::Null
-    )
+    !matches!(v, Value::Float(_) | Value::Double(_) | Value::Json(_) | Value::Geometry(_) | Value::Null)
 }
 
 /// Accumulates row changes into statements.
 ///
-/// Changes on keyed tables whose keys compare exactly are *netted*: within one destination
+/// Changes on keyed tables whose keys can be netted (see `exact_key`) are *netted*: within one destination
 /// transaction only each key's last image matters (the transaction commits as a whole), so a
 /// batch becomes, per table, one DELETE of the keys that end deleted and one multi-row REPLACE
 /// of the keys that end with an image. REPLACE also removes rows that an image conflicts with
 /// on another unique key; such a row has an image of its own in the batch (or later in the
-/// log), which re-establishes it, whatever the order. Keyless tables and tables with string or
-/// float keys keep their changes in source order.
+/// log), which re-establishes it, whatever the order. Keyless tables and tables with float keys
+/// keep their changes in source order.
 /// The most netted images a batch holds (their approximate size) before they become
 /// statements: the scope of netting is the whole destination transaction up to this bound, not
 /// one packet, so a hot row changed a hundred times in a group is written once.
@@ -449,6 +450,8 @@ fn net_statements(t: &TableNet, out: &mut Vec<Stmt>, batch_bytes: usize) -> Resu
     let plan = &t.plan;
     let table = plan.target.quoted();
     let cols: Vec<&str> = plan.key.iter().map(|(_, c)| c.as_str()).collect();
+    // Every key ending deleted first, then every last image: a key ending deleted may be the
+    // same destination row as one ending with an image (strings equal under the collation).
     for expected in [true, false] {
         let deleted = t.changes.iter().filter(|(_, c)| c.last.is_none() && c.expected_existing == expected);
         let head = if cols.len() == 1 {
@@ -481,6 +484,8 @@ fn net_statements(t: &TableNet, out: &mut Vec<Stmt>, batch_bytes: usize) -> Resu
             sql.push(')');
             out.push(Stmt { sql, kind: kind(rows), fallback: None, enum_zeros: 0, fk_checks: false });
         }
+    }
+    for expected in [true, false] {
         let images =
             t.changes.iter().filter(|(_, c)| c.expected_existing == expected).filter_map(|(_, c)| c.last.as_ref());
         let head = format!("REPLACE INTO {table} ({}) VALUES ", plan.column_list);
