@@ -41,6 +41,10 @@ pub enum SourceError {
     /// (recorded in `<meta>.source_identity`); the message names both and the fix.
     #[error("{0}")]
     SourceChanged(String),
+    /// The source's binlog at the checkpoint is not the one the task read (RESET MASTER, a
+    /// restored backup); the message names both GTID states and the fix.
+    #[error("{0}")]
+    BinlogReplaced(String),
     /// The applier's checkpoint could not be read on the destination.
     #[error("reading the applier's checkpoint on the destination")]
     Checkpoint(#[source] dts_applier::ApplyError),
@@ -365,6 +369,15 @@ impl BinlogInput {
         }
         use crate::source_switch::SameServer;
         let how = crate::source_switch::same_server(&mut src, &at).map_err(SourceError::Identity)?;
+        // The checkpoint, or before the first one the recorded start (with the GTID state the
+        // server gave for it).
+        let start = match from {
+            Some(_) => None,
+            None => recorded.start(&mut dst, &at).map_err(SourceError::Destination)?,
+        };
+        if let Some(from) = from.or(start.as_ref()) {
+            crate::source_switch::same_history(&mut src, from, &how)?;
+        }
         let gtid = match &how {
             SameServer::Gtid(g) | SameServer::File(Some(g)) => Some(dts_types::GtidPosition::MariaDb(g.clone())),
             SameServer::File(None) => None,

@@ -59,6 +59,54 @@ pub(crate) fn same_server(source: &mut Conn, at: &BinlogPosition) -> Result<Same
     })
 }
 
+/// Checks that the binlog at the checkpoint `from` is the one the task read: the server's GTID
+/// state at that file and offset (`how`) is the checkpoint's in each of the checkpoint's
+/// domains, and the file reaches that offset.
+/// After `RESET MASTER`, or a server restored from a backup at the same address, the same file
+/// name and offset is another place in another history: reading there would skip or repeat
+/// transactions (or stop on a checksum error in the middle of an event). A checkpoint without a
+/// MariaDB GTID state (GTIDs off, MySQL) is not checked.
+pub(crate) fn same_history(source: &mut Conn, from: &SourcePosition, how: &SameServer) -> Result<(), SourceError> {
+    let Some(GtidPosition::MariaDb(ck)) = from.gtid.as_ref().filter(|g| !g.to_string().is_empty()) else {
+        return Ok(());
+    };
+    let at = &from.binlog;
+    let fix = "The source's binlog was reset (RESET MASTER) or replaced (a server restored from a backup at the same \
+               address); reading on would skip or repeat transactions. Start over from this server (`dts-sync reset \
+               --yes`, then `run` with schema and full sync)";
+    let dialect = dts_types::dialect::Dialect::of(source).map_err(SourceError::Identity)?;
+    let files: Vec<mysql::Row> = source.query(dialect.binary_logs()).map_err(SourceError::Identity)?;
+    let size = files.iter().find_map(|r| {
+        let name: Option<String> = r.get(0);
+        name.filter(|n| *n == at.file).and_then(|_| r.get::<u64, _>(1))
+    });
+    if let Some(size) = size.filter(|&size| size < at.offset) {
+        return Err(SourceError::BinlogReplaced(format!(
+            "the checkpoint is at {at} (GTID {ck}), but the source's {} ends at {size}. {fix}",
+            at.file
+        )));
+    }
+    let there = match how {
+        SameServer::Gtid(g) | SameServer::File(Some(g)) => Some(g),
+        SameServer::File(None) => None,
+    };
+    // Per domain of the checkpoint: a domain only the server has (its own writes' domain, on a
+    // promoted replica) is no sign of another history.
+    let differs = |g: &MariaGtidList| ck.iter().any(|c| g.get(c.domain) != Some(*c));
+    match there {
+        Some(g) if differs(g) => Err(SourceError::BinlogReplaced(format!(
+            "the checkpoint is at {at} after GTID {ck}, but the source's binlog at {at} is after GTID {g}. {fix}"
+        ))),
+        // The file is there (else reading by file says it was purged) but the server gives no
+        // GTID state at the offset: it lies inside an event of another history.
+        None if size.is_some() => Err(SourceError::BinlogReplaced(format!(
+            "the checkpoint is at {at} after GTID {ck}, but the source's binlog at {at} is not the end of a \
+             transaction (the server gives no GTID state for it). {fix}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// How the task goes on after its source became another server.
 pub(crate) struct Switched {
     /// Read from here by GTID.

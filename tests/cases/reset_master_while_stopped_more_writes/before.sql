@@ -1,0 +1,2 @@
+CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL);
+INSERT INTO t (id, v) SELECT seq, seq FROM seq_1_to_300;
