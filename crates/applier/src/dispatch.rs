@@ -157,8 +157,8 @@ impl<'a> Dispatcher<'a> {
                 Input::Row { target, change } => {
                     let plan = self.app.plans.get(&mut self.app.conn, &target)?;
                     tokens(&plan, &change, &mut held.tokens);
+                    self.app.throttle.change(&change);
                     held.changes.push((plan, change));
-                    self.app.throttle.row();
                     if held.changes.len() > self.app.o.group_rows {
                         return self.stream_large(held, input);
                     }
@@ -209,9 +209,8 @@ impl<'a> Dispatcher<'a> {
         g.add(self.next_seq, self.prev_end.clone(), held.changes, held.tokens, at.clone());
         self.next_seq += 1;
         self.prev_end = Some(at.binlog);
-        let paced = self.app.throttle.group_rows().is_some_and(|most| g.changes.len() >= most);
-        if paced {
-            self.app.throttle.pace(0);
+        if self.app.throttle.group_due() {
+            self.app.throttle.pace();
             return self.send(target);
         }
         // Every forming group waits at most `group_delay`, not only the one this joined.

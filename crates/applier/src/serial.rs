@@ -97,7 +97,7 @@ fn apply(
                     continue;
                 }
                 group.add(at, rows);
-                let paced = throttle.group_rows().is_some_and(|most| group.rows >= most);
+                let paced = throttle.group_due();
                 if paced || o.group_full(group.transactions, group.rows, group.started) {
                     commit(txn, &mut group, stats, throttle)?;
                 }
@@ -126,7 +126,7 @@ fn commit(
     stats: &mut ApplyStats,
     throttle: &mut Throttle,
 ) -> Result<(), ApplyError> {
-    throttle.pace(txn.pending_bytes());
+    throttle.pace();
     txn.count_transactions(group.applied as u64);
     txn.commit_at(Writer::Main, group.end.as_ref(), &[], stats)?;
     *group = Group::new();

@@ -37,7 +37,7 @@ impl Stream<'_, '_, '_> {
             Some(plan) => plan,
             None => self.plans.get(self.txn.conn()?, target)?,
         };
-        self.throttle.row();
+        self.throttle.change(change);
         self.push(&plan, change)
     }
 
@@ -55,7 +55,7 @@ impl Stream<'_, '_, '_> {
         self.stats.row_changes += 1;
         let sent = self.txn.push(plan, change, self.stats)?;
         if sent > 0 {
-            self.throttle.pace(sent);
+            self.throttle.pace();
         }
         Ok(())
     }

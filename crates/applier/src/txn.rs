@@ -212,11 +212,6 @@ impl<'a, 's> DestTxn<'a, 's> {
         self.open
     }
 
-    /// The size of the statements built and not yet sent.
-    pub fn pending_bytes(&self) -> usize {
-        self.builder.bytes()
-    }
-
     /// Adds a row change, sending the batch once it reaches `batch_bytes`. Returns how many
     /// bytes of statements it sent (0 when the change only joined the batch).
     pub fn push(
