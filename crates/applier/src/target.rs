@@ -34,8 +34,9 @@ pub(crate) struct DestTable {
     pub generated: Vec<String>,
     /// Primary key, else the first unique key of NOT NULL columns; empty for a keyless table.
     pub key: Vec<String>,
-    /// Every unique index (primary key included), as column lists.
-    pub uniques: Vec<Vec<String>>,
+    /// Every unique index (primary key included), as column lists; `None` for a part that
+    /// indexes only a prefix of its column (`b(3)`), where values that differ are equal.
+    pub uniques: Vec<Vec<Option<String>>>,
     /// Keyless tables only: how each character column (by lowercase name) compares its exact
     /// value (`dts_types::exact_match`).
     pub exact: HashMap<String, ExactCollation>,
@@ -69,8 +70,8 @@ impl DestTable {
         if versioned.is_some() && explicit_periods.is_none() {
             generated.extend(["row_start".to_string(), "row_end".to_string()]);
         }
-        let keys: Vec<(String, String, String)> = dest.exec(
-            "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s \
+        let keys: Vec<(String, String, String, Option<u32>)> = dest.exec(
+            "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE, s.SUB_PART FROM information_schema.STATISTICS s \
              JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME \
              AND c.COLUMN_NAME = s.COLUMN_NAME WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 \
              ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME, s.SEQ_IN_INDEX",
@@ -81,13 +82,12 @@ impl DestTable {
         let mut i = 0;
         while i < keys.len() {
             let idx = &keys[i].0;
-            let part: Vec<&(String, String, String)> = keys[i..].iter().take_while(|k| &k.0 == idx).collect();
+            let part: Vec<_> = keys[i..].iter().take_while(|k| &k.0 == idx).collect();
             i += part.len();
-            let cols: Vec<String> = part.iter().map(|p| p.1.clone()).collect();
             if key.is_empty() && part.iter().all(|p| p.2 == "NO") {
-                key = cols.clone();
+                key = part.iter().map(|p| p.1.clone()).collect();
             }
-            uniques.push(cols);
+            uniques.push(part.iter().map(|p| p.3.is_none().then(|| p.1.clone())).collect());
         }
         let (exact, integers) = if key.is_empty() {
             // Without any index every change scans (and locks) the whole table: one token.
@@ -132,7 +132,8 @@ pub(crate) struct TablePlan {
     /// type is an integer. Their values, when the source gives integers, identify a row image
     /// exactly, so changes of different rows can go to different workers.
     pub row_identity: Vec<usize>,
-    /// Every unique index as source column indexes (`None` where a part is not synced).
+    /// Every unique index as source column indexes (`None` where a part is not synced or
+    /// indexes a prefix: such an index's changes share one token, `parallel::tokens`).
     pub uniques: Vec<Vec<Option<usize>>>,
     /// The table's foreign-key cascade group on the destination, if it is in one: its
     /// changes keep source order as plain INSERT/UPDATE/DELETE, and a parent's UPDATE and
@@ -168,8 +169,11 @@ impl TablePlan {
             key.push((i, quote_ident(k)));
         }
         let column_list = write.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>().join(", ");
-        let uniques =
-            dest.uniques.iter().map(|u| u.iter().map(|c| by_name.get(&c.to_lowercase()).copied()).collect()).collect();
+        let uniques = dest
+            .uniques
+            .iter()
+            .map(|u| u.iter().map(|c| by_name.get(&c.as_ref()?.to_lowercase()).copied()).collect())
+            .collect();
         Ok(TablePlan { target: rt.target.clone(), write, key, column_list, exact, row_identity, uniques, cascade })
     }
 }

@@ -1,0 +1,5 @@
+CREATE TABLE pk_prefix (k VARBINARY(20) NOT NULL, n INT NOT NULL, PRIMARY KEY (k(3)));
+CREATE TABLE uq_prefix (id INT PRIMARY KEY, b VARBINARY(20) NOT NULL, n INT NOT NULL, UNIQUE KEY b3 (b(3)));
+INSERT INTO pk_prefix SELECT CONCAT('k', LPAD(seq, 2, '0'), 'seed'), seq + 10 FROM seq_0_to_19;
+INSERT INTO uq_prefix SELECT seq, CONCAT('b', LPAD(seq, 2, '0'), 'seed'), seq + 10 FROM seq_0_to_19;
+CREATE TABLE ticks (id INT AUTO_INCREMENT PRIMARY KEY, round INT NOT NULL, note VARCHAR(40) NOT NULL);
