@@ -10,7 +10,7 @@
 //! | `source.privileges`, `destination.privileges` | `SHOW GRANTS`, roles included |
 //! | `source.log_bin`, `source.binlog_*`, `source.gtid_mode`, `source.log_bin_compress`, `source.binlog_retention`, `source.checkpoint_binlog`, `source.server_id` | the binlog, for full and incremental sync |
 //! | `objects.*`, `source.foreign_key_cascades` | the selection |
-//! | `destination.read_only`, `destination.existing_tables` / `destination.missing_tables`, `destination.triggers`, `destination.local_infile`, `destination.utf8mb4`, `destination.max_allowed_packet` | the destination |
+//! | `destination.read_only`, `destination.existing_tables` / `destination.missing_tables`, `destination.existing_keys`, `destination.triggers`, `destination.local_infile`, `destination.utf8mb4`, `destination.max_allowed_packet` | the destination |
 //!
 //! Facts are read with a few queries per server, both servers at once, so a task of hundreds
 //! of tables is checked in about a second.
@@ -49,6 +49,7 @@
 mod binlog;
 mod connect;
 mod grants;
+mod keys;
 mod objects;
 mod privileges;
 mod report;
@@ -235,6 +236,13 @@ pub fn run(task: &Task) -> Report {
                 task.resuming,
             ));
             report.items.push(objects::utf8mb4_item(src_conn, objects, &s.info, &dest_objects, &d.info, &mapped));
+            if !task.resuming {
+                let fold = d.info.num("lower_case_table_names").unwrap_or(0.0) as u8 != 0;
+                let exists = |m: &MappedTable| {
+                    dest_objects.find(m.target.database.as_str(), m.target.table.as_str(), fold).cloned()
+                };
+                report.items.extend(keys::existing_keys_item(src_conn, dst_conn, &mapped, fold, exists));
+            }
         }
         Err(e) => report.items.push(unreadable("destination", &e)),
     }

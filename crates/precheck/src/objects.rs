@@ -216,7 +216,7 @@ impl DestObjects {
 
     /// The destination's spelling of a target table, if it exists (case-insensitively when the
     /// destination folds names).
-    fn find(&self, db: &str, table: &str, fold: bool) -> Option<&(String, String)> {
+    pub(crate) fn find(&self, db: &str, table: &str, fold: bool) -> Option<&(String, String)> {
         self.tables.iter().find(|(d, t)| {
             if fold { d.eq_ignore_ascii_case(db) && t.eq_ignore_ascii_case(table) } else { d == db && t == table }
         })

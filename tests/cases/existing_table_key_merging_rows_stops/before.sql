@@ -1,0 +1,7 @@
+CREATE TABLE tags (name VARCHAR(20) COLLATE utf8mb4_bin PRIMARY KEY, n INT NOT NULL) DEFAULT CHARSET=utf8mb4;
+INSERT INTO tags VALUES ('a', 1), ('A', 2), ('b', 3), ('B', 4);
+CREATE TABLE users (id INT PRIMARY KEY, email VARCHAR(40) NOT NULL);
+INSERT INTO users VALUES (1, 'x@example.com'), (2, 'x@example.com');
+CREATE TABLE blobs (k VARBINARY(20) PRIMARY KEY);
+INSERT INTO blobs VALUES ('abc1'), ('abc2');
+CREATE TABLE same (id INT PRIMARY KEY, s VARCHAR(10) COLLATE utf8mb4_bin, UNIQUE KEY (s)) DEFAULT CHARSET=utf8mb4;
