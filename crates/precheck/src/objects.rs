@@ -38,6 +38,8 @@ pub struct SourceObjects {
     pub views: BTreeMap<String, usize>,
     /// `db.table`: what cascades.
     pub cascades: Vec<String>,
+    /// `db.table` of every selected table with a `WITHOUT OVERLAPS` key.
+    pub without_overlaps: Vec<String>,
     /// Views, routines, events and triggers of the selected databases the selection leaves
     /// out (a partly selected database syncs only those its rule names; a trigger follows its
     /// table), each with what selects it.
@@ -132,6 +134,25 @@ impl SourceObjects {
             };
             if !selected {
                 out.not_synced.push(format!("{kind} {db}.{name} ({by})"));
+            }
+        }
+        // A WITHOUT OVERLAPS key needs an application-time period, which has a CHECK constraint
+        // of its own: only tables with one are read whole.
+        let checked: Vec<(String, String)> = conn.exec(
+            format!(
+                "SELECT DISTINCT CONSTRAINT_SCHEMA, TABLE_NAME FROM information_schema.CHECK_CONSTRAINTS \
+                 WHERE CONSTRAINT_SCHEMA IN ({ph}) ORDER BY 1, 2"
+            ),
+            p.clone(),
+        )?;
+        for (db, table) in checked {
+            if selection.table(&db, &table).is_none() {
+                continue;
+            }
+            let create: Option<(String, String)> =
+                conn.query_first(format!("SHOW CREATE TABLE {}.{}", quote_ident(&db), quote_ident(&table)))?;
+            if create.is_some_and(|(_, sql)| sql.contains(" WITHOUT OVERLAPS")) {
+                out.without_overlaps.push(format!("{db}.{table}"));
             }
         }
         let fks: Vec<(String, String, String, String, String, String)> = conn.exec(
@@ -362,6 +383,20 @@ pub fn selection_items(
                 list(&keyless, 10)
             ),
             "add a primary key to these tables on the source (ALTER TABLE ... ADD PRIMARY KEY), or acknowledge",
+        )
+    });
+    out.push(if src.without_overlaps.is_empty() {
+        Item::pass("objects.without_overlaps", "no table has a WITHOUT OVERLAPS key", "none of the selected tables has one")
+    } else {
+        Item::failure(
+            "objects.without_overlaps",
+            "no table has a WITHOUT OVERLAPS key",
+            format!(
+                "{} table(s) with a PRIMARY or UNIQUE key ... WITHOUT OVERLAPS: {}. The sync writes rows with REPLACE, which MariaDB refuses on such a key (ERROR 1235), so their copy could not complete",
+                src.without_overlaps.len(),
+                list(&src.without_overlaps, 10)
+            ),
+            "leave these tables out of the selection (exclude them in [[objects]]), or drop WITHOUT OVERLAPS from their key on the source",
         )
     });
     out.push(if src.cascades.is_empty() {

@@ -1,0 +1,4 @@
+CREATE TABLE rooms (id INT PRIMARY KEY, beds INT NOT NULL, CHECK (beds > 0));
+CREATE TABLE bookings (room INT NOT NULL, since DATE NOT NULL, until DATE NOT NULL, PERIOD FOR stay(since, until), PRIMARY KEY (room, stay WITHOUT OVERLAPS));
+INSERT INTO rooms VALUES (1, 2);
+INSERT INTO bookings VALUES (1, '2026-01-01', '2026-01-05'), (1, '2026-01-05', '2026-01-09');
