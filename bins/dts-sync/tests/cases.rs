@@ -539,6 +539,7 @@ fn run_case(case: &Case) {
                 .unwrap_or_else(|| panic!("no precheck item {precheck_fails}: {all}"));
             assert_eq!(item["status"], "failure", "{item}");
             if let Some(f) = found_contains {
+                let f = run.fill(f);
                 assert!(item["found"].as_str().unwrap_or_default().contains(f.as_str()), "{item}");
             }
         }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use dts_schema::MappedTable;
+use dts_types::dialect::{Dialect, Flavour};
 use dts_types::{BinlogPosition, GtidPosition, SourcePosition, session};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
@@ -43,18 +44,38 @@ pub(crate) fn exact(opts: Opts) -> OptsBuilder {
     OptsBuilder::from_opts(opts).init(session::init_statements().to_vec())
 }
 
-/// The source's current binlog position and GTID state.
-pub fn source_position(source: &mut Conn) -> Result<SourcePosition, CopyError> {
+/// The source's current end of binlog: file and offset, without the GTID state (cheap: for
+/// waiting and comparing, not for a position sync starts or resumes from).
+pub fn source_binlog_position(source: &mut Conn) -> Result<BinlogPosition, CopyError> {
     let dialect = dts_types::dialect::Dialect::of(source)?;
+    Ok(binlog_status(source, dialect)?.0)
+}
+
+/// The first two columns of `SHOW MASTER STATUS` (or its successor), and the row.
+fn binlog_status(source: &mut Conn, dialect: Dialect) -> Result<(BinlogPosition, mysql::Row), CopyError> {
     let row: Option<mysql::Row> = source.query_first(dialect.binlog_status())?;
     let row = row.ok_or(CopyError::Meta { reason: "the source has no binlog (log_bin is OFF)".into() })?;
     let file: String = row.get(0).unwrap_or_default();
     let pos: u64 = row.get(1).unwrap_or_default();
-    let gtid: Option<String> = source.query_first(dialect.gtid_state()).ok().flatten();
-    Ok(SourcePosition {
-        binlog: BinlogPosition::new(file, pos),
-        gtid: gtid.filter(|g| !g.trim().is_empty()).and_then(|g| GtidPosition::parse(&g).ok()),
-    })
+    Ok((BinlogPosition::new(file, pos), row))
+}
+
+/// The source's current binlog position and the GTID state exactly there. Read as two
+/// values (the offset, then `@@gtid_binlog_pos`), a transaction committed in between would be
+/// in the GTID state but after the offset, and a resume by GTID from this position would skip
+/// it (or a check of the binlog's history find the two disagree): so MariaDB is asked for the
+/// state at the offset itself (`BINLOG_GTID_POS`), and MySQL's status row carries its own
+/// `Executed_Gtid_Set`.
+pub fn source_position(source: &mut Conn) -> Result<SourcePosition, CopyError> {
+    let dialect = Dialect::of(source)?;
+    let (binlog, row) = binlog_status(source, dialect)?;
+    let gtid: Option<String> = match dialect.flavour {
+        Flavour::MariaDb => source
+            .exec_first::<Option<String>, _, _>("SELECT BINLOG_GTID_POS(?, ?)", (&binlog.file, binlog.offset))?
+            .flatten(),
+        Flavour::MySql => row.get_opt::<String, _>(4).and_then(Result::ok),
+    };
+    Ok(SourcePosition { binlog, gtid: gtid.filter(|g| !g.trim().is_empty()).and_then(|g| GtidPosition::parse(&g).ok()) })
 }
 
 /// One whole chunk, or a piece of a keyless table, read and rendered, ready for any writer.

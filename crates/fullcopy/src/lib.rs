@@ -48,7 +48,7 @@ use std::sync::Arc;
 
 use dts_types::Ident;
 
-pub use copy::{CopyReport, run, source_position};
+pub use copy::{CopyReport, run, source_binlog_position, source_position};
 pub use meta::Meta;
 pub use progress::{Progress, TableProgress};
 pub use throttle::Throttle;

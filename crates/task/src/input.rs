@@ -403,7 +403,7 @@ impl BinlogInput {
 /// The source's current end of binlog.
 pub fn source_end(source: &Opts) -> Result<BinlogPosition, SourceError> {
     let mut c = crate::run::connect(source.clone()).map_err(|e| SourceError::End(e.into()))?;
-    Ok(dts_fullcopy::source_position(&mut c)?.binlog)
+    Ok(dts_fullcopy::source_binlog_position(&mut c)?)
 }
 
 impl InputSource for BinlogInput {

@@ -743,10 +743,10 @@ fn full_sync(
         if !missing.is_empty() {
             tracing::info!("tables appeared on the source after schema sync: creating them");
             // Before their definitions are read: incremental sync skips their DDL up to here.
-            let at = dts_fullcopy::source_position(&mut src)?;
+            let at = dts_fullcopy::source_binlog_position(&mut src)?;
             schema_sync(config, fence, true, &SchemaProgress::default())?;
             crate::late_tables::LateTables { task: config.name().to_string(), db: config.meta_db.clone() }
-                .record(&mut dst, &missing, &at.binlog)
+                .record(&mut dst, &missing, &at)
                 .map_err(TaskError::Destination)?;
         }
     }

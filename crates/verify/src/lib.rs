@@ -135,7 +135,7 @@ pub fn connect(opts: &Opts) -> Result<Conn, mysql::Error> {
 }
 
 fn source_position(src: &mut Conn) -> Option<BinlogPosition> {
-    dts_fullcopy::source_position(src).ok().map(|p| p.binlog)
+    dts_fullcopy::source_binlog_position(src).ok()
 }
 
 /// Every selected table of the source with its mapping.
