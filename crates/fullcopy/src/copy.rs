@@ -75,7 +75,10 @@ pub fn source_position(source: &mut Conn) -> Result<SourcePosition, CopyError> {
             .flatten(),
         Flavour::MySql => row.get_opt::<String, _>(4).and_then(Result::ok),
     };
-    Ok(SourcePosition { binlog, gtid: gtid.filter(|g| !g.trim().is_empty()).and_then(|g| GtidPosition::parse(&g).ok()) })
+    Ok(SourcePosition {
+        binlog,
+        gtid: gtid.filter(|g| !g.trim().is_empty()).and_then(|g| GtidPosition::parse(&g).ok()),
+    })
 }
 
 /// One whole chunk, or a piece of a keyless table, read and rendered, ready for any writer.

@@ -421,12 +421,19 @@ fn the_position_pairs_its_offset_with_the_gtid_state_there_under_writes() {
                 w.query_drop(format!("INSERT INTO {}.t VALUES ()", db.quoted())).unwrap();
             }
         });
+        // A failed check below must stop the writer too, or the scope would wait for it.
+        struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let _stop = StopOnDrop(&stop);
         let mut src = pair.source.conn().unwrap();
         for _ in 0..300 {
             let p = dts_fullcopy::source_position(&mut src).unwrap();
-            let there: Option<String> = src
-                .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&p.binlog.file, p.binlog.offset))
-                .unwrap();
+            let there: Option<String> =
+                src.exec_first("SELECT BINLOG_GTID_POS(?, ?)", (&p.binlog.file, p.binlog.offset)).unwrap();
             assert_eq!(
                 p.gtid,
                 there.filter(|g| !g.is_empty()).map(|g| dts_types::GtidPosition::parse(&g).unwrap()),
@@ -434,6 +441,5 @@ fn the_position_pairs_its_offset_with_the_gtid_state_there_under_writes() {
                 p.binlog
             );
         }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
     });
 }
