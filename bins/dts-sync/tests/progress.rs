@@ -122,8 +122,8 @@ fn off_a_terminal_every_phase_logs_progress_lines_and_a_closing_summary() {
     let q = db.quoted();
     // Schema sync lasting beyond one progress interval, however fast the machine: tables of
     // 200 partitions each (a file per partition to create), few, so that planning their copy
-    // stays quick.
-    let mut setup: Vec<String> = (1..=8)
+    // stays quick. (8 of them once took exactly 1.0 s: no progress line.)
+    let mut setup: Vec<String> = (1..=16)
         .map(|i| format!("CREATE TABLE {q}.t{i} (id INT PRIMARY KEY, v INT) PARTITION BY HASH (id) PARTITIONS 200"))
         .collect();
     setup.push(format!("CREATE TABLE {q}.items (id BIGINT PRIMARY KEY, label VARCHAR(50)) DEFAULT CHARSET=utf8mb4"));
@@ -154,8 +154,8 @@ fn off_a_terminal_every_phase_logs_progress_lines_and_a_closing_summary() {
     let schema = progress_lines(&lines, "schema sync: ");
     assert!(!schema.is_empty() && schema.iter().all(|l| l.contains(" statements (")), "{text}");
     let summary = lines.iter().find(|l| l.contains("schema sync done: ")).expect("schema sync's summary");
-    // The database, 8 tables and items, each created once.
-    assert!(summary.contains("schema sync done: 10 of 10 statements in "), "{summary}");
+    // The database, 16 tables and items, each created once.
+    assert!(summary.contains("schema sync done: 18 of 18 statements in "), "{summary}");
     let copy = progress_lines(&lines, "full copy: ");
     assert!(copy.iter().filter(|l| l.contains(" rows (")).count() >= 2, "{text}");
     assert!(
@@ -163,7 +163,7 @@ fn off_a_terminal_every_phase_logs_progress_lines_and_a_closing_summary() {
         "{text}"
     );
     let summary = lines.iter().find(|l| l.contains("full copy done: ")).expect("the full copy's summary");
-    assert!(summary.contains("full copy done: 3,000 rows (") && summary.contains(" of 9/9 tables in "), "{summary}");
+    assert!(summary.contains("full copy done: 3,000 rows (") && summary.contains(" of 17/17 tables in "), "{summary}");
     let incremental = progress_lines(&lines, "incremental sync: lag ");
     assert!(incremental.len() >= 2, "{text}");
     assert!(incremental.iter().all(|l| l.contains(" txn/s, ") && l.contains(" rows/s, applied ")), "{text}");
@@ -172,7 +172,7 @@ fn off_a_terminal_every_phase_logs_progress_lines_and_a_closing_summary() {
     // The run's one line, last.
     let last = lines.iter().rev().find(|l| l.contains("stopped cleanly")).expect("the run's summary");
     assert!(
-        last.contains("10 schema statements, 3,000 rows copied, ") && last.contains(" and 300 row changes applied"),
+        last.contains("18 schema statements, 3,000 rows copied, ") && last.contains(" and 300 row changes applied"),
         "{last}"
     );
     // In order: no phase's lines after the next one's summary.
