@@ -73,6 +73,7 @@ pub fn source_position(source: &mut Conn) -> Result<SourcePosition, CopyError> {
         Flavour::MariaDb => source
             .exec_first::<Option<String>, _, _>("SELECT BINLOG_GTID_POS(?, ?)", (&binlog.file, binlog.offset))?
             .flatten(),
+        // No fifth column, or NULL there: a server without GTIDs (the position is by file).
         Flavour::MySql => row.get_opt::<String, _>(4).and_then(Result::ok),
     };
     Ok(SourcePosition {

@@ -140,6 +140,7 @@ pub fn existing_keys_item(
                 if fold { d.eq_ignore_ascii_case(db) && t.eq_ignore_ascii_case(table) } else { d == db && t == table }
             })
             .map(|(_, u)| u.clone())
+            // Not listed: the table has no unique index (not an error).
             .unwrap_or_default()
     };
     let mut bad = Vec::new();
