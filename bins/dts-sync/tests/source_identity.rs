@@ -103,3 +103,94 @@ fn another_server_behind_the_source_address_is_followed_by_gtid() {
     // Cleanup of the test's own files; a leftover is harmless.
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// RESET MASTER on the source while the task is stopped, then one transaction padded to end
+/// exactly at the checkpoint's offset, then more: the file and offset exist again and lie at a
+/// transaction's end, and the server's GTID state covers the checkpoint's by number, so only the
+/// GTID state at the offset (one transaction) differs from the checkpoint's. The run stops naming both states and leaves the destination
+/// as it was. (The cases `reset_master_*` cover an offset past the new file's end and one inside
+/// an event; this one must be computed, so it is not a case folder.)
+#[test]
+fn a_reset_binlog_with_a_transaction_ending_at_the_checkpoint_stops_naming_both_gtid_states() {
+    let src = Sandbox::builder("replaced-src").server_id(4111).start().unwrap();
+    let dst = &shared_pair().destination;
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("dts-replaced-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = src.fresh_database("replaced").unwrap();
+    let q = db.quoted();
+    let mut s = src.root_conn().unwrap();
+    s.query_drop(format!("CREATE TABLE {q}.t (id INT PRIMARY KEY, b LONGBLOB)")).unwrap();
+    s.query_drop(format!("INSERT INTO {q}.t SELECT seq, REPEAT('x', 100) FROM {q}.seq_1_to_300")).unwrap();
+    let task = format!("replaced_{}", std::process::id());
+    let config = dir.join("task.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n{}\n[task]\nname = \"{task}\"\nserver_id = {}\nheartbeat = false\n\n[[objects]]\ndatabase = \"{db}\"\n",
+            src.task_section("source", &dir).unwrap(),
+            dst.task_section("destination", &dir).unwrap(),
+            replica_server_id()
+        ),
+    )
+    .unwrap();
+    let run = |what: &str| {
+        let out = dts_sync(&["run", "--exit-when-caught-up"], &config).output().unwrap();
+        (out.status.code(), format!("{what}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let (code, log) = run("first run");
+    assert_eq!(code, Some(0), "{log}");
+    // Nothing else writes to this source: its binlog's end is the task's checkpoint.
+    let checkpoint = src.binlog_position().unwrap();
+    let ck_gtid = src.global_var("gtid_binlog_pos").unwrap().unwrap();
+
+    // One insert after RESET MASTER, padded to end exactly at the checkpoint's offset. Its size
+    // less its padding is the same for any padding: LONGBLOB's length is 4 bytes whatever the
+    // value, and the padding's width in the statement text (annotated in the binlog) is fixed.
+    let insert = |s: &mut mysql::Conn, pad: u64| {
+        s.query_drop("RESET MASTER").unwrap();
+        let start = src.binlog_position().unwrap();
+        s.query_drop(format!("INSERT INTO {q}.t VALUES (999, REPEAT('p', {pad:09}))")).unwrap();
+        let end = src.binlog_position().unwrap();
+        assert_eq!(end.file, checkpoint.file, "RESET MASTER starts the same file again");
+        end.offset - start.offset
+    };
+    let probe = insert(&mut s, 1);
+    s.query_drop(format!("DELETE FROM {q}.t WHERE id = 999")).unwrap();
+    let start = {
+        s.query_drop("RESET MASTER").unwrap();
+        src.binlog_position().unwrap().offset
+    };
+    assert!(checkpoint.offset > start + probe, "the checkpoint lies past one small transaction");
+    let size = insert(&mut s, 1 + checkpoint.offset - start - probe);
+    assert_eq!(size, checkpoint.offset - start, "the padded insert alone fills the binlog up to the checkpoint");
+    let now = src.binlog_position().unwrap();
+    assert_eq!(
+        (now.file.as_str(), now.offset),
+        (checkpoint.file.as_str(), checkpoint.offset),
+        "the padded transaction ends at the checkpoint"
+    );
+    let there = src.global_var("gtid_binlog_pos").unwrap().unwrap();
+    assert_ne!(there, ck_gtid, "the new history's GTID state at the offset is another");
+    // More writes than the task had read: the new history's sequence numbers pass the
+    // checkpoint's, so its GTID state covers the checkpoint by number (the precheck passes) and
+    // only the state at the offset tells the histories apart.
+    for id in 1000..1004 {
+        s.query_drop(format!("INSERT INTO {q}.t VALUES ({id}, 'n')")).unwrap();
+    }
+
+    let (code, log) = run("run after RESET MASTER");
+    assert_eq!(code, Some(1), "{log}");
+    for want in [
+        format!("after GTID {ck_gtid}, but the source's binlog at {}:{} is after GTID {there}", checkpoint.file, checkpoint.offset),
+        "binlog was reset (RESET MASTER)".to_string(),
+        "dts-sync reset --yes".to_string(),
+    ] {
+        assert!(log.contains(&want), "want {want:?} in {log}");
+    }
+    let mut d = dst.conn().unwrap();
+    let n: Option<(i64, i64)> = d.query_first(format!("SELECT COUNT(*), SUM(id > 300) FROM {q}.t")).unwrap();
+    assert_eq!(n, Some((300, 0)), "the destination is left as it was");
+    drop(src);
+    std::fs::remove_dir_all(&dir).ok();
+}
