@@ -182,7 +182,10 @@ fn a_reset_binlog_with_a_transaction_ending_at_the_checkpoint_stops_naming_both_
     let (code, log) = run("run after RESET MASTER");
     assert_eq!(code, Some(1), "{log}");
     for want in [
-        format!("after GTID {ck_gtid}, but the source's binlog at {}:{} is after GTID {there}", checkpoint.file, checkpoint.offset),
+        format!(
+            "after GTID {ck_gtid}, but the source's binlog at {}:{} is after GTID {there}",
+            checkpoint.file, checkpoint.offset
+        ),
         "binlog was reset (RESET MASTER)".to_string(),
         "dts-sync reset --yes".to_string(),
     ] {

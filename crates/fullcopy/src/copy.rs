@@ -2,7 +2,7 @@
 //! channels working through every unfinished chunk.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use dts_schema::MappedTable;
@@ -12,6 +12,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 
 use crate::chunk::{self, Chunk};
+use crate::indexes::Deferred;
 use crate::meta::Meta;
 use crate::render::{Payload, Render};
 use crate::snapshot::Pieces;
@@ -38,6 +39,8 @@ pub struct CopyReport {
     /// Tables written as INSERT statements although LOAD DATA could load them, so that
     /// several writers write them at once ([`TableJob::statements_in_parallel`]).
     pub tables_as_statements: Vec<dts_types::TableId>,
+    /// Tables whose secondary indexes were built after their rows ([`crate::indexes`]).
+    pub indexes_built_after_rows: Vec<dts_types::TableId>,
 }
 
 pub(crate) fn exact(opts: Opts) -> OptsBuilder {
@@ -143,6 +146,11 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     // Each table's definition as it was before its job was loaded: a change that lands while
     // the copy is planned is then seen by the readers' checks, never taken for the original.
     let mut signatures = Vec::new();
+    // Per table: the secondary indexes built once its chunks are all committed, and how many
+    // of its chunks (or snapshot groups) this run still commits.
+    let deferrals = meta.deferred_indexes();
+    let mut deferred: Vec<Option<Deferred>> = Vec::new();
+    let mut remaining: Vec<AtomicUsize> = Vec::new();
     for map in tables {
         signatures.push(TableJob::signature(&mut src, &map)?);
         let job = TableJob::load(&mut src, map)?;
@@ -152,6 +160,8 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
         if let Some(missing) = missing_on_destination(&mut dst, &job)? {
             changed_before.push((jobs.len(), format!("its column {missing} is not in the destination table")));
             jobs.push(job);
+            deferred.push(None);
+            remaining.push(AtomicUsize::new(BUILT));
             continue;
         }
         let group = match cascades.get(&job.map.source) {
@@ -160,6 +170,17 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
             None => None,
         };
         let mut chunks = meta.chunks(&mut dst, &job.map.source)?;
+        let mut waiting = deferrals.recorded(&mut dst, &job.map.source)?;
+        if chunks.is_empty()
+            && waiting.is_none()
+            && job.rows_estimate >= crate::indexes::MIN_ROWS
+            && o.indexes_after_rows
+            && o.existing_rows == ExistingRows::Replace
+        {
+            // A DDL on the destination: only while this runner holds the task.
+            check_fence(&mut dst, o)?;
+            waiting = deferrals.defer(&mut dst, &job.map.source, &job.map.target)?;
+        }
         if chunks.is_empty() {
             let rows = (o.chunk_bytes / job.avg_row_length).min(o.chunk_rows).max(1);
             let plan = if group.is_some() {
@@ -174,6 +195,11 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
         already += done;
         o.progress.start_table(&job.map.source, job.rows_estimate, chunks.len() as u64, done);
         let left = chunks.iter().any(|c| !c.1);
+        deferred.push(waiting);
+        remaining.push(AtomicUsize::new(match group {
+            Some(_) => usize::from(left),
+            None => chunks.iter().filter(|c| !c.1).count(),
+        }));
         match group {
             Some(name) => match groups.iter_mut().find(|g| g.0 == name) {
                 Some(g) => {
@@ -198,6 +224,7 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     statements_where_loads_would_queue(&mut dst, &mut jobs, &todo, o.threads)?;
     let jobs = Arc::new(jobs);
     let signatures = Arc::new(signatures);
+    let indexes = Arc::new(IndexesAfterRows { deferrals, deferred, remaining });
     // Tables whose definition changed during their copy: their chunks stop, the others go on.
     let changed: Arc<parking_lot::Mutex<Vec<(usize, String)>>> = Arc::new(parking_lot::Mutex::new(changed_before));
 
@@ -233,9 +260,9 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
             r
         }));
         let (jobs_w, abort_w, totals_w, rx) = (jobs.clone(), abort.clone(), totals.clone(), chunk_rx.clone());
-        let (dst_opts, meta_w, o_w) = (dest.clone(), meta.clone(), o.clone());
+        let (dst_opts, meta_w, o_w, indexes_w) = (dest.clone(), meta.clone(), o.clone(), indexes.clone());
         handles.push(std::thread::spawn(move || -> Result<(), CopyError> {
-            let r = write_chunks(dst_opts, &jobs_w, &rx, &meta_w, &abort_w, &totals_w, &o_w, writer);
+            let r = write_chunks(dst_opts, &jobs_w, &rx, &meta_w, &indexes_w, &abort_w, &totals_w, &o_w, writer);
             if r.is_err() {
                 abort_w.store(true, Ordering::SeqCst);
             }
@@ -258,6 +285,12 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     if let Some(e) = first_err {
         return Err(e);
     }
+    // Tables whose chunks an earlier run committed all of, before it built their indexes.
+    for (ti, job) in jobs.iter().enumerate() {
+        if indexes.remaining[ti].load(Ordering::SeqCst) == 0 {
+            indexes.restore(&mut dst, job, ti, o)?;
+        }
+    }
     let mut changed = std::mem::take(&mut *changed.lock());
     if !changed.is_empty() {
         changed.sort();
@@ -278,8 +311,44 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
         chunks_copied: totals.2.load(Ordering::Relaxed),
         chunks_already_done: already,
         tables_as_statements: jobs.iter().filter(|j| j.statements_in_parallel).map(|j| j.map.source.clone()).collect(),
+        indexes_built_after_rows: jobs
+            .iter()
+            .zip(&indexes.deferred)
+            .filter(|(_, d)| d.is_some())
+            .map(|(j, _)| j.map.source.clone())
+            .collect(),
     })
 }
+
+/// The tables whose secondary indexes wait for their rows ([`crate::indexes`]), and the count
+/// of each table's chunks still to commit in this run: the writer committing a table's last one
+/// builds them.
+struct IndexesAfterRows {
+    deferrals: crate::indexes::DeferredIndexes,
+    deferred: Vec<Option<Deferred>>,
+    /// [`BUILT`] once a writer built the table's indexes, and for a table this run does not copy.
+    remaining: Vec<AtomicUsize>,
+}
+
+impl IndexesAfterRows {
+    /// A chunk (or snapshot group) of table `ti` committed: builds its indexes if it was the last.
+    fn committed(&self, dst: &mut Conn, job: &TableJob, ti: usize, o: &CopyOptions) -> Result<(), CopyError> {
+        if self.remaining[ti].fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.remaining[ti].store(BUILT, Ordering::SeqCst);
+            self.restore(dst, job, ti, o)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn restore(&self, dst: &mut Conn, job: &TableJob, ti: usize, o: &CopyOptions) -> Result<(), CopyError> {
+        let Some(d) = &self.deferred[ti] else { return Ok(()) };
+        check_fence(dst, o)?;
+        self.deferrals.restore(dst, &job.map.source, &job.map.target, d)
+    }
+}
+
+const BUILT: usize = usize::MAX;
 
 /// What a reader connects to: the source, and the destination for a keyless table's metadata;
 /// and where it notes tables whose definition changed during their copy.
@@ -454,6 +523,7 @@ fn write_chunks(
     jobs: &[TableJob],
     input: &Receiver<ChunkData>,
     meta: &Meta,
+    indexes: &IndexesAfterRows,
     abort: &AtomicBool,
     totals: &(AtomicU64, AtomicU64, AtomicU64),
     o: &CopyOptions,
@@ -503,6 +573,7 @@ fn write_chunks(
             for &(ti, _) in tables {
                 o.progress.chunk_done(&jobs[ti].map.source);
                 totals.2.fetch_add(1, Ordering::Relaxed);
+                indexes.committed(&mut dst, &jobs[ti], ti, o)?;
             }
             continue;
         }
@@ -558,6 +629,7 @@ fn write_chunks(
         if let Part::Whole = c.part {
             o.progress.chunk_done(&job.map.source);
             totals.2.fetch_add(1, Ordering::Relaxed);
+            indexes.committed(&mut dst, job, c.table, o)?;
         }
     }
     Ok(())

@@ -36,6 +36,7 @@
 
 pub mod chunk;
 mod copy;
+pub mod indexes;
 mod meta;
 mod progress;
 mod render;
@@ -87,6 +88,9 @@ pub struct CopyOptions {
     pub load_data: bool,
     /// What to do with rows already in the destination.
     pub existing_rows: ExistingRows,
+    /// Build the plain secondary indexes of a large, empty destination table after its rows
+    /// ([`indexes`]); only with [`ExistingRows::Replace`].
+    pub indexes_after_rows: bool,
     /// Limits on queries, rows and bytes per second (shared, so they can change while copying).
     pub throttle: Arc<Throttle>,
     /// Where the copy reports its per-table progress.
@@ -108,6 +112,7 @@ impl CopyOptions {
             batch_bytes: 2 << 20,
             load_data: true,
             existing_rows: ExistingRows::Replace,
+            indexes_after_rows: true,
             throttle: Arc::new(Throttle::default()),
             progress: Arc::new(Progress::default()),
             fence: None,
@@ -210,6 +215,15 @@ pub enum CopyError {
         table: String,
         /// Why it is copied from a snapshot.
         reason: &'static str,
+    },
+    /// Building a table's secondary indexes after its rows were copied failed.
+    #[error("building the secondary indexes of {table} after its rows were copied failed")]
+    Indexes {
+        /// The destination table.
+        table: String,
+        /// The destination's error.
+        #[source]
+        source: mysql::Error,
     },
     /// A reader or writer thread panicked.
     #[error("a copy thread stopped unexpectedly")]

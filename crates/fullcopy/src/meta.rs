@@ -44,7 +44,13 @@ impl Meta {
             self.t("fullcopy_snapshots")
         ))?;
         dest.query_drop(dts_types::totals::create_sql(&self.db))?;
+        self.deferred_indexes().ensure(dest)?;
         Ok(())
+    }
+
+    /// The records of the secondary indexes this task's copy builds after the rows.
+    pub fn deferred_indexes(&self) -> crate::indexes::DeferredIndexes {
+        crate::indexes::DeferredIndexes { task: self.task.clone(), db: self.db.clone() }
     }
 
     /// Where the consistent snapshot a keyless table was (or is being) copied from stands in
@@ -208,7 +214,7 @@ impl Meta {
             format!("DELETE FROM {} WHERE task = ? AND db = ? AND tbl = ?", self.t("fullcopy_chunks")),
             (&self.task, table.database.as_str(), table.table.as_str()),
         )?;
-        Ok(())
+        self.deferred_indexes().forget(dest, table)
     }
 
     /// The statement marking a chunk done, run inside the chunk's transaction.

@@ -443,3 +443,67 @@ fn the_position_pairs_its_offset_with_the_gtid_state_there_under_writes() {
         }
     });
 }
+
+/// A table big enough gets its plain secondary indexes after its rows (`dts_fullcopy::indexes`):
+/// while a copy that stopped mid-table waits they are missing (unique and FULLTEXT keys stay),
+/// and the copy that finishes the table builds exactly the definition schema sync created.
+#[test]
+fn secondary_indexes_are_built_after_the_rows_also_when_a_copy_stopped_mid_table() {
+    let pair = shared_pair();
+    let (src, dst) = (&pair.source, &pair.destination);
+    let db = src.fresh_database("fc_idx").unwrap();
+    let q = db.quoted();
+    let mut s = src.conn().unwrap();
+    s.query_drop(format!(
+        "CREATE TABLE {q}.t (id INT PRIMARY KEY, k INT NOT NULL, u INT NOT NULL, c VARCHAR(50) NOT NULL, \
+         KEY k_1 (k), UNIQUE KEY uu (u), KEY `we``ird` (c(10), k DESC) COMMENT 'prefix, descending', FULLTEXT KEY ft (c))"
+    ))
+    .unwrap();
+    s.query_drop(format!(
+        "INSERT INTO {q}.t SELECT seq, seq * 7919 % 30011, seq, CONCAT('word', seq % 97, ' x', seq) FROM {q}.seq_1_to_30000"
+    ))
+    .unwrap();
+    s.query_drop(format!("CREATE TABLE {q}.small (id INT PRIMARY KEY, k INT, KEY k (k))")).unwrap();
+    s.query_drop(format!("INSERT INTO {q}.small SELECT seq, seq FROM {q}.seq_1_to_100")).unwrap();
+    s.query_drop(format!("ANALYZE TABLE {q}.t, {q}.small")).unwrap();
+    let target = format!("{}_d", db.as_str());
+    let sel = selection_of(&db, &target, None);
+    sync_schema(src, dst, &sel, &db);
+    let tq = dts_types::quote_ident(&target);
+    let mut d = dst.conn().unwrap();
+    let create = |d: &mut Conn, t: &str| {
+        d.query_first::<(String, String), _>(format!("SHOW CREATE TABLE {tq}.{t}")).unwrap().unwrap().1
+    };
+    let (want_t, want_small) = (create(&mut d, "t"), create(&mut d, "small"));
+    let indexes = |d: &mut Conn| -> Vec<String> {
+        d.exec(
+            "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' \
+                ORDER BY INDEX_NAME",
+            (&target,),
+        )
+        .unwrap()
+    };
+    // The destination refuses one row of the table's last chunk: that copy stops mid-table.
+    d.query_drop(format!("ALTER TABLE {tq}.t ADD CONSTRAINT stop_here CHECK (id <> 29990)")).unwrap();
+    let task = format!("idx_{db}");
+    let mut o = CopyOptions::new(&task);
+    o.chunk_rows = 5000;
+    let tables = tables_of(src, &sel, &db);
+    let e = run(src.opts(), dst.opts(), tables.clone(), &o).unwrap_err();
+    assert!(e.to_string().contains(&target) || dts_types::describe::chain(&e).contains("stop_here"), "{e}");
+    assert_eq!(indexes(&mut d), ["ft", "PRIMARY", "uu"], "the plain indexes wait for the rows");
+    let waiting: Option<String> =
+        d.exec_first("SELECT indexes FROM dts_meta.fullcopy_indexes WHERE task = ? AND tbl = 't'", (&task,)).unwrap();
+    assert!(waiting.as_deref().is_some_and(|w| w.contains("KEY `k_1` (`k`)")), "{waiting:?}");
+
+    d.query_drop(format!("ALTER TABLE {tq}.t DROP CONSTRAINT stop_here")).unwrap();
+    let report = run(src.opts(), dst.opts(), tables, &o).unwrap();
+    let built: Vec<&str> = report.indexes_built_after_rows.iter().map(|t| t.table.as_str()).collect();
+    assert_eq!(built, ["t"], "the small table keeps its index while loading");
+    assert_eq!(create(&mut d, "t"), want_t, "the table ends with the definition schema sync created");
+    assert_eq!(create(&mut d, "small"), want_small);
+    assert_eq!(rows(src, &format!("{q}.t")), rows(dst, &format!("{tq}.t")));
+    let left: Option<u64> =
+        d.exec_first("SELECT COUNT(*) FROM dts_meta.fullcopy_indexes WHERE task = ?", (&task,)).unwrap();
+    assert_eq!(left, Some(0), "no record is left");
+}

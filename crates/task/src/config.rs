@@ -260,6 +260,10 @@ pub struct FullConfig {
     /// Most megabytes per second (0: no limit).
     #[serde(default)]
     pub mb_per_sec: u64,
+    /// Build a large table's plain secondary indexes after its rows are copied (faster than
+    /// inserting every row into them; see `dts_fullcopy::indexes`).
+    #[serde(default = "yes")]
+    pub indexes_after_rows: bool,
 }
 
 fn two() -> usize {
@@ -272,7 +276,14 @@ fn default_chunk_rows() -> u64 {
 
 impl Default for FullConfig {
     fn default() -> Self {
-        FullConfig { threads: 2, chunk_rows: default_chunk_rows(), qps: 0, rows_per_sec: 0, mb_per_sec: 0 }
+        FullConfig {
+            threads: 2,
+            chunk_rows: default_chunk_rows(),
+            qps: 0,
+            rows_per_sec: 0,
+            mb_per_sec: 0,
+            indexes_after_rows: true,
+        }
     }
 }
 

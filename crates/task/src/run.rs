@@ -390,6 +390,10 @@ fn run_holding(config: &Config, o: &RunOptions, dst: &mut Conn, fence: &Fence) -
                         full_sync(config, fence, o.copy_progress.clone(), o.limits.copy.clone())
                     })?;
                     report.full_rows = r.rows;
+                    if !r.indexes_built_after_rows.is_empty() {
+                        let names: Vec<String> = r.indexes_built_after_rows.iter().map(|t| t.to_string()).collect();
+                        tracing::info!(tables = %names.join(", "), "secondary indexes built after the rows were copied");
+                    }
                     retrying("the task's state", windows, stop, |_| {
                         dest.write(|c| state.set_incremental_from(c, &r.low.binlog))
                     })?;
@@ -630,11 +634,14 @@ fn persist_counters(
             if last {
                 return;
             }
-            for _ in 0..10 {
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            // Woken early by `StopAndJoin` (unpark), so the run's end does not wait a tick.
+            let next = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let left = next.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
                     break;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(100));
+                std::thread::park_timeout(left);
             }
         }
     })
@@ -648,6 +655,7 @@ impl Drop for StopAndJoin {
     fn drop(&mut self) {
         self.0.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(h) = self.1.take() {
+            h.thread().unpark();
             // The persister only logs; its end is all that matters here.
             let _ = h.join();
         }
@@ -800,6 +808,7 @@ pub(crate) fn copy_options(
     o.meta_db = config.meta_db.clone();
     o.threads = f.threads;
     o.chunk_rows = f.chunk_rows;
+    o.indexes_after_rows = f.indexes_after_rows;
     o.throttle = throttle;
     o.progress = progress;
     o.fence = Some(fence.clone());
