@@ -85,6 +85,58 @@ pub fn source_position(source: &mut Conn) -> Result<SourcePosition, CopyError> {
     })
 }
 
+/// How long a start position waits for the source's prepared XA transactions to end.
+const XA_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A position a sync starts from, read by `read`, at a moment when no XA transaction is
+/// prepared on the source. One prepared before the position and committed after it would be
+/// lost: its rows are in the binlog before the position (written at XA PREPARE), and no
+/// snapshot sees them before its XA COMMIT, which the binlog after the position holds alone.
+/// The position is read first and `XA RECOVER` after it, so a transaction prepared in between
+/// is one the binlog after the position holds. Tried again for up to 30 s; then
+/// [`CopyError::PreparedXa`] names them.
+pub fn without_prepared_xa<T>(
+    source: &mut Conn,
+    mut read: impl FnMut(&mut Conn) -> Result<T, CopyError>,
+) -> Result<T, CopyError> {
+    let deadline = std::time::Instant::now() + XA_WAIT;
+    loop {
+        let at = read(source)?;
+        let prepared: Vec<(i64, u64, u64, Vec<u8>)> = source.query("XA RECOVER")?;
+        if prepared.is_empty() {
+            return Ok(at);
+        }
+        if std::time::Instant::now() >= deadline {
+            let xids: Vec<String> = prepared.iter().map(|(f, g, b, d)| xid_literal(*f, *g, *b, d)).collect();
+            return Err(CopyError::PreparedXa { xids: xids.join(", ") });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// An XA RECOVER row as the xid `XA COMMIT` takes: `'gtrid'[,'bqual'[,formatID]]`, in hex
+/// where a part is not printable ASCII.
+fn xid_literal(format: i64, gtrid_len: u64, bqual_len: u64, data: &[u8]) -> String {
+    let part = |b: &[u8]| {
+        if b.iter().all(|c| c.is_ascii_graphic() || *c == b' ') && !b.contains(&b'\'') {
+            format!("'{}'", String::from_utf8_lossy(b))
+        } else {
+            format!("X'{}'", b.iter().map(|c| format!("{c:02X}")).collect::<String>())
+        }
+    };
+    let g = (gtrid_len as usize).min(data.len());
+    let b = (g + bqual_len as usize).min(data.len());
+    let mut xid = part(&data[..g]);
+    if bqual_len > 0 || format != 1 {
+        xid.push(',');
+        xid.push_str(&part(&data[g..b]));
+    }
+    if format != 1 {
+        xid.push_str(&format!(",{format}"));
+    }
+    xid
+}
+
 /// One whole chunk, or a piece of a keyless table, read and rendered, ready for any writer.
 pub(crate) struct ChunkData {
     pub table: usize,
@@ -122,7 +174,7 @@ pub fn run(source: Opts, dest: Opts, tables: Vec<MappedTable>, o: &CopyOptions) 
     let low = match meta.low(&mut dst)? {
         Some(p) => p,
         None => {
-            let p = source_position(&mut src)?;
+            let p = without_prepared_xa(&mut src, source_position)?;
             meta.set_low(&mut dst, &p)?;
             p
         }
@@ -664,4 +716,17 @@ fn check_warnings(dst: &mut Conn, table: &str, enum_zeros: usize, ignore: bool) 
         return Err(CopyError::Rejected { table: table.to_string(), warnings });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xid_literal;
+
+    #[test]
+    fn an_xid_reads_as_xa_commit_takes_it() {
+        assert_eq!(xid_literal(1, 2, 0, b"x1"), "'x1'");
+        assert_eq!(xid_literal(1, 2, 3, b"x1abc"), "'x1','abc'");
+        assert_eq!(xid_literal(7, 1, 0, b"g"), "'g','',7");
+        assert_eq!(xid_literal(1, 3, 0, b"a'\x01"), "X'612701'");
+    }
 }

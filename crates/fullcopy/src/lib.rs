@@ -49,7 +49,7 @@ use std::sync::Arc;
 
 use dts_types::Ident;
 
-pub use copy::{CopyReport, run, source_binlog_position, source_position};
+pub use copy::{CopyReport, run, source_binlog_position, source_position, without_prepared_xa};
 pub use meta::Meta;
 pub use progress::{Progress, TableProgress};
 pub use throttle::Throttle;
@@ -225,6 +225,16 @@ pub enum CopyError {
         #[source]
         source: mysql::Error,
     },
+    /// XA transactions stayed prepared on the source where a sync would start.
+    #[error(
+        "XA transaction(s) {xids} stayed prepared on the source for 30 s: a sync starting now would never see \
+         their rows (the binlog holds them before this point, and no snapshot sees them before they commit). \
+         Commit or roll them back (XA COMMIT or XA ROLLBACK with each xid; XA RECOVER lists them), then run again"
+    )]
+    PreparedXa {
+        /// The prepared transactions' xids, as XA COMMIT takes them.
+        xids: String,
+    },
     /// A reader or writer thread panicked.
     #[error("a copy thread stopped unexpectedly")]
     Thread,
@@ -263,7 +273,8 @@ impl CopyError {
             CopyError::Sql(e)
             | CopyError::Connect { source: e, .. }
             | CopyError::Read { source: e, .. }
-            | CopyError::Write { source: e, .. } => classify(e),
+            | CopyError::Write { source: e, .. }
+            | CopyError::Indexes { source: e, .. } => classify(e),
             _ => ErrorClass::Definite,
         }
     }

@@ -231,7 +231,7 @@ pub(crate) fn recopy_tables(config: &Config, fence: &Fence, tables: &[TableId]) 
         let mut stable = None;
         for _ in 0..5 {
             let before = show(&mut src)?.ok_or_else(|| RecopyError::NotSelected { table: t.to_string() })?;
-            let from = dts_fullcopy::source_position(&mut src)
+            let from = dts_fullcopy::without_prepared_xa(&mut src, dts_fullcopy::source_position)
                 .map_err(|e| RecopyError::Copy { table: t.to_string(), source: Box::new(e) })?;
             if show(&mut src)?.as_deref() == Some(before.as_str()) {
                 stable = Some(from);

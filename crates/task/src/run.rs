@@ -444,7 +444,8 @@ fn incremental_sync(
     let from = match dest.read(|c| state.read(c))?.and_then(|s| s.incremental_from) {
         Some(p) => p,
         None => {
-            let p = crate::input::source_end(&config.source.opts())?;
+            let mut src = connect(config.source.opts()).map_err(TaskError::Source)?;
+            let p = dts_fullcopy::without_prepared_xa(&mut src, dts_fullcopy::source_binlog_position)?;
             crate::history::bootstrap(config, &p).map_err(crate::input::SourceError::from)?;
             dest.write(|c| state.set_incremental_from(c, &p))?;
             p
@@ -722,7 +723,7 @@ fn full_sync(
     let meta = dts_fullcopy::Meta { task: config.name().to_string(), db: config.meta_db.clone() };
     meta.ensure(&mut dst)?;
     if meta.low(&mut dst)?.is_none() {
-        let p = dts_fullcopy::source_position(&mut src)?;
+        let p = dts_fullcopy::without_prepared_xa(&mut src, dts_fullcopy::source_position)?;
         meta.set_low(&mut dst, &p)?;
         if config.incremental() {
             // Incremental sync replays from here: the schema as of here is where its history starts.
