@@ -102,7 +102,13 @@ pub fn without_prepared_xa<T>(
     let deadline = std::time::Instant::now() + XA_WAIT;
     loop {
         let at = read(source)?;
-        let prepared: Vec<(i64, u64, u64, Vec<u8>)> = source.query("XA RECOVER")?;
+        let prepared: Vec<(i64, u64, u64, Vec<u8>)> = source.query("XA RECOVER").map_err(|e| match e {
+            // MySQL 8 lists other sessions' XA transactions only with XA_RECOVER_ADMIN.
+            mysql::Error::MySqlError(ref m) if m.code == 1227 || m.code == 1044 || m.code == 1045 => {
+                CopyError::XaRecoverDenied(e)
+            }
+            e => CopyError::Sql(e),
+        })?;
         if prepared.is_empty() {
             return Ok(at);
         }

@@ -235,6 +235,12 @@ pub enum CopyError {
         /// The prepared transactions' xids, as XA COMMIT takes them.
         xids: String,
     },
+    /// The source's user may not run `XA RECOVER`.
+    #[error(
+        "the source's user may not list prepared XA transactions (XA RECOVER), which a sync checks before it \
+         takes its start position: GRANT XA_RECOVER_ADMIN ON *.* to it (MySQL 8)"
+    )]
+    XaRecoverDenied(#[source] mysql::Error),
     /// A reader or writer thread panicked.
     #[error("a copy thread stopped unexpectedly")]
     Thread,
