@@ -88,7 +88,8 @@ impl DeferredIndexes {
     pub fn ensure(&self, dest: &mut mysql::Conn) -> Result<(), CopyError> {
         dest.query_drop(format!(
             "CREATE TABLE IF NOT EXISTS {} (task VARCHAR(64) NOT NULL, db VARCHAR(64) NOT NULL, tbl VARCHAR(64) NOT NULL, \
-             indexes LONGTEXT NOT NULL, PRIMARY KEY (task, db, tbl)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+             target_db VARCHAR(64) NOT NULL, target_tbl VARCHAR(64) NOT NULL, indexes LONGTEXT NOT NULL, \
+             PRIMARY KEY (task, db, tbl)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
             self.t()
         ))?;
         Ok(())
@@ -134,8 +135,11 @@ impl DeferredIndexes {
         }
         let deferred = Deferred { indexes };
         dest.exec_drop(
-            format!("REPLACE INTO {} (task, db, tbl, indexes) VALUES (?, ?, ?, ?)", self.t()),
-            (&self.task, table.database.as_str(), table.table.as_str(), deferred.to_text()),
+            format!(
+                "REPLACE INTO {} (task, db, tbl, target_db, target_tbl, indexes) VALUES (?, ?, ?, ?, ?, ?)",
+                self.t()
+            ),
+            (&self.task, table.database.as_str(), table.table.as_str(), db, t, deferred.to_text()),
         )?;
         let drops: Vec<String> =
             deferred.indexes.iter().map(|(name, _)| format!("DROP INDEX {}", quote(name))).collect();
@@ -168,6 +172,48 @@ impl DeferredIndexes {
                 .map_err(|source| CopyError::Indexes { table: target.to_string(), source })?;
         }
         self.forget(dest, table)
+    }
+
+    /// Builds the indexes still waiting for tables whose every chunk is done: a copy that
+    /// committed a table's last chunk and then failed to build them (a `recopy` whose ALTER
+    /// timed out), so the next phase finds each table whole. Run before incremental sync
+    /// applies anything; a table whose copy is not done (it waits for `dts-sync recopy`) keeps
+    /// its record. Returns the tables built.
+    pub fn restore_waiting(
+        &self,
+        dest: &mut mysql::Conn,
+        fence: Option<&dts_types::fence::Fence>,
+    ) -> Result<Vec<TableId>, CopyError> {
+        let exists: Option<u64> = dest.exec_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'fullcopy_indexes'",
+            (self.db.as_str(),),
+        )?;
+        if exists.unwrap_or(0) == 0 {
+            return Ok(Vec::new());
+        }
+        let waiting: Vec<(String, String, String, String, String)> = dest.exec(
+            format!(
+                "SELECT i.db, i.tbl, i.target_db, i.target_tbl, i.indexes FROM {} i WHERE i.task = ? AND NOT EXISTS \
+                 (SELECT 1 FROM {}.`fullcopy_chunks` c WHERE c.task = i.task AND c.db = i.db AND c.tbl = i.tbl \
+                 AND c.done = 0)",
+                self.t(),
+                self.db.quoted()
+            ),
+            (&self.task,),
+        )?;
+        let mut built = Vec::new();
+        for (db, tbl, target_db, target_tbl, text) in waiting {
+            let (Ok(table), Ok(target)) = (TableId::parse(&db, &tbl), TableId::parse(&target_db, &target_tbl)) else {
+                continue;
+            };
+            if let Some(f) = fence {
+                let found: Option<u64> = dest.query_first(f.check_sql())?;
+                f.verify(found)?;
+            }
+            self.restore(dest, &table, &target, &Deferred::from_text(&text))?;
+            built.push(table);
+        }
+        Ok(built)
     }
 
     /// Forgets `table`'s record (its destination table is created again: its own definition

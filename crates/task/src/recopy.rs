@@ -195,7 +195,7 @@ pub fn recopy(config: &Config, names: &[String]) -> Result<Vec<Recopied>, Recopy
         Arc::new(LeaseSignals::default()),
     )?;
     let fence = lease.fence.clone();
-    let done = recopy_tables(config, &fence, &tables);
+    let done = recopy_tables(config, &fence, &tables, true);
     drop(lease);
     done
 }
@@ -209,8 +209,22 @@ fn check_fence(c: &mut Conn, fence: &Fence) -> Result<(), RecopyError> {
     fence.verify(found).map_err(|e| RecopyError::Lease(e.into()))
 }
 
-/// Copies `tables` again under the runner's `fence` (see the module's doc).
-pub(crate) fn recopy_tables(config: &Config, fence: &Fence, tables: &[TableId]) -> Result<Vec<Recopied>, RecopyError> {
+/// A recopy that did not finish, as `needed` names it.
+pub(crate) const UNFINISHED: &str =
+    "a `dts-sync recopy` of it did not finish: the destination table holds part of its rows";
+
+/// Copies `tables` again under the runner's `fence` (see the module's doc). With
+/// `unfinished_stops` (the `recopy` command, whose task may be in incremental sync) each table
+/// is recorded as needing a recopy before it is dropped, until its copy is done: a recopy
+/// stopped or killed in between leaves a partly copied table, which incremental sync must
+/// never take for whole. (Within the full phase a stopped recopy's copy resumes with the
+/// phase.)
+pub(crate) fn recopy_tables(
+    config: &Config,
+    fence: &Fence,
+    tables: &[TableId],
+    unfinished_stops: bool,
+) -> Result<Vec<Recopied>, RecopyError> {
     let mut src = exact(config.source.opts()).map_err(RecopyError::Source)?;
     let mut dst = exact(config.destination.opts()).map_err(RecopyError::Destination)?;
     let record = RecopyTable { task: config.name().to_string(), db: config.meta_db.clone() };
@@ -257,6 +271,10 @@ pub(crate) fn recopy_tables(config: &Config, fence: &Fence, tables: &[TableId]) 
         schema.triggers.retain(|(_, table, _)| table == t.table.as_str());
         let plan = dts_schema::plan(&config.selection, &[schema], &config.objects)?;
         dst.query_drop("SET SESSION foreign_key_checks = 0").map_err(RecopyError::Destination)?;
+        if unfinished_stops {
+            check_fence(&mut dst, fence)?;
+            record.mark_needed(&mut dst, t, UNFINISHED).map_err(RecopyError::Destination)?;
+        }
         let drop = format!("DROP TABLE IF EXISTS {}", mapped.target.quoted());
         for statement in std::iter::once(&drop).chain(&plan.statements) {
             // DDL commits by itself: the lease is checked just before each statement.

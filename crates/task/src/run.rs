@@ -75,6 +75,16 @@ pub enum TaskError {
         /// The command that copies them again.
         command: String,
     },
+    /// A `dts-sync recopy` stopped before its tables were copied whole.
+    #[error(
+        "incremental sync cannot go on: {tables}: a `dts-sync recopy` of it did not finish (stopped or killed), so the destination table holds part of its rows. Finish it: {command}"
+    )]
+    RecopyUnfinished {
+        /// The tables.
+        tables: String,
+        /// The command that copies them again.
+        command: String,
+    },
     /// Copying a table again failed.
     #[error("full sync")]
     Recopy(#[from] crate::recopy::RecopyError),
@@ -451,6 +461,29 @@ fn incremental_sync(
             p
         }
     };
+    let recopy = crate::recopy::RecopyTable { task: config.name().to_string(), db: config.meta_db.clone() };
+    let unfinished = dest.read(|c| recopy.needed(c))?;
+    if !unfinished.is_empty() {
+        let names: Vec<String> = unfinished.iter().map(|(t, _)| format!("{}.{}", t.database, t.table)).collect();
+        return Err(TaskError::RecopyUnfinished {
+            tables: unfinished.iter().map(|(t, _)| t.to_string()).collect::<Vec<_>>().join(", "),
+            command: format!("dts-sync recopy --config {} {}", config.path.display(), names.join(" ")),
+        });
+    }
+    // Indexes a copy left waiting (its build failed after the table's last chunk): built before
+    // anything is applied, so every table is whole.
+    let meta = dts_fullcopy::Meta { task: config.name().to_string(), db: config.meta_db.clone() };
+    let fence = dest.fence.clone();
+    let built = meta.deferred_indexes().restore_waiting(dest.conn()?, Some(&fence));
+    if built.is_err() {
+        // Connected afresh by the retry.
+        dest.conn = None;
+    }
+    let built = built?;
+    if !built.is_empty() {
+        let names: Vec<String> = built.iter().map(|t| t.to_string()).collect();
+        tracing::info!(tables = %names.join(", "), "secondary indexes a copy left waiting built");
+    }
     tracing::info!(task = config.name(), from = %from, "incremental sync");
     o.in_incremental.store(true, std::sync::atomic::Ordering::Relaxed);
     let heartbeat_stop = Arc::new(AtomicBool::new(false));
@@ -786,7 +819,7 @@ fn full_sync(
             }
         }
         if !again.is_empty() {
-            crate::recopy::recopy_tables(config, fence, &again)?;
+            crate::recopy::recopy_tables(config, fence, &again, false)?;
         }
     }
     let names: Vec<String> = needed.iter().map(|(t, _)| format!("{}.{}", t.database, t.table)).collect();
