@@ -21,6 +21,24 @@ fn dts_sync(args: &[&str], config: &std::path::Path) -> Command {
     c
 }
 
+/// A task file in `dir` syncing database `db` of `src` to the shared destination (no heartbeat:
+/// only the test writes to the binlog).
+fn task_file(src: &Sandbox, dir: &std::path::Path, name: &str, db: &dts_types::Ident) -> std::path::PathBuf {
+    let config = dir.join("task.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}\n{}\n[task]\nname = \"{name}_{}\"\nserver_id = {}\nheartbeat = false\n\n[[objects]]\ndatabase = \"{db}\"\n",
+            src.task_section("source", dir).unwrap(),
+            shared_pair().destination.task_section("destination", dir).unwrap(),
+            std::process::id(),
+            replica_server_id()
+        ),
+    )
+    .unwrap();
+    config
+}
+
 #[test]
 fn another_server_behind_the_source_address_is_followed_by_gtid() {
     let mut src = Sandbox::builder("identity-src").server_id(4101).start().unwrap();
@@ -34,18 +52,7 @@ fn another_server_behind_the_source_address_is_followed_by_gtid() {
     s.query_drop(format!("CREATE TABLE {q}.t (id INT PRIMARY KEY, v INT)")).unwrap();
     s.query_drop(format!("INSERT INTO {q}.t VALUES (1, 1), (2, 2)")).unwrap();
     drop(s);
-    let task = format!("ident_{}", std::process::id());
-    let config = dir.join("task.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{}\n{}\n[task]\nname = \"{task}\"\nserver_id = {}\nheartbeat = false\n\n[[objects]]\ndatabase = \"{db}\"\n",
-            src.task_section("source", &dir).unwrap(),
-            dst.task_section("destination", &dir).unwrap(),
-            replica_server_id()
-        ),
-    )
-    .unwrap();
+    let config = task_file(&src, &dir, "ident", &db);
     let run = |what: &str| {
         let out = dts_sync(&["run", "--exit-when-caught-up"], &config).output().unwrap();
         (out.status.code(), format!("{what}: {}", String::from_utf8_lossy(&out.stderr)))
@@ -122,18 +129,7 @@ fn a_reset_binlog_with_a_transaction_ending_at_the_checkpoint_stops_naming_both_
     let mut s = src.root_conn().unwrap();
     s.query_drop(format!("CREATE TABLE {q}.t (id INT PRIMARY KEY, b LONGBLOB)")).unwrap();
     s.query_drop(format!("INSERT INTO {q}.t SELECT seq, REPEAT('x', 100) FROM {q}.seq_1_to_300")).unwrap();
-    let task = format!("replaced_{}", std::process::id());
-    let config = dir.join("task.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{}\n{}\n[task]\nname = \"{task}\"\nserver_id = {}\nheartbeat = false\n\n[[objects]]\ndatabase = \"{db}\"\n",
-            src.task_section("source", &dir).unwrap(),
-            dst.task_section("destination", &dir).unwrap(),
-            replica_server_id()
-        ),
-    )
-    .unwrap();
+    let config = task_file(&src, &dir, "replaced", &db);
     let run = |what: &str| {
         let out = dts_sync(&["run", "--exit-when-caught-up"], &config).output().unwrap();
         (out.status.code(), format!("{what}: {}", String::from_utf8_lossy(&out.stderr)))
@@ -195,5 +191,6 @@ fn a_reset_binlog_with_a_transaction_ending_at_the_checkpoint_stops_naming_both_
     let n: Option<(i64, i64)> = d.query_first(format!("SELECT COUNT(*), SUM(id > 300) FROM {q}.t")).unwrap();
     assert_eq!(n, Some((300, 0)), "the destination is left as it was");
     drop(src);
+    // Cleanup of the test's own files; a leftover is harmless.
     std::fs::remove_dir_all(&dir).ok();
 }

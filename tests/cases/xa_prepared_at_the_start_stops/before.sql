@@ -1,6 +1,1 @@
-CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL);
-INSERT INTO t SELECT seq, seq FROM seq_1_to_100;
-XA START '{db}';
-INSERT INTO t VALUES (1000, 1);
-XA END '{db}';
-XA PREPARE '{db}';
+../_shared/xa_prepared_before.sql
