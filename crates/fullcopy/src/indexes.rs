@@ -157,19 +157,27 @@ impl DeferredIndexes {
         deferred: &Deferred,
     ) -> Result<(), CopyError> {
         let (db, t) = (target.database.as_str(), target.table.as_str());
-        let present: Vec<String> = dest.exec(
-            "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-            (db, t),
-        )?;
-        let adds: Vec<String> = deferred
-            .indexes
-            .iter()
-            .filter(|(name, _)| !present.iter().any(|p| p.eq_ignore_ascii_case(name)))
-            .map(|(_, clause)| format!("ADD {clause}"))
-            .collect();
-        if !adds.is_empty() {
-            dest.query_drop(format!("ALTER TABLE {} {}", target.quoted(), adds.join(", ")))
-                .map_err(|source| CopyError::Indexes { table: target.to_string(), source })?;
+        // A second look after ERROR 1061 (duplicate key name): an ALTER of a killed runner that
+        // the server finished meanwhile added them.
+        for attempt in 0..2 {
+            let present: Vec<String> = dest.exec(
+                "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (db, t),
+            )?;
+            let adds: Vec<String> = deferred
+                .indexes
+                .iter()
+                .filter(|(name, _)| !present.iter().any(|p| p.eq_ignore_ascii_case(name)))
+                .map(|(_, clause)| format!("ADD {clause}"))
+                .collect();
+            if adds.is_empty() {
+                break;
+            }
+            match dest.query_drop(format!("ALTER TABLE {} {}", target.quoted(), adds.join(", "))) {
+                Ok(()) => break,
+                Err(mysql::Error::MySqlError(ref m)) if m.code == 1061 && attempt == 0 => continue,
+                Err(source) => return Err(CopyError::Indexes { table: target.to_string(), source }),
+            }
         }
         self.forget(dest, table)
     }
