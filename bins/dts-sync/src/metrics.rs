@@ -59,6 +59,16 @@ const COUNTERS: &[(&str, &str)] = &[
     ("verify_rows_checked", "Applied rows compared again with the source by continuous verification."),
     ("verify_rows_mismatched", "Rows continuous verification found different on the destination."),
     ("verify_rows_skipped", "Applied rows continuous verification did not compare (it was behind)."),
+    (
+        "echo_transactions_dropped",
+        "Two-way: transactions the opposite direction wrote, dropped at their origin mark (never synced back).",
+    ),
+    ("conflicts_insert_existing_key", "Two-way conflicts: an insert of a key the destination holds with another row."),
+    ("conflicts_insert_existing_unique", "Two-way conflicts: an insert (or key update) colliding on a unique key."),
+    ("conflicts_update_missing", "Two-way conflicts: an update of a row the destination does not have."),
+    ("conflicts_update_differs", "Two-way conflicts: an update whose before image differs from the destination's row."),
+    ("conflicts_delete_missing", "Two-way conflicts: a delete of a row the destination does not have."),
+    ("conflicts_delete_differs", "Two-way conflicts: a delete whose before image differs from the destination's row."),
 ];
 
 /// The phases of `dts_phase`, as `status` names them.

@@ -273,6 +273,7 @@ const CASE_FILES: &[&str] = &[
     "during.sh",
     "after.sql",
     "writer.sql",
+    "destination_writer.sql",
     "destination_check.sql",
 ];
 
@@ -455,6 +456,7 @@ fn run_case(case: &Case) {
         ("{db}".into(), db.to_string()),
         ("{task}".into(), db.to_string()),
         ("{server_id}".into(), replica_server_id().to_string()),
+        ("{reverse_server_id}".into(), replica_server_id().to_string()),
         ("{source.port}".into(), source.port().to_string()),
         ("{source.user}".into(), source.user().to_string()),
         ("{source.password_file}".into(), password_file("source.pw", source.password().expose())),
@@ -691,6 +693,11 @@ impl Run<'_> {
                 self.steps();
             }
             self.run_until_caught_up();
+            // Two-way cases: the destination's own application, once the copy is done.
+            if self.case.dir.join("destination_writer.sql").is_file() {
+                s.spawn(|| self.writer_on(&stop, "destination_writer.sql", true));
+                std::thread::sleep(Duration::from_millis(300));
+            }
             for _ in 0..spec.kill_9.incremental {
                 let mut child = self.spawn_run();
                 std::thread::sleep(Duration::from_millis(300 + xorshift(&mut x) % 700));
@@ -1075,10 +1082,17 @@ impl Run<'_> {
     /// `writer.sql` on the source again and again until `stop`, `{i}` the round (1, 2, ...);
     /// a statement the source refuses (a key collision) is skipped, as a client would.
     fn writer(&self, stop: &AtomicBool) {
-        let text = std::fs::read_to_string(self.case.dir.join("writer.sql")).unwrap();
+        self.writer_on(stop, "writer.sql", false)
+    }
+
+    /// A writer of `file` on the source, or on the destination (a two-way case: the database of
+    /// the same name there).
+    fn writer_on(&self, stop: &AtomicBool, file: &str, destination: bool) {
+        let text = std::fs::read_to_string(self.case.dir.join(file)).unwrap();
         let stmts = statements(&self.fill(&text));
         let connect = || -> Option<mysql::Conn> {
-            let mut c = self.source.get().conn().ok()?;
+            let server = if destination { self.destination.get() } else { self.source.get() };
+            let mut c = server.conn().ok()?;
             c.query_drop(format!("USE {}", self.db.quoted())).ok()?;
             Some(c)
         };

@@ -34,6 +34,8 @@ pub struct ApplyStats {
     pub update_missing: u64,
     /// Deletes whose row was missing (nothing to do).
     pub delete_missing: u64,
+    /// Two-way conflicts by class (`crate::conflict`), each resolved by its table's policy.
+    pub conflicts: crate::conflict::ConflictCounts,
     /// Destination transactions retried in place after a deadlock or lock wait timeout.
     pub retries: u64,
     /// Restarts from the checkpoint after a transient error.
@@ -54,6 +56,7 @@ impl ApplyStats {
         self.insert_existing += g.insert_existing;
         self.update_missing += g.update_missing;
         self.delete_missing += g.delete_missing;
+        self.conflicts.add(&g.conflicts);
     }
 }
 
@@ -118,13 +121,22 @@ impl Applier {
     /// Connects to the destination and creates the checkpoint tables where missing.
     pub fn new(dest: Opts, o: ApplyOptions) -> Result<Applier, ApplyError> {
         let mut conn = connect(&dest)?;
-        let ck = Checkpoint { task: o.task.clone(), db: o.meta_db.clone(), fence: o.fence.clone() };
+        let ck = Checkpoint {
+            task: o.task.clone(),
+            db: o.meta_db.clone(),
+            fence: o.fence.clone(),
+            two_way: o.two_way.clone().map(std::sync::Arc::new),
+        };
         ck.ensure(&mut conn)?;
+        if let Some(rules) = &ck.two_way {
+            crate::conflict::ensure(&mut conn, rules)?;
+        }
         let log = crate::DdlLog { task: o.task.clone(), db: o.meta_db.clone() };
         log.ensure(&mut conn)?;
         let ddl = crate::ddl::DdlContext { log, errors: o.ddl_errors };
         let throttle = Throttle::new(o.limits.clone());
-        Ok(Applier { dest, o, conn, plans: Plans::default(), ck, stats: ApplyStats::default(), throttle, ddl })
+        let plans = Plans::new(ck.two_way.is_some());
+        Ok(Applier { dest, o, conn, plans, ck, stats: ApplyStats::default(), throttle, ddl })
     }
 
     /// The position every committed transaction reaches.

@@ -23,6 +23,9 @@ pub struct Checkpoint {
     /// The runner's lease epoch, checked inside every checkpoint transaction before its
     /// COMMIT (`None`: unfenced, for readers and tests).
     pub fence: Option<dts_types::fence::Fence>,
+    /// A two-way direction's writing rules: the origin mark every transaction begins with, and
+    /// the conflict policies (`None`: one-way).
+    pub two_way: Option<std::sync::Arc<crate::conflict::TwoWay>>,
 }
 
 /// A range of source positions `(start, end]` whose transactions a destination transaction
@@ -58,7 +61,7 @@ fn lit(s: &str) -> String {
 impl Checkpoint {
     /// The checkpoint of `task` in `db`, unfenced.
     pub fn new(task: &str, db: &Ident) -> Self {
-        Checkpoint { task: task.to_string(), db: db.clone(), fence: None }
+        Checkpoint { task: task.to_string(), db: db.clone(), fence: None, two_way: None }
     }
 
     fn table(&self) -> String {

@@ -56,6 +56,27 @@ pub enum ApplyError {
         /// How many ENUM index-0 values the statement wrote.
         expected: usize,
     },
+    /// A two-way conflict on a table whose policy is `fail` (`crate::conflict`).
+    #[error("{0}")]
+    Conflict(Box<crate::conflict::Unresolved>),
+    /// A `use_max`/`use_min` policy names a column the table does not write.
+    #[error(
+        "the conflict policy of {table} compares the column {column}, which the table does not have (or does not sync): name one of its columns in [two_way]"
+    )]
+    ConflictColumn {
+        /// The destination table.
+        table: String,
+        /// The column named.
+        column: String,
+    },
+    /// Two-way writes need a key to find a row by.
+    #[error(
+        "{table} has no primary key or unique key of NOT NULL columns: two-way sync cannot tell its rows apart; give it a key or leave it out of the two-way task"
+    )]
+    TwoWayKeyless {
+        /// The destination table.
+        table: String,
+    },
     /// The input could not go on.
     #[error("reading the input")]
     Input(#[source] InputError),

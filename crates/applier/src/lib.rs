@@ -62,6 +62,7 @@
 
 mod apply;
 pub mod checkpoint;
+pub mod conflict;
 mod ddl;
 mod ddl_log;
 mod dispatch;

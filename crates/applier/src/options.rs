@@ -34,6 +34,10 @@ pub struct ApplyOptions {
     /// The runner's lease epoch: every commit checks it inside its transaction, so an old
     /// runner never commits after another took the task over (`None`: unfenced).
     pub fence: Option<dts_types::fence::Fence>,
+    /// A direction of a two-way task: every destination transaction is marked with its origin
+    /// first, and rows are written with conflict detection instead of REPLACE
+    /// (`crate::conflict`).
+    pub two_way: Option<crate::conflict::TwoWay>,
 }
 
 impl ApplyOptions {
@@ -52,6 +56,7 @@ impl ApplyOptions {
             ddl_errors: crate::DdlErrors::Stop,
             limits: Default::default(),
             fence: None,
+            two_way: None,
         }
     }
 

@@ -46,7 +46,9 @@ pub(crate) struct DestTable {
 }
 
 impl DestTable {
-    pub fn load(dest: &mut mysql::Conn, t: &TableId) -> Result<DestTable, ApplyError> {
+    /// `exact_keyed`: also how a keyed table's character columns compare exactly (two-way
+    /// writes compare whole images, `crate::conflict`).
+    pub fn load(dest: &mut mysql::Conn, t: &TableId, exact_keyed: bool) -> Result<DestTable, ApplyError> {
         let (db, name) = (t.database.as_str(), t.table.as_str());
         // Generated columns, explicit period columns (ROW START / ROW END) among them.
         let mut generated: Vec<String> = dest.exec(
@@ -98,6 +100,8 @@ impl DestTable {
                 (db, name),
             )?;
             (exact_columns(dest, db, name)?, integers.into_iter().collect())
+        } else if exact_keyed {
+            (exact_columns(dest, db, name)?, HashSet::new())
         } else {
             (HashMap::new(), HashSet::new())
         };
@@ -126,7 +130,8 @@ pub(crate) struct TablePlan {
     pub key: Vec<(usize, String)>,
     /// `INSERT`/`REPLACE` column list.
     pub column_list: String,
-    /// Keyless tables: for each entry of `write`, how a character column matches exactly.
+    /// Keyless tables (and every table of a two-way direction): for each entry of `write`, how
+    /// a character column matches exactly.
     pub exact: Vec<Option<ExactCollation>>,
     /// Keyless tables: the source column indexes of the written columns whose destination
     /// type is an integer. Their values, when the source gives integers, identify a row image
@@ -185,9 +190,16 @@ pub(crate) struct Plans {
     plans: HashMap<(TableId, Vec<Option<Ident>>), Arc<TablePlan>>,
     /// The destination's cascade groups, read once (until the next DDL).
     cascades: Option<BTreeMap<TableId, CascadeRole>>,
+    /// Keyed tables' plans hold their exact comparisons too (two-way writes).
+    exact_keyed: bool,
 }
 
 impl Plans {
+    /// Plans for a two-way direction (`exact_keyed`) or a one-way one.
+    pub fn new(exact_keyed: bool) -> Self {
+        Plans { exact_keyed, ..Plans::default() }
+    }
+
     /// The plan of `rt` if it is loaded already (no connection needed).
     pub fn cached(&self, rt: &RowTarget) -> Option<Arc<TablePlan>> {
         self.plans.get(&(rt.target.clone(), rt.columns.clone())).cloned()
@@ -199,7 +211,7 @@ impl Plans {
             return Ok(p.clone());
         }
         if !self.dest.contains_key(&rt.target) {
-            let d = DestTable::load(conn, &rt.target)?;
+            let d = DestTable::load(conn, &rt.target, self.exact_keyed)?;
             self.dest.insert(rt.target.clone(), d);
         }
         if self.cascades.is_none() {

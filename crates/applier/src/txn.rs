@@ -86,7 +86,7 @@ impl Job {
 
     fn send(self, conn: &mut Conn, ck: &Checkpoint, stats: &mut ApplyStats) -> Result<(), ApplyError> {
         if self.begin {
-            conn.query_drop("BEGIN")?;
+            begin(conn, ck)?;
         }
         execute(conn, stats, self.stmts, self.packet)?;
         if let Some(commit) = self.commit {
@@ -99,6 +99,16 @@ impl Job {
         }
         Ok(())
     }
+}
+
+/// BEGIN, and in a two-way direction the origin mark as the transaction's first write
+/// (`dts_types::origin`).
+fn begin(conn: &mut Conn, ck: &Checkpoint) -> Result<(), ApplyError> {
+    conn.query_drop("BEGIN")?;
+    if let Some(t) = &ck.two_way {
+        conn.query_drop(t.mark.mark_sql())?;
+    }
+    Ok(())
 }
 
 /// Checks the runner still holds the task ([`dts_types::fence`]): the lease row stays
@@ -166,7 +176,7 @@ impl<'a, 's> DestTxn<'a, 's> {
         self.settle()?;
         let conn = self.conn.as_deref_mut().expect("the connection is back once settled");
         if self.open && !self.begun {
-            conn.query_drop("BEGIN")?;
+            begin(conn, self.ck)?;
             self.begun = true;
         }
         Ok(conn)
@@ -221,6 +231,16 @@ impl<'a, 's> DestTxn<'a, 's> {
         stats: &mut ApplyStats,
     ) -> Result<usize, ApplyError> {
         self.open = true;
+        if let Some(rules) = self.ck.two_way.clone() {
+            // Row by row, each with its conflict check (no netting, no batching).
+            let conn = self.ready()?;
+            let mut counted = ApplyStats::default();
+            crate::conflict::apply(conn, &rules, plan, change, &mut counted)?;
+            self.counted.add_counts(&counted);
+            self.rows += 1;
+            self.report(stats);
+            return Ok(0);
+        }
         self.builder.push(plan, change)?;
         self.rows += 1;
         if self.builder.due() { self.flush(stats) } else { Ok(0) }

@@ -575,6 +575,15 @@ fn check_fence(dst: &mut Conn, o: &CopyOptions) -> Result<(), CopyError> {
     Ok(())
 }
 
+/// BEGIN, then in a two-way task the origin mark as the transaction's first write.
+pub(crate) fn begin(dst: &mut Conn, o: &CopyOptions) -> Result<(), mysql::Error> {
+    dst.query_drop("BEGIN")?;
+    if let Some(m) = &o.origin {
+        dst.query_drop(m.mark_sql())?;
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn write_chunks(
     dest: Opts,
@@ -621,7 +630,7 @@ fn write_chunks(
             if !crate::snapshot::wait_for_pieces(pieces, abort) {
                 return Ok(());
             }
-            dst.query_drop("BEGIN")?;
+            begin(&mut dst, o)?;
             for &(ti, rows) in tables {
                 dst.query_drop(meta.table_done_sql(&jobs[ti].map.source, rows))?;
                 dst.query_drop(meta.snapshot_done_sql(&jobs[ti].map.source))?;
@@ -635,7 +644,7 @@ fn write_chunks(
             }
             continue;
         }
-        dst.query_drop("BEGIN")?;
+        begin(&mut dst, o)?;
         match c.payload {
             Payload::Inserts(statements) => {
                 for (sql, zeros) in statements {

@@ -98,6 +98,10 @@ pub struct CopyOptions {
     /// The runner's lease epoch, checked inside every chunk's transaction before its COMMIT
     /// (`None`: unfenced).
     pub fence: Option<dts_types::fence::Fence>,
+    /// The forward direction of a two-way task: every transaction that writes rows begins with
+    /// this origin mark, so the reverse direction never copies them back
+    /// (`dts_types::origin`; its table must exist).
+    pub origin: Option<dts_types::origin::OriginMark>,
 }
 
 impl CopyOptions {
@@ -116,6 +120,7 @@ impl CopyOptions {
             throttle: Arc::new(Throttle::default()),
             progress: Arc::new(Progress::default()),
             fence: None,
+            origin: None,
         }
     }
 }

@@ -167,6 +167,15 @@ impl Meta {
         Ok(())
     }
 
+    /// The high watermark `H`, once the copy recorded it.
+    pub fn high(&self, dest: &mut mysql::Conn) -> Result<Option<dts_types::BinlogPosition>, CopyError> {
+        let row: Option<(Option<String>, Option<u64>)> = dest.exec_first(
+            format!("SELECT high_file, high_pos FROM {} WHERE task = ?", self.t("fullcopy_state")),
+            (&self.task,),
+        )?;
+        Ok(row.and_then(|(f, p)| Some(dts_types::BinlogPosition::new(f?, p?))))
+    }
+
     /// The chunk plan of a table and which chunks are done; empty if not planned yet.
     pub fn chunks(&self, dest: &mut mysql::Conn, table: &TableId) -> Result<Vec<(Chunk, bool)>, CopyError> {
         let rows: Vec<(String, i8)> = dest.exec(

@@ -74,8 +74,12 @@ pub(crate) fn read(
         match meta.snapshot(d, &job.map.source)? {
             // An earlier run's copy of the group did not finish: its rows go, the copy starts again.
             Some(_) => loop {
+                // Each batch its own transaction, marked in a two-way task like every write.
+                crate::copy::begin(d, o)?;
                 d.query_drop(format!("DELETE FROM {target} LIMIT {DELETE_BATCH}")).map_err(write_err)?;
-                if d.affected_rows() < DELETE_BATCH {
+                let deleted = d.affected_rows();
+                d.query_drop("COMMIT")?;
+                if deleted < DELETE_BATCH {
                     break;
                 }
             },

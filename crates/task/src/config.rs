@@ -9,7 +9,7 @@ use std::time::Duration;
 use dts_schema::{DatabaseRule, NameCase, Selection, TableRule};
 use dts_schema::{DefinerPolicy, ObjectRules, TriggerPolicy};
 use dts_schema::{OnlineDdlMode, ShadowNames};
-use dts_types::{Endpoint, Ident, Secret, TlsMode};
+use dts_types::{Endpoint, Ident, Secret, TableId, TlsMode};
 use serde::Deserialize;
 
 use crate::filter::Filter;
@@ -446,6 +446,49 @@ pub struct RawConfig {
     /// `[precheck]`.
     #[serde(default)]
     pub precheck: PrecheckSection,
+    /// `[two_way]`: sync both ways (see [`TwoWaySection`]).
+    pub two_way: Option<TwoWaySection>,
+}
+
+/// `[two_way]`: the task also syncs `[destination]` back to `[source]`, in the same process.
+///
+/// The forward direction (`[source]` → `[destination]`) runs the task's `types`; the reverse
+/// direction (`[destination]` → `[source]`) is incremental only, from the destination's
+/// position taken before the forward direction's first write. Each direction marks its own
+/// writes (`dts_types::origin`), and the other drops them, so nothing loops. Rows are written
+/// with conflict detection (`dts_applier::conflict`); DDL flows forward only.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwoWaySection {
+    /// The replica server_id the reverse direction reads `[destination]`'s binlog with; unique
+    /// among that server's replicas.
+    pub reverse_server_id: u32,
+    /// The conflict policy of every table without one of its own: `"fail"` (the default),
+    /// `"ignore"`, `"overwrite"`, `"use_max(column)"`, `"use_min(column)"`, `"owner(source)"`,
+    /// `"owner(destination)"`.
+    #[serde(default = "default_policy")]
+    pub conflicts: String,
+    /// Policies by table, `"database.table"` (the same names on both nodes).
+    #[serde(default)]
+    pub tables: BTreeMap<String, String>,
+}
+
+fn default_policy() -> String {
+    "fail".into()
+}
+
+/// `[two_way] tables`: conflict policies by (database, table).
+pub type TablePolicies = BTreeMap<(String, String), dts_applier::conflict::Policy>;
+
+/// Which way a task's [`Config`] syncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `[source]` → `[destination]`, and nothing back.
+    OneWay,
+    /// The forward direction of a two-way task.
+    Forward,
+    /// The reverse direction of a two-way task ([`Config::reverse`]).
+    Reverse,
 }
 
 /// `[precheck]`: warnings the task's owner has accepted, so a service definition need not
@@ -526,6 +569,10 @@ pub struct Config {
     /// `[task] triggers` and `definer`: how views, routines, triggers and events reach the
     /// destination.
     pub objects: ObjectRules,
+    /// Which way this config syncs (a two-way task file loads as its forward direction).
+    pub direction: Direction,
+    /// Two-way only: the conflict policies, checked when the file loaded.
+    pub conflicts: Option<(dts_applier::conflict::Policy, TablePolicies)>,
 }
 
 impl Config {
@@ -733,13 +780,134 @@ impl Config {
         selection.exclude_databases.push("dts_shadow_*".into());
         let definer = DefinerPolicy::parse(&raw.task.definer).map_err(|e| invalid("task.definer", e))?;
         let objects = ObjectRules { triggers: raw.task.triggers, definer };
-        Ok(Config { path: path.to_path_buf(), raw, source, destination, selection, meta_db, filters, objects })
+        let (direction, conflicts) = match &raw.two_way {
+            None => (Direction::OneWay, None),
+            Some(t) => (Direction::Forward, Some(two_way_checks(&raw, t, &invalid)?)),
+        };
+        Ok(Config {
+            path: path.to_path_buf(),
+            raw,
+            source,
+            destination,
+            selection,
+            meta_db,
+            filters,
+            objects,
+            direction,
+            conflicts,
+        })
+    }
+
+    /// The reverse direction of a two-way task: `[destination]` → `[source]`, incremental
+    /// only, read with `reverse_server_id`, its state in the metadata database on `[source]`
+    /// under the task's name with `.reverse` added. Tables that exist already are the point.
+    pub fn reverse(&self) -> Config {
+        let mut r = self.clone();
+        std::mem::swap(&mut r.source, &mut r.destination);
+        std::mem::swap(&mut r.raw.source, &mut r.raw.destination);
+        r.raw.task.name = format!("{}.reverse", self.raw.task.name);
+        r.raw.task.types = vec![SyncType::Incremental];
+        r.raw.task.conflicting_tables = Conflicting::Ignore;
+        if let Some(t) = &self.raw.two_way {
+            r.raw.task.server_id = t.reverse_server_id;
+        }
+        r.raw.verify.continuous = false;
+        r.direction = Direction::Reverse;
+        r
+    }
+
+    /// The name of the reverse direction's task, which keys its state on `[source]`.
+    pub fn reverse_name(&self) -> String {
+        format!("{}.reverse", self.raw.task.name)
+    }
+
+    /// How a two-way direction writes (`None` one-way): its origin mark and conflict policies.
+    pub fn two_way_writes(&self) -> Option<dts_applier::conflict::TwoWay> {
+        let (default, tables) = self.conflicts.clone()?;
+        Some(dts_applier::conflict::TwoWay {
+            mark: self.origin_mark(),
+            default,
+            tables: tables
+                .into_iter()
+                .filter_map(|((d, t), p)| Some((TableId::new(Ident::new(&d).ok()?, Ident::new(&t).ok()?), p)))
+                .collect(),
+            from_source: self.direction == Direction::Forward,
+            catching_up: Default::default(),
+        })
+    }
+
+    /// This direction's origin mark on its destination.
+    pub fn origin_mark(&self) -> dts_types::origin::OriginMark {
+        dts_types::origin::OriginMark { db: self.meta_db.clone(), task: self.name().to_string() }
     }
 
     /// The filter of a source table, if it has one.
     pub fn filter(&self, db: &str, table: &str) -> Option<&Filter> {
         find_filter(&self.filters, db, table)
     }
+}
+
+/// The checks of `[two_way]`: each direction must decide every row the same way, so what makes
+/// the two directions disagree is refused; and its policies must parse.
+fn two_way_checks(
+    raw: &RawConfig,
+    t: &TwoWaySection,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(dts_applier::conflict::Policy, TablePolicies), ConfigError> {
+    use dts_applier::conflict::Policy;
+    if t.reverse_server_id == 0 || t.reverse_server_id == raw.task.server_id {
+        return Err(invalid(
+            "two_way.reverse_server_id",
+            "must be a positive number other than task.server_id, unique among [destination]'s replicas".into(),
+        ));
+    }
+    if raw.incremental.workers != 1 {
+        return Err(invalid(
+            "incremental.workers",
+            "a two-way task applies with one worker per direction (each row is checked for conflicts in order): remove the key or set 1".into(),
+        ));
+    }
+    if format!("{}.reverse", raw.task.name).len() > 64 {
+        return Err(invalid(
+            "task.name",
+            "a two-way task's name must be at most 56 characters (its reverse direction adds \".reverse\")".into(),
+        ));
+    }
+    for o in &raw.objects {
+        let refuse = |what: &str| {
+            invalid(
+                "objects",
+                format!(
+                    "{} has {what}: a two-way task syncs the same names and columns both ways, so that both directions decide every row alike; remove it, or use two one-way tasks",
+                    o.database
+                ),
+            )
+        };
+        if o.rename.is_some() {
+            return Err(refuse("a rename"));
+        }
+        for tc in o.tables.iter().flatten() {
+            if tc.rename.is_some() || !tc.column_renames.is_empty() {
+                return Err(refuse(&format!("a renamed table or column ({})", tc.name)));
+            }
+            if tc.columns.is_some() || !tc.exclude_columns.is_empty() {
+                return Err(refuse(&format!("a column subset ({})", tc.name)));
+            }
+            if tc.filter.is_some() {
+                return Err(refuse(&format!("a row filter ({})", tc.name)));
+            }
+        }
+    }
+    let default = Policy::parse(&t.conflicts).map_err(|e| invalid("two_way.conflicts", e))?;
+    let mut tables = BTreeMap::new();
+    for (name, p) in &t.tables {
+        let Some((d, tb)) = name.split_once('.') else {
+            return Err(invalid("two_way.tables", format!("{name:?}: write \"database.table\"")));
+        };
+        let p = Policy::parse(p).map_err(|e| invalid("two_way.tables", format!("{name}: {e}")))?;
+        tables.insert((d.to_string(), tb.to_string()), p);
+    }
+    Ok((default, tables))
 }
 
 /// A source table's filter among parsed filters: by exact name, else by a table pattern.

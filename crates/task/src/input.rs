@@ -129,6 +129,14 @@ pub enum SourceError {
         /// Why that cannot be synced, and the fix.
         reason: String,
     },
+    /// Two-way: the opposite direction's origin mark is not a transaction's first row.
+    #[error(
+        "a transaction on the source writes {table} after other rows: the two-way marks of dts-sync must come first in their transactions; a transaction writing both the application's rows and that table cannot be told apart. Do not write {table} yourself"
+    )]
+    EchoNotFirst {
+        /// The mark table, `db.table`.
+        table: String,
+    },
     /// The prepared part of an XA transaction changes a synced table.
     #[error("XA transaction {xid} (XA START ... XA PREPARE) writes {table}, which the task syncs: {reason}")]
     Xa {
@@ -201,6 +209,9 @@ pub struct InputStats {
     /// Row changes of tables copied from a snapshot of their own (keyless tables) that the
     /// snapshot already held: not applied again.
     pub rows_in_snapshot: AtomicU64,
+    /// Two-way: transactions the opposite direction wrote, dropped at their first row (its
+    /// origin mark), so they never come back.
+    pub echo_transactions_dropped: AtomicU64,
     /// How much of each is in the task's totals already (`input_totals`).
     pub(crate) persisted: crate::input_totals::Marks,
 }
@@ -249,6 +260,9 @@ pub struct BinlogInput {
     txn_start: Option<BinlogPosition>,
     /// The runner's lease, checked before the schema history changes.
     fence: Option<dts_types::fence::Fence>,
+    /// Two-way: the copy's high watermark, and the applier's flag saying the current
+    /// transaction begins before it (`dts_applier::conflict::TwoWay::catching_up`).
+    catch_up: Option<(BinlogPosition, Arc<AtomicBool>)>,
 }
 
 impl std::fmt::Debug for BinlogInput {
@@ -289,7 +303,14 @@ impl BinlogInput {
             recopied: Default::default(),
             txn_start: None,
             fence: None,
+            catch_up: None,
         }
+    }
+
+    /// Two-way: sets `flag` for every transaction that begins before `high` (the forward
+    /// direction's copy's high watermark), clears it for every later one.
+    pub fn catch_up_until(&mut self, high: BinlogPosition, flag: Arc<AtomicBool>) {
+        self.catch_up = Some((high, flag));
     }
 
     /// Checks `fence` before each statement changes the schema history's shadows.
@@ -484,6 +505,9 @@ impl InputSource for BinlogInput {
             };
             return Some(Ok(match item {
                 Item::Begin(b) => {
+                    if let Some((high, flag)) = &self.catch_up {
+                        flag.store(b.start < *high, Ordering::Relaxed);
+                    }
                     self.router.begin(&b.start);
                     self.in_txn = true;
                     self.xa = b.xa;
@@ -546,6 +570,12 @@ impl InputSource for BinlogInput {
                         bump(&self.stats.rows_in_snapshot);
                         continue;
                     }
+                    Ok(Routed::Echo { first }) => {
+                        if first {
+                            bump(&self.stats.echo_transactions_dropped);
+                        }
+                        continue;
+                    }
                     Err(e) => return Some(Err(e.into())),
                 },
                 Item::Statement(s) => {
@@ -564,6 +594,9 @@ impl InputSource for BinlogInput {
                     {
                         return Some(Err(SourceError::from(e).into()));
                     }
+                    if self.router.in_echo() {
+                        continue;
+                    }
                     if self.statement_before_recopy(&s.sql_lossy(), s.context.database.as_deref(), ansi_quotes) {
                         tracing::info!(statement = %s.sql_lossy(), "not applied: the table was copied again after it");
                         bump(&self.stats.ddl_skipped);
@@ -575,6 +608,22 @@ impl InputSource for BinlogInput {
                     let mut definition =
                         |db: &str, table: &str| history.as_mut().and_then(|h| h.show_create(db, table));
                     match self.router.statement(&s, &mut definition) {
+                        Ok(RoutedStatement::Apply { mut ddl, warnings })
+                            if self.config.direction == crate::config::Direction::Reverse =>
+                        {
+                            self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
+                            tracing::info!(
+                                statement = %s.sql_lossy(),
+                                "two-way: not applied to [source]: the reverse direction applies no DDL"
+                            );
+                            bump(&self.stats.ddl_skipped);
+                            ddl.skipped = Some(
+                                "two-way: the reverse direction applies no DDL (DDL flows from [source] to [destination]); \
+                                 run it on [source] yourself unless the forward direction wrote it"
+                                    .into(),
+                            );
+                            Input::Ddl(ddl)
+                        }
                         Ok(RoutedStatement::Apply { ddl, warnings }) => {
                             self.stats.ddl_warnings.fetch_add(warnings as u64, Ordering::Relaxed);
                             if let Some(feed) = &self.verify_feed {

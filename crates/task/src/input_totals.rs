@@ -28,7 +28,7 @@ use crate::input::InputStats;
 pub struct Marks(std::sync::Mutex<Option<(u32, BTreeMap<&'static str, u64>)>>);
 
 /// The names of the counters persisted here, in the totals.
-const NAMES: [&str; 14] = [
+const NAMES: [&str; 15] = [
     "transactions",
     "row_changes",
     "rows_filtered_out",
@@ -43,10 +43,11 @@ const NAMES: [&str; 14] = [
     "verify_rows_checked",
     "verify_rows_mismatched",
     "verify_rows_skipped",
+    "echo_transactions_dropped",
 ];
 
 /// The counters persisted here, by their name in the totals ([`NAMES`], in order).
-fn counters<'a>(i: &'a InputStats, v: &'a VerifyCounters) -> [(&'static str, &'a AtomicU64); 14] {
+fn counters<'a>(i: &'a InputStats, v: &'a VerifyCounters) -> [(&'static str, &'a AtomicU64); 15] {
     let a = [
         &i.transactions,
         &i.rows,
@@ -62,6 +63,7 @@ fn counters<'a>(i: &'a InputStats, v: &'a VerifyCounters) -> [(&'static str, &'a
         &v.checked,
         &v.mismatched,
         &v.skipped,
+        &i.echo_transactions_dropped,
     ];
     std::array::from_fn(|k| (NAMES[k], a[k]))
 }

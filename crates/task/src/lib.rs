@@ -49,6 +49,7 @@ mod statement_text;
 mod statement_writes;
 mod status;
 mod translator_state;
+mod two_way;
 mod verify;
 mod versioned;
 

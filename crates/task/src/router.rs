@@ -46,6 +46,25 @@ pub enum Routed {
     /// The table was copied from a consistent snapshot that already holds this transaction
     /// (a keyless table's full copy, see `dts_fullcopy::Meta::snapshots`).
     InSnapshot,
+    /// Two-way: a row of a transaction the opposite direction wrote (its first row is that
+    /// direction's origin mark): never synced back. `first`: the mark itself, once per
+    /// transaction.
+    Echo {
+        /// This is the transaction's first row, its mark.
+        first: bool,
+    },
+}
+
+/// Two-way: how the router drops the opposite direction's transactions, at their first row
+/// (`dts_types::origin`).
+#[derive(Debug)]
+struct Echoes {
+    /// The opposite direction's mark table on this direction's source.
+    mark: TableId,
+    /// No row of the current transaction was seen yet.
+    first: bool,
+    /// The current transaction is the opposite direction's.
+    dropping: bool,
 }
 
 /// What the router made of a statement; `warnings` counts what the operator was warned of
@@ -119,6 +138,8 @@ pub struct Router {
     snapshots: HashMap<TableId, BinlogPosition>,
     /// Where the current transaction starts.
     txn_start: Option<BinlogPosition>,
+    /// Two-way: the opposite direction's transactions, dropped.
+    echoes: Option<Echoes>,
 }
 
 impl Router {
@@ -154,7 +175,20 @@ impl Router {
             history: None,
             snapshots: HashMap::new(),
             txn_start: None,
+            // Both directions keep their marks in the metadata database of the same name, each
+            // on the server it writes to: the opposite direction's is on this one's source.
+            echoes: (config.direction != crate::config::Direction::OneWay).then(|| Echoes {
+                mark: TableId::new(config.meta_db.clone(), Ident::new(dts_types::origin::TABLE).expect("valid")),
+                first: true,
+                dropping: false,
+            }),
         }
+    }
+
+    /// Whether the current transaction is the opposite direction's (two-way): nothing of it is
+    /// synced.
+    pub fn in_echo(&self) -> bool {
+        self.echoes.as_ref().is_some_and(|e| e.dropping)
     }
 
     /// The tables the full copy read from a consistent snapshot of their own, each with the
@@ -166,6 +200,9 @@ impl Router {
 
     /// A source transaction starts at `start` (the start of its first event).
     pub fn begin(&mut self, start: &BinlogPosition) {
+        if let Some(e) = &mut self.echoes {
+            (e.first, e.dropping) = (true, false);
+        }
         if !self.snapshots.is_empty() {
             self.txn_start = Some(start.clone());
         }
@@ -177,9 +214,11 @@ impl Router {
     pub fn table_filter(&self) -> TableFilter {
         let translator = Translator::new(self.translator.config().clone());
         let heartbeat = self.heartbeat.as_ref().map(|(id, _, _)| id.clone());
+        let mark = self.echoes.as_ref().map(|e| e.mark.clone());
         let followed = self.followed.clone();
         Box::new(move |id: &TableId| {
             heartbeat.as_ref() == Some(id)
+                || mark.as_ref() == Some(id)
                 || translator.table_mapping(id.database.as_str(), id.table.as_str()).is_some()
                 || followed.read().is_ok_and(|f| f.contains(id))
         })
@@ -213,6 +252,21 @@ impl Router {
 
     /// Routes one row change.
     pub fn row(&mut self, table: &TableSchema, change: RowChange) -> Result<Routed, SourceError> {
+        if let Some(e) = &mut self.echoes {
+            let first = std::mem::replace(&mut e.first, false);
+            if first && table.id == e.mark {
+                e.dropping = true;
+                return Ok(Routed::Echo { first: true });
+            }
+            if e.dropping {
+                return Ok(Routed::Echo { first: false });
+            }
+            if table.id == e.mark {
+                // A mark after other rows: the transaction is partly the opposite direction's,
+                // which no write of ours makes. Syncing it could loop or lose a change.
+                return Err(SourceError::EchoNotFirst { table: e.mark.to_string() });
+            }
+        }
         if let Some((id, target, task)) = &self.heartbeat
             && table.id == *id
         {

@@ -104,6 +104,12 @@ pub enum TaskError {
         #[source]
         last: Box<TaskError>,
     },
+    /// A two-way task cannot start as it is: what and why, and the fix.
+    #[error("two-way sync: {0}")]
+    TwoWay(String),
+    /// The reverse direction of a two-way task stopped (`[destination]` → `[source]`).
+    #[error("the reverse direction ([destination] → [source])")]
+    Reverse(#[source] Box<TaskError>),
 }
 
 impl TaskError {
@@ -121,6 +127,7 @@ impl TaskError {
             TaskError::Lease(crate::lease::LeaseError::Sql(e)) => classify(e),
             // Connecting the applier; once it runs, its errors come out after its own retries.
             TaskError::Apply(dts_applier::ApplyError::Sql(e)) => classify(e),
+            TaskError::Reverse(e) => e.class(),
             _ => ErrorClass::Definite,
         }
     }
@@ -212,6 +219,8 @@ pub struct RunReport {
     pub full_rows: u64,
     /// What incremental sync applied, if it ran.
     pub apply: Option<ApplyStats>,
+    /// Two-way: what the reverse direction applied, if it ran.
+    pub reverse_apply: Option<ApplyStats>,
     /// The run ended because [`RunOptions::stop`] was set.
     pub stopped_by_request: bool,
 }
@@ -314,8 +323,16 @@ pub fn mapped_tables(config: &Config, src: &mut Conn) -> Result<Vec<MappedTable>
     Ok(config.selection.mapped(&dts_schema::catalog(src)?))
 }
 
-/// Runs or resumes the task.
+/// Runs or resumes the task: a two-way task runs both its directions (`crate::two_way`).
 pub fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
+    match config.direction {
+        crate::config::Direction::Forward => crate::two_way::run(config, o),
+        _ => run_direction(config, o),
+    }
+}
+
+/// Runs one direction of a task (a one-way task's only one).
+pub(crate) fn run_direction(config: &Config, o: &RunOptions) -> Result<RunReport, TaskError> {
     let mut dst = connect(config.destination.opts()).map_err(TaskError::Destination)?;
     // The task as it stands: with the renames it followed.
     let config = &config.clone().with_followed_renames(&mut dst).map_err(TaskError::Destination)?;
@@ -518,6 +535,20 @@ fn incremental_sync(
         input.verify_with(crate::continuous::start(config, o.verify_counters.clone(), _stop_heartbeat.0.clone()));
     }
     let mut ao = apply_options(config);
+    if let Some(t) = &ao.two_way
+        && config.full()
+    {
+        // Two-way: no conflicts while the forward direction replays over its own copy.
+        let meta = dts_fullcopy::Meta { task: config.name().to_string(), db: config.meta_db.clone() };
+        if let Some(high) = dest.read(|c| {
+            meta.high(c).map_err(|e| match e {
+                dts_fullcopy::CopyError::Sql(e) => e,
+                other => mysql::Error::from(std::io::Error::other(other.to_string())),
+            })
+        })? {
+            input.catch_up_until(high, t.catching_up.clone());
+        }
+    }
     ao.limits = o.limits.apply.clone();
     ao.fence = Some(dest.fence.clone());
     let mut applier = Applier::new(config.destination.opts(), ao)?;
@@ -702,6 +733,7 @@ fn apply_options(config: &Config) -> ApplyOptions {
     a.workers = config.raw.incremental.workers;
     a.retry = config.retry_windows();
     a.ddl_errors = config.ddl_errors();
+    a.two_way = config.two_way_writes();
     a
 }
 
@@ -846,6 +878,9 @@ pub(crate) fn copy_options(
     o.throttle = throttle;
     o.progress = progress;
     o.fence = Some(fence.clone());
+    if config.direction == crate::config::Direction::Forward {
+        o.origin = Some(config.origin_mark());
+    }
     if config.raw.task.conflicting_tables == Conflicting::Ignore {
         o.existing_rows = ExistingRows::Ignore;
     }

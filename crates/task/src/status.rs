@@ -136,6 +136,17 @@ impl Status {
                 "  snapshots    {n} row changes already in a table's snapshot copy, not applied again\n"
             ));
         }
+        let echoes = self.totals.get("echo_transactions_dropped").copied().unwrap_or(0);
+        let conflicts: Vec<String> = dts_applier::conflict::Class::ALL
+            .iter()
+            .filter_map(|c| self.totals.get(&c.total_name()).filter(|n| **n > 0).map(|n| format!("{} {n}", c.as_str())))
+            .collect();
+        if echoes > 0 || !conflicts.is_empty() {
+            out.push_str(&format!(
+                "  two-way      {echoes} transactions of the other direction dropped; conflicts: {}\n",
+                if conflicts.is_empty() { "none".to_string() } else { conflicts.join(", ") }
+            ));
+        }
         let d = &self.ddl;
         if d.applied + d.skipped + d.failed > 0 {
             out.push_str(&format!(

@@ -40,6 +40,7 @@ pub mod fence;
 pub mod fk;
 mod gtid;
 mod ident;
+pub mod origin;
 mod position;
 pub mod retry;
 mod secret;
