@@ -337,6 +337,7 @@ fn main() -> ExitCode {
                 lease,
                 limits,
                 precheck,
+                echo_probe: Default::default(),
             };
             let result = dts_task::run(&config, &o);
             let how = match &result {

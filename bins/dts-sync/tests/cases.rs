@@ -53,6 +53,9 @@ struct Spec {
     /// started for it instead of the shared one.
     #[serde(default)]
     source_options: BTreeMap<String, String>,
+    /// mariadbd options of a destination of the case's own (two-way cases: it is read too).
+    #[serde(default)]
+    destination_options: BTreeMap<String, String>,
     /// Precheck warnings acknowledged (`--ignore`) by every `precheck` and `run`.
     #[serde(default)]
     acknowledge: Vec<String>,
@@ -441,8 +444,9 @@ fn run_case(case: &Case) {
         r.replicate_from(source).unwrap_or_else(|e| panic!("starting the replica: {e}"));
         r
     });
-    let own_destination = case.spec.own_destination.then(|| {
-        Sandbox::builder("destination").start().unwrap_or_else(|e| panic!("starting the case's own destination: {e}"))
+    let own_destination = (case.spec.own_destination || !case.spec.destination_options.is_empty()).then(|| {
+        let b = case.spec.destination_options.iter().fold(Sandbox::builder("destination"), |b, (k, v)| b.option(k, v));
+        b.start().unwrap_or_else(|e| panic!("starting the case's own destination: {e}"))
     });
     let destination = own_destination.as_ref().unwrap_or(&pair.destination);
     let db = source.fresh_database(&format!("case_{}", case.name)).unwrap();

@@ -137,6 +137,18 @@ pub enum SourceError {
         /// The mark table, `db.table`.
         table: String,
     },
+    /// Two-way: the opposite direction's probe was read past without being recognised.
+    #[error(
+        "two-way: the other direction's origin mark, written to this direction's source between {from} and {to}, is not in its binlog as the first row of its transaction, so every transaction synced would come back (a loop): make sure the binlog logs the metadata database {db} (no binlog_do_db / binlog_ignore_db leaving it out) in ROW format"
+    )]
+    EchoProbeMissed {
+        /// The position before the probe.
+        from: String,
+        /// The position after it.
+        to: String,
+        /// The metadata database.
+        db: String,
+    },
     /// The prepared part of an XA transaction changes a synced table.
     #[error("XA transaction {xid} (XA START ... XA PREPARE) writes {table}, which the task syncs: {reason}")]
     Xa {
@@ -263,6 +275,23 @@ pub struct BinlogInput {
     /// Two-way: the copy's high watermark, and the applier's flag saying the current
     /// transaction begins before it (`dts_applier::conflict::TwoWay::catching_up`).
     catch_up: Option<(BinlogPosition, Arc<AtomicBool>)>,
+    /// Two-way: the opposite direction's probe, a transaction holding only its origin mark,
+    /// which this input must drop as an echo (see [`EchoProbe`]).
+    probe: Arc<parking_lot::Mutex<Option<EchoProbe>>>,
+}
+
+/// Two-way: a transaction of the opposite direction's origin mark alone, written to this
+/// direction's source between two positions when the task starts. Reading past it without
+/// having dropped it as an echo means the marks do not reach this binlog (a binlog filter on
+/// the metadata database, say), and every transaction synced would come back: the task stops.
+#[derive(Debug, Clone)]
+pub struct EchoProbe {
+    /// The source's position before the probe began.
+    pub from: BinlogPosition,
+    /// The source's position after it committed.
+    pub to: BinlogPosition,
+    /// Dropped as an echo.
+    pub seen: bool,
 }
 
 impl std::fmt::Debug for BinlogInput {
@@ -304,7 +333,13 @@ impl BinlogInput {
             txn_start: None,
             fence: None,
             catch_up: None,
+            probe: Default::default(),
         }
+    }
+
+    /// Two-way: where the opposite direction's probe will be (set once it is written).
+    pub fn expect_echo_probe(&mut self, probe: Arc<parking_lot::Mutex<Option<EchoProbe>>>) {
+        self.probe = probe;
     }
 
     /// Two-way: sets `flag` for every transaction that begins before `high` (the forward
@@ -443,6 +478,13 @@ impl InputSource for BinlogInput {
         // Decided afresh at every start: after a restart from the checkpoint, what was handed
         // over before the restart but not committed must come again.
         self.finished = self.stop_at.as_ref().is_some_and(|s| at >= *s);
+        {
+            // A start after the probe began (from a checkpoint past it) cannot judge it.
+            let mut probe = self.probe.lock();
+            if probe.as_ref().is_some_and(|p| !p.seen && at > p.from) {
+                *probe = None;
+            }
+        }
         let mut o = ReplicaOptions::new(self.server_id, start);
         o.gtid_at_start = gtid_at_start;
         o.heartbeat = Duration::from_secs(1);
@@ -520,6 +562,17 @@ impl InputSource for BinlogInput {
                         tracing::debug!(xid, "XA transaction on tables the task does not sync skipped");
                         bump(&self.stats.xa_transactions_skipped);
                     }
+                    if let Some(probe) = self.probe.lock().as_ref()
+                        && !probe.seen
+                        && p.binlog >= probe.to
+                    {
+                        return Some(Err(SourceError::EchoProbeMissed {
+                            from: probe.from.to_string(),
+                            to: probe.to.to_string(),
+                            db: self.config.meta_db.to_string(),
+                        }
+                        .into()));
+                    }
                     self.txn_start = Some(p.binlog.clone());
                     bump(&self.stats.transactions);
                     if self.stop_at.as_ref().is_some_and(|s| p.binlog >= *s) {
@@ -573,6 +626,12 @@ impl InputSource for BinlogInput {
                     Ok(Routed::Echo { first }) => {
                         if first {
                             bump(&self.stats.echo_transactions_dropped);
+                            if let (Some(probe), Some(start)) = (self.probe.lock().as_mut(), &self.txn_start)
+                                && *start >= probe.from
+                                && *start < probe.to
+                            {
+                                probe.seen = true;
+                            }
                         }
                         continue;
                     }

@@ -164,6 +164,9 @@ pub struct RunOptions {
     /// This run's precheck report, set once the precheck ran (acknowledgements applied), for
     /// the monitor's status page.
     pub precheck: Arc<std::sync::Mutex<Option<dts_precheck::Report>>>,
+    /// Two-way: the opposite direction's probe this direction's input must drop
+    /// (`crate::input::EchoProbe`), set by the two-way runner once written.
+    pub echo_probe: Arc<parking_lot::Mutex<Option<crate::input::EchoProbe>>>,
 }
 
 /// The rate limits of a running task: the full copy's throttle and the applier's.
@@ -531,6 +534,7 @@ fn incremental_sync(
     );
     let mut input = BinlogInput::new(config, from, o.stop.clone(), o.exit_when_caught_up, o.input_stats.clone());
     input.fence_with(dest.fence.clone());
+    input.expect_echo_probe(o.echo_probe.clone());
     if config.raw.verify.continuous {
         input.verify_with(crate::continuous::start(config, o.verify_counters.clone(), _stop_heartbeat.0.clone()));
     }

@@ -35,6 +35,7 @@ pub(crate) fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskErro
         stop: reverse_stop.clone(),
         ..RunOptions::default()
     };
+    let o = &RunOptions { echo_probe: Default::default(), ..o.clone() };
     let forward_done = AtomicBool::new(false);
     let reverse_done = AtomicBool::new(false);
     std::thread::scope(|s| {
@@ -46,6 +47,10 @@ pub(crate) fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskErro
                         return None;
                     }
                     std::thread::sleep(Duration::from_millis(50));
+                }
+                // Both readers must drop the other direction's marks: a probe on each server.
+                if let Err(e) = write_probes(config, &reverse, o, &reverse_o) {
+                    return Some(Err(e));
                 }
                 let _span = tracing::info_span!("reverse").entered();
                 tracing::info!(
@@ -92,11 +97,69 @@ pub(crate) fn run(config: &Config, o: &RunOptions) -> Result<RunReport, TaskErro
     })
 }
 
+/// Whether the server's binlog filters (`binlog_do_db`, `binlog_ignore_db`, as its binlog status
+/// shows them) leave out the metadata database `meta`, and how.
+fn binlog_leaves_out(c: &mut Conn, meta: &dts_types::Ident) -> Result<Option<String>, mysql::Error> {
+    let dialect = dts_types::dialect::Dialect::of(c)?;
+    let Some(row) = c.query_first::<mysql::Row, _>(dialect.binlog_status())? else { return Ok(None) };
+    let list = |i: usize| -> Vec<String> {
+        row.get_opt::<String, _>(i)
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let (only, ignored) = (list(2), list(3));
+    Ok(if ignored.iter().any(|d| d == meta.as_str()) {
+        Some(format!("does not log the metadata database {meta} (binlog_ignore_db)"))
+    } else if !only.is_empty() && !only.iter().any(|d| d == meta.as_str()) {
+        Some(format!("logs only {} (binlog_do_db), not the metadata database {meta}", only.join(", ")))
+    } else {
+        None
+    })
+}
+
+/// A transaction of `mark` alone on `c`, between the two positions returned.
+fn probe(c: &mut Conn, mark: &dts_types::origin::OriginMark) -> Result<crate::input::EchoProbe, TaskError> {
+    let from = dts_fullcopy::source_binlog_position(c)?;
+    let write = |c: &mut Conn| -> Result<(), mysql::Error> {
+        c.query_drop("BEGIN")?;
+        c.query_drop(mark.mark_sql())?;
+        c.query_drop("COMMIT")
+    };
+    write(c).map_err(TaskError::Destination)?;
+    let to = dts_fullcopy::source_binlog_position(c)?;
+    Ok(crate::input::EchoProbe { from, to, seen: false })
+}
+
+/// The probes each direction's reader must drop (`crate::input::EchoProbe`): the reverse
+/// direction's mark on `[source]` for the forward reader, the forward one's on
+/// `[destination]` for the reverse reader.
+fn write_probes(forward: &Config, reverse: &Config, fo: &RunOptions, ro: &RunOptions) -> Result<(), TaskError> {
+    let mut a = connect(forward.source.opts()).map_err(TaskError::Source)?;
+    let mut b = connect(forward.destination.opts()).map_err(TaskError::Destination)?;
+    *fo.echo_probe.lock() = Some(probe(&mut a, &reverse.origin_mark())?);
+    *ro.echo_probe.lock() = Some(probe(&mut b, &forward.origin_mark())?);
+    Ok(())
+}
+
 /// What must hold before either direction writes, and the reverse direction's start.
 fn prepare(forward: &Config, reverse: &Config) -> Result<(), TaskError> {
     let mut a = connect(forward.source.opts()).map_err(TaskError::Source)?;
     let mut b = connect(forward.destination.opts()).map_err(TaskError::Destination)?;
     refuse_what_cannot_sync_both_ways(forward, &mut a, &mut b)?;
+    for (c, side, err) in [
+        (&mut a, "[source]", TaskError::Source as fn(mysql::Error) -> TaskError),
+        (&mut b, "[destination]", TaskError::Destination),
+    ] {
+        if let Some(why) = binlog_leaves_out(c, &forward.meta_db).map_err(err)? {
+            return Err(TaskError::TwoWay(format!(
+                "{side} {why}, where each direction's origin marks are: transactions synced one way would come back the other (a loop); log it (remove the option from the server's configuration and restart it)"
+            )));
+        }
+    }
     // The marks' tables, before the first marked write on either server.
     for (c, mark, err) in [
         (&mut b, forward.origin_mark(), TaskError::Destination as fn(mysql::Error) -> TaskError),
