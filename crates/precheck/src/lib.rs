@@ -135,6 +135,16 @@ fn unreadable(side: &str, e: &mysql::Error) -> Item {
     )
 }
 
+/// The binlog checks of `conn`'s server as the source of an incremental task reading it with
+/// replica id `server_id` (`resuming`: its previous run's connection may linger) (binary log on, ROW format, FULL images, checksums, the id unique):
+/// for a server that becomes a source only later, as a two-way task's `[destination]` does.
+pub fn binlog_source_items(conn: &mut Conn, server_id: u32, resuming: bool) -> Result<Vec<Item>, mysql::Error> {
+    let info = ServerInfo::read(conn)?;
+    let facts = BinlogFacts::read(conn);
+    let incremental = SyncTypes { incremental: true, ..SyncTypes::default() };
+    Ok(binlog::items(&info, &facts, incremental, server_id, None, resuming))
+}
+
 /// Runs every check of `task`.
 pub fn run(task: &Task) -> Report {
     let mut report = Report::default();

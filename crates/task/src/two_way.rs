@@ -171,7 +171,22 @@ fn prepare(forward: &Config, reverse: &Config) -> Result<(), TaskError> {
     let forward_state = StateTable { task: forward.name().to_string(), db: forward.meta_db.clone() };
     let reverse_state = StateTable { task: reverse.name().to_string(), db: reverse.meta_db.clone() };
     reverse_state.ensure(&mut a).map_err(TaskError::Source)?;
-    if reverse_state.read(&mut a).map_err(TaskError::Source)?.and_then(|s| s.incremental_from).is_some() {
+    let resuming = reverse_state.read(&mut a).map_err(TaskError::Source)?.and_then(|s| s.incremental_from).is_some();
+    // [destination] is the reverse direction's source: its binlog must serve it as [source]'s
+    // serves the forward direction (whose own precheck checks [source]).
+    let failed: Vec<String> = dts_precheck::binlog_source_items(&mut b, reverse.raw.task.server_id, resuming)
+        .map_err(TaskError::Destination)?
+        .into_iter()
+        .filter(|i| i.status == dts_precheck::Status::Failure && i.id != "source.checkpoint_binlog")
+        .map(|i| format!("{}: {} ({}); fix: {}", i.id, i.title, i.found, i.fix))
+        .collect();
+    if !failed.is_empty() {
+        return Err(TaskError::TwoWay(format!(
+            "[destination] cannot be the reverse direction's source:\n  {}",
+            failed.join("\n  ")
+        )));
+    }
+    if resuming {
         return Ok(());
     }
     forward_state.ensure(&mut b).map_err(TaskError::Destination)?;

@@ -1,0 +1,1 @@
+../two_way_marks_left_out_of_the_binlog_stop/before.sql
